@@ -1,1 +1,128 @@
-// placeholder
+#include "tinydeploy/analysis/memory_plan.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <numeric>
+
+namespace tinydeploy::analysis {
+namespace {
+
+bool overlap_in_time(const LiveBuffer& a, const LiveBuffer& b) {
+  return a.first <= b.last && b.first <= a.last;
+}
+
+struct Interval {
+  int64_t begin;
+  int64_t end;
+};
+
+enum class Fit { First, Best };
+
+// Places buffers one by one in `order`, each in a gap between the buffers already placed that
+// are live at the same time (lowest gap that fits, or the tightest one).
+Placement place_in_order(std::span<const LiveBuffer> buffers, std::span<const size_t> order,
+                         Fit fit) {
+  Placement result;
+  result.offsets.assign(buffers.size(), 0);
+  std::vector<size_t> placed;
+  placed.reserve(buffers.size());
+  std::vector<Interval> busy;
+  for (const size_t index : order) {
+    const LiveBuffer& buffer = buffers[index];
+    const int64_t size = align_up(buffer.size);
+    busy.clear();
+    for (const size_t other : placed) {
+      if (overlap_in_time(buffer, buffers[other])) {
+        busy.push_back(
+            {result.offsets[other], result.offsets[other] + align_up(buffers[other].size)});
+      }
+    }
+    std::sort(busy.begin(), busy.end(),
+              [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+    int64_t best_offset = -1;
+    int64_t best_gap = 0;
+    int64_t cursor = 0;
+    for (const Interval& taken : busy) {
+      const int64_t gap = taken.begin - cursor;
+      if (gap >= size) {
+        if (fit == Fit::First) {
+          best_offset = cursor;
+          break;
+        }
+        if (best_offset < 0 || gap < best_gap) {
+          best_offset = cursor;
+          best_gap = gap;
+        }
+      }
+      cursor = std::max(cursor, taken.end);
+    }
+    if (best_offset < 0) best_offset = cursor;
+    result.offsets[index] = best_offset;
+    result.arena_bytes = std::max(result.arena_bytes, best_offset + size);
+    placed.push_back(index);
+  }
+  return result;
+}
+
+}  // namespace
+
+int64_t arena_lower_bound(std::span<const LiveBuffer> buffers) {
+  // Sweep over operator boundaries: +size when a buffer starts, -size after it ends.
+  std::map<int32_t, int64_t> delta;
+  for (const LiveBuffer& buffer : buffers) {
+    delta[buffer.first] += align_up(buffer.size);
+    delta[buffer.last + 1] -= align_up(buffer.size);
+  }
+  int64_t live = 0;
+  int64_t peak = 0;
+  for (const auto& [step, change] : delta) {
+    live += change;
+    peak = std::max(peak, live);
+  }
+  return peak;
+}
+
+Placement plan_arena(std::span<const LiveBuffer> buffers) {
+  const int64_t bound = arena_lower_bound(buffers);
+  std::vector<size_t> order(buffers.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+
+  const auto span = [&](size_t i) { return int64_t{buffers[i].last} - buffers[i].first + 1; };
+  const auto size = [&](size_t i) { return align_up(buffers[i].size); };
+  // Orders that work well for different graph shapes; ties broken by index for determinism.
+  const std::vector<std::function<bool(size_t, size_t)>> orders = {
+      [&](size_t a, size_t b) {
+        return std::tuple(-size(a), buffers[a].first, a) <
+               std::tuple(-size(b), buffers[b].first, b);
+      },
+      [&](size_t a, size_t b) {
+        return std::tuple(-size(a) * span(a), a) < std::tuple(-size(b) * span(b), b);
+      },
+      [&](size_t a, size_t b) {
+        return std::tuple(-span(a), -size(a), a) < std::tuple(-span(b), -size(b), b);
+      },
+      [&](size_t a, size_t b) {
+        return std::tuple(buffers[a].first, -size(a), a) <
+               std::tuple(buffers[b].first, -size(b), b);
+      },
+  };
+  Placement best;
+  bool have_best = false;
+  for (const auto& less : orders) {
+    std::sort(order.begin(), order.end(), less);
+    for (const Fit fit : {Fit::Best, Fit::First}) {
+      Placement candidate = place_in_order(buffers, order, fit);
+      if (!have_best || candidate.arena_bytes < best.arena_bytes) {
+        best = std::move(candidate);
+        have_best = true;
+      }
+      if (best.arena_bytes == bound) break;
+    }
+    if (best.arena_bytes == bound) break;
+  }
+  best.lower_bound_bytes = bound;
+  return best;
+}
+
+}  // namespace tinydeploy::analysis

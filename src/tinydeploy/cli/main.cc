@@ -1,1 +1,51 @@
-int main() { return 0; }
+// tinydeploy: the command-line entry point. Each subcommand lives in its own file; this one
+// only wires arguments to them and turns errors into one line and an exit code.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+#include "tinydeploy/cli/inspect.h"
+#include "tinydeploy/common/error.h"
+
+namespace {
+
+constexpr int kExitError = 1;
+
+void add_inspect_command(CLI::App& app, tinydeploy::cli::InspectOptions& options) {
+  CLI::App* inspect = app.add_subcommand(
+      "inspect", "Summarise a model: inputs/outputs, operators, MACs, parameters, memory plan");
+  inspect->add_option("model", options.model, "The .tflite model to inspect")->required();
+  inspect->add_flag("--json", options.json, "Print one JSON document instead of text");
+  inspect->add_flag("--layers", options.layers,
+                    "Add one row per operator: output shape, MACs, weights, arena placement");
+  inspect->callback([&options] { tinydeploy::cli::run_inspect(options, std::cout); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tinydeploy: from a TensorFlow Lite model to minimal C++ for Cortex-M",
+               "tinydeploy"};
+  app.set_version_flag("--version", "tinydeploy 0.1.0");
+  app.require_subcommand(1);
+
+  tinydeploy::cli::InspectOptions inspect_options;
+  add_inspect_command(app, inspect_options);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  } catch (const tinydeploy::Error& error) {
+    std::cout.flush();
+    std::fprintf(stderr, "error: %s\n", error.what());
+    return kExitError;
+  } catch (const std::exception& error) {
+    // Not expected: every user error is a tinydeploy::Error. Still one line, never a crash.
+    std::cout.flush();
+    std::fprintf(stderr, "error: internal: %s\n", error.what());
+    return kExitError;
+  }
+  return 0;
+}

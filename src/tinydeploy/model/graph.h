@@ -259,14 +259,14 @@ struct ControlFlowOptions {
   int32_t else_or_body_subgraph = 0;  // IF: else branch; WHILE: body
 };
 
-using Options = std::variant<std::monostate, Conv2DOptions, DepthwiseConv2DOptions,
-                             TransposeConvOptions, Pool2DOptions, FullyConnectedOptions,
-                             SoftmaxOptions, ConcatenationOptions, ArithmeticOptions,
-                             ReshapeOptions, SqueezeOptions, StridedSliceOptions, ReducerOptions,
-                             LeakyReluOptions, BatchMatMulOptions, SVDFOptions, LSTMOptions,
-                             GatherOptions, SplitOptions, PackOptions, UnpackOptions,
-                             ArgMinMaxOptions, ResizeOptions, DepthSpaceOptions,
-                             VarHandleOptions, CallOptions, ControlFlowOptions>;
+using Options =
+    std::variant<std::monostate, Conv2DOptions, DepthwiseConv2DOptions, TransposeConvOptions,
+                 Pool2DOptions, FullyConnectedOptions, SoftmaxOptions, ConcatenationOptions,
+                 ArithmeticOptions, ReshapeOptions, SqueezeOptions, StridedSliceOptions,
+                 ReducerOptions, LeakyReluOptions, BatchMatMulOptions, SVDFOptions, LSTMOptions,
+                 GatherOptions, SplitOptions, PackOptions, UnpackOptions, ArgMinMaxOptions,
+                 ResizeOptions, DepthSpaceOptions, VarHandleOptions, CallOptions,
+                 ControlFlowOptions>;
 
 // Marks an optional operator input the model leaves out.
 inline constexpr int32_t kNoTensor = -1;
