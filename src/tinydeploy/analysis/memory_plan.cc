@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 
 namespace tinydeploy::analysis {
 namespace {
@@ -65,6 +66,48 @@ Placement place_in_order(std::span<const LiveBuffer> buffers, std::span<const si
   return result;
 }
 
+// Places buffers in `order` inside an arena of `capacity` bytes, or fails. Each buffer takes the
+// tightest gap between the buffers it conflicts with; a gap that reaches the top of the arena is
+// filled from the top. Buffers then pile up from both ends, which is what alternating
+// producer/consumer chains need to reach the lower bound.
+std::optional<Placement> place_within(std::span<const LiveBuffer> buffers,
+                                      std::span<const size_t> order, int64_t capacity) {
+  Placement result;
+  result.offsets.assign(buffers.size(), 0);
+  std::vector<size_t> placed;
+  placed.reserve(buffers.size());
+  std::vector<Interval> busy;
+  for (const size_t index : order) {
+    const LiveBuffer& buffer = buffers[index];
+    const int64_t size = align_up(buffer.size);
+    busy.clear();
+    for (const size_t other : placed) {
+      if (overlap_in_time(buffer, buffers[other])) {
+        busy.push_back(
+            {result.offsets[other], result.offsets[other] + align_up(buffers[other].size)});
+      }
+    }
+    busy.push_back({capacity, capacity});
+    std::sort(busy.begin(), busy.end(),
+              [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
+    std::optional<Interval> best_gap;
+    int64_t cursor = 0;
+    for (const Interval& taken : busy) {
+      if (taken.begin - cursor >= size &&
+          (!best_gap || taken.begin - cursor < best_gap->end - best_gap->begin)) {
+        best_gap = Interval{cursor, taken.begin};
+      }
+      cursor = std::max(cursor, taken.end);
+    }
+    if (!best_gap) return std::nullopt;
+    const bool from_top = best_gap->end == capacity && best_gap->begin > 0;
+    result.offsets[index] = from_top ? best_gap->end - size : best_gap->begin;
+    result.arena_bytes = std::max(result.arena_bytes, result.offsets[index] + size);
+    placed.push_back(index);
+  }
+  return result;
+}
+
 }  // namespace
 
 int64_t arena_lower_bound(std::span<const LiveBuffer> buffers) {
@@ -120,6 +163,32 @@ Placement plan_arena(std::span<const LiveBuffer> buffers) {
       if (best.arena_bytes == bound) break;
     }
     if (best.arena_bytes == bound) break;
+  }
+  // Bounded two-ended placement: first at the lower bound, then by bisection on the capacity
+  // between the lower bound and the best greedy result.
+  std::vector<std::vector<size_t>> bounded_orders;
+  std::sort(order.begin(), order.end(), orders[3]);
+  bounded_orders.push_back(order);
+  std::sort(order.begin(), order.end(), orders[0]);
+  bounded_orders.push_back(order);
+  int64_t low = bound;
+  int64_t high = best.arena_bytes - kArenaAlignment;
+  for (int round = 0; round < 12 && low <= high; ++round) {
+    const int64_t capacity = round == 0 ? low : align_up((low + high) / 2);
+    bool fitted = false;
+    for (const auto& candidate_order : bounded_orders) {
+      if (auto candidate = place_within(buffers, candidate_order, capacity)) {
+        if (candidate->arena_bytes < best.arena_bytes) best = std::move(*candidate);
+        fitted = true;
+        break;
+      }
+    }
+    if (fitted) {
+      high = std::min(high, best.arena_bytes - kArenaAlignment);
+      if (round == 0) break;
+    } else {
+      low = capacity + kArenaAlignment;
+    }
   }
   best.lower_bound_bytes = bound;
   return best;
