@@ -11,8 +11,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    const auto model = tinydeploy::model::parse_model(std::vector<uint8_t>(data, data + size),
-                                                      "fuzz.tflite");
+    const auto model =
+        tinydeploy::model::parse_model(std::vector<uint8_t>(data, data + size), "fuzz.tflite");
     (void)tinydeploy::analysis::analyze(model);
   } catch (const tinydeploy::Error&) {
   }

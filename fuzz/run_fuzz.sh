@@ -8,4 +8,5 @@ rm -rf "$corpus"
 mkdir -p "$corpus"
 cp "$@" "$corpus/"
 exec "$fuzzer" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  -artifact_prefix="$(dirname "$corpus")/" \
   -max_len=131072 -print_final_stats=1

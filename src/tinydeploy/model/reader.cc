@@ -57,6 +57,15 @@ std::vector<T> to_vector(const flatbuffers::Vector<T>* values) {
   return std::vector<T>(values->begin(), values->end());
 }
 
+// Vectors of 8-byte scalars are only checked for 4-byte alignment by the verifier, so their
+// elements are copied bytewise instead of loaded in place.
+std::vector<int64_t> to_int64_vector(const flatbuffers::Vector<int64_t>* values) {
+  if (values == nullptr || values->size() == 0) return {};
+  std::vector<int64_t> result(values->size());
+  std::memcpy(result.data(), values->Data(), result.size() * sizeof(int64_t));
+  return result;
+}
+
 std::string to_string(const flatbuffers::String* text) {
   return text == nullptr ? std::string{} : text->str();
 }
@@ -157,7 +166,7 @@ Tensor Reader::read_tensor(const fb::Tensor& tensor, size_t subgraph, size_t ind
   if (const fb::QuantizationParameters* q = tensor.quantization(); q != nullptr) {
     Quantization& quant = out.quantization;
     quant.scale = to_vector(q->scale());
-    quant.zero_point = to_vector(q->zero_point());
+    quant.zero_point = to_int64_vector(q->zero_point());
     quant.min = to_vector(q->min());
     quant.max = to_vector(q->max());
     quant.quantized_dimension = q->quantized_dimension();
