@@ -20,6 +20,18 @@ struct Interval {
 
 enum class Fit { First, Best };
 
+// The byte ranges taken by already placed buffers that are live together with `buffer`.
+void collect_busy(std::span<const LiveBuffer> buffers, std::span<const size_t> placed,
+                  std::span<const int64_t> offsets, const LiveBuffer& buffer,
+                  std::vector<Interval>& busy) {
+  busy.clear();
+  for (const size_t other : placed) {
+    if (overlap_in_time(buffer, buffers[other])) {
+      busy.push_back({offsets[other], offsets[other] + align_up(buffers[other].size)});
+    }
+  }
+}
+
 // Places buffers one by one in `order`, each in a gap between the buffers already placed that
 // are live at the same time (lowest gap that fits, or the tightest one).
 Placement place_in_order(std::span<const LiveBuffer> buffers, std::span<const size_t> order,
@@ -32,13 +44,7 @@ Placement place_in_order(std::span<const LiveBuffer> buffers, std::span<const si
   for (const size_t index : order) {
     const LiveBuffer& buffer = buffers[index];
     const int64_t size = align_up(buffer.size);
-    busy.clear();
-    for (const size_t other : placed) {
-      if (overlap_in_time(buffer, buffers[other])) {
-        busy.push_back(
-            {result.offsets[other], result.offsets[other] + align_up(buffers[other].size)});
-      }
-    }
+    collect_busy(buffers, placed, result.offsets, buffer, busy);
     std::sort(busy.begin(), busy.end(),
               [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
     int64_t best_offset = -1;
@@ -80,13 +86,7 @@ std::optional<Placement> place_within(std::span<const LiveBuffer> buffers,
   for (const size_t index : order) {
     const LiveBuffer& buffer = buffers[index];
     const int64_t size = align_up(buffer.size);
-    busy.clear();
-    for (const size_t other : placed) {
-      if (overlap_in_time(buffer, buffers[other])) {
-        busy.push_back(
-            {result.offsets[other], result.offsets[other] + align_up(buffers[other].size)});
-      }
-    }
+    collect_busy(buffers, placed, result.offsets, buffer, busy);
     busy.push_back({capacity, capacity});
     std::sort(busy.begin(), busy.end(),
               [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
