@@ -293,6 +293,56 @@ TEST(AnalysisTest, VisualWakeWordsMobileNetMacs) {
   EXPECT_EQ(total_macs("vww_96_float.tflite"), expected);
 }
 
+TEST(AnalysisTest, StridedSliceWithMasks) {
+  // Input [4, 10, 6]. Axis 0: begin_mask -> 0, end 3, stride 1 -> 3. Axis 1: begin -1 -> 9,
+  // end_mask with stride -2 -> stop -1: elements 9, 7, 5, 3, 1 -> 5. Axis 2: shrunk at index 2.
+  GraphBuilder b;
+  const int32_t input = b.tensor({4, 10, 6});
+  const int32_t begin = b.int32_values({0, -1, 2});
+  const int32_t end = b.int32_values({3, 0, 3});
+  const int32_t strides = b.int32_values({1, -2, 1});
+  const int32_t output = b.tensor({3, 5});
+  model::StridedSliceOptions options;
+  options.begin_mask = 0b001;
+  options.end_mask = 0b010;
+  options.shrink_axis_mask = 0b100;
+  b.op(BuiltinOp::STRIDED_SLICE, {input, begin, end, strides}, {output}, options);
+  const auto analysis = analyze(b.finish({input}, {output}));
+  EXPECT_TRUE(analysis.layers[0].shape_checked);
+}
+
+TEST(AnalysisTest, StridedSliceMismatchIsReported) {
+  GraphBuilder b;
+  const int32_t input = b.tensor({8});
+  const int32_t begin = b.int32_values({1});
+  const int32_t end = b.int32_values({8});
+  const int32_t strides = b.int32_values({3});
+  const int32_t output = b.tensor({2});  // 1, 4, 7 -> 3 elements
+  b.op(BuiltinOp::STRIDED_SLICE, {input, begin, end, strides}, {output},
+       model::StridedSliceOptions{});
+  EXPECT_THAT(analysis_error(b.finish({input}, {output})), HasSubstr("give [3]"));
+}
+
+TEST(AnalysisTest, SplitPackUnpackGather) {
+  GraphBuilder b;
+  const int32_t input = b.tensor({2, 6, 3});
+  const int32_t axis = b.int32_values({1});
+  const int32_t first = b.tensor({2, 3, 3});
+  const int32_t second = b.tensor({2, 3, 3});
+  b.op(BuiltinOp::SPLIT, {axis, input}, {first, second}, model::SplitOptions{2});
+  const int32_t packed = b.tensor({2, 2, 3, 3});
+  b.op(BuiltinOp::PACK, {first, second}, {packed}, model::PackOptions{2, 1});
+  const int32_t row0 = b.tensor({2, 2, 3});
+  const int32_t row1 = b.tensor({2, 2, 3});
+  const int32_t row2 = b.tensor({2, 2, 3});
+  b.op(BuiltinOp::UNPACK, {packed}, {row0, row1, row2}, model::UnpackOptions{3, 2});
+  const int32_t indices = b.tensor({4, 5}, DType::Int32);
+  const int32_t gathered = b.tensor({2, 4, 5, 3});
+  b.op(BuiltinOp::GATHER, {row0, indices}, {gathered}, model::GatherOptions{1, 0});
+  const auto analysis = analyze(b.finish({input, indices}, {gathered, row1, row2}));
+  EXPECT_EQ(analysis.unchecked_layers, 0);
+}
+
 TEST(AnalysisTest, EverySharedModelAnalyses) {
   for (const char* folder : {"models", "golden/seanet/add", "golden/seanet/conv",
                              "golden/seanet/pad", "golden/seanet/quantize"}) {

@@ -355,6 +355,221 @@ Shape batch_matmul(const OpContext& c) {
   return out;
 }
 
+// TFLite's strided slice without ellipsis or new axes: per axis, a start and stop clamped to
+// the dimension (from the masks, negative indices counted from the end), then the count of
+// strided steps; shrunk axes are dropped.
+std::optional<Shape> strided_slice(const OpContext& c) {
+  const auto o = options<model::StridedSliceOptions>(c);
+  if (o.ellipsis_mask != 0 || o.new_axis_mask != 0) return std::nullopt;
+  const auto begin = constant_ints(c, 1);
+  const auto end = constant_ints(c, 2);
+  const auto strides = constant_ints(c, 3);
+  if (!begin || !end || !strides) return std::nullopt;
+  const Shape& in = c.input(0).shape;
+  if (begin->size() != end->size() || begin->size() != strides->size() ||
+      begin->size() > in.size()) {
+    fail(c, "begin, end and strides have {}, {} and {} values for rank {}", begin->size(),
+         end->size(), strides->size(), in.size());
+  }
+  Shape out;
+  for (size_t axis = 0; axis < in.size(); ++axis) {
+    const int64_t dim = in[axis];
+    if (axis >= begin->size()) {
+      out.push_back(in[axis]);
+      continue;
+    }
+    const int64_t stride = (*strides)[axis];
+    if (stride == 0) fail(c, "stride of axis {} is 0", axis);
+    const auto clamp = [&](int64_t index) {
+      if (index < 0) index += dim;
+      return stride > 0 ? std::clamp<int64_t>(index, 0, dim)
+                        : std::clamp<int64_t>(index, -1, dim - 1);
+    };
+    const bool shrink = (o.shrink_axis_mask >> axis) & 1;
+    const int64_t start =
+        (o.begin_mask >> axis) & 1 ? (stride > 0 ? 0 : dim - 1) : clamp((*begin)[axis]);
+    if (shrink) continue;
+    int64_t stop_index = (*end)[axis];
+    if (o.offset) stop_index += (*begin)[axis];
+    const int64_t stop = (o.end_mask >> axis) & 1 ? (stride > 0 ? dim : -1) : clamp(stop_index);
+    const int64_t count =
+        stride > 0 ? (stop - start + stride - 1) / stride : (start - stop - stride - 1) / -stride;
+    out.push_back(checked_dim(c, std::max<int64_t>(count, 0)));
+  }
+  return out;
+}
+
+std::optional<Shape> slice(const OpContext& c) {
+  const auto begin = constant_ints(c, 1);
+  const auto size = constant_ints(c, 2);
+  if (!begin || !size) return std::nullopt;
+  const Shape& in = c.input(0).shape;
+  if (begin->size() != in.size() || size->size() != in.size()) {
+    fail(c, "begin and size need {} values each", in.size());
+  }
+  Shape out;
+  for (size_t axis = 0; axis < in.size(); ++axis) {
+    const int64_t from = (*begin)[axis];
+    const int64_t count = (*size)[axis] == -1 ? in[axis] - from : (*size)[axis];
+    if (from < 0 || count < 0 || from + count > in[axis]) {
+      fail(c, "slice [{}, {}+{}) is outside dimension {} of size {}", from, from, count, axis,
+           in[axis]);
+    }
+    out.push_back(checked_dim(c, count));
+  }
+  return out;
+}
+
+std::optional<Shapes> split(const OpContext& c, size_t input_index, size_t axis_index) {
+  const auto axis_value = constant_ints(c, axis_index);
+  if (!axis_value || axis_value->size() != 1) return std::nullopt;
+  const Shape& in = c.input(input_index).shape;
+  const size_t axis = normalize_axis(c, (*axis_value)[0], in.size());
+  Shapes out;
+  if (c.op.op == BuiltinOp::SPLIT) {
+    const int64_t parts = static_cast<int64_t>(c.op.outputs.size());
+    if (parts == 0 || in[axis] % parts != 0) {
+      fail(c, "dimension {} of size {} does not split into {} equal parts", axis, in[axis], parts);
+    }
+    Shape part = in;
+    part[axis] = checked_dim(c, in[axis] / parts);
+    return Shapes(static_cast<size_t>(parts), part);
+  }
+  const auto sizes = constant_ints(c, 1);
+  if (!sizes) return std::nullopt;
+  if (sizes->size() != c.op.outputs.size()) {
+    fail(c, "{} split sizes for {} outputs", sizes->size(), c.op.outputs.size());
+  }
+  int64_t known = 0;
+  std::optional<size_t> inferred;
+  for (size_t i = 0; i < sizes->size(); ++i) {
+    if ((*sizes)[i] == -1) {
+      if (inferred) fail(c, "split sizes have more than one -1");
+      inferred = i;
+    } else {
+      known += (*sizes)[i];
+    }
+  }
+  for (size_t i = 0; i < sizes->size(); ++i) {
+    Shape part = in;
+    part[axis] = checked_dim(c, inferred == i ? in[axis] - known : (*sizes)[i]);
+    out.push_back(part);
+  }
+  if (!inferred && known != in[axis]) {
+    fail(c, "split sizes add up to {} but dimension {} has size {}", known, axis, in[axis]);
+  }
+  return out;
+}
+
+Shape pack(const OpContext& c) {
+  const auto o = options<model::PackOptions>(c);
+  const Shape& in = c.input(0).shape;
+  for (size_t i = 1; i < c.op.inputs.size(); ++i) {
+    if (c.input(i).shape != in)
+      fail(c, "input {} has shape {}, expected {}", i, text(c.input(i).shape), text(in));
+  }
+  Shape out = in;
+  const size_t axis = normalize_axis(c, o.axis, in.size() + 1);
+  out.insert(out.begin() + static_cast<std::ptrdiff_t>(axis),
+             checked_dim(c, static_cast<int64_t>(c.op.inputs.size())));
+  return out;
+}
+
+Shapes unpack(const OpContext& c) {
+  const auto o = options<model::UnpackOptions>(c);
+  Shape out = c.input(0).shape;
+  const size_t axis = normalize_axis(c, o.axis, out.size());
+  if (static_cast<size_t>(out[axis]) != c.op.outputs.size()) {
+    fail(c, "dimension {} has size {} but there are {} outputs", axis, out[axis],
+         c.op.outputs.size());
+  }
+  out.erase(out.begin() + static_cast<std::ptrdiff_t>(axis));
+  return Shapes(c.op.outputs.size(), out);
+}
+
+Shape gather(const OpContext& c) {
+  const auto o = options<model::GatherOptions>(c);
+  const Shape& params = c.input(0).shape;
+  const Shape& indices = c.input(1).shape;
+  const size_t axis = normalize_axis(c, o.axis, params.size());
+  const size_t batch = normalize_axis(c, o.batch_dims, indices.size() + 1);
+  if (batch > axis) fail(c, "batch_dims {} is larger than axis {}", batch, axis);
+  Shape out(params.begin(), params.begin() + static_cast<std::ptrdiff_t>(axis));
+  out.insert(out.end(), indices.begin() + static_cast<std::ptrdiff_t>(batch), indices.end());
+  out.insert(out.end(), params.begin() + static_cast<std::ptrdiff_t>(axis) + 1, params.end());
+  return out;
+}
+
+std::optional<Shape> arg_min_max(const OpContext& c) {
+  const auto axis = constant_ints(c, 1);
+  if (!axis || axis->size() != 1) return std::nullopt;
+  Shape out = c.input(0).shape;
+  out.erase(out.begin() + static_cast<std::ptrdiff_t>(normalize_axis(c, (*axis)[0], out.size())));
+  return out;
+}
+
+std::optional<Shape> resize(const OpContext& c) {
+  const auto size = constant_ints(c, 1);
+  if (!size) return std::nullopt;
+  const auto& input = c.input(0);
+  require_rank(c, input, "input", 4);
+  if (size->size() != 2) fail(c, "size operand has {} values, expected 2", size->size());
+  return Shape{input.shape[0], checked_dim(c, (*size)[0]), checked_dim(c, (*size)[1]),
+               input.shape[3]};
+}
+
+Shape space_depth(const OpContext& c) {
+  const auto& input = c.input(0);
+  require_rank(c, input, "input", 4);
+  const int32_t block = options<model::DepthSpaceOptions>(c).block_size;
+  if (block < 1) fail(c, "block size {} must be at least 1", block);
+  const Shape& in = input.shape;
+  if (c.op.op == BuiltinOp::SPACE_TO_DEPTH) {
+    if (in[1] % block != 0 || in[2] % block != 0) {
+      fail(c, "height {} and width {} must be multiples of the block size {}", in[1], in[2], block);
+    }
+    return {in[0], in[1] / block, in[2] / block, checked_dim(c, int64_t{in[3]} * block * block)};
+  }
+  if (in[3] % (block * block) != 0) {
+    fail(c, "depth {} must be a multiple of block size squared ({})", in[3], block * block);
+  }
+  return {in[0], checked_dim(c, int64_t{in[1]} * block), checked_dim(c, int64_t{in[2]} * block),
+          in[3] / (block * block)};
+}
+
+std::optional<Shape> tile(const OpContext& c) {
+  const auto multiples = constant_ints(c, 1);
+  if (!multiples) return std::nullopt;
+  Shape out = c.input(0).shape;
+  if (multiples->size() != out.size())
+    fail(c, "{} multiples for rank {}", multiples->size(), out.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = checked_dim(c, out[i] * (*multiples)[i]);
+  return out;
+}
+
+// SVDF: input [batch, input_size], feature weights [units * rank, input_size].
+Shape svdf(const OpContext& c) {
+  const auto o = options<model::SVDFOptions>(c);
+  const auto& input = c.input(0);
+  const auto& features = c.input(1);
+  require_rank(c, input, "input", 2);
+  require_rank(c, features, "feature weights", 2);
+  if (o.rank < 1 || features.shape[0] % o.rank != 0) {
+    fail(c, "{} filters do not divide into rank {}", features.shape[0], o.rank);
+  }
+  return {input.shape[0], features.shape[0] / o.rank};
+}
+
+// Sequence LSTM: input [time, batch, inputs] (or batch-major); the recurrent-to-output weights
+// [cells, outputs] give the output width.
+std::optional<Shape> sequence_lstm(const OpContext& c) {
+  if (!c.has_input(8)) return std::nullopt;
+  const auto& input = c.input(0);
+  require_rank(c, input, "input", 3);
+  require_rank(c, c.input(8), "recurrent-to-output weights", 2);
+  return Shape{input.shape[0], input.shape[1], c.input(8).shape[1]};
+}
+
 bool is_elementwise_binary(BuiltinOp op) {
   switch (op) {
     case BuiltinOp::ADD:
@@ -495,6 +710,48 @@ std::optional<Shapes> derive_output_shapes(const OpContext& c) {
     case BuiltinOp::BATCH_MATMUL:
       require_inputs(c, 2);
       return Shapes{batch_matmul(c)};
+    case BuiltinOp::STRIDED_SLICE:
+      require_inputs(c, 4);
+      return one(strided_slice(c));
+    case BuiltinOp::SLICE:
+      require_inputs(c, 3);
+      return one(slice(c));
+    case BuiltinOp::SPLIT:
+      require_inputs(c, 2);
+      return split(c, 1, 0);
+    case BuiltinOp::SPLIT_V:
+      require_inputs(c, 3);
+      return split(c, 0, 2);
+    case BuiltinOp::PACK:
+      require_inputs(c, 1);
+      return Shapes{pack(c)};
+    case BuiltinOp::UNPACK:
+      require_inputs(c, 1);
+      return unpack(c);
+    case BuiltinOp::GATHER:
+      require_inputs(c, 2);
+      return Shapes{gather(c)};
+    case BuiltinOp::ARG_MAX:
+    case BuiltinOp::ARG_MIN:
+      require_inputs(c, 2);
+      return one(arg_min_max(c));
+    case BuiltinOp::RESIZE_BILINEAR:
+    case BuiltinOp::RESIZE_NEAREST_NEIGHBOR:
+      require_inputs(c, 2);
+      return one(resize(c));
+    case BuiltinOp::SPACE_TO_DEPTH:
+    case BuiltinOp::DEPTH_TO_SPACE:
+      require_inputs(c, 1);
+      return Shapes{space_depth(c)};
+    case BuiltinOp::TILE:
+      require_inputs(c, 2);
+      return one(tile(c));
+    case BuiltinOp::SVDF:
+      require_inputs(c, 3);
+      return Shapes{svdf(c)};
+    case BuiltinOp::UNIDIRECTIONAL_SEQUENCE_LSTM:
+      require_inputs(c, 1);
+      return one(sequence_lstm(c));
     default:
       return std::nullopt;
   }
