@@ -53,6 +53,7 @@ TEST(InspectTest, JsonDocument) {
   EXPECT_EQ(doc["inputs"][0]["dtype"], "int8");
   EXPECT_EQ(doc["inputs"][0]["zero_point"][0], 83);
   EXPECT_EQ(doc["op_histogram"]["CONV_2D"], 5);
+  EXPECT_EQ(doc["signatures"].size(), 0u);
   EXPECT_EQ(doc["memory"]["arena_bytes"], 16000);
   EXPECT_EQ(doc["memory"]["lower_bound_bytes"], 16000);
   EXPECT_EQ(doc["memory"]["ratio"], 1.0);
@@ -62,6 +63,21 @@ TEST(InspectTest, JsonDocument) {
   EXPECT_EQ(doc["layers"][0]["arena_bytes"], 8000);
   EXPECT_EQ(doc["operators"].size(), 6u);
   EXPECT_EQ(doc["unsupported"].size(), 6u);
+}
+
+TEST(InspectTest, SignaturesAndMetadata) {
+  const auto path =
+      std::filesystem::path(TINYDEPLOY_SHARED_DIR) / "models" / "str_ww_ref_model.tflite";
+  const auto doc = nlohmann::json::parse(inspect({path, true, false}));
+  ASSERT_EQ(doc["signatures"].size(), 1u);
+  EXPECT_EQ(doc["signatures"][0]["key"], "serving_default");
+  EXPECT_EQ(doc["signatures"][0]["subgraph"], 0);
+  EXPECT_EQ(doc["signatures"][0]["inputs"].size(), 1u);
+  ASSERT_EQ(doc["metadata"].size(), 2u);
+  EXPECT_EQ(doc["metadata"][0]["name"], "min_runtime_version");
+  EXPECT_EQ(doc["metadata"][1]["name"], "CONVERSION_METADATA");
+  EXPECT_THAT(inspect({path, false, false}),
+              HasSubstr("signature   'serving_default' (subgraph 0, 1 inputs, 1 outputs)"));
 }
 
 TEST(InspectTest, JsonWithoutLayers) {

@@ -83,6 +83,23 @@ json inspect_json(const model::Model& model, const analysis::ModelAnalysis& anal
   for (const int32_t input : graph.inputs) doc["inputs"].push_back(tensor_json(graph, input));
   doc["outputs"] = json::array();
   for (const int32_t output : graph.outputs) doc["outputs"].push_back(tensor_json(graph, output));
+  doc["signatures"] = json::array();
+  for (const model::SignatureDef& signature : model.signatures) {
+    const auto entries = [](const std::vector<model::TensorMapEntry>& map) {
+      json list = json::array();
+      for (const auto& entry : map)
+        list.push_back({{"name", entry.name}, {"tensor", entry.tensor}});
+      return list;
+    };
+    doc["signatures"].push_back({{"key", signature.key},
+                                 {"subgraph", signature.subgraph},
+                                 {"inputs", entries(signature.inputs)},
+                                 {"outputs", entries(signature.outputs)}});
+  }
+  doc["metadata"] = json::array();
+  for (const model::Metadata& metadata : model.metadata) {
+    doc["metadata"].push_back({{"name", metadata.name}, {"bytes", metadata.data.size}});
+  }
   doc["op_histogram"] = histogram(graph);
   doc["total_macs"] = analysis.total_macs;
   doc["parameter_bytes"] = analysis.parameter_bytes;
@@ -154,6 +171,10 @@ std::string inspect_text(const model::Model& model, const analysis::ModelAnalysi
   text += fmt::format("outputs ({})\n", graph.outputs.size());
   for (const int32_t output : graph.outputs) text += tensor_text(graph, output);
 
+  for (const model::SignatureDef& signature : model.signatures) {
+    text += fmt::format("signature   '{}' (subgraph {}, {} inputs, {} outputs)\n", signature.key,
+                        signature.subgraph, signature.inputs.size(), signature.outputs.size());
+  }
   std::vector<std::string> ops;
   for (const auto& [name, count] : histogram(graph))
     ops.push_back(fmt::format("{} x{}", name, count));
