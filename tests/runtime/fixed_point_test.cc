@@ -1,0 +1,59 @@
+#include "tinydeploy/runtime/fixed_point.h"
+
+#include <gtest/gtest.h>
+
+#include "tinydeploy/runtime/quantize.h"
+
+namespace tinydeploy::runtime {
+namespace {
+
+TEST(QuantizeMultiplierTest, SplitsIntoQ31AndShift) {
+  EXPECT_EQ(quantize_multiplier(0.5).multiplier, 1 << 30);
+  EXPECT_EQ(quantize_multiplier(0.5).shift, 0);
+  EXPECT_EQ(quantize_multiplier(1.0).multiplier, 1 << 30);
+  EXPECT_EQ(quantize_multiplier(1.0).shift, 1);
+  EXPECT_EQ(quantize_multiplier(0.25).shift, -1);
+  EXPECT_EQ(quantize_multiplier(0.75).multiplier, 3 << 29);
+  // 2^-20 * (1 + 2^-40) rounds its significand back to exactly 0.5.
+  EXPECT_EQ(quantize_multiplier(0x1.0000000001p-20).multiplier, 1 << 30);
+  EXPECT_EQ(quantize_multiplier(0x1.0000000001p-20).shift, -19);
+  // A significand that rounds up to 1.0 carries into the exponent.
+  EXPECT_EQ(quantize_multiplier(0x1.ffffffffffp-2).multiplier, 1 << 30);
+  EXPECT_EQ(quantize_multiplier(0x1.ffffffffffp-2).shift, 0);
+  EXPECT_EQ(quantize_multiplier(0.0).multiplier, 0);
+  EXPECT_EQ(quantize_multiplier(1e-12).multiplier, 0);  // below 2^-32
+  EXPECT_EQ(quantize_multiplier(1e-12).shift, 0);
+}
+
+TEST(FixedPointTest, SaturatingRoundingDoublingHighMul) {
+  // (2^30 * 2^30 * 2) / 2^32 = 2^29.
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN), INT32_MAX);
+  // 101 * 0.5 = 50.5: positive halves round up.
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(101, 1 << 30), 51);
+  // -101 * 0.5 = -50.5: (ab + 1 - 2^30) / 2^31 truncates towards zero, giving -50.
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(-101, 1 << 30), -50);
+  EXPECT_EQ(saturating_rounding_doubling_high_mul(-103, 1 << 30), -51);
+}
+
+TEST(FixedPointTest, RoundingDivideByPowerOfTwo) {
+  EXPECT_EQ(rounding_divide_by_power_of_two(5, 1), 3);    // 2.5 -> 3
+  EXPECT_EQ(rounding_divide_by_power_of_two(-5, 1), -3);  // -2.5 -> -3 (away from zero)
+  EXPECT_EQ(rounding_divide_by_power_of_two(4, 1), 2);
+  EXPECT_EQ(rounding_divide_by_power_of_two(7, 2), 2);    // 1.75
+  EXPECT_EQ(rounding_divide_by_power_of_two(-6, 2), -2);  // -1.5
+  EXPECT_EQ(rounding_divide_by_power_of_two(-5, 2), -1);  // -1.25
+  EXPECT_EQ(rounding_divide_by_power_of_two(123, 0), 123);
+}
+
+TEST(FixedPointTest, MultiplyByQuantizedMultiplier) {
+  // 1000 * 0.75 * 2^-3 = 93.75 -> 94.
+  EXPECT_EQ(multiply_by_quantized_multiplier(1000, 3 << 29, -3), 94);
+  // 10 * 0.5 * 2^2 = 20: the left shift happens before the multiply.
+  EXPECT_EQ(multiply_by_quantized_multiplier(10, 1 << 30, 2), 20);
+  EXPECT_EQ(multiply_by_quantized_multiplier(-1000, 3 << 29, -3), -94);
+  EXPECT_EQ(multiply_by_quantized_multiplier(12345, 0, 0), 0);
+}
+
+}  // namespace
+}  // namespace tinydeploy::runtime
