@@ -32,10 +32,13 @@ void collect_busy(std::span<const LiveBuffer> buffers, std::span<const size_t> p
   }
 }
 
-// Places buffers one by one in `order`, each in a gap between the buffers already placed that
-// are live at the same time (lowest gap that fits, or the tightest one).
-Placement place_in_order(std::span<const LiveBuffer> buffers, std::span<const size_t> order,
-                         Fit fit) {
+// Places buffers one by one in `order`, each in a gap between the already placed buffers that
+// are live at the same time: the lowest gap that fits, or the tightest one. Unbounded, a buffer
+// that fits no gap goes above everything. Within a `capacity`, placement fails instead, and a
+// gap that reaches the top of the arena is filled from the top: buffers then pile up from both
+// ends, which is what alternating producer/consumer chains need to reach the lower bound.
+std::optional<Placement> place(std::span<const LiveBuffer> buffers, std::span<const size_t> order,
+                               Fit fit, std::optional<int64_t> capacity = std::nullopt) {
   Placement result;
   result.offsets.assign(buffers.size(), 0);
   std::vector<size_t> placed;
@@ -45,63 +48,27 @@ Placement place_in_order(std::span<const LiveBuffer> buffers, std::span<const si
     const LiveBuffer& buffer = buffers[index];
     const int64_t size = align_up(buffer.size);
     collect_busy(buffers, placed, result.offsets, buffer, busy);
+    if (capacity) busy.push_back({*capacity, *capacity});
     std::sort(busy.begin(), busy.end(),
               [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
-    int64_t best_offset = -1;
-    int64_t best_gap = 0;
+    std::optional<Interval> chosen;
     int64_t cursor = 0;
     for (const Interval& taken : busy) {
       const int64_t gap = taken.begin - cursor;
       if (gap >= size) {
-        if (fit == Fit::First) {
-          best_offset = cursor;
-          break;
+        if (!chosen || (fit == Fit::Best && gap < chosen->end - chosen->begin)) {
+          chosen = Interval{cursor, taken.begin};
         }
-        if (best_offset < 0 || gap < best_gap) {
-          best_offset = cursor;
-          best_gap = gap;
-        }
+        if (fit == Fit::First) break;
       }
       cursor = std::max(cursor, taken.end);
     }
-    if (best_offset < 0) best_offset = cursor;
-    result.offsets[index] = best_offset;
-    result.arena_bytes = std::max(result.arena_bytes, best_offset + size);
-    placed.push_back(index);
-  }
-  return result;
-}
-
-// Places buffers in `order` inside an arena of `capacity` bytes, or fails. Each buffer takes the
-// tightest gap between the buffers it conflicts with; a gap that reaches the top of the arena is
-// filled from the top. Buffers then pile up from both ends, which is what alternating
-// producer/consumer chains need to reach the lower bound.
-std::optional<Placement> place_within(std::span<const LiveBuffer> buffers,
-                                      std::span<const size_t> order, int64_t capacity) {
-  Placement result;
-  result.offsets.assign(buffers.size(), 0);
-  std::vector<size_t> placed;
-  placed.reserve(buffers.size());
-  std::vector<Interval> busy;
-  for (const size_t index : order) {
-    const LiveBuffer& buffer = buffers[index];
-    const int64_t size = align_up(buffer.size);
-    collect_busy(buffers, placed, result.offsets, buffer, busy);
-    busy.push_back({capacity, capacity});
-    std::sort(busy.begin(), busy.end(),
-              [](const Interval& a, const Interval& b) { return a.begin < b.begin; });
-    std::optional<Interval> best_gap;
-    int64_t cursor = 0;
-    for (const Interval& taken : busy) {
-      if (taken.begin - cursor >= size &&
-          (!best_gap || taken.begin - cursor < best_gap->end - best_gap->begin)) {
-        best_gap = Interval{cursor, taken.begin};
-      }
-      cursor = std::max(cursor, taken.end);
+    if (!chosen) {
+      if (capacity) return std::nullopt;
+      chosen = Interval{cursor, cursor + size};
     }
-    if (!best_gap) return std::nullopt;
-    const bool from_top = best_gap->end == capacity && best_gap->begin > 0;
-    result.offsets[index] = from_top ? best_gap->end - size : best_gap->begin;
+    const bool from_top = capacity && chosen->end == *capacity && chosen->begin > 0;
+    result.offsets[index] = from_top ? chosen->end - size : chosen->begin;
     result.arena_bytes = std::max(result.arena_bytes, result.offsets[index] + size);
     placed.push_back(index);
   }
@@ -155,7 +122,7 @@ Placement plan_arena(std::span<const LiveBuffer> buffers) {
   for (const auto& less : orders) {
     std::sort(order.begin(), order.end(), less);
     for (const Fit fit : {Fit::Best, Fit::First}) {
-      Placement candidate = place_in_order(buffers, order, fit);
+      Placement candidate = *place(buffers, order, fit);
       if (!have_best || candidate.arena_bytes < best.arena_bytes) {
         best = std::move(candidate);
         have_best = true;
@@ -177,7 +144,7 @@ Placement plan_arena(std::span<const LiveBuffer> buffers) {
     const int64_t capacity = round == 0 ? low : align_up((low + high) / 2);
     bool fitted = false;
     for (const auto& candidate_order : bounded_orders) {
-      if (auto candidate = place_within(buffers, candidate_order, capacity)) {
+      if (auto candidate = place(buffers, candidate_order, Fit::Best, capacity)) {
         if (candidate->arena_bytes < best.arena_bytes) best = std::move(*candidate);
         fitted = true;
         break;
