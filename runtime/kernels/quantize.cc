@@ -1,6 +1,7 @@
 #include "tinydeploy/runtime/quantize.h"
 
 #include <math.h>
+#include <stdint.h>
 
 namespace tinydeploy::runtime {
 
@@ -16,6 +17,11 @@ QuantizedMultiplier quantize_multiplier(double real) {
     ++exponent;
   }
   if (exponent < -31) return result;
+  if (exponent > 30) {  // beyond what an int32 shift can apply: saturate
+    result.multiplier = INT32_MAX;
+    result.shift = 30;
+    return result;
+  }
   result.multiplier = static_cast<int32_t>(fixed);
   result.shift = exponent;
   return result;

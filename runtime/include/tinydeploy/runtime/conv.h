@@ -1,35 +1,16 @@
-// Convolution kernels (CONV_2D, DEPTHWISE_CONV_2D) and FULLY_CONNECTED for int8 activations
-// with int8 weights, per-channel requantization and int32 bias, as TFLite defines them.
+// CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED as TFLite defines them:
+// int8 activations with int8 weights and int32 bias; int16 activations with int8 weights and
+// int32 or int64 bias (the accumulator has the bias's width); float32.
 //
 // All parameters are prepared ahead of time (padding offsets, zero points as offsets,
-// per-channel multipliers and shifts, activation range); the kernels only do integer
+// per-channel multipliers and shifts, activation range); the integer kernels only do integer
 // arithmetic. An optimized variant for a given core replaces these definitions behind the same
 // declarations (the portable ones are built unless a target provides its own).
 #pragma once
 
-#include <stdint.h>
+#include "tinydeploy/runtime/common.h"
 
 namespace tinydeploy::runtime {
-
-// NHWC activation shape / OHWI filter shape.
-struct Dims4 {
-  int32_t n = 1;
-  int32_t h = 1;
-  int32_t w = 1;
-  int32_t c = 1;
-};
-
-struct QuantizedActivation {
-  int32_t input_offset = 0;   // minus the input zero point
-  int32_t output_offset = 0;  // the output zero point
-  int32_t min = -128;         // clamp of the fused activation, in output units
-  int32_t max = 127;
-};
-
-struct PerChannelScale {
-  const int32_t* multiplier = nullptr;  // one per output channel
-  const int32_t* shift = nullptr;
-};
 
 struct ConvGeometry {
   int32_t stride_h = 1;
@@ -41,23 +22,81 @@ struct ConvGeometry {
 };
 
 // Filter [out_c, kh, kw, in_c / groups]; bias may be null. Output dims are prepared.
-void conv_s8(const ConvGeometry& geometry, const QuantizedActivation& activation,
-             const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
-             const Dims4& filter_dims, const int8_t* filter, const int32_t* bias,
-             const Dims4& output_dims, int8_t* output);
+void conv(const ConvGeometry& geometry, const QuantizedActivation& activation,
+          const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+          const Dims4& filter_dims, const int8_t* filter, const int32_t* bias,
+          const Dims4& output_dims, int8_t* output);
+void conv(const ConvGeometry& geometry, const QuantizedActivation& activation,
+          const PerChannelScale& scale, const Dims4& input_dims, const int16_t* input,
+          const Dims4& filter_dims, const int8_t* filter, const int32_t* bias,
+          const Dims4& output_dims, int16_t* output);
+void conv(const ConvGeometry& geometry, const QuantizedActivation& activation,
+          const PerChannelScale& scale, const Dims4& input_dims, const int16_t* input,
+          const Dims4& filter_dims, const int8_t* filter, const int64_t* bias,
+          const Dims4& output_dims, int16_t* output);
+void conv(const ConvGeometry& geometry, const FloatActivation& activation, const Dims4& input_dims,
+          const float* input, const Dims4& filter_dims, const float* filter, const float* bias,
+          const Dims4& output_dims, float* output);
 
 // Filter [1, kh, kw, in_c * depth_multiplier]; output channel oc reads input channel
 // oc / depth_multiplier.
-void depthwise_conv_s8(const ConvGeometry& geometry, int32_t depth_multiplier,
-                       const QuantizedActivation& activation, const PerChannelScale& scale,
-                       const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
-                       const int8_t* filter, const int32_t* bias, const Dims4& output_dims,
-                       int8_t* output);
+void depthwise_conv(const ConvGeometry& geometry, int32_t depth_multiplier,
+                    const QuantizedActivation& activation, const PerChannelScale& scale,
+                    const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                    const int8_t* filter, const int32_t* bias, const Dims4& output_dims,
+                    int8_t* output);
+void depthwise_conv(const ConvGeometry& geometry, int32_t depth_multiplier,
+                    const QuantizedActivation& activation, const PerChannelScale& scale,
+                    const Dims4& input_dims, const int16_t* input, const Dims4& filter_dims,
+                    const int8_t* filter, const int32_t* bias, const Dims4& output_dims,
+                    int16_t* output);
+void depthwise_conv(const ConvGeometry& geometry, int32_t depth_multiplier,
+                    const QuantizedActivation& activation, const PerChannelScale& scale,
+                    const Dims4& input_dims, const int16_t* input, const Dims4& filter_dims,
+                    const int8_t* filter, const int64_t* bias, const Dims4& output_dims,
+                    int16_t* output);
+void depthwise_conv(const ConvGeometry& geometry, int32_t depth_multiplier,
+                    const FloatActivation& activation, const Dims4& input_dims, const float* input,
+                    const Dims4& filter_dims, const float* filter, const float* bias,
+                    const Dims4& output_dims, float* output);
 
-// rows x features input times [units, features] weights. Per-tensor quantization passes
-// a scale whose arrays hold one entry and `per_channel` false.
-void fully_connected_s8(const QuantizedActivation& activation, const PerChannelScale& scale,
-                        bool per_channel, int32_t rows, int32_t features, const int8_t* input,
-                        int32_t units, const int8_t* weights, const int32_t* bias, int8_t* output);
+// The gradient of CONV_2D: every input pixel scatters filter * value into the output. Filter
+// [out_c, kh, kw, in_c]; `geometry` padding is the amount cropped from the full scatter. The
+// quantized forms accumulate in `scratch` (one accumulator per output element).
+void transpose_conv(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                    const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                    const Dims4& filter_dims, const int8_t* filter, const int32_t* bias,
+                    const Dims4& output_dims, int8_t* output, int32_t* scratch);
+void transpose_conv(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                    const PerChannelScale& scale, const Dims4& input_dims, const int16_t* input,
+                    const Dims4& filter_dims, const int8_t* filter, const int64_t* bias,
+                    const Dims4& output_dims, int16_t* output, int64_t* scratch);
+void transpose_conv(const ConvGeometry& geometry, const FloatActivation& activation,
+                    const Dims4& input_dims, const float* input, const Dims4& filter_dims,
+                    const float* filter, const float* bias, const Dims4& output_dims,
+                    float* output);
+
+// rows x features input times [units, features] weights. `per_channel` selects one scale per
+// unit; otherwise the scale arrays hold one entry. `weights_offset` is minus the weights' zero
+// point (0 for symmetric weights).
+struct FullyConnectedShape {
+  int32_t rows = 1;
+  int32_t features = 1;
+  int32_t units = 1;
+};
+void fully_connected(const QuantizedActivation& activation, const PerChannelScale& scale,
+                     bool per_channel, int32_t weights_offset, const FullyConnectedShape& shape,
+                     const int8_t* input, const int8_t* weights, const int32_t* bias,
+                     int8_t* output);
+void fully_connected(const QuantizedActivation& activation, const PerChannelScale& scale,
+                     bool per_channel, int32_t weights_offset, const FullyConnectedShape& shape,
+                     const int16_t* input, const int8_t* weights, const int32_t* bias,
+                     int16_t* output);
+void fully_connected(const QuantizedActivation& activation, const PerChannelScale& scale,
+                     bool per_channel, int32_t weights_offset, const FullyConnectedShape& shape,
+                     const int16_t* input, const int8_t* weights, const int64_t* bias,
+                     int16_t* output);
+void fully_connected(const FloatActivation& activation, const FullyConnectedShape& shape,
+                     const float* input, const float* weights, const float* bias, float* output);
 
 }  // namespace tinydeploy::runtime

@@ -24,6 +24,21 @@ inline int32_t rounding_divide_by_power_of_two(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+// x * 2^exponent for exponent in [1, 30], saturating at the int32 limits.
+inline int32_t saturating_left_shift(int32_t x, int exponent) {
+  const int32_t threshold = static_cast<int32_t>((int64_t{1} << (31 - exponent)) - 1);
+  if (x > threshold) return INT32_MAX;
+  if (x < -threshold) return INT32_MIN;
+  return static_cast<int32_t>(static_cast<uint32_t>(x) << exponent);
+}
+
+// x * 2^exponent with saturation when scaling up and rounding when scaling down.
+inline int32_t saturating_rounding_multiply_by_power_of_two(int32_t x, int exponent) {
+  if (exponent > 0) return saturating_left_shift(x, exponent);
+  if (exponent < 0) return rounding_divide_by_power_of_two(x, -exponent);
+  return x;
+}
+
 // x * multiplier * 2^shift, where `multiplier` is a Q31 value in [2^30, 2^31) (or 0) and
 // `shift` in [-31, 30]: the left part of the shift is applied before the high multiply, the
 // right part after it, each with TFLite's rounding.
@@ -35,8 +50,36 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, i
                                          right);
 }
 
+// The 64-bit accumulator form used by 16-bit activations: the multiplier is first reduced to
+// Q15 (rounded), then one rounding shift. `shift` in [-31, 7]; |x| < 2^47.
+inline int32_t multiply_by_quantized_multiplier(int64_t x, int32_t multiplier, int shift) {
+  const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+  const int total_shift = 15 - shift;
+  const int64_t rounded = x * reduced + (int64_t{1} << (total_shift - 1));
+  return static_cast<int32_t>(rounded >> total_shift);
+}
+
 inline int32_t clamp(int32_t value, int32_t low, int32_t high) {
   return value < low ? low : (value > high ? high : value);
 }
 
+// Fixed-point transcendental functions on raw int32 values with a given number of integer bits
+// (Q(integer_bits).(31 - integer_bits)); results are Q0.31. They follow the polynomial and
+// Newton-Raphson constructions TFLite's quantized SOFTMAX, LOGISTIC and TANH are defined with.
+namespace fixed {
+
+// exp(a) for a <= 0, `a` with `integer_bits` in [0, 30].
+int32_t exp_on_negative_values(int32_t a, int integer_bits);
+// 1 / (1 + x) for x in [0, 1), Q0.31 in and out.
+int32_t one_over_one_plus_x_for_x_in_0_1(int32_t a);
+// (1 - x) / (1 + x) for x in [0, 1), Q0.31 in and out.
+int32_t one_minus_x_over_one_plus_x_for_x_in_0_1(int32_t a);
+// 1 / (1 + exp(-a)) and tanh(a), `a` with `integer_bits` in [0, 28].
+int32_t logistic(int32_t a, int integer_bits);
+int32_t tanh(int32_t a, int integer_bits);
+// Reciprocal of a positive Q(integer_bits) value: returns a Q0.31 significand and sets
+// `bits_over_unit` so that 1/x = significand * 2^-bits_over_unit.
+int32_t reciprocal(int32_t x, int integer_bits, int* bits_over_unit);
+
+}  // namespace fixed
 }  // namespace tinydeploy::runtime

@@ -1,0 +1,91 @@
+// Element-wise activations (RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, LOGISTIC, TANH),
+// SOFTMAX over the last dimension, and the conversions QUANTIZE / DEQUANTIZE / requantize.
+#pragma once
+
+#include "tinydeploy/runtime/common.h"
+
+namespace tinydeploy::runtime {
+
+// out = clamp(out_zp + (x - in_zp) * in_scale / out_scale, min, max): the quantized RELU
+// family and requantization between int8 and int16 (QUANTIZE with an integer input).
+struct RequantizeParams {
+  int32_t input_zero_point = 0;
+  int32_t output_zero_point = 0;
+  Requantization scale;
+  int32_t min = -128;
+  int32_t max = 127;
+};
+void requantize(const RequantizeParams& params, int32_t count, const int8_t* input, int8_t* output);
+void requantize(const RequantizeParams& params, int32_t count, const int8_t* input,
+                int16_t* output);
+void requantize(const RequantizeParams& params, int32_t count, const int16_t* input,
+                int8_t* output);
+void requantize(const RequantizeParams& params, int32_t count, const int16_t* input,
+                int16_t* output);
+
+// Float RELU family: a plain clamp.
+void clamp(const FloatActivation& range, int32_t count, const float* input, float* output);
+
+struct LeakyReluParams {
+  int32_t input_zero_point = 0;
+  int32_t output_zero_point = 0;
+  Requantization identity;  // in_scale / out_scale, for x >= 0
+  Requantization alpha;     // |alpha| * in_scale / out_scale, for x < 0
+  bool alpha_negative = false;
+};
+void leaky_relu(const LeakyReluParams& params, int32_t count, const int8_t* input, int8_t* output);
+void leaky_relu(const LeakyReluParams& params, int32_t count, const int16_t* input,
+                int16_t* output);
+void leaky_relu(float alpha, int32_t count, const float* input, float* output);
+
+// x * relu6(x + 3) / 6 in 16-bit fixed point (Q15 multipliers).
+struct HardSwishParams {
+  int32_t input_zero_point = 0;
+  int32_t output_zero_point = 0;
+  int16_t reluish_multiplier = 0;
+  int32_t reluish_exponent = 0;
+  int16_t output_multiplier = 0;
+  int32_t output_exponent = 0;
+};
+void hard_swish(const HardSwishParams& params, int32_t count, const int8_t* input, int8_t* output);
+void hard_swish(int32_t count, const float* input, float* output);
+
+// int8 LOGISTIC (output scale 1/256, zero point -128) and TANH (scale 1/128, zero point 0):
+// the input is rescaled to Q4.27 and saturates beyond +-input_radius.
+struct SigmoidParams {
+  int32_t input_zero_point = 0;
+  int32_t input_radius = 0;
+  Requantization input_scale;
+};
+void logistic(const SigmoidParams& params, int32_t count, const int8_t* input, int8_t* output);
+void logistic(int32_t count, const float* input, float* output);
+void tanh(const SigmoidParams& params, int32_t count, const int8_t* input, int8_t* output);
+void tanh(int32_t count, const float* input, float* output);
+
+// int8 SOFTMAX to int8 (scale 1/256, zero point -128) or int16 (scale 1/65536, zero point
+// -32768): differences from the row maximum, scaled by beta * input_scale into Q5.26.
+struct SoftmaxParams {
+  Requantization input_beta;
+  int32_t diff_min = 0;  // differences below this contribute nothing
+};
+void softmax(const SoftmaxParams& params, int32_t rows, int32_t depth, const int8_t* input,
+             int8_t* output);
+void softmax(const SoftmaxParams& params, int32_t rows, int32_t depth, const int8_t* input,
+             int16_t* output);
+void softmax(float beta, int32_t rows, int32_t depth, const float* input, float* output);
+
+// QUANTIZE from float and DEQUANTIZE to float: the model's real-valued scale is the definition.
+struct AffineQuantization {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+void quantize(const AffineQuantization& quantization, int32_t count, const float* input,
+              int8_t* output);
+void quantize(const AffineQuantization& quantization, int32_t count, const float* input,
+              int16_t* output);
+void dequantize(const AffineQuantization& quantization, int32_t count, const int8_t* input,
+                float* output);
+void dequantize(const AffineQuantization& quantization, int32_t count, const int16_t* input,
+                float* output);
+
+}  // namespace tinydeploy::runtime

@@ -1,0 +1,72 @@
+// ADD, SUB, MUL, MAXIMUM and MINIMUM with NumPy-style broadcasting (int8, int16, float32).
+#pragma once
+
+#include "tinydeploy/runtime/common.h"
+
+namespace tinydeploy::runtime {
+
+// The output's dims (right-aligned to kMaxRank, leading dims 1) and, per dim, the element
+// stride of each input, 0 where that input is broadcast along it.
+struct BroadcastShape {
+  int32_t dims[kMaxRank] = {1, 1, 1, 1, 1, 1};
+  int32_t stride1[kMaxRank] = {};
+  int32_t stride2[kMaxRank] = {};
+};
+
+// Quantized ADD and SUB: both inputs are brought to a common scale with `left_shift` bits of
+// headroom (20 for int8, 15 for int16), summed, then rescaled to the output.
+struct AddParams {
+  int32_t input1_offset = 0;  // minus the zero points
+  int32_t input2_offset = 0;
+  int32_t output_offset = 0;
+  int32_t left_shift = 20;
+  Requantization input1;
+  Requantization input2;
+  Requantization output;
+  int32_t min = -128;  // fused activation clamp
+  int32_t max = 127;
+};
+
+struct MulParams {
+  int32_t input1_offset = 0;
+  int32_t input2_offset = 0;
+  int32_t output_offset = 0;
+  Requantization output;
+  int32_t min = -128;
+  int32_t max = 127;
+};
+
+void add(const AddParams& params, const BroadcastShape& shape, const int8_t* input1,
+         const int8_t* input2, int8_t* output);
+void add(const AddParams& params, const BroadcastShape& shape, const int16_t* input1,
+         const int16_t* input2, int16_t* output);
+void add(const FloatActivation& activation, const BroadcastShape& shape, const float* input1,
+         const float* input2, float* output);
+
+void sub(const AddParams& params, const BroadcastShape& shape, const int8_t* input1,
+         const int8_t* input2, int8_t* output);
+void sub(const AddParams& params, const BroadcastShape& shape, const int16_t* input1,
+         const int16_t* input2, int16_t* output);
+void sub(const FloatActivation& activation, const BroadcastShape& shape, const float* input1,
+         const float* input2, float* output);
+
+void mul(const MulParams& params, const BroadcastShape& shape, const int8_t* input1,
+         const int8_t* input2, int8_t* output);
+void mul(const MulParams& params, const BroadcastShape& shape, const int16_t* input1,
+         const int16_t* input2, int16_t* output);
+void mul(const FloatActivation& activation, const BroadcastShape& shape, const float* input1,
+         const float* input2, float* output);
+
+// Inputs and output share one quantization, so the raw values compare directly.
+void maximum(const BroadcastShape& shape, const int8_t* input1, const int8_t* input2,
+             int8_t* output);
+void maximum(const BroadcastShape& shape, const int16_t* input1, const int16_t* input2,
+             int16_t* output);
+void maximum(const BroadcastShape& shape, const float* input1, const float* input2, float* output);
+void minimum(const BroadcastShape& shape, const int8_t* input1, const int8_t* input2,
+             int8_t* output);
+void minimum(const BroadcastShape& shape, const int16_t* input1, const int16_t* input2,
+             int16_t* output);
+void minimum(const BroadcastShape& shape, const float* input1, const float* input2, float* output);
+
+}  // namespace tinydeploy::runtime

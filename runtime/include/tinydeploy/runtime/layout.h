@@ -1,0 +1,37 @@
+// Operators that move elements without arithmetic: RESHAPE / SQUEEZE / EXPAND_DIMS (a copy),
+// PAD / PADV2, CONCATENATION, STRIDED_SLICE and TRANSPOSE. They work on any element type of
+// `element_size` bytes (1, 2, 4 or 8).
+#pragma once
+
+#include "tinydeploy/runtime/common.h"
+
+namespace tinydeploy::runtime {
+
+void copy_bytes(int32_t bytes, const void* input, void* output);
+
+// A strided walk over the input that produces the output in row-major order: output element
+// (i0, ..., i5) is input element offset + sum(i_d * stride_d). STRIDED_SLICE and TRANSPOSE
+// both prepare one.
+struct StridedView {
+  int32_t count[kMaxRank] = {1, 1, 1, 1, 1, 1};
+  int32_t stride[kMaxRank] = {};  // in elements; may be negative
+  int32_t offset = 0;
+};
+void gather(const StridedView& view, int32_t element_size, const void* input, void* output);
+
+// PAD: the input (dims right-aligned to kMaxRank) placed at `before` in the output; the rest
+// is `pad_value` (element_size bytes).
+struct PadShape {
+  int32_t input_dims[kMaxRank] = {1, 1, 1, 1, 1, 1};
+  int32_t before[kMaxRank] = {};
+  int32_t after[kMaxRank] = {};
+};
+void pad(const PadShape& shape, int32_t element_size, const void* input, const void* pad_value,
+         void* output);
+
+// CONCATENATION along one axis: `outer` repetitions of each input's contiguous chunk, taken
+// in input order.
+void concatenate(int32_t outer, int32_t inputs, const void* const* input_data,
+                 const int32_t* chunk_bytes, void* output);
+
+}  // namespace tinydeploy::runtime
