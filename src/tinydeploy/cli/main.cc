@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "tinydeploy/cli/inspect.h"
+#include "tinydeploy/cli/run.h"
 #include "tinydeploy/common/error.h"
 
 namespace {
@@ -22,6 +23,28 @@ void add_inspect_command(CLI::App& app, tinydeploy::cli::InspectOptions& options
   inspect->callback([&options] { tinydeploy::cli::run_inspect(options, std::cout); });
 }
 
+void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& exit_code) {
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run one inference on the host with tinydeploy's runtime; compare with the PC reference");
+  run->add_option("model", options.model, "The .tflite model to run")->required();
+  run->add_option("--input", options.inputs,
+                  "Input file (.npy, or single-line .csv), one per model input, in order");
+  run->add_option("--random", options.seed,
+                  "Seed for random inputs (the default when no --input is given: seed 0)");
+  run->add_option("-o,--output-dir", options.output_dir,
+                  "Write inputs and outputs as .npy here (replaced atomically)");
+  run->add_option("--reference", options.reference,
+                  "Also run the PC reference and compare: litert (TFLite reference kernels) or "
+                  "tflm (TFLite Micro)")
+      ->check(CLI::IsMember({"litert", "tflm"}));
+  run->add_flag("--layers", options.layers,
+                "Compare every intermediate tensor and name the first operator that diverges");
+  run->add_flag("--csv", options.csv, "Also write outputs as CSV");
+  run->callback(
+      [&options, &exit_code] { exit_code = tinydeploy::cli::run_model(options, std::cout); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -32,6 +55,9 @@ int main(int argc, char** argv) {
 
   tinydeploy::cli::InspectOptions inspect_options;
   add_inspect_command(app, inspect_options);
+  tinydeploy::cli::RunOptions run_options;
+  int exit_code = 0;
+  add_run_command(app, run_options, exit_code);
 
   try {
     app.parse(argc, argv);
@@ -47,5 +73,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: internal: %s\n", error.what());
     return kExitError;
   }
-  return 0;
+  return exit_code;
 }

@@ -1,0 +1,185 @@
+#include "tinydeploy/cli/run.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <ostream>
+
+#include "tinydeploy/analysis/analysis.h"
+#include "tinydeploy/common/error.h"
+#include "tinydeploy/engine/engine.h"
+#include "tinydeploy/model/reader.h"
+#include "tinydeploy/reference/reference.h"
+#include "tinydeploy/validate/compare.h"
+#include "tinydeploy/validate/tensor_io.h"
+
+namespace tinydeploy::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A directory that is removed when it goes out of scope unless released.
+class TemporaryDirectory {
+ public:
+  explicit TemporaryDirectory(const fs::path& near) {
+    std::string pattern = (near / "tinydeploy-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      throw Error("cannot create a temporary directory in {}: {}", near.string(),
+                  std::strerror(errno));
+    }
+    path_ = pattern;
+  }
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  ~TemporaryDirectory() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  // Moves the directory to `target`, replacing what was there.
+  void commit(const fs::path& target) {
+    std::error_code ec;
+    const fs::path old = target.string() + ".old";
+    fs::remove_all(old, ec);
+    if (fs::exists(target)) fs::rename(target, old);
+    fs::rename(path_, target);
+    fs::remove_all(old, ec);
+    path_.clear();
+  }
+
+ private:
+  fs::path path_;
+};
+
+validate::TensorData snapshot(std::span<const uint8_t> bytes, const model::Tensor& tensor) {
+  validate::TensorData data;
+  data.dtype = tensor.dtype;
+  data.shape = tensor.shape;
+  data.bytes.assign(bytes.begin(), bytes.end());
+  return data;
+}
+
+}  // namespace
+
+int run_model(const RunOptions& options, std::ostream& out) {
+  if (!options.reference.empty() && options.reference != "litert" && options.reference != "tflm") {
+    throw Error("--reference must be litert or tflm");
+  }
+  if (options.layers && options.reference.empty()) {
+    throw Error("--layers compares with the PC reference: add --reference litert|tflm");
+  }
+  if (!options.inputs.empty() && options.seed) {
+    throw Error("use either --input files or --random, not both");
+  }
+  const model::Model model = model::read_model(options.model);
+  const analysis::ModelAnalysis analysis = analysis::analyze(model);
+  engine::Engine engine(model, analysis);
+
+  if (!options.inputs.empty() && options.inputs.size() != engine.input_count()) {
+    throw Error("{}: the model has {} inputs but {} --input files were given",
+                options.model.string(), engine.input_count(), options.inputs.size());
+  }
+  std::vector<validate::TensorData> inputs;
+  for (size_t i = 0; i < engine.input_count(); ++i) {
+    const model::Tensor& tensor = engine.input_tensor(i);
+    inputs.push_back(options.inputs.empty()
+                         ? validate::random_tensor(tensor, options.seed.value_or(0) + i)
+                         : validate::read_tensor_file(options.inputs[i], tensor));
+    const std::span<uint8_t> destination = engine.input(i);
+    if (destination.size() != inputs.back().bytes.size()) {
+      throw Error("{}: input {} has no arena storage", options.model.string(), i);
+    }
+    std::memcpy(destination.data(), inputs.back().bytes.data(), destination.size());
+  }
+
+  // Every operator output, captured while it is live, for the layer comparison.
+  std::map<int32_t, validate::TensorData> captured;
+  const model::Subgraph& graph = model.main();
+  engine.invoke([&](int32_t op_index) {
+    if (!options.layers) return;
+    for (int32_t t : graph.operators[static_cast<size_t>(op_index)].outputs) {
+      if (t < 0) continue;
+      captured[t] = snapshot(engine.tensor_bytes(t), graph.tensors[static_cast<size_t>(t)]);
+    }
+  });
+
+  const fs::path parent = options.output_dir ? fs::absolute(*options.output_dir).parent_path()
+                                             : fs::temp_directory_path();
+  if (!fs::is_directory(parent)) {
+    throw Error("{}: the parent directory does not exist", parent.string());
+  }
+  TemporaryDirectory work(parent);
+  std::vector<fs::path> input_files;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    input_files.push_back(work.path() / fmt::format("input_{}.npy", i));
+    validate::write_npy(input_files.back(), inputs[i]);
+  }
+  std::vector<validate::TensorData> outputs;
+  for (size_t i = 0; i < engine.output_count(); ++i) {
+    const model::Tensor& tensor = engine.output_tensor(i);
+    outputs.push_back(snapshot(engine.output(i), tensor));
+    validate::write_npy(work.path() / fmt::format("output_{}.npy", i), outputs.back());
+    if (options.csv)
+      validate::write_csv(work.path() / fmt::format("output_{}.csv", i), outputs.back());
+    out << fmt::format("output {} '{}' {} [{}]\n", i, tensor.name, model::dtype_name(tensor.dtype),
+                       fmt::join(tensor.shape, ","));
+  }
+
+  int status = 0;
+  if (!options.reference.empty()) {
+    const auto engine_kind =
+        options.reference == "tflm" ? reference::Engine::TFLM : reference::Engine::LiteRT;
+    const fs::path reference_dir = work.path() / "reference";
+    const reference::ReferenceRun run = reference::run_reference(
+        options.model, engine_kind, input_files, reference_dir, options.layers);
+    if (run.outputs.size() != outputs.size()) {
+      throw Error("the PC reference produced {} outputs, the model has {}", run.outputs.size(),
+                  outputs.size());
+    }
+    bool all_match = true;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const model::Tensor& tensor = engine.output_tensor(i);
+      const validate::Comparison c =
+          validate::compare(outputs[i], validate::read_npy(run.outputs[i]), tensor);
+      all_match = all_match && c.matches();
+      out << fmt::format("{} output {} {}\n", c.matches() ? "match   " : "MISMATCH", i,
+                         validate::describe(c, tensor));
+    }
+    if (options.layers) {
+      bool diverged = false;
+      for (size_t op = 0; op < graph.operators.size() && !diverged; ++op) {
+        for (int32_t t : graph.operators[op].outputs) {
+          const auto found = run.intermediates.find(t);
+          const auto ours = captured.find(t);
+          if (t < 0 || found == run.intermediates.end() || ours == captured.end()) continue;
+          const model::Tensor& tensor = graph.tensors[static_cast<size_t>(t)];
+          const validate::Comparison c =
+              validate::compare(ours->second, validate::read_npy(found->second), tensor);
+          if (!c.matches()) {
+            out << fmt::format("first divergence: operator {} ({}) output {}\n", op,
+                               graph.operators[op].name(), validate::describe(c, tensor));
+            diverged = true;
+            break;
+          }
+        }
+      }
+      if (!diverged) {
+        out << fmt::format("all {} operators match layer by layer\n", graph.operators.size());
+      }
+      all_match = all_match && !diverged;
+    }
+    out << (all_match ? "PASS: matches " : "FAIL: differs from ") << options.reference << "\n";
+    status = all_match ? 0 : kRunMismatch;
+  }
+  if (options.output_dir) {
+    std::error_code ec;
+    fs::remove_all(work.path() / "reference", ec);
+    work.commit(*options.output_dir);
+    out << fmt::format("wrote {}\n", options.output_dir->string());
+  }
+  return status;
+}
+
+}  // namespace tinydeploy::cli

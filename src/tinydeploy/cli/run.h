@@ -1,0 +1,30 @@
+// `tinydeploy run`: one inference on the host with tinydeploy's runtime, optionally checked
+// against the PC reference, output by output and layer by layer.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tinydeploy::cli {
+
+struct RunOptions {
+  std::filesystem::path model;
+  std::vector<std::filesystem::path> inputs;  // .npy or .csv, one per model input
+  std::optional<uint64_t> seed;               // random inputs (the default, with seed 0)
+  std::optional<std::filesystem::path> output_dir;
+  std::string reference;  // "", "litert" or "tflm"
+  bool layers = false;    // compare every intermediate tensor with the reference
+  bool csv = false;       // also write outputs as CSV
+};
+
+// Exit codes of `run`: 0 when everything ran (and matched the reference, if asked);
+// kRunMismatch when the reference disagrees.
+constexpr int kRunMismatch = 2;
+
+int run_model(const RunOptions& options, std::ostream& out);
+
+}  // namespace tinydeploy::cli

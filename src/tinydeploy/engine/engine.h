@@ -1,0 +1,56 @@
+// Host execution of a model's subgraph 0: the planned arena, the runtime's kernels, and the
+// parameters each kernel needs, prepared once from the model before anything runs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "tinydeploy/analysis/analysis.h"
+#include "tinydeploy/model/graph.h"
+
+namespace tinydeploy::engine {
+
+// One prepared operator: the kernel call with its parameters bound to tensor storage.
+struct PreparedOp {
+  int32_t index = 0;
+  std::function<void()> invoke;
+};
+
+class Engine {
+ public:
+  // Prepares every operator of subgraph 0 against the analysis's memory plan. Throws
+  // tinydeploy::Error naming the operator index, op and types for anything the runtime does not
+  // support, before anything runs.
+  Engine(const model::Model& model, const analysis::ModelAnalysis& analysis);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  size_t input_count() const { return model_.main().inputs.size(); }
+  size_t output_count() const { return model_.main().outputs.size(); }
+  const model::Tensor& input_tensor(size_t i) const;
+  const model::Tensor& output_tensor(size_t i) const;
+  // The bytes of input / output i, in the arena.
+  std::span<uint8_t> input(size_t i);
+  std::span<const uint8_t> output(size_t i) const;
+  // The current bytes of any tensor of subgraph 0 (valid while it is live in the arena).
+  std::span<const uint8_t> tensor_bytes(int32_t tensor) const;
+
+  // Runs every operator in order; `after_op(op_index)` is called after each one, while the
+  // operator's outputs are still live.
+  void invoke(const std::function<void(int32_t)>& after_op = {});
+
+ private:
+  void* storage(int32_t tensor);
+
+  const model::Model& model_;
+  std::vector<uint64_t> arena_;  // 8-byte aligned; the planner's slots are 16-byte aligned
+  std::vector<void*> tensor_data_;
+  std::vector<int64_t> tensor_size_;
+  std::vector<std::vector<uint64_t>> aligned_constants_;
+  std::vector<PreparedOp> ops_;
+};
+
+}  // namespace tinydeploy::engine

@@ -1,0 +1,1325 @@
+#include "tinydeploy/engine/prepare.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "tinydeploy/common/error.h"
+#include "tinydeploy/runtime/activation.h"
+#include "tinydeploy/runtime/conv.h"
+#include "tinydeploy/runtime/elementwise.h"
+#include "tinydeploy/runtime/layout.h"
+#include "tinydeploy/runtime/pooling.h"
+#include "tinydeploy/runtime/quantize.h"
+#include "tinydeploy/runtime/reduce.h"
+
+namespace tinydeploy::engine {
+
+namespace rt = runtime;
+using model::Activation;
+using model::BuiltinOp;
+using model::DType;
+using model::Tensor;
+
+const Tensor& OpBinding::input(size_t i) const {
+  return graph.tensors[static_cast<size_t>(op.inputs[i])];
+}
+const Tensor& OpBinding::output(size_t i) const {
+  return graph.tensors[static_cast<size_t>(op.outputs[i])];
+}
+bool OpBinding::has_input(size_t i) const {
+  return i < op.inputs.size() && op.inputs[i] != model::kNoTensor;
+}
+std::string OpBinding::where() const {
+  return fmt::format("{}: operator {} ({})", model.path, index, op.name());
+}
+
+namespace {
+
+[[noreturn]] void unsupported_types(const OpBinding& b) {
+  std::string inputs;
+  for (size_t i = 0; i < b.op.inputs.size(); ++i) {
+    if (!b.has_input(i)) continue;
+    if (!inputs.empty()) inputs += ", ";
+    inputs += model::dtype_name(b.input(i).dtype);
+  }
+  std::string outputs;
+  for (size_t i = 0; i < b.op.outputs.size(); ++i) {
+    if (!outputs.empty()) outputs += ", ";
+    outputs += model::dtype_name(b.output(i).dtype);
+  }
+  throw Error("{}: the runtime has no kernel for inputs ({}) -> outputs ({})", b.where(), inputs,
+              outputs);
+}
+
+void require(bool condition, const OpBinding& b, std::string_view what) {
+  if (!condition) throw Error("{}: {}", b.where(), what);
+}
+
+void require_inputs(const OpBinding& b, size_t minimum) {
+  require(b.op.inputs.size() >= minimum && !b.op.outputs.empty(), b,
+          fmt::format("expects at least {} inputs and one output", minimum));
+  for (size_t i = 0; i < minimum; ++i) require(b.has_input(i), b, "a required input is omitted");
+}
+
+template <typename Options>
+const Options& options(const OpBinding& b) {
+  const auto* found = std::get_if<Options>(&b.op.options);
+  if (found == nullptr) throw Error("{}: its options table is missing", b.where());
+  return *found;
+}
+
+int32_t narrow(int64_t value, const OpBinding& b) {
+  require(value >= 0 && value <= std::numeric_limits<int32_t>::max(), b,
+          "a size exceeds the 32-bit range of the runtime");
+  return static_cast<int32_t>(value);
+}
+
+float scale_of(const Tensor& t) {
+  return t.quantization.scale.empty() ? 1.0f : t.quantization.scale[0];
+}
+int32_t zero_point_of(const Tensor& t) {
+  return t.quantization.zero_point.empty() ? 0 : static_cast<int32_t>(t.quantization.zero_point[0]);
+}
+
+void require_quantized(const OpBinding& b, const Tensor& t) {
+  require(t.quantization.is_quantized() && t.quantization.scale[0] > 0.0f &&
+              std::isfinite(t.quantization.scale[0]),
+          b, fmt::format("tensor '{}' has no valid quantization scale", t.name));
+}
+
+rt::Requantization to_requantization(double real) {
+  const rt::QuantizedMultiplier q = rt::quantize_multiplier(real);
+  return {q.multiplier, q.shift};
+}
+
+int32_t type_min(DType type) { return type == DType::Int8 ? -128 : -32768; }
+int32_t type_max(DType type) { return type == DType::Int8 ? 127 : 32767; }
+
+// The fused activation as a clamp in the output's integer units.
+std::pair<int32_t, int32_t> quantized_range(const OpBinding& b, Activation activation,
+                                            const Tensor& output) {
+  const float scale = scale_of(output);
+  const int32_t zero_point = zero_point_of(output);
+  auto quantize = [&](float value) {
+    return zero_point + static_cast<int32_t>(std::round(value / scale));
+  };
+  int32_t low = type_min(output.dtype);
+  int32_t high = type_max(output.dtype);
+  switch (activation) {
+    case Activation::None:
+      break;
+    case Activation::Relu:
+      low = std::max(low, quantize(0.0f));
+      break;
+    case Activation::Relu6:
+      low = std::max(low, quantize(0.0f));
+      high = std::min(high, quantize(6.0f));
+      break;
+    case Activation::ReluN1To1:
+      low = std::max(low, quantize(-1.0f));
+      high = std::min(high, quantize(1.0f));
+      break;
+    default:
+      throw Error("{}: fused activation {} is not supported", b.where(),
+                  model::activation_name(activation));
+  }
+  return {low, high};
+}
+
+rt::FloatActivation float_range(const OpBinding& b, Activation activation) {
+  rt::FloatActivation range;
+  switch (activation) {
+    case Activation::None:
+      break;
+    case Activation::Relu:
+      range.min = 0.0f;
+      break;
+    case Activation::Relu6:
+      range = {0.0f, 6.0f};
+      break;
+    case Activation::ReluN1To1:
+      range = {-1.0f, 1.0f};
+      break;
+    default:
+      throw Error("{}: fused activation {} is not supported", b.where(),
+                  model::activation_name(activation));
+  }
+  return range;
+}
+
+rt::Dims4 dims4(const OpBinding& b, const Tensor& t) {
+  require(t.shape.size() == 4, b, fmt::format("tensor '{}' must have rank 4", t.name));
+  return {t.shape[0], t.shape[1], t.shape[2], t.shape[3]};
+}
+
+// Padding before the input along one axis, as TFLite derives it: half the total padding
+// needed for `out` windows (the extra odd row or column goes after).
+int32_t padding_before(model::Padding padding, int32_t in, int32_t filter, int32_t stride,
+                       int32_t dilation, int32_t out) {
+  if (padding == model::Padding::Valid) return 0;
+  const int64_t effective_filter = int64_t{filter - 1} * dilation + 1;
+  const int64_t total = (int64_t{out} - 1) * stride + effective_filter - in;
+  return static_cast<int32_t>(std::max<int64_t>(total, 0) / 2);
+}
+
+// Per-channel (or per-tensor, broadcast to every channel) output multipliers of a
+// convolution: input_scale * filter_scale[c] / output_scale.
+struct ChannelScales {
+  std::vector<int32_t> multiplier;
+  std::vector<int32_t> shift;
+
+  rt::PerChannelScale view() const { return {multiplier.data(), shift.data()}; }
+};
+
+ChannelScales channel_scales(const OpBinding& b, const Tensor& input, const Tensor& filter,
+                             const Tensor& output, int32_t channels) {
+  require_quantized(b, input);
+  require_quantized(b, filter);
+  require_quantized(b, output);
+  const auto& scales = filter.quantization.scale;
+  require(scales.size() == 1 || static_cast<int32_t>(scales.size()) == channels, b,
+          "the filter's per-channel scales do not match the output channels");
+  for (int64_t zp : filter.quantization.zero_point) {
+    require(zp == 0, b, "the filter must be symmetrically quantized (zero point 0)");
+  }
+  ChannelScales result;
+  for (int32_t c = 0; c < channels; ++c) {
+    const double filter_scale = scales[scales.size() == 1 ? 0 : static_cast<size_t>(c)];
+    const rt::QuantizedMultiplier q =
+        rt::quantize_multiplier(static_cast<double>(scale_of(input)) * filter_scale /
+                                static_cast<double>(scale_of(output)));
+    result.multiplier.push_back(q.multiplier);
+    result.shift.push_back(q.shift);
+  }
+  return result;
+}
+
+rt::QuantizedActivation quantized_activation(const OpBinding& b, Activation activation) {
+  const auto [low, high] = quantized_range(b, activation, b.output(0));
+  return {-zero_point_of(b.input(0)), zero_point_of(b.output(0)), low, high};
+}
+
+template <typename T>
+T* typed(void* p) {
+  return static_cast<T*>(p);
+}
+
+// Binds a quantized or float convolution-like call on the activation type (int8, int16 with
+// int32 or int64 bias, float).
+enum class Flavor { Int8, Int16Bias32, Int16Bias64, Float };
+
+Flavor flavor(const OpBinding& b, size_t weights_input, size_t bias_input) {
+  const DType in = b.input(0).dtype;
+  const DType weights = b.input(weights_input).dtype;
+  const DType out = b.output(0).dtype;
+  const bool has_bias = b.has_input(bias_input);
+  const DType bias = has_bias ? b.input(bias_input).dtype : DType::Int64;
+  if (in == DType::Int8 && weights == DType::Int8 && out == DType::Int8 &&
+      (!has_bias || bias == DType::Int32)) {
+    return Flavor::Int8;
+  }
+  if (in == DType::Int16 && weights == DType::Int8 && out == DType::Int16) {
+    if (bias == DType::Int32) return Flavor::Int16Bias32;
+    if (bias == DType::Int64) return Flavor::Int16Bias64;
+  }
+  if (in == DType::Float32 && weights == DType::Float32 && out == DType::Float32 &&
+      (!has_bias || bias == DType::Float32)) {
+    return Flavor::Float;
+  }
+  unsupported_types(b);
+}
+
+void require_zero_points_zero_for_int16(const OpBinding& b) {
+  for (size_t i = 0; i < b.op.inputs.size(); ++i) {
+    if (b.has_input(i) && b.input(i).dtype == DType::Int16) {
+      require(zero_point_of(b.input(i)) == 0, b, "int16 tensors must have zero point 0");
+    }
+  }
+  if (b.output(0).dtype == DType::Int16) {
+    require(zero_point_of(b.output(0)) == 0, b, "int16 tensors must have zero point 0");
+  }
+}
+
+std::function<void()> prepare_conv(const OpBinding& b, bool depthwise) {
+  require_inputs(b, 2);
+  const rt::Dims4 in = dims4(b, b.input(0));
+  const rt::Dims4 filter = dims4(b, b.input(1));
+  const rt::Dims4 out = dims4(b, b.output(0));
+  rt::ConvGeometry geometry;
+  model::Padding padding;
+  Activation activation;
+  int32_t depth_multiplier = 1;
+  if (depthwise) {
+    const auto& o = options<model::DepthwiseConv2DOptions>(b);
+    geometry = {o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, 0, 0};
+    padding = o.padding;
+    activation = o.activation;
+    require(in.c > 0 && out.c % in.c == 0 && filter.c == out.c, b,
+            "output channels must be a multiple of the input channels");
+    depth_multiplier = out.c / in.c;
+  } else {
+    const auto& o = options<model::Conv2DOptions>(b);
+    geometry = {o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, 0, 0};
+    padding = o.padding;
+    activation = o.activation;
+    require(
+        filter.c > 0 && in.c % filter.c == 0 && filter.n == out.c && out.c % (in.c / filter.c) == 0,
+        b, "filter channels do not divide the input channels");
+  }
+  require(geometry.stride_h > 0 && geometry.stride_w > 0 && geometry.dilation_h > 0 &&
+              geometry.dilation_w > 0,
+          b, "strides and dilations must be positive");
+  geometry.pad_top =
+      padding_before(padding, in.h, filter.h, geometry.stride_h, geometry.dilation_h, out.h);
+  geometry.pad_left =
+      padding_before(padding, in.w, filter.w, geometry.stride_w, geometry.dilation_w, out.w);
+  const bool has_bias = b.has_input(2);
+  void* input = b.input_data(0);
+  void* weights = b.input_data(1);
+  void* bias = has_bias ? b.input_data(2) : nullptr;
+  void* output = b.output_data(0);
+  const Flavor kind = flavor(b, 1, 2);
+  if (kind == Flavor::Float) {
+    const rt::FloatActivation range = float_range(b, activation);
+    if (depthwise) {
+      return [=] {
+        rt::depthwise_conv(geometry, depth_multiplier, range, in, typed<float>(input), filter,
+                           typed<float>(weights), typed<float>(bias), out, typed<float>(output));
+      };
+    }
+    return [=] {
+      rt::conv(geometry, range, in, typed<float>(input), filter, typed<float>(weights),
+               typed<float>(bias), out, typed<float>(output));
+    };
+  }
+  require_zero_points_zero_for_int16(b);
+  auto scales = std::make_shared<ChannelScales>(
+      channel_scales(b, b.input(0), b.input(1), b.output(0), out.c));
+  const rt::QuantizedActivation act = quantized_activation(b, activation);
+  switch (kind) {
+    case Flavor::Int8:
+      if (depthwise) {
+        return [=] {
+          rt::depthwise_conv(geometry, depth_multiplier, act, scales->view(), in,
+                             typed<int8_t>(input), filter, typed<int8_t>(weights),
+                             typed<int32_t>(bias), out, typed<int8_t>(output));
+        };
+      }
+      return [=] {
+        rt::conv(geometry, act, scales->view(), in, typed<int8_t>(input), filter,
+                 typed<int8_t>(weights), typed<int32_t>(bias), out, typed<int8_t>(output));
+      };
+    case Flavor::Int16Bias32:
+      if (depthwise) {
+        return [=] {
+          rt::depthwise_conv(geometry, depth_multiplier, act, scales->view(), in,
+                             typed<int16_t>(input), filter, typed<int8_t>(weights),
+                             typed<int32_t>(bias), out, typed<int16_t>(output));
+        };
+      }
+      return [=] {
+        rt::conv(geometry, act, scales->view(), in, typed<int16_t>(input), filter,
+                 typed<int8_t>(weights), typed<int32_t>(bias), out, typed<int16_t>(output));
+      };
+    default:
+      if (depthwise) {
+        return [=] {
+          rt::depthwise_conv(geometry, depth_multiplier, act, scales->view(), in,
+                             typed<int16_t>(input), filter, typed<int8_t>(weights),
+                             typed<int64_t>(bias), out, typed<int16_t>(output));
+        };
+      }
+      return [=] {
+        rt::conv(geometry, act, scales->view(), in, typed<int16_t>(input), filter,
+                 typed<int8_t>(weights), typed<int64_t>(bias), out, typed<int16_t>(output));
+      };
+  }
+}
+
+// TRANSPOSE_CONV inputs: output shape, weights, input, optional bias.
+std::function<void()> prepare_transpose_conv(const OpBinding& b) {
+  require_inputs(b, 3);
+  const auto& o = options<model::TransposeConvOptions>(b);
+  require(o.stride_h > 0 && o.stride_w > 0, b, "strides must be positive");
+  const Tensor& input_tensor = b.input(2);
+  const rt::Dims4 in = dims4(b, input_tensor);
+  const rt::Dims4 filter = dims4(b, b.input(1));
+  const rt::Dims4 out = dims4(b, b.output(0));
+  require(filter.n == out.c && filter.c == in.c, b, "filter shape does not match the tensors");
+  // The padding that a forward convolution from the output back to the input would use.
+  auto forward_size = [&](int32_t size, int32_t filter_size, int32_t stride) {
+    return o.padding == model::Padding::Same ? (size + stride - 1) / stride
+                                             : (size - filter_size + stride) / stride;
+  };
+  rt::ConvGeometry geometry{o.stride_h, o.stride_w, 1, 1, 0, 0};
+  auto total_padding = [&](int32_t size, int32_t filter_size, int32_t stride) {
+    const int32_t forward = forward_size(size, filter_size, stride);
+    return std::max((forward - 1) * stride + filter_size - size, 0) / 2;
+  };
+  geometry.pad_top = total_padding(out.h, filter.h, o.stride_h);
+  geometry.pad_left = total_padding(out.w, filter.w, o.stride_w);
+  const bool has_bias = b.has_input(3);
+  void* input = b.input_data(2);
+  void* weights = b.input_data(1);
+  void* bias = has_bias ? b.input_data(3) : nullptr;
+  void* output = b.output_data(0);
+  // Types come from the activation input (index 2), so check them here.
+  const DType in_type = input_tensor.dtype;
+  const DType w_type = b.input(1).dtype;
+  const DType out_type = b.output(0).dtype;
+  const DType bias_type = has_bias ? b.input(3).dtype : DType::Int64;
+  if (in_type == DType::Float32 && w_type == DType::Float32 && out_type == DType::Float32) {
+    const rt::FloatActivation range = float_range(b, o.activation);
+    return [=] {
+      rt::transpose_conv(geometry, range, in, typed<float>(input), filter, typed<float>(weights),
+                         typed<float>(bias), out, typed<float>(output));
+    };
+  }
+  const bool int8 = in_type == DType::Int8 && w_type == DType::Int8 && out_type == DType::Int8 &&
+                    (!has_bias || bias_type == DType::Int32);
+  const bool int16 = in_type == DType::Int16 && w_type == DType::Int8 && out_type == DType::Int16 &&
+                     (!has_bias || bias_type == DType::Int64);
+  if (!int8 && !int16) unsupported_types(b);
+  require(b.scratch != nullptr, b, "no scratch memory was planned for the accumulators");
+  auto scales = std::make_shared<ChannelScales>(
+      channel_scales(b, input_tensor, b.input(1), b.output(0), out.c));
+  const auto [low, high] = quantized_range(b, o.activation, b.output(0));
+  const rt::QuantizedActivation act{-zero_point_of(input_tensor), zero_point_of(b.output(0)), low,
+                                    high};
+  void* scratch = b.scratch;
+  if (int8) {
+    return [=] {
+      rt::transpose_conv(geometry, act, scales->view(), in, typed<int8_t>(input), filter,
+                         typed<int8_t>(weights), typed<int32_t>(bias), out, typed<int8_t>(output),
+                         typed<int32_t>(scratch));
+    };
+  }
+  require(zero_point_of(input_tensor) == 0 && zero_point_of(b.output(0)) == 0, b,
+          "int16 tensors must have zero point 0");
+  return [=] {
+    rt::transpose_conv(geometry, act, scales->view(), in, typed<int16_t>(input), filter,
+                       typed<int8_t>(weights), typed<int64_t>(bias), out, typed<int16_t>(output),
+                       typed<int64_t>(scratch));
+  };
+}
+
+std::function<void()> prepare_fully_connected(const OpBinding& b) {
+  require_inputs(b, 2);
+  const auto& o = options<model::FullyConnectedOptions>(b);
+  require(o.weights_format == 0, b, "only the default weights format is supported");
+  const Tensor& weights_tensor = b.input(1);
+  require(weights_tensor.shape.size() == 2, b, "weights must be [units, features]");
+  const int32_t units = weights_tensor.shape[0];
+  const int32_t features = weights_tensor.shape[1];
+  require(features > 0 && b.input(0).elements() % features == 0, b,
+          "input elements are not a multiple of the weights' features");
+  const rt::FullyConnectedShape shape{narrow(b.input(0).elements() / features, b), features, units};
+  require(b.output(0).elements() == int64_t{shape.rows} * units, b,
+          "output elements do not match rows x units");
+  void* input = b.input_data(0);
+  void* weights = b.input_data(1);
+  void* bias = b.has_input(2) ? b.input_data(2) : nullptr;
+  void* output = b.output_data(0);
+  const Flavor kind = flavor(b, 1, 2);
+  if (kind == Flavor::Float) {
+    const rt::FloatActivation range = float_range(b, o.activation);
+    return [=] {
+      rt::fully_connected(range, shape, typed<float>(input), typed<float>(weights),
+                          typed<float>(bias), typed<float>(output));
+    };
+  }
+  require_zero_points_zero_for_int16(b);
+  const bool per_channel = weights_tensor.quantization.is_per_channel();
+  auto scales = std::make_shared<ChannelScales>();
+  if (per_channel) {
+    *scales = channel_scales(b, b.input(0), weights_tensor, b.output(0), units);
+  } else {
+    require_quantized(b, b.input(0));
+    require_quantized(b, weights_tensor);
+    require_quantized(b, b.output(0));
+    // Per-tensor: the product of the two scales is formed in single precision first.
+    const float product = scale_of(b.input(0)) * scale_of(weights_tensor);
+    const rt::QuantizedMultiplier q = rt::quantize_multiplier(
+        static_cast<double>(product) / static_cast<double>(scale_of(b.output(0))));
+    scales->multiplier = {q.multiplier};
+    scales->shift = {q.shift};
+  }
+  const int32_t weights_offset = per_channel ? 0 : -zero_point_of(weights_tensor);
+  const rt::QuantizedActivation act = quantized_activation(b, o.activation);
+  switch (kind) {
+    case Flavor::Int8:
+      return [=] {
+        rt::fully_connected(act, scales->view(), per_channel, weights_offset, shape,
+                            typed<int8_t>(input), typed<int8_t>(weights), typed<int32_t>(bias),
+                            typed<int8_t>(output));
+      };
+    case Flavor::Int16Bias32:
+      return [=] {
+        rt::fully_connected(act, scales->view(), per_channel, weights_offset, shape,
+                            typed<int16_t>(input), typed<int8_t>(weights), typed<int32_t>(bias),
+                            typed<int16_t>(output));
+      };
+    default:
+      return [=] {
+        rt::fully_connected(act, scales->view(), per_channel, weights_offset, shape,
+                            typed<int16_t>(input), typed<int8_t>(weights), typed<int64_t>(bias),
+                            typed<int16_t>(output));
+      };
+  }
+}
+
+// Same quantization on the input and output, as pooling and the min/max family need.
+void require_same_quantization(const OpBinding& b, const Tensor& a, const Tensor& c) {
+  if (a.dtype == DType::Float32) return;
+  require(scale_of(a) == scale_of(c) && zero_point_of(a) == zero_point_of(c), b,
+          fmt::format("tensors '{}' and '{}' must share scale and zero point", a.name, c.name));
+}
+
+std::function<void()> prepare_pool(const OpBinding& b, bool average) {
+  require_inputs(b, 1);
+  const auto& o = options<model::Pool2DOptions>(b);
+  require(o.stride_h > 0 && o.stride_w > 0 && o.filter_h > 0 && o.filter_w > 0, b,
+          "strides and filter sizes must be positive");
+  const rt::Dims4 in = dims4(b, b.input(0));
+  const rt::Dims4 out = dims4(b, b.output(0));
+  rt::PoolGeometry geometry{o.stride_h, o.stride_w, o.filter_h, o.filter_w, 0, 0};
+  geometry.pad_top = padding_before(o.padding, in.h, o.filter_h, o.stride_h, 1, out.h);
+  geometry.pad_left = padding_before(o.padding, in.w, o.filter_w, o.stride_w, 1, out.w);
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  const DType type = b.input(0).dtype;
+  if (b.output(0).dtype != type) unsupported_types(b);
+  if (type == DType::Float32) {
+    const rt::FloatActivation range = float_range(b, o.activation);
+    if (average) {
+      return [=] {
+        rt::average_pool(geometry, range, in, typed<float>(input), out, typed<float>(output));
+      };
+    }
+    return
+        [=] { rt::max_pool(geometry, range, in, typed<float>(input), out, typed<float>(output)); };
+  }
+  if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
+  require_same_quantization(b, b.input(0), b.output(0));
+  const auto [low, high] = quantized_range(b, o.activation, b.output(0));
+  const rt::PoolClamp clamp{low, high};
+  if (type == DType::Int8) {
+    if (average) {
+      return [=] {
+        rt::average_pool(geometry, clamp, in, typed<int8_t>(input), out, typed<int8_t>(output));
+      };
+    }
+    return [=] {
+      rt::max_pool(geometry, clamp, in, typed<int8_t>(input), out, typed<int8_t>(output));
+    };
+  }
+  if (average) {
+    return [=] {
+      rt::average_pool(geometry, clamp, in, typed<int16_t>(input), out, typed<int16_t>(output));
+    };
+  }
+  return [=] {
+    rt::max_pool(geometry, clamp, in, typed<int16_t>(input), out, typed<int16_t>(output));
+  };
+}
+
+// Right-aligns a shape to kMaxRank dims.
+std::array<int32_t, rt::kMaxRank> aligned_dims(const OpBinding& b,
+                                               const std::vector<int32_t>& shape) {
+  require(shape.size() <= static_cast<size_t>(rt::kMaxRank), b,
+          fmt::format("tensors of rank {} exceed the runtime's limit of {}", shape.size(),
+                      rt::kMaxRank));
+  std::array<int32_t, rt::kMaxRank> dims;
+  dims.fill(1);
+  std::copy(shape.begin(), shape.end(), dims.end() - static_cast<std::ptrdiff_t>(shape.size()));
+  return dims;
+}
+
+rt::BroadcastShape broadcast_shape(const OpBinding& b) {
+  const auto a = aligned_dims(b, b.input(0).shape);
+  const auto c = aligned_dims(b, b.input(1).shape);
+  const auto out = aligned_dims(b, b.output(0).shape);
+  rt::BroadcastShape shape;
+  int32_t stride_a = 1;
+  int32_t stride_c = 1;
+  for (int d = rt::kMaxRank - 1; d >= 0; --d) {
+    const size_t i = static_cast<size_t>(d);
+    require((a[i] == out[i] || a[i] == 1) && (c[i] == out[i] || c[i] == 1) &&
+                out[i] == std::max(a[i], c[i]),
+            b, "input shapes do not broadcast to the output shape");
+    shape.dims[d] = out[i];
+    shape.stride1[d] = a[i] == 1 ? 0 : stride_a;
+    shape.stride2[d] = c[i] == 1 ? 0 : stride_c;
+    stride_a *= a[i];
+    stride_c *= c[i];
+  }
+  return shape;
+}
+
+enum class Arithmetic { Add, Sub, Mul };
+
+std::function<void()> prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
+  require_inputs(b, 2);
+  const DType type = b.input(0).dtype;
+  if (b.input(1).dtype != type || b.output(0).dtype != type) unsupported_types(b);
+  const auto* o = std::get_if<model::ArithmeticOptions>(&b.op.options);
+  const Activation activation = o != nullptr ? o->activation : Activation::None;
+  const rt::BroadcastShape shape = broadcast_shape(b);
+  void* a = b.input_data(0);
+  void* c = b.input_data(1);
+  void* output = b.output_data(0);
+  if (type == DType::Float32) {
+    const rt::FloatActivation range = float_range(b, activation);
+    switch (kind) {
+      case Arithmetic::Add:
+        return
+            [=] { rt::add(range, shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+      case Arithmetic::Sub:
+        return
+            [=] { rt::sub(range, shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+      default:
+        return
+            [=] { rt::mul(range, shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+    }
+  }
+  if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
+  require_quantized(b, b.input(0));
+  require_quantized(b, b.input(1));
+  require_quantized(b, b.output(0));
+  require_zero_points_zero_for_int16(b);
+  const auto [low, high] = quantized_range(b, activation, b.output(0));
+  const double s1 = scale_of(b.input(0));
+  const double s2 = scale_of(b.input(1));
+  const double so = scale_of(b.output(0));
+  if (kind == Arithmetic::Mul) {
+    const rt::MulParams params{zero_point_of(b.input(0)) * -1,
+                               -zero_point_of(b.input(1)),
+                               zero_point_of(b.output(0)),
+                               to_requantization(s1 * s2 / so),
+                               low,
+                               high};
+    if (type == DType::Int8) {
+      return [=] {
+        rt::mul(params, shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output));
+      };
+    }
+    return [=] {
+      rt::mul(params, shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output));
+    };
+  }
+  rt::AddParams params;
+  params.input1_offset = -zero_point_of(b.input(0));
+  params.input2_offset = -zero_point_of(b.input(1));
+  params.output_offset = zero_point_of(b.output(0));
+  params.left_shift = type == DType::Int16 ? 15 : 20;
+  const double twice_max = 2.0 * std::max(s1, s2);
+  params.input1 = to_requantization(s1 / twice_max);
+  params.input2 = to_requantization(s2 / twice_max);
+  params.output = to_requantization(twice_max / (static_cast<double>(1 << params.left_shift) * so));
+  params.min = low;
+  params.max = high;
+  const bool subtract = kind == Arithmetic::Sub;
+  if (type == DType::Int8) {
+    if (subtract)
+      return [=] {
+        rt::sub(params, shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output));
+      };
+    return
+        [=] { rt::add(params, shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output)); };
+  }
+  if (subtract)
+    return [=] {
+      rt::sub(params, shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output));
+    };
+  return
+      [=] { rt::add(params, shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output)); };
+}
+
+std::function<void()> prepare_min_max(const OpBinding& b, bool maximum) {
+  require_inputs(b, 2);
+  const DType type = b.input(0).dtype;
+  if (b.input(1).dtype != type || b.output(0).dtype != type) unsupported_types(b);
+  require_same_quantization(b, b.input(0), b.output(0));
+  require_same_quantization(b, b.input(1), b.output(0));
+  const rt::BroadcastShape shape = broadcast_shape(b);
+  void* a = b.input_data(0);
+  void* c = b.input_data(1);
+  void* output = b.output_data(0);
+  switch (type) {
+    case DType::Int8:
+      if (maximum)
+        return
+            [=] { rt::maximum(shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output)); };
+      return [=] { rt::minimum(shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output)); };
+    case DType::Int16:
+      if (maximum)
+        return [=] {
+          rt::maximum(shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output));
+        };
+      return
+          [=] { rt::minimum(shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output)); };
+    case DType::Float32:
+      if (maximum)
+        return [=] { rt::maximum(shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+      return [=] { rt::minimum(shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+    default:
+      unsupported_types(b);
+  }
+}
+
+int32_t element_count(const OpBinding& b, const Tensor& t) { return narrow(t.elements(), b); }
+
+void require_same_elements(const OpBinding& b) {
+  require(b.input(0).elements() == b.output(0).elements(), b,
+          "input and output element counts differ");
+}
+
+// RELU, RELU6, RELU_N1_TO_1.
+std::function<void()> prepare_relu(const OpBinding& b, Activation activation) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const DType type = b.input(0).dtype;
+  if (b.output(0).dtype != type) unsupported_types(b);
+  const int32_t count = element_count(b, b.input(0));
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  if (type == DType::Float32) {
+    const rt::FloatActivation range = float_range(b, activation);
+    return [=] { rt::clamp(range, count, typed<float>(input), typed<float>(output)); };
+  }
+  if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
+  require_quantized(b, b.input(0));
+  require_quantized(b, b.output(0));
+  require_zero_points_zero_for_int16(b);
+  const auto [low, high] = quantized_range(b, activation, b.output(0));
+  const rt::RequantizeParams params{
+      zero_point_of(b.input(0)), zero_point_of(b.output(0)),
+      to_requantization(static_cast<double>(scale_of(b.input(0)) / scale_of(b.output(0)))), low,
+      high};
+  if (type == DType::Int8) {
+    return [=] { rt::requantize(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+  }
+  return [=] { rt::requantize(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+}
+
+std::function<void()> prepare_leaky_relu(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const float alpha = options<model::LeakyReluOptions>(b).alpha;
+  const DType type = b.input(0).dtype;
+  if (b.output(0).dtype != type) unsupported_types(b);
+  const int32_t count = element_count(b, b.input(0));
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  if (type == DType::Float32) {
+    return [=] { rt::leaky_relu(alpha, count, typed<float>(input), typed<float>(output)); };
+  }
+  if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
+  require_quantized(b, b.input(0));
+  require_quantized(b, b.output(0));
+  const float in_scale = scale_of(b.input(0));
+  const float out_scale = scale_of(b.output(0));
+  rt::LeakyReluParams params;
+  params.input_zero_point = zero_point_of(b.input(0));
+  params.output_zero_point = zero_point_of(b.output(0));
+  params.identity = to_requantization(static_cast<double>(in_scale / out_scale));
+  const double alpha_multiplier = static_cast<double>(in_scale * alpha / out_scale);
+  params.alpha_negative = alpha_multiplier < 0.0;
+  params.alpha = to_requantization(std::fabs(alpha_multiplier));
+  if (type == DType::Int8) {
+    return [=] { rt::leaky_relu(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+  }
+  return [=] { rt::leaky_relu(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+}
+
+int16_t to_q15(int32_t multiplier) {
+  // Rounds a Q31 multiplier to Q15, saturating.
+  const int64_t rounded = (int64_t{multiplier} + (1 << 15)) >> 16;
+  return static_cast<int16_t>(std::min<int64_t>(rounded, 32767));
+}
+
+std::function<void()> prepare_hard_swish(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const DType type = b.input(0).dtype;
+  if (b.output(0).dtype != type) unsupported_types(b);
+  const int32_t count = element_count(b, b.input(0));
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  if (type == DType::Float32) {
+    return [=] { rt::hard_swish(count, typed<float>(input), typed<float>(output)); };
+  }
+  if (type != DType::Int8) unsupported_types(b);
+  require_quantized(b, b.input(0));
+  require_quantized(b, b.output(0));
+  // The scales are combined in single precision, as the definition does.
+  const float hires_input_scale = (1.0f / 128.0f) * scale_of(b.input(0));
+  const float reluish_scale = 3.0f / 32768.0f;
+  const rt::QuantizedMultiplier output_q =
+      rt::quantize_multiplier(static_cast<double>(hires_input_scale / scale_of(b.output(0))));
+  const rt::QuantizedMultiplier reluish_q =
+      rt::quantize_multiplier(static_cast<double>(hires_input_scale / reluish_scale));
+  require(output_q.shift <= 0, b, "the output scale is too small for HARD_SWISH's fixed point");
+  rt::HardSwishParams params;
+  params.input_zero_point = zero_point_of(b.input(0));
+  params.output_zero_point = zero_point_of(b.output(0));
+  params.output_multiplier = to_q15(output_q.multiplier);
+  params.output_exponent = output_q.shift;
+  params.reluish_multiplier = to_q15(reluish_q.multiplier);
+  params.reluish_exponent = reluish_q.shift;
+  return [=] { rt::hard_swish(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+}
+
+// LOGISTIC and TANH.
+std::function<void()> prepare_sigmoid(const OpBinding& b, bool logistic) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const DType type = b.input(0).dtype;
+  if (b.output(0).dtype != type) unsupported_types(b);
+  const int32_t count = element_count(b, b.input(0));
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  if (type == DType::Float32) {
+    if (logistic) return [=] { rt::logistic(count, typed<float>(input), typed<float>(output)); };
+    return [=] { rt::tanh(count, typed<float>(input), typed<float>(output)); };
+  }
+  if (type != DType::Int8) unsupported_types(b);
+  require_quantized(b, b.input(0));
+  require_quantized(b, b.output(0));
+  if (logistic) {
+    require(zero_point_of(b.output(0)) == -128 && scale_of(b.output(0)) == 1.0f / 256.0f, b,
+            "an int8 LOGISTIC output must have scale 1/256 and zero point -128");
+  } else {
+    require(zero_point_of(b.output(0)) == 0 && scale_of(b.output(0)) == 1.0f / 128.0f, b,
+            "an int8 TANH output must have scale 1/128 and zero point 0");
+  }
+  // The input rescaled to Q4.27: frexp without renormalisation, as the definition does it.
+  constexpr int kInputIntegerBits = 4;
+  const double real = static_cast<double>(scale_of(b.input(0))) *
+                      static_cast<double>(1 << (31 - kInputIntegerBits));
+  int exponent = 0;
+  const double fraction = std::frexp(real, &exponent);
+  rt::SigmoidParams params;
+  params.input_zero_point = zero_point_of(b.input(0));
+  params.input_scale = {static_cast<int32_t>(std::round(fraction * 2147483648.0)), exponent};
+  require(exponent >= 0 && exponent <= 30, b, "the input scale is outside the supported range");
+  const double radius =
+      std::floor(((1 << kInputIntegerBits) - 1) * std::ldexp(1.0, 31 - kInputIntegerBits) /
+                 std::ldexp(1.0, exponent));
+  params.input_radius = static_cast<int32_t>(radius);
+  if (logistic) {
+    return [=] { rt::logistic(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+  }
+  return [=] { rt::tanh(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+}
+
+std::function<void()> prepare_softmax(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const float beta = options<model::SoftmaxOptions>(b).beta;
+  const Tensor& in = b.input(0);
+  require(!in.shape.empty() && in.shape.back() > 0, b, "SOFTMAX needs a non-empty last dimension");
+  const int32_t depth = in.shape.back();
+  const int32_t rows = narrow(in.elements() / depth, b);
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  const DType out_type = b.output(0).dtype;
+  if (in.dtype == DType::Float32 && out_type == DType::Float32) {
+    return [=] { rt::softmax(beta, rows, depth, typed<float>(input), typed<float>(output)); };
+  }
+  if (in.dtype != DType::Int8 || (out_type != DType::Int8 && out_type != DType::Int16)) {
+    unsupported_types(b);
+  }
+  require_quantized(b, in);
+  const bool int8_output = out_type == DType::Int8;
+  require(zero_point_of(b.output(0)) == (int8_output ? -128 : -32768) &&
+              scale_of(b.output(0)) == (int8_output ? 1.0f / 256.0f : 1.0f / 65536.0f),
+          b,
+          int8_output ? "an int8 SOFTMAX output must have scale 1/256 and zero point -128"
+                      : "an int16 SOFTMAX output must have scale 1/65536 and zero point -32768");
+  constexpr int kScaledDiffIntegerBits = 5;
+  const double real = std::min(static_cast<double>(beta) * static_cast<double>(scale_of(in)) *
+                                   static_cast<double>(1 << (31 - kScaledDiffIntegerBits)),
+                               2147483647.0);
+  rt::SoftmaxParams params;
+  params.input_beta = to_requantization(real);
+  require(params.input_beta.shift >= 0, b, "beta * input scale is too small for SOFTMAX");
+  params.diff_min = -static_cast<int32_t>(std::floor(((1 << kScaledDiffIntegerBits) - 1) *
+                                                     std::ldexp(1.0, 31 - kScaledDiffIntegerBits) /
+                                                     std::ldexp(1.0, params.input_beta.shift)));
+  if (out_type == DType::Int8) {
+    return [=] { rt::softmax(params, rows, depth, typed<int8_t>(input), typed<int8_t>(output)); };
+  }
+  return [=] { rt::softmax(params, rows, depth, typed<int8_t>(input), typed<int16_t>(output)); };
+}
+
+std::function<void()> prepare_quantize(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const DType in_type = b.input(0).dtype;
+  const DType out_type = b.output(0).dtype;
+  const int32_t count = element_count(b, b.input(0));
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  if (out_type != DType::Int8 && out_type != DType::Int16) unsupported_types(b);
+  require_quantized(b, b.output(0));
+  if (in_type == DType::Float32) {
+    const rt::AffineQuantization q{scale_of(b.output(0)), zero_point_of(b.output(0))};
+    if (out_type == DType::Int8) {
+      return [=] { rt::quantize(q, count, typed<float>(input), typed<int8_t>(output)); };
+    }
+    return [=] { rt::quantize(q, count, typed<float>(input), typed<int16_t>(output)); };
+  }
+  if (in_type != DType::Int8 && in_type != DType::Int16) unsupported_types(b);
+  require_quantized(b, b.input(0));
+  const rt::RequantizeParams params{zero_point_of(b.input(0)), zero_point_of(b.output(0)),
+                                    to_requantization(static_cast<double>(scale_of(b.input(0))) /
+                                                      static_cast<double>(scale_of(b.output(0)))),
+                                    type_min(out_type), type_max(out_type)};
+  if (in_type == DType::Int8 && out_type == DType::Int8) {
+    return [=] { rt::requantize(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+  }
+  if (in_type == DType::Int8) {
+    return [=] { rt::requantize(params, count, typed<int8_t>(input), typed<int16_t>(output)); };
+  }
+  if (out_type == DType::Int8) {
+    return [=] { rt::requantize(params, count, typed<int16_t>(input), typed<int8_t>(output)); };
+  }
+  return [=] { rt::requantize(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+}
+
+std::function<void()> prepare_dequantize(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const DType in_type = b.input(0).dtype;
+  if (b.output(0).dtype != DType::Float32) unsupported_types(b);
+  require_quantized(b, b.input(0));
+  const int32_t count = element_count(b, b.input(0));
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  const rt::AffineQuantization q{scale_of(b.input(0)), zero_point_of(b.input(0))};
+  if (in_type == DType::Int8) {
+    return [=] { rt::dequantize(q, count, typed<int8_t>(input), typed<float>(output)); };
+  }
+  if (in_type == DType::Int16) {
+    return [=] { rt::dequantize(q, count, typed<int16_t>(input), typed<float>(output)); };
+  }
+  unsupported_types(b);
+}
+
+int32_t element_size(const OpBinding& b, const Tensor& t) {
+  const int bits = model::dtype_bits(t.dtype);
+  if (bits != 8 && bits != 16 && bits != 32 && bits != 64) unsupported_types(b);
+  return bits / 8;
+}
+
+// RESHAPE, SQUEEZE, EXPAND_DIMS: the bytes do not change.
+std::function<void()> prepare_copy(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  require(b.input(0).dtype == b.output(0).dtype, b, "input and output types differ");
+  const int32_t bytes = narrow(b.input(0).elements() * element_size(b, b.input(0)), b);
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  return [=] { rt::copy_bytes(bytes, input, output); };
+}
+
+// Reads an integer operand tensor (int32 or int64), e.g. paddings, axes, begin/end.
+std::vector<int64_t> integers(const OpBinding& b, size_t input) {
+  const Tensor& t = b.input(input);
+  const auto bytes = b.model.data(t);
+  require(t.data.has_value(), b, fmt::format("operand '{}' must be a constant", t.name));
+  std::vector<int64_t> values;
+  if (t.dtype == DType::Int32) {
+    require(bytes.size() >= static_cast<size_t>(t.elements()) * 4, b, "operand data is truncated");
+    for (int64_t i = 0; i < t.elements(); ++i) {
+      int32_t v;
+      std::memcpy(&v, bytes.data() + i * 4, 4);
+      values.push_back(v);
+    }
+  } else if (t.dtype == DType::Int64) {
+    require(bytes.size() >= static_cast<size_t>(t.elements()) * 8, b, "operand data is truncated");
+    for (int64_t i = 0; i < t.elements(); ++i) {
+      int64_t v;
+      std::memcpy(&v, bytes.data() + i * 8, 8);
+      values.push_back(v);
+    }
+  } else {
+    throw Error("{}: operand '{}' must be int32 or int64", b.where(), t.name);
+  }
+  return values;
+}
+
+std::function<void()> prepare_pad(const OpBinding& b, bool v2) {
+  require_inputs(b, v2 ? 3 : 2);
+  const Tensor& in = b.input(0);
+  require(in.dtype == b.output(0).dtype, b, "input and output types differ");
+  const int32_t size = element_size(b, in);
+  const std::vector<int64_t> paddings = integers(b, 1);
+  const size_t rank = in.shape.size();
+  require(paddings.size() == rank * 2, b, "paddings must be [rank, 2]");
+  const auto dims = aligned_dims(b, in.shape);
+  rt::PadShape shape;
+  const size_t lead = static_cast<size_t>(rt::kMaxRank) - rank;
+  for (size_t d = 0; d < static_cast<size_t>(rt::kMaxRank); ++d) {
+    shape.input_dims[d] = dims[d];
+    if (d < lead) continue;
+    const int64_t before = paddings[(d - lead) * 2];
+    const int64_t after = paddings[(d - lead) * 2 + 1];
+    require(before >= 0 && after >= 0 && before < (1 << 24) && after < (1 << 24), b,
+            "paddings must be non-negative and reasonable");
+    shape.before[d] = static_cast<int32_t>(before);
+    shape.after[d] = static_cast<int32_t>(after);
+    require(b.output(0).shape[d - lead] == dims[d] + before + after, b,
+            "the output shape does not match the input plus paddings");
+  }
+  auto fill = std::make_shared<std::array<uint8_t, 8>>();
+  fill->fill(0);
+  if (v2) {
+    const Tensor& value = b.input(2);
+    require(value.dtype == in.dtype && value.elements() == 1 && value.data.has_value(), b,
+            "the pad value must be a constant scalar of the input's type");
+    const auto bytes = b.model.data(value);
+    require(bytes.size() >= static_cast<size_t>(size), b, "pad value data is truncated");
+    std::memcpy(fill->data(), bytes.data(), static_cast<size_t>(size));
+  } else if (in.dtype == DType::Int8 || in.dtype == DType::Int16 || in.dtype == DType::UInt8) {
+    // Quantized zero is the output's zero point.
+    const int64_t zp = zero_point_of(b.output(0));
+    if (in.dtype == DType::Int16) {
+      const int16_t v = static_cast<int16_t>(zp);
+      std::memcpy(fill->data(), &v, 2);
+    } else {
+      const uint8_t v = static_cast<uint8_t>(zp);
+      std::memcpy(fill->data(), &v, 1);
+    }
+  }
+  if (in.dtype == DType::Int8 || in.dtype == DType::Int16) {
+    require_same_quantization(b, in, b.output(0));
+  }
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  return [=] { rt::pad(shape, size, input, fill->data(), output); };
+}
+
+std::function<void()> prepare_concatenation(const OpBinding& b) {
+  require_inputs(b, 1);
+  const auto& o = options<model::ConcatenationOptions>(b);
+  const Tensor& out = b.output(0);
+  const int32_t rank = static_cast<int32_t>(out.shape.size());
+  const int32_t axis = o.axis < 0 ? o.axis + rank : o.axis;
+  require(axis >= 0 && axis < rank, b, "axis is out of range");
+  require(o.activation == Activation::None || out.dtype == DType::Float32, b,
+          "a fused activation on a quantized CONCATENATION is not supported");
+  require(o.activation == Activation::None, b,
+          "a fused activation on CONCATENATION is not supported");
+  const int32_t size = element_size(b, out);
+  int64_t outer = 1;
+  for (int32_t d = 0; d < axis; ++d) outer *= out.shape[static_cast<size_t>(d)];
+  auto data = std::make_shared<std::vector<const void*>>();
+  auto chunks = std::make_shared<std::vector<int32_t>>();
+  int64_t axis_total = 0;
+  for (size_t i = 0; i < b.op.inputs.size(); ++i) {
+    require(b.has_input(i), b, "an input is omitted");
+    const Tensor& in = b.input(i);
+    require(in.dtype == out.dtype && static_cast<int32_t>(in.shape.size()) == rank, b,
+            "inputs must match the output's type and rank");
+    if (out.dtype == DType::Int8 || out.dtype == DType::Int16) {
+      require_same_quantization(b, in, out);
+    }
+    int64_t chunk = size;
+    for (int32_t d = axis; d < rank; ++d) chunk *= in.shape[static_cast<size_t>(d)];
+    axis_total += in.shape[static_cast<size_t>(axis)];
+    data->push_back(b.input_data(i));
+    chunks->push_back(narrow(chunk, b));
+  }
+  require(axis_total == out.shape[static_cast<size_t>(axis)], b,
+          "the inputs do not add up to the output along the axis");
+  const int32_t outer32 = narrow(outer, b);
+  const int32_t inputs = static_cast<int32_t>(data->size());
+  void* output = b.output_data(0);
+  return [=] { rt::concatenate(outer32, inputs, data->data(), chunks->data(), output); };
+}
+
+std::vector<int32_t> contiguous_strides(const std::vector<int32_t>& shape) {
+  std::vector<int32_t> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+// Packs (count, stride) pairs into a view, dropping unit counts so that up to kMaxRank real
+// dimensions fit.
+rt::StridedView make_view(const OpBinding& b, const std::vector<std::pair<int32_t, int32_t>>& axes,
+                          int32_t offset) {
+  std::vector<std::pair<int32_t, int32_t>> kept;
+  for (const auto& axis : axes) {
+    if (axis.first != 1) kept.push_back(axis);
+  }
+  require(kept.size() <= static_cast<size_t>(rt::kMaxRank), b,
+          "too many dimensions for the runtime's strided copy");
+  rt::StridedView view;
+  const size_t lead = static_cast<size_t>(rt::kMaxRank) - kept.size();
+  for (size_t i = 0; i < kept.size(); ++i) {
+    view.count[lead + i] = kept[i].first;
+    view.stride[lead + i] = kept[i].second;
+  }
+  view.offset = offset;
+  return view;
+}
+
+std::function<void()> prepare_transpose(const OpBinding& b) {
+  require_inputs(b, 2);
+  const Tensor& in = b.input(0);
+  require(in.dtype == b.output(0).dtype, b, "input and output types differ");
+  const std::vector<int64_t> perm = integers(b, 1);
+  const size_t rank = in.shape.size();
+  require(perm.size() == rank, b, "the permutation's length must equal the input rank");
+  const auto strides = contiguous_strides(in.shape);
+  std::vector<bool> seen(rank, false);
+  std::vector<std::pair<int32_t, int32_t>> axes;
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t p = perm[i] < 0 ? perm[i] + static_cast<int64_t>(rank) : perm[i];
+    require(p >= 0 && p < static_cast<int64_t>(rank) && !seen[static_cast<size_t>(p)], b,
+            "the permutation is invalid");
+    seen[static_cast<size_t>(p)] = true;
+    const size_t axis = static_cast<size_t>(p);
+    require(b.output(0).shape[i] == in.shape[axis], b,
+            "the output shape does not match the permutation");
+    axes.emplace_back(in.shape[axis], strides[axis]);
+  }
+  const rt::StridedView view = make_view(b, axes, 0);
+  const int32_t size = element_size(b, in);
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  return [=] { rt::gather(view, size, input, output); };
+}
+
+std::function<void()> prepare_strided_slice(const OpBinding& b) {
+  require_inputs(b, 4);
+  const auto& o = options<model::StridedSliceOptions>(b);
+  const Tensor& in = b.input(0);
+  require(in.dtype == b.output(0).dtype, b, "input and output types differ");
+  const std::vector<int64_t> begin = integers(b, 1);
+  const std::vector<int64_t> end = integers(b, 2);
+  const std::vector<int64_t> strides = integers(b, 3);
+  const size_t spec = begin.size();
+  require(end.size() == spec && strides.size() == spec && spec <= 32, b,
+          "begin, end and strides must have the same length");
+  const size_t rank = in.shape.size();
+  const auto in_strides = contiguous_strides(in.shape);
+  // Input axes consumed by the spec entries after the ellipsis (new axes consume none).
+  auto bit = [](int32_t mask, size_t i) { return (mask >> i) & 1; };
+  size_t ellipsis = spec;
+  for (size_t i = 0; i < spec; ++i) {
+    if (bit(o.ellipsis_mask, i)) {
+      ellipsis = i;
+      break;
+    }
+  }
+  size_t consuming = 0;
+  for (size_t i = 0; i < spec; ++i) {
+    if (i != ellipsis && !bit(o.new_axis_mask, i)) ++consuming;
+  }
+  require(consuming <= rank, b, "the slice has more entries than the input has dimensions");
+  std::vector<std::pair<int32_t, int32_t>> axes;  // output dims in order (count, stride)
+  std::vector<int32_t> output_shape;
+  int64_t offset = 0;
+  size_t axis = 0;
+  auto full_axis = [&](size_t d) {
+    axes.emplace_back(in.shape[d], in_strides[d]);
+    output_shape.push_back(in.shape[d]);
+  };
+  for (size_t i = 0; i < spec; ++i) {
+    if (i == ellipsis) {
+      const size_t covered = rank - consuming;
+      for (size_t k = 0; k < covered; ++k) full_axis(axis++);
+      continue;
+    }
+    if (bit(o.new_axis_mask, i)) {
+      axes.emplace_back(1, 0);
+      output_shape.push_back(1);
+      continue;
+    }
+    const int64_t dim = in.shape[axis];
+    const int64_t stride = strides[i];
+    require(stride != 0, b, "a stride of 0 is invalid");
+    int64_t start;
+    if (bit(o.begin_mask, i)) {
+      start = stride > 0 ? 0 : dim - 1;
+    } else {
+      start = begin[i] < 0 ? begin[i] + dim : begin[i];
+    }
+    if (bit(o.shrink_axis_mask, i)) {
+      require(start >= 0 && start < dim, b, "a shrunk index is out of range");
+      offset += start * in_strides[axis];
+      ++axis;
+      continue;
+    }
+    const int64_t low = stride > 0 ? 0 : -1;
+    const int64_t high = stride > 0 ? dim : dim - 1;
+    if (!bit(o.begin_mask, i)) start = std::clamp(start, low, high);
+    int64_t stop;
+    if (bit(o.end_mask, i)) {
+      stop = stride > 0 ? dim : -1;
+    } else {
+      const int64_t raw_end = o.offset ? begin[i] + end[i] : end[i];
+      stop = std::clamp(raw_end < 0 ? raw_end + dim : raw_end, low, high);
+    }
+    const int64_t span = stride > 0 ? stop - start : start - stop;
+    const int64_t step = stride > 0 ? stride : -stride;
+    const int64_t count = span <= 0 ? 0 : (span + step - 1) / step;
+    if (count > 0) offset += start * in_strides[axis];
+    axes.emplace_back(static_cast<int32_t>(count),
+                      narrow(std::abs(stride), b) * (stride > 0 ? 1 : -1) * in_strides[axis]);
+    output_shape.push_back(static_cast<int32_t>(count));
+    ++axis;
+  }
+  while (axis < rank) full_axis(axis++);
+  require(output_shape == b.output(0).shape, b,
+          fmt::format("the slice produces shape [{}] but the model's output is [{}]",
+                      fmt::join(output_shape, ","), fmt::join(b.output(0).shape, ",")));
+  const rt::StridedView view = make_view(b, axes, narrow(offset, b));
+  const int32_t size = element_size(b, in);
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  if (b.output(0).elements() == 0) return [] {};
+  return [=] { rt::gather(view, size, input, output); };
+}
+
+std::function<void()> prepare_mean(const OpBinding& b) {
+  require_inputs(b, 2);
+  const Tensor& in = b.input(0);
+  const DType type = in.dtype;
+  if (b.output(0).dtype != type) unsupported_types(b);
+  const auto dims = aligned_dims(b, in.shape);
+  const size_t rank = in.shape.size();
+  const size_t lead = static_cast<size_t>(rt::kMaxRank) - rank;
+  std::array<bool, rt::kMaxRank> reduced{};
+  for (int64_t a : integers(b, 1)) {
+    const int64_t axis = a < 0 ? a + static_cast<int64_t>(rank) : a;
+    require(axis >= 0 && axis < static_cast<int64_t>(rank), b, "an axis is out of range");
+    reduced[lead + static_cast<size_t>(axis)] = true;
+  }
+  rt::ReduceShape shape;
+  int32_t stride = 1;
+  int64_t reduced_elements = 1;
+  for (int d = rt::kMaxRank - 1; d >= 0; --d) {
+    const size_t i = static_cast<size_t>(d);
+    shape.input_dims[d] = dims[i];
+    shape.output_stride[d] = reduced[i] ? 0 : stride;
+    if (reduced[i]) {
+      reduced_elements *= dims[i];
+    } else {
+      stride *= dims[i];
+    }
+  }
+  shape.output_elements = stride;
+  shape.reduced_elements = narrow(reduced_elements, b);
+  require(b.output(0).elements() == stride, b, "the output shape does not match the reduction");
+  void* input = b.input_data(0);
+  void* output = b.output_data(0);
+  if (type == DType::Float32) {
+    return [=] { rt::mean(shape, typed<float>(input), typed<float>(output)); };
+  }
+  if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
+  require_quantized(b, in);
+  require_quantized(b, b.output(0));
+  require(b.scratch != nullptr, b, "no scratch memory was planned for the sums");
+  // in_scale / out_scale, then divided by the element count with as much precision as the
+  // multiplier's headroom allows.
+  const rt::QuantizedMultiplier base = rt::quantize_multiplier(
+      static_cast<double>(scale_of(in)) / static_cast<double>(scale_of(b.output(0))));
+  rt::MeanParams params;
+  params.input_zero_point = zero_point_of(in);
+  params.output_zero_point = zero_point_of(b.output(0));
+  if (reduced_elements > 0) {
+    int shift = 63 - __builtin_clzll(static_cast<uint64_t>(reduced_elements));
+    shift = std::min(shift, 32);
+    shift = std::min(shift, 31 + base.shift);
+    params.scale.multiplier =
+        static_cast<int32_t>((static_cast<int64_t>(base.multiplier) << shift) / reduced_elements);
+    params.scale.shift = base.shift - shift;
+  }
+  require(params.scale.shift >= -31, b, "the MEAN rescaling is outside the supported range");
+  void* scratch = b.scratch;
+  if (type == DType::Int8) {
+    return [=] {
+      rt::mean(params, shape, typed<int8_t>(input), typed<int8_t>(output), typed<int32_t>(scratch));
+    };
+  }
+  return [=] {
+    rt::mean(params, shape, typed<int16_t>(input), typed<int16_t>(output), typed<int32_t>(scratch));
+  };
+}
+
+}  // namespace
+
+std::function<void()> prepare_op(const OpBinding& b) {
+  switch (b.op.op) {
+    case BuiltinOp::CONV_2D:
+      return prepare_conv(b, false);
+    case BuiltinOp::DEPTHWISE_CONV_2D:
+      return prepare_conv(b, true);
+    case BuiltinOp::TRANSPOSE_CONV:
+      return prepare_transpose_conv(b);
+    case BuiltinOp::FULLY_CONNECTED:
+      return prepare_fully_connected(b);
+    case BuiltinOp::AVERAGE_POOL_2D:
+      return prepare_pool(b, true);
+    case BuiltinOp::MAX_POOL_2D:
+      return prepare_pool(b, false);
+    case BuiltinOp::ADD:
+      return prepare_arithmetic(b, Arithmetic::Add);
+    case BuiltinOp::SUB:
+      return prepare_arithmetic(b, Arithmetic::Sub);
+    case BuiltinOp::MUL:
+      return prepare_arithmetic(b, Arithmetic::Mul);
+    case BuiltinOp::MAXIMUM:
+      return prepare_min_max(b, true);
+    case BuiltinOp::MINIMUM:
+      return prepare_min_max(b, false);
+    case BuiltinOp::RELU:
+      return prepare_relu(b, Activation::Relu);
+    case BuiltinOp::RELU6:
+      return prepare_relu(b, Activation::Relu6);
+    case BuiltinOp::RELU_N1_TO_1:
+      return prepare_relu(b, Activation::ReluN1To1);
+    case BuiltinOp::LEAKY_RELU:
+      return prepare_leaky_relu(b);
+    case BuiltinOp::HARD_SWISH:
+      return prepare_hard_swish(b);
+    case BuiltinOp::LOGISTIC:
+      return prepare_sigmoid(b, true);
+    case BuiltinOp::TANH:
+      return prepare_sigmoid(b, false);
+    case BuiltinOp::SOFTMAX:
+      return prepare_softmax(b);
+    case BuiltinOp::QUANTIZE:
+      return prepare_quantize(b);
+    case BuiltinOp::DEQUANTIZE:
+      return prepare_dequantize(b);
+    case BuiltinOp::RESHAPE:
+    case BuiltinOp::SQUEEZE:
+    case BuiltinOp::EXPAND_DIMS:
+      return prepare_copy(b);
+    case BuiltinOp::PAD:
+      return prepare_pad(b, false);
+    case BuiltinOp::PADV2:
+      return prepare_pad(b, true);
+    case BuiltinOp::CONCATENATION:
+      return prepare_concatenation(b);
+    case BuiltinOp::STRIDED_SLICE:
+      return prepare_strided_slice(b);
+    case BuiltinOp::TRANSPOSE:
+      return prepare_transpose(b);
+    case BuiltinOp::MEAN:
+      return prepare_mean(b);
+    default:
+      throw Error("{}: operator {} is not supported by the runtime", b.where(), b.op.name());
+  }
+}
+
+}  // namespace tinydeploy::engine

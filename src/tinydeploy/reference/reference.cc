@@ -1,0 +1,101 @@
+#include "tinydeploy/reference/reference.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tinydeploy/common/error.h"
+
+extern char** environ;
+
+namespace tinydeploy::reference {
+namespace {
+
+std::filesystem::path runner_script() {
+  if (const char* override_path = std::getenv("TINYDEPLOY_REFERENCE_RUNNER")) return override_path;
+  return std::filesystem::path(TINYDEPLOY_SOURCE_DIR) / "tools" / "reference" /
+         "reference_runner.py";
+}
+
+// Runs `argv`, returning its exit status and what it wrote to stderr (stdout is discarded).
+std::pair<int, std::string> run_process(const std::vector<std::string>& argv,
+                                        const std::filesystem::path& stderr_file) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
+    throw Error("cannot start '{}' for the PC reference: {}", argv[0], std::strerror(spawned));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw Error("lost the PC reference process");
+  }
+  std::ifstream in(stderr_file);
+  std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return {code, message};
+}
+
+}  // namespace
+
+ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
+                           const std::vector<std::filesystem::path>& inputs,
+                           const std::filesystem::path& work_dir, bool intermediates) {
+  const char* python = std::getenv("TINYDEPLOY_PYTHON");
+  const std::filesystem::path script = runner_script();
+  if (!std::filesystem::exists(script)) {
+    throw Error("the PC reference runner is missing ({}); set TINYDEPLOY_REFERENCE_RUNNER",
+                script.string());
+  }
+  std::filesystem::create_directories(work_dir);
+  std::vector<std::string> argv = {
+      python != nullptr ? python : "python3",     script.string(), model.string(),   "--engine",
+      engine == Engine::TFLM ? "tflm" : "litert", "--output-dir",  work_dir.string()};
+  for (const auto& input : inputs) {
+    argv.push_back("--input");
+    argv.push_back(input.string());
+  }
+  if (intermediates) argv.push_back("--intermediates");
+  const auto [code, message] = run_process(argv, work_dir / "stderr.txt");
+  if (code != 0) {
+    // The runner prints one "error: ..." line; pass on its last line.
+    std::string last = message;
+    while (!last.empty() && (last.back() == '\n' || last.back() == '\r')) last.pop_back();
+    const size_t newline = last.rfind('\n');
+    if (newline != std::string::npos) last = last.substr(newline + 1);
+    if (last.rfind("error: ", 0) == 0) last = last.substr(7);
+    throw Error("PC reference ({}) failed: {}", engine == Engine::TFLM ? "tflm" : "litert",
+                last.empty() ? "exit code " + std::to_string(code) : last);
+  }
+  std::ifstream manifest_file(work_dir / "manifest.json");
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(manifest_file);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("PC reference wrote an unreadable manifest: {}", e.what());
+  }
+  ReferenceRun run;
+  for (const auto& name : manifest.at("outputs")) {
+    run.outputs.push_back(work_dir / name.get<std::string>());
+  }
+  for (const auto& entry : manifest.at("intermediates")) {
+    run.intermediates[entry.at("tensor").get<int32_t>()] =
+        work_dir / entry.at("file").get<std::string>();
+  }
+  return run;
+}
+
+}  // namespace tinydeploy::reference
