@@ -150,6 +150,23 @@ void requantize(const RequantizeParams& params, int32_t count, const int16_t* in
   requantize_values(params, count, input, output);
 }
 
+void requantize(const RequantizeParams& params, int32_t count, const int8_t* input,
+                int32_t* output) {
+  requantize_values(params, count, input, output);
+}
+void requantize(const RequantizeParams& params, int32_t count, const int16_t* input,
+                int32_t* output) {
+  requantize_values(params, count, input, output);
+}
+void requantize(const RequantizeParams& params, int32_t count, const int32_t* input,
+                int8_t* output) {
+  requantize_values(params, count, input, output);
+}
+void requantize(const RequantizeParams& params, int32_t count, const int32_t* input,
+                int16_t* output) {
+  requantize_values(params, count, input, output);
+}
+
 void clamp(const FloatActivation& range, int32_t count, const float* input, float* output) {
   for (int32_t i = 0; i < count; ++i) {
     const float low = input[i] < range.min ? range.min : input[i];

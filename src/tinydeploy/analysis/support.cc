@@ -79,8 +79,10 @@ bool runtime_supports(BuiltinOp op, const std::vector<DType>& in, const std::vec
       return (first == DType::Float32 && result == DType::Float32) ||
              (first == DType::Int8 && (result == DType::Int8 || result == DType::Int16));
     case BuiltinOp::QUANTIZE:
-      return (first == DType::Float32 || first == DType::Int8 || first == DType::Int16) &&
-             (result == DType::Int8 || result == DType::Int16);
+      return (first == DType::Float32 || first == DType::Int8 || first == DType::Int16 ||
+              first == DType::Int32) &&
+             (result == DType::Int8 || result == DType::Int16 ||
+              (result == DType::Int32 && (first == DType::Int8 || first == DType::Int16)));
     case BuiltinOp::DEQUANTIZE:
       return (first == DType::Int8 || first == DType::Int16) && result == DType::Float32;
     case BuiltinOp::RESHAPE:

@@ -96,8 +96,12 @@ rt::Requantization to_requantization(double real) {
   return {q.multiplier, q.shift};
 }
 
-int32_t type_min(DType type) { return type == DType::Int8 ? -128 : -32768; }
-int32_t type_max(DType type) { return type == DType::Int8 ? 127 : 32767; }
+int32_t type_min(DType type) {
+  return type == DType::Int8 ? -128 : (type == DType::Int16 ? -32768 : INT32_MIN);
+}
+int32_t type_max(DType type) {
+  return type == DType::Int8 ? 127 : (type == DType::Int16 ? 32767 : INT32_MAX);
+}
 
 // The fused activation as a clamp in the output's integer units.
 std::pair<int32_t, int32_t> quantized_range(const OpBinding& b, Activation activation,
@@ -865,8 +869,23 @@ std::function<void()> prepare_quantize(const OpBinding& b) {
   const int32_t count = element_count(b, b.input(0));
   void* input = b.input_data(0);
   void* output = b.output_data(0);
-  if (out_type != DType::Int8 && out_type != DType::Int16) unsupported_types(b);
+  if (out_type != DType::Int8 && out_type != DType::Int16 && out_type != DType::Int32) {
+    unsupported_types(b);
+  }
   require_quantized(b, b.output(0));
+  if (out_type == DType::Int32) {
+    // Widening requantization from int8 / int16.
+    if (in_type != DType::Int8 && in_type != DType::Int16) unsupported_types(b);
+    require_quantized(b, b.input(0));
+    const rt::RequantizeParams wide{zero_point_of(b.input(0)), zero_point_of(b.output(0)),
+                                    to_requantization(static_cast<double>(scale_of(b.input(0))) /
+                                                      static_cast<double>(scale_of(b.output(0)))),
+                                    INT32_MIN, INT32_MAX};
+    if (in_type == DType::Int8) {
+      return [=] { rt::requantize(wide, count, typed<int8_t>(input), typed<int32_t>(output)); };
+    }
+    return [=] { rt::requantize(wide, count, typed<int16_t>(input), typed<int32_t>(output)); };
+  }
   if (in_type == DType::Float32) {
     const rt::AffineQuantization q{scale_of(b.output(0)), zero_point_of(b.output(0))};
     if (out_type == DType::Int8) {
@@ -874,12 +893,20 @@ std::function<void()> prepare_quantize(const OpBinding& b) {
     }
     return [=] { rt::quantize(q, count, typed<float>(input), typed<int16_t>(output)); };
   }
-  if (in_type != DType::Int8 && in_type != DType::Int16) unsupported_types(b);
+  if (in_type != DType::Int8 && in_type != DType::Int16 && in_type != DType::Int32) {
+    unsupported_types(b);
+  }
   require_quantized(b, b.input(0));
   const rt::RequantizeParams params{zero_point_of(b.input(0)), zero_point_of(b.output(0)),
                                     to_requantization(static_cast<double>(scale_of(b.input(0))) /
                                                       static_cast<double>(scale_of(b.output(0)))),
                                     type_min(out_type), type_max(out_type)};
+  if (in_type == DType::Int32) {
+    if (out_type == DType::Int8) {
+      return [=] { rt::requantize(params, count, typed<int32_t>(input), typed<int8_t>(output)); };
+    }
+    return [=] { rt::requantize(params, count, typed<int32_t>(input), typed<int16_t>(output)); };
+  }
   if (in_type == DType::Int8 && out_type == DType::Int8) {
     return [=] { rt::requantize(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
   }

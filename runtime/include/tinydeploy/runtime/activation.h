@@ -22,6 +22,14 @@ void requantize(const RequantizeParams& params, int32_t count, const int16_t* in
                 int8_t* output);
 void requantize(const RequantizeParams& params, int32_t count, const int16_t* input,
                 int16_t* output);
+void requantize(const RequantizeParams& params, int32_t count, const int8_t* input,
+                int32_t* output);
+void requantize(const RequantizeParams& params, int32_t count, const int16_t* input,
+                int32_t* output);
+void requantize(const RequantizeParams& params, int32_t count, const int32_t* input,
+                int8_t* output);
+void requantize(const RequantizeParams& params, int32_t count, const int32_t* input,
+                int16_t* output);
 
 // Float RELU family: a plain clamp.
 void clamp(const FloatActivation& range, int32_t count, const float* input, float* output);
