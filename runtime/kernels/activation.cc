@@ -20,11 +20,16 @@ template <typename In, typename Out>
 void requantize_values(const RequantizeParams& params, int32_t count, const In* input,
                        Out* output) {
   for (int32_t i = 0; i < count; ++i) {
-    const int32_t value =
-        params.output_zero_point +
-        multiply_by_quantized_multiplier(input[i] - params.input_zero_point,
-                                         params.scale.multiplier, params.scale.shift);
-    output[i] = static_cast<Out>(clamp(value, params.min, params.max));
+    // Widened so that an int32 input minus its zero point cannot overflow.
+    const int64_t centred = static_cast<int64_t>(input[i]) - params.input_zero_point;
+    const int32_t bounded = static_cast<int32_t>(
+        centred > INT32_MAX ? INT32_MAX : (centred < INT32_MIN ? INT32_MIN : centred));
+    const int64_t value =
+        int64_t{params.output_zero_point} +
+        multiply_by_quantized_multiplier(bounded, params.scale.multiplier, params.scale.shift);
+    output[i] = static_cast<Out>(value < params.min   ? params.min
+                                 : value > params.max ? params.max
+                                                      : value);
   }
 }
 
