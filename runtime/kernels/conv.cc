@@ -1,5 +1,7 @@
 #include "tinydeploy/runtime/conv.h"
 
+#include <math.h>
+
 #include <type_traits>
 
 #include "tinydeploy/runtime/fixed_point.h"
@@ -189,7 +191,92 @@ void fully_connected_loops(int32_t input_offset, int32_t weights_offset,
   }
 }
 
+// Quantizes `count` floats to int8 with an asymmetric range that includes 0: returns the
+// scale and sets the zero point, choosing the zero point whose rounding error is smaller.
+float quantize_asymmetric(const float* values, int32_t count, int8_t* quantized,
+                          int32_t* zero_point) {
+  float low = 0.0f;
+  float high = 0.0f;
+  for (int32_t i = 0; i < count; ++i) {
+    low = values[i] < low ? values[i] : low;
+    high = values[i] > high ? values[i] : high;
+  }
+  if (low == high) {
+    for (int32_t i = 0; i < count; ++i) quantized[i] = 0;
+    *zero_point = 0;
+    return 1.0f;
+  }
+  const double rmin = low;
+  const double rmax = high;
+  const double scale = (rmax - rmin) / 255.0;
+  const double from_min = -128.0 - rmin / scale;
+  const double from_max = 127.0 - rmax / scale;
+  const double error_min = 128.0 + (rmin / scale < 0 ? -rmin / scale : rmin / scale);
+  const double error_max = 127.0 + (rmax / scale < 0 ? -rmax / scale : rmax / scale);
+  const double zero = error_min < error_max ? from_min : from_max;
+  *zero_point = zero <= -128.0 ? -128 : (zero >= 127.0 ? 127 : static_cast<int32_t>(round(zero)));
+  const float factor = static_cast<float>(scale);
+  const float inverse = 1.0f / factor;
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t q =
+        static_cast<int32_t>(roundf(static_cast<float>(*zero_point) + values[i] * inverse));
+    quantized[i] = static_cast<int8_t>(q < -128 ? -128 : (q > 127 ? 127 : q));
+  }
+  return factor;
+}
+
+// Symmetric int8 quantization in [-127, 127]; returns the scale.
+float quantize_symmetric(const float* values, int32_t count, int8_t* quantized) {
+  float low = 0.0f;
+  float high = 0.0f;
+  for (int32_t i = 0; i < count; ++i) {
+    low = values[i] < low ? values[i] : low;
+    high = values[i] > high ? values[i] : high;
+  }
+  const float range = -low > high ? -low : high;
+  if (range == 0.0f) {
+    for (int32_t i = 0; i < count; ++i) quantized[i] = 0;
+    return 1.0f;
+  }
+  const float inverse = 127.0f / range;
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t q = static_cast<int32_t>(roundf(values[i] * inverse));
+    quantized[i] = static_cast<int8_t>(q < -127 ? -127 : (q > 127 ? 127 : q));
+  }
+  return range / 127.0f;
+}
+
 }  // namespace
+
+void conv_hybrid(const ConvGeometry& geometry, const FloatActivation& activation,
+                 const float* weight_scales, bool per_channel, const Dims4& input_dims,
+                 const float* input, const Dims4& filter_dims, const int8_t* filter,
+                 const float* bias, const Dims4& output_dims, float* output,
+                 int8_t* quantized_input) {
+  const int32_t batch_elements = input_dims.h * input_dims.w * input_dims.c;
+  const int32_t batch_outputs = output_dims.h * output_dims.w * output_dims.c;
+  const Dims4 one_input{1, input_dims.h, input_dims.w, input_dims.c};
+  const Dims4 one_output{1, output_dims.h, output_dims.w, output_dims.c};
+  for (int32_t batch = 0; batch < input_dims.n; ++batch) {
+    int32_t zero_point = 0;
+    int8_t* q = quantized_input + batch * batch_elements;
+    const float* in = input + batch * batch_elements;
+    const float input_scale = per_channel ? quantize_asymmetric(in, batch_elements, q, &zero_point)
+                                          : quantize_symmetric(in, batch_elements, q);
+    const FloatStore clamp_store{activation};
+    conv_loops<int32_t>(geometry, -zero_point, one_input, q, filter_dims, filter,
+                        static_cast<const int32_t*>(nullptr), one_output,
+                        output + batch * batch_outputs, [&](int32_t accumulator, int32_t c) {
+                          const float weight_scale = weight_scales[per_channel ? c : 0];
+                          float value =
+                              per_channel
+                                  ? static_cast<float>(accumulator) * weight_scale * input_scale
+                                  : static_cast<float>(accumulator) * (input_scale * weight_scale);
+                          if (bias != nullptr) value += bias[c];
+                          return clamp_store(value, c);
+                        });
+  }
+}
 
 void conv(const ConvGeometry& geometry, const QuantizedActivation& activation,
           const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,

@@ -108,6 +108,13 @@ int64_t kernel_scratch_bytes(const OpContext& c) {
       if (output.dtype == model::DType::Int8) return output.elements() * 4;
       if (output.dtype == model::DType::Int16) return output.elements() * 8;
       return 0;
+    case BuiltinOp::CONV_2D:
+      // Hybrid (float input, int8 weights): the input quantized to int8 per inference.
+      if (c.has_input(1) && c.input(0).dtype == model::DType::Float32 &&
+          c.input(1).dtype == model::DType::Int8) {
+        return c.input(0).elements();
+      }
+      return 0;
     case BuiltinOp::MEAN:
       // int32 sums per output element.
       if (output.dtype == model::DType::Int8 || output.dtype == model::DType::Int16) {

@@ -41,6 +41,11 @@ bool runtime_supports(BuiltinOp op, const std::vector<DType>& in, const std::vec
   const bool same_type = first == result;
   switch (op) {
     case BuiltinOp::CONV_2D:
+      // Also hybrid: float activations with int8 weights and float bias.
+      if (in.size() >= 2 && first == DType::Float32 && in[1] == DType::Int8) {
+        return result == DType::Float32 && (in.size() < 3 || in[2] == DType::Float32);
+      }
+      return in.size() >= 2 && weighted_signature(first, in[1], in, result);
     case BuiltinOp::DEPTHWISE_CONV_2D:
     case BuiltinOp::FULLY_CONNECTED:
       return in.size() >= 2 && weighted_signature(first, in[1], in, result);

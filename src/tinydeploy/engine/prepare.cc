@@ -286,6 +286,26 @@ std::function<void()> prepare_conv(const OpBinding& b, bool depthwise) {
   void* weights = b.input_data(1);
   void* bias = has_bias ? b.input_data(2) : nullptr;
   void* output = b.output_data(0);
+  if (!depthwise && b.input(0).dtype == DType::Float32 && b.input(1).dtype == DType::Int8 &&
+      b.output(0).dtype == DType::Float32 && (!has_bias || b.input(2).dtype == DType::Float32)) {
+    // Hybrid: float activations with int8 weights, quantized per inference.
+    require(geometry.dilation_h == 1 && geometry.dilation_w == 1, b,
+            "a hybrid (float input, int8 weights) CONV_2D with dilation is not supported");
+    require(b.scratch != nullptr, b, "no scratch memory was planned for the quantized input");
+    require_quantized(b, b.input(1));
+    const auto& filter_scales = b.input(1).quantization.scale;
+    require(filter_scales.size() == 1 || static_cast<int32_t>(filter_scales.size()) == out.c, b,
+            "the filter's per-channel scales do not match the output channels");
+    auto scales = std::make_shared<std::vector<float>>(filter_scales);
+    const bool per_channel = filter_scales.size() > 1;
+    const rt::FloatActivation range = float_range(b, activation);
+    void* scratch = b.scratch;
+    return [=] {
+      rt::conv_hybrid(geometry, range, scales->data(), per_channel, in, typed<float>(input), filter,
+                      typed<int8_t>(weights), typed<float>(bias), out, typed<float>(output),
+                      typed<int8_t>(scratch));
+    };
+  }
   const Flavor kind = flavor(b, 1, 2);
   if (kind == Flavor::Float) {
     const rt::FloatActivation range = float_range(b, activation);

@@ -38,6 +38,17 @@ void conv(const ConvGeometry& geometry, const FloatActivation& activation, const
           const float* input, const Dims4& filter_dims, const float* filter, const float* bias,
           const Dims4& output_dims, float* output);
 
+// Hybrid CONV_2D (float activations, int8 weights, float bias): each batch of the input is
+// quantized to int8 on the fly (into `quantized_input`, one byte per input element), the
+// products are summed in int32 and scaled back to float. With per-channel weight scales the
+// input is quantized asymmetrically, otherwise symmetrically; `weight_scales` holds one scale
+// per output channel, or one for all.
+void conv_hybrid(const ConvGeometry& geometry, const FloatActivation& activation,
+                 const float* weight_scales, bool per_channel, const Dims4& input_dims,
+                 const float* input, const Dims4& filter_dims, const int8_t* filter,
+                 const float* bias, const Dims4& output_dims, float* output,
+                 int8_t* quantized_input);
+
 // Filter [1, kh, kw, in_c * depth_multiplier]; output channel oc reads input channel
 // oc / depth_multiplier.
 void depthwise_conv(const ConvGeometry& geometry, int32_t depth_multiplier,
