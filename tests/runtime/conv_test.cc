@@ -19,7 +19,7 @@ TEST(ConvS8Test, ValidTwoByTwoWithOffsetsBiasAndClamp) {
   const int32_t shift[] = {0};
   std::vector<int8_t> output(4);
   conv({}, {-1, 3, -128, 20}, {multiplier, shift}, {1, 3, 3, 1}, input.data(), {1, 2, 2, 1},
-          filter.data(), bias.data(), {1, 2, 2, 1}, output.data());
+       filter.data(), bias.data(), {1, 2, 2, 1}, output.data());
   // Window sums of (x - 1): top-left 0+1+3+4 = 8, then 12, 20, 24. Plus bias: 12, 16, 24, 28.
   // Times 0.5: 6, 8, 12, 14. Plus 3: 9, 11, 15, 17 (all inside the clamp).
   EXPECT_EQ(output, (std::vector<int8_t>{9, 11, 15, 17}));
@@ -38,8 +38,8 @@ TEST(ConvS8Test, SamePaddingStrideAndPerChannelScales) {
   ConvGeometry geometry;
   geometry.stride_h = geometry.stride_w = 2;
   geometry.pad_top = geometry.pad_left = 1;
-  conv(geometry, {0, 0, -128, 127}, {multipliers, shifts}, {1, 2, 2, 1}, input.data(),
-          {2, 3, 3, 1}, filter.data(), nullptr, {1, 1, 1, 2}, output.data());
+  conv(geometry, {0, 0, -128, 127}, {multipliers, shifts}, {1, 2, 2, 1}, input.data(), {2, 3, 3, 1},
+       filter.data(), nullptr, {1, 1, 1, 2}, output.data());
   // The window covers input rows/cols 0..1 at filter taps (1,1),(1,2),(2,1),(2,2).
   // Filter 0: 1+2+3+4 = 10 -> 5. Filter 1: taps 4,5,7,8: 4*1+5*2+7*3+8*4 = 67 -> 67.
   EXPECT_EQ(output, (std::vector<int8_t>{5, 67}));
@@ -53,7 +53,7 @@ TEST(DepthwiseConvS8Test, DepthMultiplierTwo) {
   const int32_t shifts[] = {1, 1, 1, 1};  // scale 1.0
   std::vector<int8_t> output(4);
   depthwise_conv({}, 2, {0, 0, -128, 127}, {multipliers, shifts}, {1, 1, 2, 2}, input.data(),
-                    {1, 1, 2, 4}, filter.data(), nullptr, {1, 1, 1, 4}, output.data());
+                 {1, 1, 2, 4}, filter.data(), nullptr, {1, 1, 1, 4}, output.data());
   // out_c 0, 1 read channel 0 (1 then 3); out_c 2, 3 read channel 1 (2 then 4).
   // oc0: 1*1 + 3*5 = 16; oc1: 1*2 + 3*6 = 20; oc2: 2*3 + 4*7 = 34; oc3: 2*4 + 4*8 = 40.
   EXPECT_EQ(output, (std::vector<int8_t>{16, 20, 34, 40}));
