@@ -148,12 +148,18 @@ int run_model(const RunOptions& options, std::ostream& out) {
                          validate::describe(c, tensor));
     }
     if (options.layers) {
+      // Operators whose output is a model output are compared too: the reference returns those
+      // as outputs, not as intermediates.
+      std::map<int32_t, fs::path> reference_tensors = run.intermediates;
+      for (size_t i = 0; i < graph.outputs.size() && i < run.outputs.size(); ++i) {
+        reference_tensors.emplace(graph.outputs[i], run.outputs[i]);
+      }
       bool diverged = false;
       for (size_t op = 0; op < graph.operators.size() && !diverged; ++op) {
         for (int32_t t : graph.operators[op].outputs) {
-          const auto found = run.intermediates.find(t);
+          const auto found = reference_tensors.find(t);
           const auto ours = captured.find(t);
-          if (t < 0 || found == run.intermediates.end() || ours == captured.end()) continue;
+          if (t < 0 || found == reference_tensors.end() || ours == captured.end()) continue;
           const model::Tensor& tensor = graph.tensors[static_cast<size_t>(t)];
           const validate::Comparison c =
               validate::compare(ours->second, validate::read_npy(found->second), tensor);
