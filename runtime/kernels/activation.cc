@@ -136,6 +136,37 @@ void dequantize_values(const AffineQuantization& quantization, int32_t count, co
   }
 }
 
+// Linear interpolation in kSigmoidTableQ16 at a non-negative point given with `fraction_bits`
+// bits below the table's step; beyond the table the result is `saturated`.
+uint32_t interpolate_sigmoid(uint32_t magnitude, int fraction_bits, uint32_t saturated) {
+  const uint32_t index = magnitude >> fraction_bits;
+  if (index >= 255) return saturated;
+  const uint32_t below = kSigmoidTableQ16[index];
+  const uint32_t above = kSigmoidTableQ16[index + 1];  // the table rises monotonically
+  const uint32_t fraction = magnitude & ((1u << fraction_bits) - 1u);
+  return (below << fraction_bits) + fraction * (above - below);
+}
+
+int32_t to_sigmoid_grid(const SigmoidInt16Params& params, int16_t x) {
+  const int32_t rounding = params.input_shift > 0 ? (1 << (params.input_shift - 1)) : 0;
+  return (int32_t{x} * params.input_multiplier + rounding) >> params.input_shift;
+}
+
+// A 513-entry table over the int16 range: 512 intervals of 128 steps, interpolated.
+int16_t lookup_int16(int16_t value, const int16_t* table) {
+  const int32_t index = 256 + (int32_t{value} >> 7);
+  const int32_t offset = value & 0x7f;
+  const int32_t slope = int32_t{table[index + 1]} - int32_t{table[index]};
+  return static_cast<int16_t>(table[index] + ((slope * offset + 64) >> 7));
+}
+
+int count_leading_zeros(uint32_t value) { return value == 0 ? 32 : __builtin_clz(value); }
+
+int16_t saturate_int16(int64_t value) {
+  return static_cast<int16_t>(value < INT16_MIN ? INT16_MIN
+                                                : (value > INT16_MAX ? INT16_MAX : value));
+}
+
 }  // namespace
 
 void requantize(const RequantizeParams& params, int32_t count, const int8_t* input,
@@ -279,6 +310,60 @@ void softmax(float beta, int32_t rows, int32_t depth, const float* input, float*
       sum += out[c];
     }
     for (int32_t c = 0; c < depth; ++c) out[c] /= sum;
+  }
+}
+
+void logistic(const SigmoidInt16Params& params, int32_t count, const int16_t* input,
+              int16_t* output) {
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t x = to_sigmoid_grid(params, input[i]);
+    const uint32_t magnitude = static_cast<uint32_t>(x < 0 ? -x : x);
+    const uint32_t y = interpolate_sigmoid(magnitude, 9, 0x7fffu << 10);  // Q0.26
+    // sigmoid(-x) = 1 - sigmoid(x); then back to Q0.15 with rounding.
+    const uint32_t q = x >= 0 ? y + (1u << 9) : (1u << 25) - y + (1u << 9) - 1u;
+    output[i] = static_cast<int16_t>(q >> 10);
+  }
+}
+
+void tanh(const SigmoidInt16Params& params, int32_t count, const int16_t* input, int16_t* output) {
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t x = to_sigmoid_grid(params, input[i]);
+    const uint32_t magnitude = static_cast<uint32_t>(x < 0 ? -x : x);
+    // tanh(x) = 2 sigmoid(2x) - 1: the table read at twice the rate, centred on zero.
+    const int32_t y = static_cast<int32_t>(interpolate_sigmoid(magnitude, 8, 0xffffu << 8));
+    const int32_t q = x >= 0 ? y - (1 << 23) + (1 << 7) : (1 << 23) - y + (1 << 7) - 1;
+    output[i] = static_cast<int16_t>(q >> 8);
+  }
+}
+
+void softmax(const SoftmaxInt16Params& params, int32_t rows, int32_t depth, const int16_t* input,
+             int16_t* output) {
+  for (int32_t row = 0; row < rows; ++row) {
+    const int16_t* in = input + row * depth;
+    int16_t* out = output + row * depth;
+    int16_t max_in_row = INT16_MIN;
+    for (int32_t c = 0; c < depth; ++c) max_in_row = in[c] > max_in_row ? in[c] : max_in_row;
+
+    // exp of each difference (Q0.15), kept in the output until the sum is known.
+    int32_t sum_of_exps = 0;
+    for (int32_t c = 0; c < depth; ++c) {
+      const int32_t scaled = multiply_by_quantized_multiplier(
+          int32_t{in[c]} - max_in_row, params.input_beta.multiplier, params.input_beta.shift);
+      out[c] = lookup_int16(saturate_int16(int64_t{scaled} + 32767), params.exp_table);
+      sum_of_exps += out[c];
+    }
+    // 1 / sum from the 1/(1+x) table: the sum normalised to [1, 2), recentred on the int16 range.
+    const int headroom_plus_one = count_leading_zeros(static_cast<uint32_t>(sum_of_exps));
+    const int64_t normalised =
+        ((int64_t{sum_of_exps} << (headroom_plus_one - 1)) + (1 << 13)) >> 14;
+    const int16_t reciprocal =
+        lookup_int16(saturate_int16(normalised - (1 << 15) - (1 << 16)), params.reciprocal_table);
+    const int right_shift = 31 - headroom_plus_one;
+    const int64_t rounding = int64_t{1} << (right_shift - 1);
+    for (int32_t c = 0; c < depth; ++c) {
+      const int64_t p = (int64_t{out[c]} * reciprocal + rounding) >> right_shift;
+      out[c] = static_cast<int16_t>(p < 0 ? 0 : (p > INT16_MAX ? INT16_MAX : p));
+    }
   }
 }
 

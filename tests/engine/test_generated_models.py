@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 
+import numpy as np
 import pytest
 
 from conftest import REPO
@@ -106,3 +107,14 @@ def test_every_layer_matches_reference(tinydeploy, name):
                         "--layers", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "operators match layer by layer" in result.stdout
+
+
+@pytest.mark.parametrize("reference", ["tflm", "litert"])
+def test_int16_logistic_and_tanh_on_every_input(tinydeploy, tmp_path, reference):
+    every_value = tmp_path / "every_int16.npy"
+    np.save(every_value, np.arange(-32768, 32768, dtype=np.int16))
+    model = MODELS_DIR / "sigmoid_sweep_int16.tflite"
+    inputs = [arg for _ in range(4) for arg in ("--input", every_value)]
+    result = tinydeploy("run", model, *inputs, "--reference", reference, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("match    output") == 8

@@ -366,7 +366,11 @@ _LITERT_FC_PER_TENSOR = (
     "TFLite Micro forms a biased per-tensor FULLY_CONNECTED's scale product in double precision, "
     "TFLite in single precision, so their multipliers can differ in the last bit (measured: at "
     "most 1 LSB apart); TFLite Micro is the definition for integer outputs")
+_LITERT_SOFTMAX16 = ("TFLite's int16 SOFTMAX differs from TFLite Micro's by at most 1 LSB "
+                     "(measured); TFLite Micro is the definition for integer outputs")
 REFERENCE_RULES = {
+    "activations_int16": {"litert": {"max_lsb": 1, "why": _LITERT_SOFTMAX16}},
+    "softmax_beta_int16": {"litert": {"max_lsb": 1, "why": _LITERT_SOFTMAX16}},
     "fully_connected_int8pt": {"litert": {"max_lsb": 1, "why": _LITERT_FC_PER_TENSOR}},
     "strided_slice_5d": {"tflm": {"not_run": _TFLM_RANK4_SLICE}},
     "strided_slice_masks_float": {"tflm": {"not_run": _TFLM_NO_MASKS}},
@@ -576,9 +580,29 @@ def strided_slice_masks_model(mode):
     return m.finish([x], outputs)
 
 
+def sigmoid_sweep_model(mode):
+    """int16 LOGISTIC and TANH over a [65536] tensor at input scales that take each rescaling path
+    (power-of-two grids, generic multipliers): the test feeds every int16 value."""
+    assert mode == "int16"
+    m = _SchemaModel("tinydeploy test model: int16 LOGISTIC and TANH on every input value")
+    inputs, outputs = [], []
+    for label, scale in (("pow2_12", 2.0 ** -12), ("pow2_11", 2.0 ** -11),
+                         ("scale_1_9000", 1.0 / 9000), ("scale_3e4", 3.1e-4)):
+        x = m.tensor(f"x_{label}", [65536], schema.TensorType.INT16, (scale, 0))
+        inputs.append(x)
+        for builtin, name in ((schema.BuiltinOperator.LOGISTIC, "logistic"),
+                              (schema.BuiltinOperator.TANH, "tanh")):
+            y = m.tensor(f"{name}_{label}", [65536], schema.TensorType.INT16, (2.0 ** -15, 0))
+            m.operator(builtin, [x], [y], version=3)
+            outputs.append(y)
+    return m.finish(inputs, outputs)
+
+
 SCHEMA_MODELS = [
     ("requantize", "int8_int16", lambda mode: requantize_model(),
      "QUANTIZE int8->int16, int16->int8, int8->int8, int16->int16"),
+    ("sigmoid_sweep", "int16", sigmoid_sweep_model,
+     "int16 LOGISTIC and TANH at four input scales; tested on every int16 value"),
 ] + [("squeeze_expand_dims", mode, squeeze_expand_dims_model,
       "SQUEEZE (given axes, all unit axes) and EXPAND_DIMS (negative axis, scalar axis)")
      for mode in ("float", "int8", "int16")] + [
@@ -610,6 +634,9 @@ def main(argv):
     for seed, (family, (builder, modes, patch)) in enumerate(FAMILIES.items()):
         if args.only and family not in args.only:
             continue
+        # A fresh session per family, so layer names (which end up in the model) do not depend
+        # on which other families were built in the same run.
+        keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
         model, note = builder()
         for mode in modes:

@@ -76,13 +76,14 @@ bool runtime_supports(BuiltinOp op, const std::vector<DType>& in, const std::vec
     case BuiltinOp::MAXIMUM:
     case BuiltinOp::MINIMUM:
       return in.size() == 2 && in[1] == first && same_type && is_activation_type(first);
-    case BuiltinOp::HARD_SWISH:
+    case BuiltinOp::HARD_SWISH:  // TFLite has no 16x8 HARD_SWISH
+      return same_type && (first == DType::Int8 || first == DType::Float32);
     case BuiltinOp::LOGISTIC:
     case BuiltinOp::TANH:
-      return same_type && (first == DType::Int8 || first == DType::Float32);
+      return same_type && is_activation_type(first);
     case BuiltinOp::SOFTMAX:
-      return (first == DType::Float32 && result == DType::Float32) ||
-             (first == DType::Int8 && (result == DType::Int8 || result == DType::Int16));
+      return (same_type && is_activation_type(first)) ||
+             (first == DType::Int8 && result == DType::Int16);
     case BuiltinOp::QUANTIZE:
       return (first == DType::Float32 || first == DType::Int8 || first == DType::Int16 ||
               first == DType::Int32) &&

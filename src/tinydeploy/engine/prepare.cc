@@ -469,8 +469,8 @@ std::function<void()> prepare_fully_connected(const OpBinding& b) {
     // precision product, but TFLite Micro (the definition for integer outputs) measurably uses
     // the double one: on tests/data/models/fully_connected_int8pt it matches on 100 of 100
     // seeded inputs, while TFLite (ai-edge-litert) differs by 1 LSB on 9 of them.
-    const double product = static_cast<double>(scale_of(b.input(0))) *
-                           static_cast<double>(scale_of(weights_tensor));
+    const double product =
+        static_cast<double>(scale_of(b.input(0))) * static_cast<double>(scale_of(weights_tensor));
     const rt::QuantizedMultiplier q =
         rt::quantize_multiplier(product / static_cast<double>(scale_of(b.output(0))));
     scales->multiplier = {q.multiplier};
@@ -802,6 +802,50 @@ std::function<void()> prepare_hard_swish(const OpBinding& b) {
   return [=] { rt::hard_swish(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
 }
 
+// int16 LOGISTIC and TANH: the input rescaled onto the sigmoid table's grid, where one table
+// step (1/24) is 128 units for LOGISTIC and 256 for TANH (whose argument is doubled): a
+// multiplier of at most 15 bits and a rounding right shift, or 3 << shift when the input scale
+// is the power of two that makes the grid exact.
+std::function<void()> prepare_sigmoid_int16(const OpBinding& b, bool logistic, int32_t count,
+                                            void* input, void* output) {
+  require_quantized(b, b.input(0));
+  require_quantized(b, b.output(0));
+  require(zero_point_of(b.input(0)) == 0 && zero_point_of(b.output(0)) == 0, b,
+          "int16 tensors must have zero point 0");
+  const auto log2_of = [](float scale, int* rounded) {
+    const float exact = std::log(scale) * (1.0f / std::log(2.0f));
+    const float nearest = std::round(exact);
+    *rounded = static_cast<int>(nearest);
+    return std::abs(exact - nearest) < 1e-3f;
+  };
+  int output_log2 = 0;
+  require(log2_of(scale_of(b.output(0)), &output_log2) && output_log2 == -15, b,
+          "an int16 LOGISTIC or TANH output must have scale 2^-15");
+  constexpr int kInputIntegerBits = 3;
+  int input_log2 = 0;
+  const bool power_of_two = log2_of(scale_of(b.input(0)), &input_log2);
+  rt::SigmoidInt16Params params;
+  const int pot_shift = (15 - kInputIntegerBits) + input_log2;
+  if (power_of_two && (pot_shift == 0 || (!logistic && pot_shift == 1))) {
+    params.input_multiplier = 3 << pot_shift;
+    params.input_shift = 0;
+  } else {
+    double multiplier = static_cast<double>(scale_of(b.input(0))) * 4096.0 * 3.0;
+    int shift = 0;
+    while (multiplier <= 32767.0 / 2.0 && shift <= 30) {
+      ++shift;
+      multiplier *= 2.0;
+    }
+    require(multiplier <= 32767.0, b, "the input scale is too large for an int16 LOGISTIC/TANH");
+    params.input_multiplier = static_cast<int32_t>(multiplier);
+    params.input_shift = shift;
+  }
+  if (logistic) {
+    return [=] { rt::logistic(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+  }
+  return [=] { rt::tanh(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+}
+
 // LOGISTIC and TANH.
 std::function<void()> prepare_sigmoid(const OpBinding& b, bool logistic) {
   require_inputs(b, 1);
@@ -815,6 +859,7 @@ std::function<void()> prepare_sigmoid(const OpBinding& b, bool logistic) {
     if (logistic) return [=] { rt::logistic(count, typed<float>(input), typed<float>(output)); };
     return [=] { rt::tanh(count, typed<float>(input), typed<float>(output)); };
   }
+  if (type == DType::Int16) return prepare_sigmoid_int16(b, logistic, count, input, output);
   if (type != DType::Int8) unsupported_types(b);
   require_quantized(b, b.input(0));
   require_quantized(b, b.output(0));
@@ -845,6 +890,66 @@ std::function<void()> prepare_sigmoid(const OpBinding& b, bool logistic) {
   return [=] { rt::tanh(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
 }
 
+// A 513-entry int16 table of `f` over the int16 range of a tensor with the given input and output
+// quantization: samples at 512 even steps plus the end point, each nudged by half the error its
+// linear interpolation makes at the interval's midpoint. TFLite builds these tables in single
+// precision at prepare time; the same float operations in the same order give the same table.
+template <typename F>
+std::vector<int16_t> int16_table(float input_scale, int32_t input_zero_point, float output_scale,
+                                 int32_t output_zero_point, F f) {
+  const float input_min = input_scale * static_cast<float>(INT16_MIN - input_zero_point);
+  const float input_max = input_scale * static_cast<float>(INT16_MAX - input_zero_point);
+  const float output_min = output_scale * static_cast<float>(INT16_MIN - output_zero_point);
+  const float output_max = output_scale * static_cast<float>(INT16_MAX - output_zero_point);
+  constexpr int kSteps = rt::kInt16LutSize - 1;
+  const float step = (input_max - input_min) / static_cast<float>(kSteps);
+  const float half_step = step / 2.0f;
+  const float to_output = 65536.0f / (output_max - output_min);
+  const auto clamp16 = [](float v) {
+    return static_cast<int16_t>(std::min(std::max(v, -32768.0f), 32767.0f));
+  };
+  std::vector<int16_t> table(rt::kInt16LutSize);
+  for (int i = 0; i < kSteps; ++i) {
+    const float at = input_min + static_cast<float>(i) * step;
+    const float value = f(at);
+    const float midpoint = f(at + half_step);
+    const float next = f(input_min + static_cast<float>(i + 1) * step);
+    const float sample = std::round(value * to_output);
+    const float interpolated = std::round((next * to_output + sample) / 2.0f);
+    const float midpoint_error = interpolated - std::round(midpoint * to_output);
+    table[static_cast<size_t>(i)] = clamp16(sample - std::round(midpoint_error / 2.0f));
+  }
+  table[kSteps] = clamp16(std::round(f(input_max) * to_output));
+  return table;
+}
+
+// int16 SOFTMAX: differences from the row maximum scaled so that [-10, 0] covers the exp table.
+std::function<void()> prepare_softmax_int16(const OpBinding& b, float beta, int32_t rows,
+                                            int32_t depth, void* input, void* output) {
+  require_quantized(b, b.input(0));
+  require_quantized(b, b.output(0));
+  require(zero_point_of(b.input(0)) == 0 && zero_point_of(b.output(0)) == 0, b,
+          "int16 tensors must have zero point 0");
+  const float out_scale = scale_of(b.output(0));
+  require(std::abs(out_scale - 1.0f / 32768.0f) <= 0.001f / 32768.0f, b,
+          "an int16 SOFTMAX output must have scale 2^-15");
+  const rt::Requantization input_beta = to_requantization(
+      static_cast<double>(scale_of(b.input(0))) * static_cast<double>(beta) / (10.0 / 65535.0));
+  constexpr float kRange = 65535.0f;
+  struct Tables {
+    std::vector<int16_t> exp, reciprocal;
+  };
+  auto tables = std::make_shared<Tables>();
+  tables->exp =
+      int16_table(10.0f / kRange, INT16_MAX, 2.0f / kRange, 0, [](float x) { return std::exp(x); });
+  tables->reciprocal = int16_table(1.0f / kRange, INT16_MIN, 2.0f / kRange, 0,
+                                   [](float x) { return 1.0f / (1.0f + x); });
+  return [=] {
+    const rt::SoftmaxInt16Params params{input_beta, tables->exp.data(), tables->reciprocal.data()};
+    rt::softmax(params, rows, depth, typed<int16_t>(input), typed<int16_t>(output));
+  };
+}
+
 std::function<void()> prepare_softmax(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
@@ -858,6 +963,9 @@ std::function<void()> prepare_softmax(const OpBinding& b) {
   const DType out_type = b.output(0).dtype;
   if (in.dtype == DType::Float32 && out_type == DType::Float32) {
     return [=] { rt::softmax(beta, rows, depth, typed<float>(input), typed<float>(output)); };
+  }
+  if (in.dtype == DType::Int16 && out_type == DType::Int16) {
+    return prepare_softmax_int16(b, beta, rows, depth, input, output);
   }
   if (in.dtype != DType::Int8 || (out_type != DType::Int8 && out_type != DType::Int16)) {
     unsupported_types(b);

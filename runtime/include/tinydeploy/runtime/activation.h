@@ -70,6 +70,18 @@ void logistic(int32_t count, const float* input, float* output);
 void tanh(const SigmoidParams& params, int32_t count, const int8_t* input, int8_t* output);
 void tanh(int32_t count, const float* input, float* output);
 
+// int16 LOGISTIC and TANH (zero points 0, output scale 2^-15): the input is rescaled to the grid
+// of kSigmoidTableQ16 (x * input_multiplier, rounded right shift by input_shift) and the table is
+// interpolated linearly.
+struct SigmoidInt16Params {
+  int32_t input_multiplier = 0;
+  int32_t input_shift = 0;
+};
+extern const uint16_t kSigmoidTableQ16[256];  // sigmoid(i / 24) in Q0.16
+void logistic(const SigmoidInt16Params& params, int32_t count, const int16_t* input,
+              int16_t* output);
+void tanh(const SigmoidInt16Params& params, int32_t count, const int16_t* input, int16_t* output);
+
 // int8 SOFTMAX to int8 (scale 1/256, zero point -128) or int16 (scale 1/65536, zero point
 // -32768): differences from the row maximum, scaled by beta * input_scale into Q5.26.
 struct SoftmaxParams {
@@ -81,6 +93,18 @@ void softmax(const SoftmaxParams& params, int32_t rows, int32_t depth, const int
 void softmax(const SoftmaxParams& params, int32_t rows, int32_t depth, const int8_t* input,
              int16_t* output);
 void softmax(float beta, int32_t rows, int32_t depth, const float* input, float* output);
+
+// int16 SOFTMAX (input zero point 0, output scale 2^-15): differences from the row maximum are
+// scaled so that [-10, 0] spans the exp table, and the sum's reciprocal comes from the 1/(1+x)
+// table. Both tables have kInt16LutSize entries, interpolated linearly, prepared on the host.
+constexpr int32_t kInt16LutSize = 513;
+struct SoftmaxInt16Params {
+  Requantization input_beta;
+  const int16_t* exp_table = nullptr;
+  const int16_t* reciprocal_table = nullptr;
+};
+void softmax(const SoftmaxInt16Params& params, int32_t rows, int32_t depth, const int16_t* input,
+             int16_t* output);
 
 // QUANTIZE from float and DEQUANTIZE to float: the model's real-valued scale is the definition.
 struct AffineQuantization {
