@@ -160,8 +160,6 @@ int16_t lookup_int16(int16_t value, const int16_t* table) {
   return static_cast<int16_t>(table[index] + ((slope * offset + 64) >> 7));
 }
 
-int count_leading_zeros(uint32_t value) { return value == 0 ? 32 : __builtin_clz(value); }
-
 int16_t saturate_int16(int64_t value) {
   return static_cast<int16_t>(value < INT16_MIN ? INT16_MIN
                                                 : (value > INT16_MAX ? INT16_MAX : value));

@@ -102,7 +102,7 @@ int32_t tanh(int32_t a, int integer_bits) {
 
 int32_t reciprocal(int32_t x, int integer_bits, int* bits_over_unit) {
   const uint32_t value = static_cast<uint32_t>(x);
-  const int headroom_plus_one = value == 0 ? 32 : __builtin_clz(value);
+  const int headroom_plus_one = count_leading_zeros(value);
   *bits_over_unit = integer_bits - headroom_plus_one;
   const uint32_t normalized = headroom_plus_one >= 32 ? 0 : value << headroom_plus_one;
   return one_over_one_plus_x_for_x_in_0_1(static_cast<int32_t>(normalized - (uint32_t{1} << 31)));

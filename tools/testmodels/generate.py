@@ -496,6 +496,12 @@ class _SchemaModel:
         return _repack(self.model)
 
 
+# Tensor type, quantization (scale, zero point) and numpy type of the schema-written models.
+_SCHEMA_TYPES = {"float": (schema.TensorType.FLOAT32, None, np.float32),
+                 "int8": (schema.TensorType.INT8, (0.02, -7), np.int8),
+                 "int16": (schema.TensorType.INT16, (0.0005, 0), np.int16)}
+
+
 def requantize_model():
     """QUANTIZE between int8 and int16 in every direction: the converter emits such
     requantizations only inside larger mixed-precision graphs."""
@@ -514,9 +520,7 @@ def requantize_model():
 
 def squeeze_expand_dims_model(mode):
     """SQUEEZE and EXPAND_DIMS: the converter turns both into RESHAPE."""
-    dtype, quantization = {"float": (schema.TensorType.FLOAT32, None),
-                           "int8": (schema.TensorType.INT8, (0.02, -7)),
-                           "int16": (schema.TensorType.INT16, (0.0005, 0))}[mode]
+    dtype, quantization, _ = _SCHEMA_TYPES[mode]
     m = _SchemaModel(f"tinydeploy test model: SQUEEZE and EXPAND_DIMS, {mode}")
     x = m.tensor("x", [1, 4, 1, 6], dtype, quantization)
     squeezed = m.tensor("squeeze_axis2", [1, 4, 6], dtype, quantization)
@@ -543,10 +547,7 @@ def squeeze_expand_dims_model(mode):
 def strided_slice_masks_model(mode):
     """STRIDED_SLICE with ellipsis and new-axis masks and the offset flag, which the converter
     never emits (it rewrites them into RESHAPE and plain slices)."""
-    dtype, quantization, np_type = {
-        "float": (schema.TensorType.FLOAT32, None, np.float32),
-        "int8": (schema.TensorType.INT8, (0.02, -7), np.int8),
-        "int16": (schema.TensorType.INT16, (0.0005, 0), np.int16)}[mode]
+    dtype, quantization, np_type = _SCHEMA_TYPES[mode]
     m = _SchemaModel(f"tinydeploy test model: STRIDED_SLICE masks, {mode}")
     shape = (1, 6, 7, 5)
     probe = np.zeros(shape, np_type)

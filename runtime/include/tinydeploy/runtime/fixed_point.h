@@ -63,6 +63,9 @@ inline int32_t clamp(int32_t value, int32_t low, int32_t high) {
   return value < low ? low : (value > high ? high : value);
 }
 
+// Leading zero bits of `value` (32 for zero): the headroom when normalising a positive sum.
+inline int count_leading_zeros(uint32_t value) { return value == 0 ? 32 : __builtin_clz(value); }
+
 // Fixed-point transcendental functions on raw int32 values with a given number of integer bits
 // (Q(integer_bits).(31 - integer_bits)); results are Q0.31. They follow the polynomial and
 // Newton-Raphson constructions TFLite's quantized SOFTMAX, LOGISTIC and TANH are defined with.
