@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "tinydeploy/common/error.h"
-#include "tinydeploy/engine/prepare.h"
+#include "tinydeploy/lowering/lowering.h"
 
 namespace tinydeploy::engine {
 
@@ -43,10 +43,13 @@ Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysi
     }
     tensor_size_[t] = static_cast<int64_t>(bytes.size());
   }
-  for (size_t i = 0; i < graph.operators.size(); ++i) {
-    const model::Operator& op = graph.operators[i];
-    const int32_t index = static_cast<int32_t>(i);
-    auto data = [this, &graph, &model, index, &op](int32_t tensor) -> void* {
+  calls_ = lowering::lower(model, analysis);
+  for (const lowering::KernelCall& call : calls_) {
+    const int32_t index = call.op_index;
+    const model::Operator& op = graph.operators[static_cast<size_t>(index)];
+    lowering::HostStorage host;
+    host.scratch = scratch[static_cast<size_t>(index)];
+    host.tensor = [this, &graph, &model, index, &op](int32_t tensor) -> void* {
       void* p = storage(tensor);
       if (p == nullptr && graph.tensors[static_cast<size_t>(tensor)].elements() > 0) {
         throw Error(
@@ -56,8 +59,7 @@ Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysi
       }
       return p;
     };
-    OpBinding binding{model, graph, op, index, data, scratch[i]};
-    ops_.push_back({index, prepare_op(binding)});
+    bound_calls_.push_back(call.bind(call, host));
   }
 }
 
@@ -95,9 +97,9 @@ std::span<const uint8_t> Engine::tensor_bytes(int32_t tensor) const {
 }
 
 void Engine::invoke(const std::function<void(int32_t)>& after_op) {
-  for (const PreparedOp& op : ops_) {
-    op.invoke();
-    if (after_op) after_op(op.index);
+  for (size_t i = 0; i < bound_calls_.size(); ++i) {
+    bound_calls_[i]();
+    if (after_op) after_op(calls_[i].op_index);
   }
 }
 

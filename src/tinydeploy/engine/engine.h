@@ -1,5 +1,5 @@
-// Host execution of a model's subgraph 0: the planned arena, the runtime's kernels, and the
-// parameters each kernel needs, prepared once from the model before anything runs.
+// Host execution of a model's subgraph 0: the planned arena and the model's lowered kernel calls
+// (lowering/), bound to host storage once before anything runs.
 #pragma once
 
 #include <cstdint>
@@ -9,15 +9,10 @@
 #include <vector>
 
 #include "tinydeploy/analysis/analysis.h"
+#include "tinydeploy/lowering/kernel_call.h"
 #include "tinydeploy/model/graph.h"
 
 namespace tinydeploy::engine {
-
-// One prepared operator: the kernel call with its parameters bound to tensor storage.
-struct PreparedOp {
-  int32_t index = 0;
-  std::function<void()> invoke;
-};
 
 class Engine {
  public:
@@ -50,7 +45,8 @@ class Engine {
   std::vector<void*> tensor_data_;
   std::vector<int64_t> tensor_size_;
   std::vector<std::vector<uint64_t>> aligned_constants_;
-  std::vector<PreparedOp> ops_;
+  std::vector<lowering::KernelCall> calls_;         // owns the tables the bound calls read
+  std::vector<std::function<void()>> bound_calls_;  // calls_ bound to this engine's storage
 };
 
 }  // namespace tinydeploy::engine

@@ -1,4 +1,4 @@
-#include "tinydeploy/engine/prepare.h"
+#include "tinydeploy/lowering/lower_ops.h"
 
 #include <fmt/format.h>
 
@@ -16,7 +16,7 @@
 #include "tinydeploy/runtime/quantize.h"
 #include "tinydeploy/runtime/reduce.h"
 
-namespace tinydeploy::engine {
+namespace tinydeploy::lowering {
 
 namespace rt = runtime;
 using model::Activation;
@@ -172,13 +172,6 @@ int32_t padding_before(model::Padding padding, int32_t in, int32_t filter, int32
 
 // Per-channel (or per-tensor, broadcast to every channel) output multipliers of a
 // convolution: input_scale * filter_scale[c] / output_scale.
-struct ChannelScales {
-  std::vector<int32_t> multiplier;
-  std::vector<int32_t> shift;
-
-  rt::PerChannelScale view() const { return {multiplier.data(), shift.data()}; }
-};
-
 ChannelScales channel_scales(const OpBinding& b, const Tensor& input, const Tensor& filter,
                              const Tensor& output, int32_t channels) {
   require_quantized(b, input);
@@ -207,9 +200,21 @@ rt::QuantizedActivation quantized_activation(const OpBinding& b, Activation acti
   return {-zero_point_of(b.input(0)), zero_point_of(b.output(0)), low, high};
 }
 
-template <typename T>
-T* typed(void* p) {
-  return static_cast<T*>(p);
+using detail::Constants;
+using detail::Slot;
+using detail::typed;
+
+template <typename Kernel, typename... Args>
+KernelCall call(const OpBinding& b, const char* name, Kernel kernel, const Args&... args) {
+  return detail::make_call(b.index, name, kernel, args...);
+}
+
+// An operator with nothing to compute (an empty output).
+KernelCall no_call(const OpBinding& b) {
+  KernelCall nothing;
+  nothing.op_index = b.index;
+  nothing.bind = [](const KernelCall&, const HostStorage&) { return std::function<void()>([] {}); };
+  return nothing;
 }
 
 // Binds a quantized or float convolution-like call on the activation type (int8, int16 with
@@ -248,7 +253,7 @@ void require_zero_points_zero_for_int16(const OpBinding& b) {
   }
 }
 
-std::function<void()> prepare_conv(const OpBinding& b, bool depthwise) {
+KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
   require_inputs(b, 2);
   const rt::Dims4 in = dims4(b, b.input(0));
   const rt::Dims4 filter = dims4(b, b.input(1));
@@ -282,90 +287,75 @@ std::function<void()> prepare_conv(const OpBinding& b, bool depthwise) {
   geometry.pad_left =
       padding_before(padding, in.w, filter.w, geometry.stride_w, geometry.dilation_w, out.w);
   const bool has_bias = b.has_input(2);
-  void* input = b.input_data(0);
-  void* weights = b.input_data(1);
-  void* bias = has_bias ? b.input_data(2) : nullptr;
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot weights = b.input_slot(1);
+  const Slot bias = has_bias ? b.input_slot(2) : Slot{};
+  const Slot output = b.output_slot(0);
   if (!depthwise && b.input(0).dtype == DType::Float32 && b.input(1).dtype == DType::Int8 &&
       b.output(0).dtype == DType::Float32 && (!has_bias || b.input(2).dtype == DType::Float32)) {
     // Hybrid: float activations with int8 weights, quantized per inference.
     require(geometry.dilation_h == 1 && geometry.dilation_w == 1, b,
             "a hybrid (float input, int8 weights) CONV_2D with dilation is not supported");
-    require(b.scratch != nullptr, b, "no scratch memory was planned for the quantized input");
+    require(b.has_scratch, b, "no scratch memory was planned for the quantized input");
     require_quantized(b, b.input(1));
     const auto& filter_scales = b.input(1).quantization.scale;
     require(filter_scales.size() == 1 || static_cast<int32_t>(filter_scales.size()) == out.c, b,
             "the filter's per-channel scales do not match the output channels");
-    auto scales = std::make_shared<std::vector<float>>(filter_scales);
+    const Constants<float> scales{"weight_scales", filter_scales};
     const bool per_channel = filter_scales.size() > 1;
     const rt::FloatActivation range = float_range(b, activation);
-    void* scratch = b.scratch;
-    return [=] {
-      rt::conv_hybrid(geometry, range, scales->data(), per_channel, in, typed<float>(input), filter,
-                      typed<int8_t>(weights), typed<float>(bias), out, typed<float>(output),
-                      typed<int8_t>(scratch));
-    };
+    const Slot scratch = b.scratch_slot();
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_hybrid), geometry, range, scales, per_channel, in,
+                typed<float>(input), filter, typed<int8_t>(weights), typed<float>(bias), out,
+                typed<float>(output), typed<int8_t>(scratch));
   }
   const Flavor kind = flavor(b, 1, 2);
   if (kind == Flavor::Float) {
     const rt::FloatActivation range = float_range(b, activation);
     if (depthwise) {
-      return [=] {
-        rt::depthwise_conv(geometry, depth_multiplier, range, in, typed<float>(input), filter,
-                           typed<float>(weights), typed<float>(bias), out, typed<float>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, range,
+                  in, typed<float>(input), filter, typed<float>(weights), typed<float>(bias), out,
+                  typed<float>(output));
     }
-    return [=] {
-      rt::conv(geometry, range, in, typed<float>(input), filter, typed<float>(weights),
-               typed<float>(bias), out, typed<float>(output));
-    };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, range, in, typed<float>(input),
+                filter, typed<float>(weights), typed<float>(bias), out, typed<float>(output));
   }
   require_zero_points_zero_for_int16(b);
-  auto scales = std::make_shared<ChannelScales>(
-      channel_scales(b, b.input(0), b.input(1), b.output(0), out.c));
+  const ChannelScales scales = channel_scales(b, b.input(0), b.input(1), b.output(0), out.c);
   const rt::QuantizedActivation act = quantized_activation(b, activation);
   switch (kind) {
     case Flavor::Int8:
       if (depthwise) {
-        return [=] {
-          rt::depthwise_conv(geometry, depth_multiplier, act, scales->view(), in,
-                             typed<int8_t>(input), filter, typed<int8_t>(weights),
-                             typed<int32_t>(bias), out, typed<int8_t>(output));
-        };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, act,
+                    scales, in, typed<int8_t>(input), filter, typed<int8_t>(weights),
+                    typed<int32_t>(bias), out, typed<int8_t>(output));
       }
-      return [=] {
-        rt::conv(geometry, act, scales->view(), in, typed<int8_t>(input), filter,
-                 typed<int8_t>(weights), typed<int32_t>(bias), out, typed<int8_t>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, act, scales, in,
+                  typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                  typed<int8_t>(output));
     case Flavor::Int16Bias32:
       if (depthwise) {
-        return [=] {
-          rt::depthwise_conv(geometry, depth_multiplier, act, scales->view(), in,
-                             typed<int16_t>(input), filter, typed<int8_t>(weights),
-                             typed<int32_t>(bias), out, typed<int16_t>(output));
-        };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, act,
+                    scales, in, typed<int16_t>(input), filter, typed<int8_t>(weights),
+                    typed<int32_t>(bias), out, typed<int16_t>(output));
       }
-      return [=] {
-        rt::conv(geometry, act, scales->view(), in, typed<int16_t>(input), filter,
-                 typed<int8_t>(weights), typed<int32_t>(bias), out, typed<int16_t>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, act, scales, in,
+                  typed<int16_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                  typed<int16_t>(output));
     default:
       if (depthwise) {
-        return [=] {
-          rt::depthwise_conv(geometry, depth_multiplier, act, scales->view(), in,
-                             typed<int16_t>(input), filter, typed<int8_t>(weights),
-                             typed<int64_t>(bias), out, typed<int16_t>(output));
-        };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, act,
+                    scales, in, typed<int16_t>(input), filter, typed<int8_t>(weights),
+                    typed<int64_t>(bias), out, typed<int16_t>(output));
       }
-      return [=] {
-        rt::conv(geometry, act, scales->view(), in, typed<int16_t>(input), filter,
-                 typed<int8_t>(weights), typed<int64_t>(bias), out, typed<int16_t>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, act, scales, in,
+                  typed<int16_t>(input), filter, typed<int8_t>(weights), typed<int64_t>(bias), out,
+                  typed<int16_t>(output));
   }
 }
 
 // TRANSPOSE_CONV inputs: output shape, weights, input, optional bias.
-std::function<void()> prepare_transpose_conv(const OpBinding& b) {
+KernelCall prepare_transpose_conv(const OpBinding& b) {
   require_inputs(b, 3);
   const auto& o = options<model::TransposeConvOptions>(b);
   require(o.stride_h > 0 && o.stride_w > 0, b, "strides must be positive");
@@ -387,10 +377,10 @@ std::function<void()> prepare_transpose_conv(const OpBinding& b) {
   geometry.pad_top = total_padding(out.h, filter.h, o.stride_h);
   geometry.pad_left = total_padding(out.w, filter.w, o.stride_w);
   const bool has_bias = b.has_input(3);
-  void* input = b.input_data(2);
-  void* weights = b.input_data(1);
-  void* bias = has_bias ? b.input_data(3) : nullptr;
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(2);
+  const Slot weights = b.input_slot(1);
+  const Slot bias = has_bias ? b.input_slot(3) : Slot{};
+  const Slot output = b.output_slot(0);
   // Types come from the activation input (index 2), so check them here.
   const DType in_type = input_tensor.dtype;
   const DType w_type = b.input(1).dtype;
@@ -398,40 +388,34 @@ std::function<void()> prepare_transpose_conv(const OpBinding& b) {
   const DType bias_type = has_bias ? b.input(3).dtype : DType::Int64;
   if (in_type == DType::Float32 && w_type == DType::Float32 && out_type == DType::Float32) {
     const rt::FloatActivation range = float_range(b, o.activation);
-    return [=] {
-      rt::transpose_conv(geometry, range, in, typed<float>(input), filter, typed<float>(weights),
-                         typed<float>(bias), out, typed<float>(output));
-    };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(transpose_conv), geometry, range, in,
+                typed<float>(input), filter, typed<float>(weights), typed<float>(bias), out,
+                typed<float>(output));
   }
   const bool int8 = in_type == DType::Int8 && w_type == DType::Int8 && out_type == DType::Int8 &&
                     (!has_bias || bias_type == DType::Int32);
   const bool int16 = in_type == DType::Int16 && w_type == DType::Int8 && out_type == DType::Int16 &&
                      (!has_bias || bias_type == DType::Int64);
   if (!int8 && !int16) unsupported_types(b);
-  require(b.scratch != nullptr, b, "no scratch memory was planned for the accumulators");
-  auto scales = std::make_shared<ChannelScales>(
-      channel_scales(b, input_tensor, b.input(1), b.output(0), out.c));
+  require(b.has_scratch, b, "no scratch memory was planned for the accumulators");
+  const ChannelScales scales = channel_scales(b, input_tensor, b.input(1), b.output(0), out.c);
   const auto [low, high] = quantized_range(b, o.activation, b.output(0));
   const rt::QuantizedActivation act{-zero_point_of(input_tensor), zero_point_of(b.output(0)), low,
                                     high};
-  void* scratch = b.scratch;
+  const Slot scratch = b.scratch_slot();
   if (int8) {
-    return [=] {
-      rt::transpose_conv(geometry, act, scales->view(), in, typed<int8_t>(input), filter,
-                         typed<int8_t>(weights), typed<int32_t>(bias), out, typed<int8_t>(output),
-                         typed<int32_t>(scratch));
-    };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(transpose_conv), geometry, act, scales, in,
+                typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                typed<int8_t>(output), typed<int32_t>(scratch));
   }
   require(zero_point_of(input_tensor) == 0 && zero_point_of(b.output(0)) == 0, b,
           "int16 tensors must have zero point 0");
-  return [=] {
-    rt::transpose_conv(geometry, act, scales->view(), in, typed<int16_t>(input), filter,
-                       typed<int8_t>(weights), typed<int64_t>(bias), out, typed<int16_t>(output),
-                       typed<int64_t>(scratch));
-  };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(transpose_conv), geometry, act, scales, in,
+              typed<int16_t>(input), filter, typed<int8_t>(weights), typed<int64_t>(bias), out,
+              typed<int16_t>(output), typed<int64_t>(scratch));
 }
 
-std::function<void()> prepare_fully_connected(const OpBinding& b) {
+KernelCall prepare_fully_connected(const OpBinding& b) {
   require_inputs(b, 2);
   const auto& o = options<model::FullyConnectedOptions>(b);
   require(o.weights_format == 0, b, "only the default weights format is supported");
@@ -444,23 +428,21 @@ std::function<void()> prepare_fully_connected(const OpBinding& b) {
   const rt::FullyConnectedShape shape{narrow(b.input(0).elements() / features, b), features, units};
   require(b.output(0).elements() == int64_t{shape.rows} * units, b,
           "output elements do not match rows x units");
-  void* input = b.input_data(0);
-  void* weights = b.input_data(1);
-  void* bias = b.has_input(2) ? b.input_data(2) : nullptr;
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot weights = b.input_slot(1);
+  const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
+  const Slot output = b.output_slot(0);
   const Flavor kind = flavor(b, 1, 2);
   if (kind == Flavor::Float) {
     const rt::FloatActivation range = float_range(b, o.activation);
-    return [=] {
-      rt::fully_connected(range, shape, typed<float>(input), typed<float>(weights),
-                          typed<float>(bias), typed<float>(output));
-    };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), range, shape, typed<float>(input),
+                typed<float>(weights), typed<float>(bias), typed<float>(output));
   }
   require_zero_points_zero_for_int16(b);
   const bool per_channel = weights_tensor.quantization.is_per_channel();
-  auto scales = std::make_shared<ChannelScales>();
+  ChannelScales scales;
   if (per_channel) {
-    *scales = channel_scales(b, b.input(0), weights_tensor, b.output(0), units);
+    scales = channel_scales(b, b.input(0), weights_tensor, b.output(0), units);
   } else {
     require_quantized(b, b.input(0));
     require_quantized(b, weights_tensor);
@@ -473,30 +455,24 @@ std::function<void()> prepare_fully_connected(const OpBinding& b) {
         static_cast<double>(scale_of(b.input(0))) * static_cast<double>(scale_of(weights_tensor));
     const rt::QuantizedMultiplier q =
         rt::quantize_multiplier(product / static_cast<double>(scale_of(b.output(0))));
-    scales->multiplier = {q.multiplier};
-    scales->shift = {q.shift};
+    scales.multiplier = {q.multiplier};
+    scales.shift = {q.shift};
   }
   const int32_t weights_offset = per_channel ? 0 : -zero_point_of(weights_tensor);
   const rt::QuantizedActivation act = quantized_activation(b, o.activation);
   switch (kind) {
     case Flavor::Int8:
-      return [=] {
-        rt::fully_connected(act, scales->view(), per_channel, weights_offset, shape,
-                            typed<int8_t>(input), typed<int8_t>(weights), typed<int32_t>(bias),
-                            typed<int8_t>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), act, scales, per_channel,
+                  weights_offset, shape, typed<int8_t>(input), typed<int8_t>(weights),
+                  typed<int32_t>(bias), typed<int8_t>(output));
     case Flavor::Int16Bias32:
-      return [=] {
-        rt::fully_connected(act, scales->view(), per_channel, weights_offset, shape,
-                            typed<int16_t>(input), typed<int8_t>(weights), typed<int32_t>(bias),
-                            typed<int16_t>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), act, scales, per_channel,
+                  weights_offset, shape, typed<int16_t>(input), typed<int8_t>(weights),
+                  typed<int32_t>(bias), typed<int16_t>(output));
     default:
-      return [=] {
-        rt::fully_connected(act, scales->view(), per_channel, weights_offset, shape,
-                            typed<int16_t>(input), typed<int8_t>(weights), typed<int64_t>(bias),
-                            typed<int16_t>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), act, scales, per_channel,
+                  weights_offset, shape, typed<int16_t>(input), typed<int8_t>(weights),
+                  typed<int64_t>(bias), typed<int16_t>(output));
   }
 }
 
@@ -507,7 +483,7 @@ void require_same_quantization(const OpBinding& b, const Tensor& a, const Tensor
           fmt::format("tensors '{}' and '{}' must share scale and zero point", a.name, c.name));
 }
 
-std::function<void()> prepare_pool(const OpBinding& b, bool average) {
+KernelCall prepare_pool(const OpBinding& b, bool average) {
   require_inputs(b, 1);
   const auto& o = options<model::Pool2DOptions>(b);
   require(o.stride_h > 0 && o.stride_w > 0 && o.filter_h > 0 && o.filter_w > 0, b,
@@ -517,19 +493,18 @@ std::function<void()> prepare_pool(const OpBinding& b, bool average) {
   rt::PoolGeometry geometry{o.stride_h, o.stride_w, o.filter_h, o.filter_w, 0, 0};
   geometry.pad_top = padding_before(o.padding, in.h, o.filter_h, o.stride_h, 1, out.h);
   geometry.pad_left = padding_before(o.padding, in.w, o.filter_w, o.stride_w, 1, out.w);
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   const DType type = b.input(0).dtype;
   if (b.output(0).dtype != type) unsupported_types(b);
   if (type == DType::Float32) {
     const rt::FloatActivation range = float_range(b, o.activation);
     if (average) {
-      return [=] {
-        rt::average_pool(geometry, range, in, typed<float>(input), out, typed<float>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool), geometry, range, in,
+                  typed<float>(input), out, typed<float>(output));
     }
-    return
-        [=] { rt::max_pool(geometry, range, in, typed<float>(input), out, typed<float>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(max_pool), geometry, range, in, typed<float>(input),
+                out, typed<float>(output));
   }
   if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
   require_same_quantization(b, b.input(0), b.output(0));
@@ -537,22 +512,18 @@ std::function<void()> prepare_pool(const OpBinding& b, bool average) {
   const rt::PoolClamp clamp{low, high};
   if (type == DType::Int8) {
     if (average) {
-      return [=] {
-        rt::average_pool(geometry, clamp, in, typed<int8_t>(input), out, typed<int8_t>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool), geometry, clamp, in,
+                  typed<int8_t>(input), out, typed<int8_t>(output));
     }
-    return [=] {
-      rt::max_pool(geometry, clamp, in, typed<int8_t>(input), out, typed<int8_t>(output));
-    };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(max_pool), geometry, clamp, in, typed<int8_t>(input),
+                out, typed<int8_t>(output));
   }
   if (average) {
-    return [=] {
-      rt::average_pool(geometry, clamp, in, typed<int16_t>(input), out, typed<int16_t>(output));
-    };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool), geometry, clamp, in,
+                typed<int16_t>(input), out, typed<int16_t>(output));
   }
-  return [=] {
-    rt::max_pool(geometry, clamp, in, typed<int16_t>(input), out, typed<int16_t>(output));
-  };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(max_pool), geometry, clamp, in, typed<int16_t>(input),
+              out, typed<int16_t>(output));
 }
 
 // Right-aligns a shape to kMaxRank dims.
@@ -590,28 +561,28 @@ rt::BroadcastShape broadcast_shape(const OpBinding& b) {
 
 enum class Arithmetic { Add, Sub, Mul };
 
-std::function<void()> prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
+KernelCall prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
   require_inputs(b, 2);
   const DType type = b.input(0).dtype;
   if (b.input(1).dtype != type || b.output(0).dtype != type) unsupported_types(b);
   const auto* o = std::get_if<model::ArithmeticOptions>(&b.op.options);
   const Activation activation = o != nullptr ? o->activation : Activation::None;
   const rt::BroadcastShape shape = broadcast_shape(b);
-  void* a = b.input_data(0);
-  void* c = b.input_data(1);
-  void* output = b.output_data(0);
+  const Slot a = b.input_slot(0);
+  const Slot c = b.input_slot(1);
+  const Slot output = b.output_slot(0);
   if (type == DType::Float32) {
     const rt::FloatActivation range = float_range(b, activation);
     switch (kind) {
       case Arithmetic::Add:
-        return
-            [=] { rt::add(range, shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(add), range, shape, typed<float>(a),
+                    typed<float>(c), typed<float>(output));
       case Arithmetic::Sub:
-        return
-            [=] { rt::sub(range, shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(sub), range, shape, typed<float>(a),
+                    typed<float>(c), typed<float>(output));
       default:
-        return
-            [=] { rt::mul(range, shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(mul), range, shape, typed<float>(a),
+                    typed<float>(c), typed<float>(output));
     }
   }
   if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
@@ -631,13 +602,11 @@ std::function<void()> prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
                                low,
                                high};
     if (type == DType::Int8) {
-      return [=] {
-        rt::mul(params, shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output));
-      };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(mul), params, shape, typed<int8_t>(a),
+                  typed<int8_t>(c), typed<int8_t>(output));
     }
-    return [=] {
-      rt::mul(params, shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output));
-    };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(mul), params, shape, typed<int16_t>(a),
+                typed<int16_t>(c), typed<int16_t>(output));
   }
   rt::AddParams params;
   params.input1_offset = -zero_point_of(b.input(0));
@@ -653,47 +622,47 @@ std::function<void()> prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
   const bool subtract = kind == Arithmetic::Sub;
   if (type == DType::Int8) {
     if (subtract)
-      return [=] {
-        rt::sub(params, shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output));
-      };
-    return
-        [=] { rt::add(params, shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output)); };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(sub), params, shape, typed<int8_t>(a),
+                  typed<int8_t>(c), typed<int8_t>(output));
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(add), params, shape, typed<int8_t>(a),
+                typed<int8_t>(c), typed<int8_t>(output));
   }
   if (subtract)
-    return [=] {
-      rt::sub(params, shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output));
-    };
-  return
-      [=] { rt::add(params, shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(sub), params, shape, typed<int16_t>(a),
+                typed<int16_t>(c), typed<int16_t>(output));
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(add), params, shape, typed<int16_t>(a),
+              typed<int16_t>(c), typed<int16_t>(output));
 }
 
-std::function<void()> prepare_min_max(const OpBinding& b, bool maximum) {
+KernelCall prepare_min_max(const OpBinding& b, bool maximum) {
   require_inputs(b, 2);
   const DType type = b.input(0).dtype;
   if (b.input(1).dtype != type || b.output(0).dtype != type) unsupported_types(b);
   require_same_quantization(b, b.input(0), b.output(0));
   require_same_quantization(b, b.input(1), b.output(0));
   const rt::BroadcastShape shape = broadcast_shape(b);
-  void* a = b.input_data(0);
-  void* c = b.input_data(1);
-  void* output = b.output_data(0);
+  const Slot a = b.input_slot(0);
+  const Slot c = b.input_slot(1);
+  const Slot output = b.output_slot(0);
   switch (type) {
     case DType::Int8:
       if (maximum)
-        return
-            [=] { rt::maximum(shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output)); };
-      return [=] { rt::minimum(shape, typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output)); };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(maximum), shape, typed<int8_t>(a),
+                    typed<int8_t>(c), typed<int8_t>(output));
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(minimum), shape, typed<int8_t>(a), typed<int8_t>(c),
+                  typed<int8_t>(output));
     case DType::Int16:
       if (maximum)
-        return [=] {
-          rt::maximum(shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output));
-        };
-      return
-          [=] { rt::minimum(shape, typed<int16_t>(a), typed<int16_t>(c), typed<int16_t>(output)); };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(maximum), shape, typed<int16_t>(a),
+                    typed<int16_t>(c), typed<int16_t>(output));
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(minimum), shape, typed<int16_t>(a),
+                  typed<int16_t>(c), typed<int16_t>(output));
     case DType::Float32:
       if (maximum)
-        return [=] { rt::maximum(shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
-      return [=] { rt::minimum(shape, typed<float>(a), typed<float>(c), typed<float>(output)); };
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(maximum), shape, typed<float>(a), typed<float>(c),
+                    typed<float>(output));
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(minimum), shape, typed<float>(a), typed<float>(c),
+                  typed<float>(output));
     default:
       unsupported_types(b);
   }
@@ -707,17 +676,18 @@ void require_same_elements(const OpBinding& b) {
 }
 
 // RELU, RELU6, RELU_N1_TO_1.
-std::function<void()> prepare_relu(const OpBinding& b, Activation activation) {
+KernelCall prepare_relu(const OpBinding& b, Activation activation) {
   require_inputs(b, 1);
   require_same_elements(b);
   const DType type = b.input(0).dtype;
   if (b.output(0).dtype != type) unsupported_types(b);
   const int32_t count = element_count(b, b.input(0));
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   if (type == DType::Float32) {
     const rt::FloatActivation range = float_range(b, activation);
-    return [=] { rt::clamp(range, count, typed<float>(input), typed<float>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(clamp), range, count, typed<float>(input),
+                typed<float>(output));
   }
   if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
   require_quantized(b, b.input(0));
@@ -729,22 +699,25 @@ std::function<void()> prepare_relu(const OpBinding& b, Activation activation) {
       to_requantization(static_cast<double>(scale_of(b.input(0)) / scale_of(b.output(0)))), low,
       high};
   if (type == DType::Int8) {
-    return [=] { rt::requantize(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int8_t>(input),
+                typed<int8_t>(output));
   }
-  return [=] { rt::requantize(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int16_t>(input),
+              typed<int16_t>(output));
 }
 
-std::function<void()> prepare_leaky_relu(const OpBinding& b) {
+KernelCall prepare_leaky_relu(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
   const float alpha = options<model::LeakyReluOptions>(b).alpha;
   const DType type = b.input(0).dtype;
   if (b.output(0).dtype != type) unsupported_types(b);
   const int32_t count = element_count(b, b.input(0));
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   if (type == DType::Float32) {
-    return [=] { rt::leaky_relu(alpha, count, typed<float>(input), typed<float>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(leaky_relu), alpha, count, typed<float>(input),
+                typed<float>(output));
   }
   if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
   require_quantized(b, b.input(0));
@@ -759,9 +732,11 @@ std::function<void()> prepare_leaky_relu(const OpBinding& b) {
   params.alpha_negative = alpha_multiplier < 0.0;
   params.alpha = to_requantization(std::fabs(alpha_multiplier));
   if (type == DType::Int8) {
-    return [=] { rt::leaky_relu(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(leaky_relu), params, count, typed<int8_t>(input),
+                typed<int8_t>(output));
   }
-  return [=] { rt::leaky_relu(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(leaky_relu), params, count, typed<int16_t>(input),
+              typed<int16_t>(output));
 }
 
 int16_t to_q15(int32_t multiplier) {
@@ -770,16 +745,17 @@ int16_t to_q15(int32_t multiplier) {
   return static_cast<int16_t>(std::min<int64_t>(rounded, 32767));
 }
 
-std::function<void()> prepare_hard_swish(const OpBinding& b) {
+KernelCall prepare_hard_swish(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
   const DType type = b.input(0).dtype;
   if (b.output(0).dtype != type) unsupported_types(b);
   const int32_t count = element_count(b, b.input(0));
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   if (type == DType::Float32) {
-    return [=] { rt::hard_swish(count, typed<float>(input), typed<float>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(hard_swish), count, typed<float>(input),
+                typed<float>(output));
   }
   if (type != DType::Int8) unsupported_types(b);
   require_quantized(b, b.input(0));
@@ -799,15 +775,16 @@ std::function<void()> prepare_hard_swish(const OpBinding& b) {
   params.output_exponent = output_q.shift;
   params.reluish_multiplier = to_q15(reluish_q.multiplier);
   params.reluish_exponent = reluish_q.shift;
-  return [=] { rt::hard_swish(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(hard_swish), params, count, typed<int8_t>(input),
+              typed<int8_t>(output));
 }
 
 // int16 LOGISTIC and TANH: the input rescaled onto the sigmoid table's grid, where one table
 // step (1/24) is 128 units for LOGISTIC and 256 for TANH (whose argument is doubled): a
 // multiplier of at most 15 bits and a rounding right shift, or 3 << shift when the input scale
 // is the power of two that makes the grid exact.
-std::function<void()> prepare_sigmoid_int16(const OpBinding& b, bool logistic, int32_t count,
-                                            void* input, void* output) {
+KernelCall prepare_sigmoid_int16(const OpBinding& b, bool logistic, int32_t count,
+                                 const Slot& input, const Slot& output) {
   require_quantized(b, b.input(0));
   require_quantized(b, b.output(0));
   require(zero_point_of(b.input(0)) == 0 && zero_point_of(b.output(0)) == 0, b,
@@ -841,23 +818,28 @@ std::function<void()> prepare_sigmoid_int16(const OpBinding& b, bool logistic, i
     params.input_shift = shift;
   }
   if (logistic) {
-    return [=] { rt::logistic(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(logistic), params, count, typed<int16_t>(input),
+                typed<int16_t>(output));
   }
-  return [=] { rt::tanh(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(tanh), params, count, typed<int16_t>(input),
+              typed<int16_t>(output));
 }
 
 // LOGISTIC and TANH.
-std::function<void()> prepare_sigmoid(const OpBinding& b, bool logistic) {
+KernelCall prepare_sigmoid(const OpBinding& b, bool logistic) {
   require_inputs(b, 1);
   require_same_elements(b);
   const DType type = b.input(0).dtype;
   if (b.output(0).dtype != type) unsupported_types(b);
   const int32_t count = element_count(b, b.input(0));
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   if (type == DType::Float32) {
-    if (logistic) return [=] { rt::logistic(count, typed<float>(input), typed<float>(output)); };
-    return [=] { rt::tanh(count, typed<float>(input), typed<float>(output)); };
+    if (logistic)
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(logistic), count, typed<float>(input),
+                  typed<float>(output));
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(tanh), count, typed<float>(input),
+                typed<float>(output));
   }
   if (type == DType::Int16) return prepare_sigmoid_int16(b, logistic, count, input, output);
   if (type != DType::Int8) unsupported_types(b);
@@ -885,9 +867,11 @@ std::function<void()> prepare_sigmoid(const OpBinding& b, bool logistic) {
                  std::ldexp(1.0, exponent));
   params.input_radius = static_cast<int32_t>(radius);
   if (logistic) {
-    return [=] { rt::logistic(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(logistic), params, count, typed<int8_t>(input),
+                typed<int8_t>(output));
   }
-  return [=] { rt::tanh(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(tanh), params, count, typed<int8_t>(input),
+              typed<int8_t>(output));
 }
 
 // A 513-entry int16 table of `f` over the int16 range of a tensor with the given input and output
@@ -924,8 +908,8 @@ std::vector<int16_t> int16_table(float input_scale, int32_t input_zero_point, fl
 }
 
 // int16 SOFTMAX: differences from the row maximum scaled so that [-10, 0] covers the exp table.
-std::function<void()> prepare_softmax_int16(const OpBinding& b, float beta, int32_t rows,
-                                            int32_t depth, void* input, void* output) {
+KernelCall prepare_softmax_int16(const OpBinding& b, float beta, int32_t rows, int32_t depth,
+                                 const Slot& input, const Slot& output) {
   require_quantized(b, b.input(0));
   require_quantized(b, b.output(0));
   require(zero_point_of(b.input(0)) == 0 && zero_point_of(b.output(0)) == 0, b,
@@ -936,21 +920,17 @@ std::function<void()> prepare_softmax_int16(const OpBinding& b, float beta, int3
   const rt::Requantization input_beta = to_requantization(
       static_cast<double>(scale_of(b.input(0))) * static_cast<double>(beta) / (10.0 / 65535.0));
   constexpr float kRange = 65535.0f;
-  struct Tables {
-    std::vector<int16_t> exp, reciprocal;
-  };
-  auto tables = std::make_shared<Tables>();
-  tables->exp =
+  SoftmaxInt16Tables tables;
+  tables.input_beta = input_beta;
+  tables.exp_table =
       int16_table(10.0f / kRange, INT16_MAX, 2.0f / kRange, 0, [](float x) { return std::exp(x); });
-  tables->reciprocal = int16_table(1.0f / kRange, INT16_MIN, 2.0f / kRange, 0,
-                                   [](float x) { return 1.0f / (1.0f + x); });
-  return [=] {
-    const rt::SoftmaxInt16Params params{input_beta, tables->exp.data(), tables->reciprocal.data()};
-    rt::softmax(params, rows, depth, typed<int16_t>(input), typed<int16_t>(output));
-  };
+  tables.reciprocal_table = int16_table(1.0f / kRange, INT16_MIN, 2.0f / kRange, 0,
+                                        [](float x) { return 1.0f / (1.0f + x); });
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(softmax), tables, rows, depth, typed<int16_t>(input),
+              typed<int16_t>(output));
 }
 
-std::function<void()> prepare_softmax(const OpBinding& b) {
+KernelCall prepare_softmax(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
   const float beta = options<model::SoftmaxOptions>(b).beta;
@@ -958,11 +938,12 @@ std::function<void()> prepare_softmax(const OpBinding& b) {
   require(!in.shape.empty() && in.shape.back() > 0, b, "SOFTMAX needs a non-empty last dimension");
   const int32_t depth = in.shape.back();
   const int32_t rows = narrow(in.elements() / depth, b);
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   const DType out_type = b.output(0).dtype;
   if (in.dtype == DType::Float32 && out_type == DType::Float32) {
-    return [=] { rt::softmax(beta, rows, depth, typed<float>(input), typed<float>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(softmax), beta, rows, depth, typed<float>(input),
+                typed<float>(output));
   }
   if (in.dtype == DType::Int16 && out_type == DType::Int16) {
     return prepare_softmax_int16(b, beta, rows, depth, input, output);
@@ -988,19 +969,21 @@ std::function<void()> prepare_softmax(const OpBinding& b) {
                                                      std::ldexp(1.0, 31 - kScaledDiffIntegerBits) /
                                                      std::ldexp(1.0, params.input_beta.shift)));
   if (out_type == DType::Int8) {
-    return [=] { rt::softmax(params, rows, depth, typed<int8_t>(input), typed<int8_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(softmax), params, rows, depth, typed<int8_t>(input),
+                typed<int8_t>(output));
   }
-  return [=] { rt::softmax(params, rows, depth, typed<int8_t>(input), typed<int16_t>(output)); };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(softmax), params, rows, depth, typed<int8_t>(input),
+              typed<int16_t>(output));
 }
 
-std::function<void()> prepare_quantize(const OpBinding& b) {
+KernelCall prepare_quantize(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
   const DType in_type = b.input(0).dtype;
   const DType out_type = b.output(0).dtype;
   const int32_t count = element_count(b, b.input(0));
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   if (out_type != DType::Int8 && out_type != DType::Int16 && out_type != DType::Int32) {
     unsupported_types(b);
   }
@@ -1014,16 +997,20 @@ std::function<void()> prepare_quantize(const OpBinding& b) {
                                                       static_cast<double>(scale_of(b.output(0)))),
                                     INT32_MIN, INT32_MAX};
     if (in_type == DType::Int8) {
-      return [=] { rt::requantize(wide, count, typed<int8_t>(input), typed<int32_t>(output)); };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), wide, count, typed<int8_t>(input),
+                  typed<int32_t>(output));
     }
-    return [=] { rt::requantize(wide, count, typed<int16_t>(input), typed<int32_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), wide, count, typed<int16_t>(input),
+                typed<int32_t>(output));
   }
   if (in_type == DType::Float32) {
     const rt::AffineQuantization q{scale_of(b.output(0)), zero_point_of(b.output(0))};
     if (out_type == DType::Int8) {
-      return [=] { rt::quantize(q, count, typed<float>(input), typed<int8_t>(output)); };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(quantize), q, count, typed<float>(input),
+                  typed<int8_t>(output));
     }
-    return [=] { rt::quantize(q, count, typed<float>(input), typed<int16_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(quantize), q, count, typed<float>(input),
+                typed<int16_t>(output));
   }
   if (in_type != DType::Int8 && in_type != DType::Int16 && in_type != DType::Int32) {
     unsupported_types(b);
@@ -1035,37 +1022,45 @@ std::function<void()> prepare_quantize(const OpBinding& b) {
                                     type_min(out_type), type_max(out_type)};
   if (in_type == DType::Int32) {
     if (out_type == DType::Int8) {
-      return [=] { rt::requantize(params, count, typed<int32_t>(input), typed<int8_t>(output)); };
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int32_t>(input),
+                  typed<int8_t>(output));
     }
-    return [=] { rt::requantize(params, count, typed<int32_t>(input), typed<int16_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int32_t>(input),
+                typed<int16_t>(output));
   }
   if (in_type == DType::Int8 && out_type == DType::Int8) {
-    return [=] { rt::requantize(params, count, typed<int8_t>(input), typed<int8_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int8_t>(input),
+                typed<int8_t>(output));
   }
   if (in_type == DType::Int8) {
-    return [=] { rt::requantize(params, count, typed<int8_t>(input), typed<int16_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int8_t>(input),
+                typed<int16_t>(output));
   }
   if (out_type == DType::Int8) {
-    return [=] { rt::requantize(params, count, typed<int16_t>(input), typed<int8_t>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int16_t>(input),
+                typed<int8_t>(output));
   }
-  return [=] { rt::requantize(params, count, typed<int16_t>(input), typed<int16_t>(output)); };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int16_t>(input),
+              typed<int16_t>(output));
 }
 
-std::function<void()> prepare_dequantize(const OpBinding& b) {
+KernelCall prepare_dequantize(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
   const DType in_type = b.input(0).dtype;
   if (b.output(0).dtype != DType::Float32) unsupported_types(b);
   require_quantized(b, b.input(0));
   const int32_t count = element_count(b, b.input(0));
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   const rt::AffineQuantization q{scale_of(b.input(0)), zero_point_of(b.input(0))};
   if (in_type == DType::Int8) {
-    return [=] { rt::dequantize(q, count, typed<int8_t>(input), typed<float>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(dequantize), q, count, typed<int8_t>(input),
+                typed<float>(output));
   }
   if (in_type == DType::Int16) {
-    return [=] { rt::dequantize(q, count, typed<int16_t>(input), typed<float>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(dequantize), q, count, typed<int16_t>(input),
+                typed<float>(output));
   }
   unsupported_types(b);
 }
@@ -1077,14 +1072,15 @@ int32_t element_size(const OpBinding& b, const Tensor& t) {
 }
 
 // RESHAPE, SQUEEZE, EXPAND_DIMS: the bytes do not change.
-std::function<void()> prepare_copy(const OpBinding& b) {
+KernelCall prepare_copy(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
   require(b.input(0).dtype == b.output(0).dtype, b, "input and output types differ");
   const int32_t bytes = narrow(b.input(0).elements() * element_size(b, b.input(0)), b);
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
-  return [=] { rt::copy_bytes(bytes, input, output); };
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(copy_bytes), bytes, typed<void>(input),
+              typed<void>(output));
 }
 
 // Reads an integer operand tensor (int32 or int64), e.g. paddings, axes, begin/end.
@@ -1113,7 +1109,7 @@ std::vector<int64_t> integers(const OpBinding& b, size_t input) {
   return values;
 }
 
-std::function<void()> prepare_pad(const OpBinding& b, bool v2) {
+KernelCall prepare_pad(const OpBinding& b, bool v2) {
   require_inputs(b, v2 ? 3 : 2);
   const Tensor& in = b.input(0);
   require(in.dtype == b.output(0).dtype, b, "input and output types differ");
@@ -1136,35 +1132,35 @@ std::function<void()> prepare_pad(const OpBinding& b, bool v2) {
     require(b.output(0).shape[d - lead] == dims[d] + before + after, b,
             "the output shape does not match the input plus paddings");
   }
-  auto fill = std::make_shared<std::array<uint8_t, 8>>();
-  fill->fill(0);
+  Constants<uint8_t> fill{"pad_value", std::vector<uint8_t>(static_cast<size_t>(size), 0)};
   if (v2) {
     const Tensor& value = b.input(2);
     require(value.dtype == in.dtype && value.elements() == 1 && value.data.has_value(), b,
             "the pad value must be a constant scalar of the input's type");
     const auto bytes = b.model.data(value);
     require(bytes.size() >= static_cast<size_t>(size), b, "pad value data is truncated");
-    std::memcpy(fill->data(), bytes.data(), static_cast<size_t>(size));
+    std::memcpy(fill.values.data(), bytes.data(), static_cast<size_t>(size));
   } else if (in.dtype == DType::Int8 || in.dtype == DType::Int16 || in.dtype == DType::UInt8) {
     // Quantized zero is the output's zero point.
     const int64_t zp = zero_point_of(b.output(0));
     if (in.dtype == DType::Int16) {
       const int16_t v = static_cast<int16_t>(zp);
-      std::memcpy(fill->data(), &v, 2);
+      std::memcpy(fill.values.data(), &v, 2);
     } else {
       const uint8_t v = static_cast<uint8_t>(zp);
-      std::memcpy(fill->data(), &v, 1);
+      std::memcpy(fill.values.data(), &v, 1);
     }
   }
   if (in.dtype == DType::Int8 || in.dtype == DType::Int16) {
     require_same_quantization(b, in, b.output(0));
   }
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
-  return [=] { rt::pad(shape, size, input, fill->data(), output); };
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(pad), shape, size, typed<void>(input), fill,
+              typed<void>(output));
 }
 
-std::function<void()> prepare_concatenation(const OpBinding& b) {
+KernelCall prepare_concatenation(const OpBinding& b) {
   require_inputs(b, 1);
   const auto& o = options<model::ConcatenationOptions>(b);
   const Tensor& out = b.output(0);
@@ -1178,8 +1174,8 @@ std::function<void()> prepare_concatenation(const OpBinding& b) {
   const int32_t size = element_size(b, out);
   int64_t outer = 1;
   for (int32_t d = 0; d < axis; ++d) outer *= out.shape[static_cast<size_t>(d)];
-  auto data = std::make_shared<std::vector<const void*>>();
-  auto chunks = std::make_shared<std::vector<int32_t>>();
+  TensorPointerList inputs;
+  Constants<int32_t> chunks{"chunk_bytes", {}};
   int64_t axis_total = 0;
   for (size_t i = 0; i < b.op.inputs.size(); ++i) {
     require(b.has_input(i), b, "an input is omitted");
@@ -1192,15 +1188,16 @@ std::function<void()> prepare_concatenation(const OpBinding& b) {
     int64_t chunk = size;
     for (int32_t d = axis; d < rank; ++d) chunk *= in.shape[static_cast<size_t>(d)];
     axis_total += in.shape[static_cast<size_t>(axis)];
-    data->push_back(b.input_data(i));
-    chunks->push_back(narrow(chunk, b));
+    inputs.tensors.push_back(b.op.inputs[i]);
+    chunks.values.push_back(narrow(chunk, b));
   }
   require(axis_total == out.shape[static_cast<size_t>(axis)], b,
           "the inputs do not add up to the output along the axis");
   const int32_t outer32 = narrow(outer, b);
-  const int32_t inputs = static_cast<int32_t>(data->size());
-  void* output = b.output_data(0);
-  return [=] { rt::concatenate(outer32, inputs, data->data(), chunks->data(), output); };
+  const auto input_count = static_cast<int32_t>(inputs.tensors.size());
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(concatenate), outer32, input_count, inputs, chunks,
+              typed<void>(output));
 }
 
 std::vector<int32_t> contiguous_strides(const std::vector<int32_t>& shape) {
@@ -1229,7 +1226,7 @@ rt::StridedView make_view(const OpBinding& b, const std::vector<std::pair<int32_
   return view;
 }
 
-std::function<void()> prepare_transpose(const OpBinding& b) {
+KernelCall prepare_transpose(const OpBinding& b) {
   require_inputs(b, 2);
   const Tensor& in = b.input(0);
   require(in.dtype == b.output(0).dtype, b, "input and output types differ");
@@ -1251,12 +1248,13 @@ std::function<void()> prepare_transpose(const OpBinding& b) {
   }
   const rt::StridedView view = make_view(b, axes, 0);
   const int32_t size = element_size(b, in);
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
-  return [=] { rt::gather(view, size, input, output); };
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(gather), view, size, typed<void>(input),
+              typed<void>(output));
 }
 
-std::function<void()> prepare_strided_slice(const OpBinding& b) {
+KernelCall prepare_strided_slice(const OpBinding& b) {
   require_inputs(b, 4);
   const auto& o = options<model::StridedSliceOptions>(b);
   const Tensor& in = b.input(0);
@@ -1342,13 +1340,14 @@ std::function<void()> prepare_strided_slice(const OpBinding& b) {
                       fmt::join(output_shape, ","), fmt::join(b.output(0).shape, ",")));
   const rt::StridedView view = make_view(b, axes, narrow(offset, b));
   const int32_t size = element_size(b, in);
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
-  if (b.output(0).elements() == 0) return [] {};
-  return [=] { rt::gather(view, size, input, output); };
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  if (b.output(0).elements() == 0) return no_call(b);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(gather), view, size, typed<void>(input),
+              typed<void>(output));
 }
 
-std::function<void()> prepare_mean(const OpBinding& b) {
+KernelCall prepare_mean(const OpBinding& b) {
   require_inputs(b, 2);
   const Tensor& in = b.input(0);
   const DType type = in.dtype;
@@ -1378,15 +1377,16 @@ std::function<void()> prepare_mean(const OpBinding& b) {
   shape.output_elements = stride;
   shape.reduced_elements = narrow(reduced_elements, b);
   require(b.output(0).elements() == stride, b, "the output shape does not match the reduction");
-  void* input = b.input_data(0);
-  void* output = b.output_data(0);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
   if (type == DType::Float32) {
-    return [=] { rt::mean(shape, typed<float>(input), typed<float>(output)); };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(mean), shape, typed<float>(input),
+                typed<float>(output));
   }
   if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
   require_quantized(b, in);
   require_quantized(b, b.output(0));
-  require(b.scratch != nullptr, b, "no scratch memory was planned for the sums");
+  require(b.has_scratch, b, "no scratch memory was planned for the sums");
   // in_scale / out_scale, then divided by the element count with as much precision as the
   // multiplier's headroom allows.
   const rt::QuantizedMultiplier base = rt::quantize_multiplier(
@@ -1403,20 +1403,18 @@ std::function<void()> prepare_mean(const OpBinding& b) {
     params.scale.shift = base.shift - shift;
   }
   require(params.scale.shift >= -31, b, "the MEAN rescaling is outside the supported range");
-  void* scratch = b.scratch;
+  const Slot scratch = b.scratch_slot();
   if (type == DType::Int8) {
-    return [=] {
-      rt::mean(params, shape, typed<int8_t>(input), typed<int8_t>(output), typed<int32_t>(scratch));
-    };
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(mean), params, shape, typed<int8_t>(input),
+                typed<int8_t>(output), typed<int32_t>(scratch));
   }
-  return [=] {
-    rt::mean(params, shape, typed<int16_t>(input), typed<int16_t>(output), typed<int32_t>(scratch));
-  };
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(mean), params, shape, typed<int16_t>(input),
+              typed<int16_t>(output), typed<int32_t>(scratch));
 }
 
 }  // namespace
 
-std::function<void()> prepare_op(const OpBinding& b) {
+KernelCall lower_op(const OpBinding& b) {
   switch (b.op.op) {
     case BuiltinOp::CONV_2D:
       return prepare_conv(b, false);
@@ -1481,4 +1479,4 @@ std::function<void()> prepare_op(const OpBinding& b) {
   }
 }
 
-}  // namespace tinydeploy::engine
+}  // namespace tinydeploy::lowering
