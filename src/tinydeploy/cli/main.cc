@@ -1,11 +1,15 @@
 // tinydeploy: the command-line entry point. Each subcommand lives in its own file; this one
 // only wires arguments to them and turns errors into one line and an exit code.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
 #include "tinydeploy/cli/inspect.h"
+#include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/run.h"
 #include "tinydeploy/common/error.h"
 
@@ -45,6 +49,44 @@ void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& e
       [&options, &exit_code] { exit_code = tinydeploy::cli::run_model(options, std::cout); });
 }
 
+void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptions& options) {
+  command.add_option("model", options.model, "The .tflite model")->required();
+  command.add_option("--target", options.target, "host, cortex-m4 or cortex-m55")
+      ->check(CLI::IsMember({"host", "cortex-m4", "cortex-m55"}))
+      ->capture_default_str();
+  command.add_option("-o,--output-dir", options.output_dir,
+                     "Directory to write (replaced atomically; its parent must exist)")
+      ->required();
+  command.add_option("--name", options.name,
+                     "Prefix of the files and C symbols (default: the model file's name)");
+  command.add_option("--example-seed", options.example_seed,
+                     "Seed of the example's random inputs, as for `run --random`")
+      ->capture_default_str();
+}
+
+void add_generate_command(CLI::App& app, tinydeploy::cli::PackageCommandOptions& options) {
+  CLI::App* generate = app.add_subcommand(
+      "generate",
+      "Write a C++ deployment package: model code and data, C API header, CMake project with "
+      "only the kernels the model uses, and an example");
+  add_package_options(*generate, options);
+  generate->callback([&options] { tinydeploy::cli::run_generate(options, std::cout); });
+}
+
+void add_library_command(CLI::App& app, tinydeploy::cli::PackageCommandOptions& options) {
+  CLI::App* library = app.add_subcommand(
+      "library",
+      "Generate and build: lib/libNAME.a, include/NAME.h, example/ and a flash/RAM memory report");
+  add_package_options(*library, options);
+  library->add_flag("-q,--quiet", options.quiet, "No progress lines");
+  library->callback([&options] {
+    tinydeploy::cli::PackageCommandOptions effective = options;
+    // Progress is for people at a terminal; CI logs and pipes get only the result.
+    if (std::getenv("CI") != nullptr || isatty(fileno(stdout)) == 0) effective.quiet = true;
+    tinydeploy::cli::run_library(effective, std::cout);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,6 +100,10 @@ int main(int argc, char** argv) {
   tinydeploy::cli::RunOptions run_options;
   int exit_code = 0;
   add_run_command(app, run_options, exit_code);
+  tinydeploy::cli::PackageCommandOptions generate_options;
+  add_generate_command(app, generate_options);
+  tinydeploy::cli::PackageCommandOptions library_options;
+  add_library_command(app, library_options);
 
   try {
     app.parse(argc, argv);

@@ -1,7 +1,6 @@
 #include "tinydeploy/cli/run.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <map>
@@ -9,6 +8,7 @@
 
 #include "tinydeploy/analysis/analysis.h"
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/temporary_directory.h"
 #include "tinydeploy/engine/engine.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/reference/reference.h"
@@ -19,39 +19,6 @@ namespace tinydeploy::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A directory that is removed when it goes out of scope unless released.
-class TemporaryDirectory {
- public:
-  explicit TemporaryDirectory(const fs::path& near) {
-    std::string pattern = (near / "tinydeploy-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      throw Error("cannot create a temporary directory in {}: {}", near.string(),
-                  std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  TemporaryDirectory(const TemporaryDirectory&) = delete;
-  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-  ~TemporaryDirectory() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  // Moves the directory to `target`, replacing what was there.
-  void commit(const fs::path& target) {
-    std::error_code ec;
-    const fs::path old = target.string() + ".old";
-    fs::remove_all(old, ec);
-    if (fs::exists(target)) fs::rename(target, old);
-    fs::rename(path_, target);
-    fs::remove_all(old, ec);
-    path_.clear();
-  }
-
- private:
-  fs::path path_;
-};
 
 validate::TensorData snapshot(std::span<const uint8_t> bytes, const model::Tensor& tensor) {
   validate::TensorData data;

@@ -1,17 +1,11 @@
 #include "tinydeploy/reference/reference.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tinydeploy/common/error.h"
-
-extern char** environ;
+#include "tinydeploy/common/process.h"
 
 namespace tinydeploy::reference {
 namespace {
@@ -20,33 +14,6 @@ std::filesystem::path runner_script() {
   if (const char* override_path = std::getenv("TINYDEPLOY_REFERENCE_RUNNER")) return override_path;
   return std::filesystem::path(TINYDEPLOY_SOURCE_DIR) / "tools" / "reference" /
          "reference_runner.py";
-}
-
-// Runs `argv`, returning its exit status and what it wrote to stderr (stdout is discarded).
-std::pair<int, std::string> run_process(const std::vector<std::string>& argv,
-                                        const std::filesystem::path& stderr_file) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) {
-    throw Error("cannot start '{}' for the PC reference: {}", argv[0], std::strerror(spawned));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error("lost the PC reference process");
-  }
-  std::ifstream in(stderr_file);
-  std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return {code, message};
 }
 
 }  // namespace
@@ -69,7 +36,9 @@ ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
     argv.push_back(input.string());
   }
   if (intermediates) argv.push_back("--intermediates");
-  const auto [code, message] = run_process(argv, work_dir / "stderr.txt");
+  const ProcessResult result = run_process(argv, work_dir / "stderr.txt", Capture::Stderr);
+  const int code = result.exit_code;
+  const std::string& message = result.output;
   if (code != 0) {
     // The runner prints one "error: ..." line; pass on its last line.
     std::string last = message;

@@ -1,0 +1,25 @@
+// `tinydeploy generate` (the C++ deployment package) and `tinydeploy library` (the package built
+// into a static library with its header, example and memory report).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace tinydeploy::cli {
+
+struct PackageCommandOptions {
+  std::filesystem::path model;
+  std::string target = "host";  // host, cortex-m4, cortex-m55
+  std::filesystem::path output_dir;
+  std::optional<std::string> name;  // default: the model file's stem
+  uint64_t example_seed = 0;        // seed of the example's random inputs (as `run --random`)
+  bool quiet = false;               // no progress lines
+};
+
+void run_generate(const PackageCommandOptions& options, std::ostream& out);
+void run_library(const PackageCommandOptions& options, std::ostream& out);
+
+}  // namespace tinydeploy::cli

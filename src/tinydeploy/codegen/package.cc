@@ -1,0 +1,1014 @@
+#include "tinydeploy/codegen/package.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <map>
+#include <set>
+#include <type_traits>
+#include <variant>
+
+#include "tinydeploy/codegen/embedded_files.h"
+#include "tinydeploy/codegen/initializers.h"
+#include "tinydeploy/common/error.h"
+#include "tinydeploy/common/sha256.h"
+
+namespace tinydeploy::codegen {
+namespace {
+
+using lowering::Argument;
+using lowering::KernelCall;
+using model::DType;
+
+constexpr std::string_view kToolVersion = "tinydeploy 0.1.0";
+
+// A C identifier made of the letters and digits of `text`, at most `limit` characters.
+std::string identifier(std::string_view text, size_t limit = 40) {
+  std::string out;
+  for (char c : text) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) != 0;
+    if (keep) {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (!out.empty() && out.back() != '_') {
+      out += '_';
+    }
+    if (out.size() >= limit) break;
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out;
+}
+
+// Text safe inside a /* */ or // comment: printable ASCII, no comment terminators.
+std::string comment_text(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  size_t at = 0;
+  while ((at = out.find("*/", at)) != std::string::npos) out.replace(at, 2, "* /");
+  return out;
+}
+
+std::string shape_text(const std::vector<int32_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ","));
+}
+
+const char* c_type(DType type) {
+  switch (type) {
+    case DType::Int8:
+      return "int8_t";
+    case DType::UInt8:
+      return "uint8_t";
+    case DType::Int16:
+      return "int16_t";
+    case DType::Int32:
+      return "int32_t";
+    case DType::Int64:
+      return "int64_t";
+    case DType::Float32:
+      return "float";
+    default:
+      return nullptr;
+  }
+}
+
+// The API's dtype enumerator suffix.
+const char* api_dtype(DType type) {
+  switch (type) {
+    case DType::Int8:
+      return "INT8";
+    case DType::UInt8:
+      return "UINT8";
+    case DType::Int16:
+      return "INT16";
+    case DType::Int32:
+      return "INT32";
+    case DType::Int64:
+      return "INT64";
+    case DType::Float32:
+      return "FLOAT32";
+    default:
+      return nullptr;
+  }
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Little-endian bytes as the values of a C array of the tensor's type.
+std::vector<std::string> element_literals(std::span<const uint8_t> bytes, DType type) {
+  std::vector<std::string> values;
+  auto read = [&](auto tag) {
+    using T = decltype(tag);
+    const size_t count = bytes.size() / sizeof(T);
+    values.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      T value;
+      std::memcpy(&value, bytes.data() + i * sizeof(T), sizeof(T));
+      if constexpr (std::is_same_v<T, float>) {
+        values.push_back(float_literal(value));
+      } else if constexpr (std::is_same_v<T, int64_t>) {
+        values.push_back(value == INT64_MIN ? "(-9223372036854775807LL - 1)"
+                                            : fmt::format("{}LL", value));
+      } else if constexpr (std::is_same_v<T, int32_t>) {
+        values.push_back(value == INT32_MIN ? "(-2147483647 - 1)" : fmt::format("{}", value));
+      } else {
+        values.push_back(fmt::format("{}", value));
+      }
+    }
+  };
+  switch (type) {
+    case DType::Int8:
+      read(int8_t{});
+      break;
+    case DType::UInt8:
+      read(uint8_t{});
+      break;
+    case DType::Int16:
+      read(int16_t{});
+      break;
+    case DType::Int32:
+      read(int32_t{});
+      break;
+    case DType::Int64:
+      read(int64_t{});
+      break;
+    case DType::Float32:
+      read(float{});
+      break;
+    default:
+      break;
+  }
+  return values;
+}
+
+// `{a, b, ...}` wrapped at `per_line` values.
+std::string braced(const std::vector<std::string>& values, int per_line) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i % static_cast<size_t>(per_line) == 0) out += "\n   ";
+    out += " " + values[i] + (i + 1 < values.size() ? "," : "");
+  }
+  return out + (values.empty() ? "}" : "\n}");
+}
+
+template <typename T>
+std::vector<std::string> literals_of(const std::vector<T>& values) {
+  std::vector<std::string> out;
+  out.reserve(values.size());
+  for (const T& v : values) {
+    if constexpr (std::is_same_v<T, float>) {
+      out.push_back(float_literal(v));
+    } else if constexpr (std::is_same_v<T, int32_t>) {
+      out.push_back(v == INT32_MIN ? "(-2147483647 - 1)" : fmt::format("{}", v));
+    } else {
+      out.push_back(fmt::format("{}", v));
+    }
+  }
+  return out;
+}
+
+// The runtime parameter structs: C++ type name and the role that names their constants.
+template <typename T>
+struct StructInfo;
+#define TINYDEPLOY_STRUCT_INFO(Type, role_name)          \
+  template <>                                            \
+  struct StructInfo<rt::Type> {                          \
+    static constexpr std::string_view type = #Type;      \
+    static constexpr std::string_view role = role_name;  \
+  };
+TINYDEPLOY_STRUCT_INFO(Dims4, "dims")
+TINYDEPLOY_STRUCT_INFO(QuantizedActivation, "activation")
+TINYDEPLOY_STRUCT_INFO(FloatActivation, "activation")
+TINYDEPLOY_STRUCT_INFO(ConvGeometry, "geometry")
+TINYDEPLOY_STRUCT_INFO(FullyConnectedShape, "shape")
+TINYDEPLOY_STRUCT_INFO(PoolGeometry, "geometry")
+TINYDEPLOY_STRUCT_INFO(PoolClamp, "clamp")
+TINYDEPLOY_STRUCT_INFO(BroadcastShape, "shape")
+TINYDEPLOY_STRUCT_INFO(AddParams, "params")
+TINYDEPLOY_STRUCT_INFO(MulParams, "params")
+TINYDEPLOY_STRUCT_INFO(RequantizeParams, "params")
+TINYDEPLOY_STRUCT_INFO(LeakyReluParams, "params")
+TINYDEPLOY_STRUCT_INFO(HardSwishParams, "params")
+TINYDEPLOY_STRUCT_INFO(SigmoidParams, "params")
+TINYDEPLOY_STRUCT_INFO(SigmoidInt16Params, "params")
+TINYDEPLOY_STRUCT_INFO(SoftmaxParams, "params")
+TINYDEPLOY_STRUCT_INFO(AffineQuantization, "quantization")
+TINYDEPLOY_STRUCT_INFO(StridedView, "view")
+TINYDEPLOY_STRUCT_INFO(PadShape, "shape")
+TINYDEPLOY_STRUCT_INFO(ReduceShape, "shape")
+TINYDEPLOY_STRUCT_INFO(MeanParams, "params")
+#undef TINYDEPLOY_STRUCT_INFO
+
+template <typename T, typename = void>
+struct IsParamStruct : std::false_type {};
+template <typename T>
+struct IsParamStruct<T, std::void_t<decltype(StructInfo<T>::type)>> : std::true_type {};
+
+// Where every tensor the calls use lives in the generated code.
+struct TensorHome {
+  int64_t arena_offset = -1;  // in the arena, or
+  std::string constant;       // the name of its array in NAME_model_data
+};
+
+class Generator {
+ public:
+  Generator(const model::Model& model, const analysis::ModelAnalysis& analysis,
+            const std::vector<KernelCall>& calls, const ExampleData& example,
+            const PackageOptions& options)
+      : model_(model),
+        graph_(model.main()),
+        analysis_(analysis),
+        calls_(calls),
+        example_(example),
+        options_(options),
+        name_(options.name),
+        macro_(upper(options.name)) {}
+
+  Package generate() {
+    place_tensors();
+    Package package;
+    package.name = name_;
+    package.arena_bytes = analysis_.plan.arena_bytes;
+    package.variable_bytes = analysis_.plan.variable_arena_bytes;
+    for (const KernelCall& call : calls_) {
+      if (!call.kernel.empty()) sources_.insert(call.source);
+    }
+    std::string kernels_cmake;
+    std::set<std::string> files = {"fixed_point"};
+    for (const std::string& s : sources_) {
+      files.insert(s);
+      if (s == "activation") files.insert("sigmoid_table");
+    }
+    for (const std::string& f : files) package.kernel_sources.push_back(f);
+    package.files.push_back({name_ + ".h", api_header()});
+    package.files.push_back({name_ + "_model_data.h", data_header()});
+    package.files.push_back({name_ + "_model_data.cc", data_source(package.weight_bytes)});
+    package.files.push_back({name_ + "_model.cc", model_source()});
+    package.files.push_back({"CMakeLists.txt", cmake_lists(package.kernel_sources)});
+    package.files.push_back({"example/main.c", example_main()});
+    package.files.push_back({"example/example_data.h", example_data()});
+    package.files.push_back({"footprint/footprint.c", footprint_main()});
+    package.files.push_back({"README.md", readme(package)});
+    for (const EmbeddedFile& file : embedded_runtime_files()) {
+      const std::string path(file.path);
+      const bool header = path.starts_with("runtime/include/");
+      const bool toolchain = path.starts_with("boards/cmake/");
+      bool kernel = false;
+      for (const std::string& k : package.kernel_sources) {
+        kernel = kernel || path == "runtime/kernels/" + k + ".cc";
+      }
+      if (header || kernel) package.files.push_back({path, std::string(file.content)});
+      if (toolchain) {
+        package.files.push_back({"cmake/" + path.substr(std::strlen("boards/cmake/")),
+                                 std::string(file.content)});
+      }
+    }
+    std::sort(package.files.begin(), package.files.end(),
+              [](const GeneratedFile& a, const GeneratedFile& b) { return a.path < b.path; });
+    return package;
+  }
+
+ private:
+  std::string where(int32_t op) const {
+    return fmt::format("{}: operator {} ({})", model_.path, op,
+                       graph_.operators[static_cast<size_t>(op)].name());
+  }
+
+  const model::Tensor& tensor(int32_t index) const {
+    return graph_.tensors[static_cast<size_t>(index)];
+  }
+
+  std::string tensor_label(int32_t index) const {
+    const model::Tensor& t = tensor(index);
+    // Converter names can run to hundreds of characters (every fused op's name): keep the head.
+    constexpr size_t kMaxName = 60;
+    std::string name = comment_text(t.name);
+    if (name.size() > kMaxName) name = name.substr(0, kMaxName) + "...";
+    return fmt::format("tensor {} '{}' {} {}", index, name, model::dtype_name(t.dtype),
+                       shape_text(t.shape));
+  }
+
+  void use_tensor(int32_t index, int32_t op) {
+    if (index < 0 || homes_.count(index)) return;
+    if (static_cast<size_t>(index) >= graph_.tensors.size()) {
+      throw Error("{}: refers to tensor {}, which does not exist", where(op), index);
+    }
+    const model::Tensor& t = tensor(index);
+    if (arena_offsets_.count(index)) {
+      homes_[index].arena_offset = arena_offsets_.at(index);
+      return;
+    }
+    if (!t.data) {
+      if (t.elements() == 0) return;
+      throw Error("{}: tensor {} ('{}') has no storage (not planned, not constant)", where(op),
+                  index, t.name);
+    }
+    if (c_type(t.dtype) == nullptr) {
+      throw Error("{}: constant tensor {} ('{}') has type {}, which generated code cannot hold",
+                  where(op), index, t.name, model::dtype_name(t.dtype));
+    }
+    std::string base = identifier(t.name);
+    homes_[index].constant = fmt::format("t{}{}{}", index, base.empty() ? "" : "_", base);
+    constants_.push_back(index);
+  }
+
+  void place_tensors() {
+    for (const analysis::Allocation& a : analysis_.plan.allocations) {
+      if (a.tensor >= 0) arena_offsets_[a.tensor] = a.offset;
+      if (a.scratch_of_op >= 0) scratch_offsets_[a.scratch_of_op] = a.offset;
+    }
+    for (int32_t index : graph_.inputs) use_tensor(index, 0);
+    for (int32_t index : graph_.outputs) use_tensor(index, 0);
+    for (int32_t index : graph_.inputs) {
+      if (homes_[index].arena_offset < 0) {
+        throw Error("{}: model input {} ('{}') has no place in the arena", model_.path, index,
+                    tensor(index).name);
+      }
+    }
+    for (int32_t index : graph_.outputs) {
+      if (homes_[index].arena_offset < 0) {
+        throw Error("{}: model output {} ('{}') is not computed into the arena", model_.path,
+                    index, tensor(index).name);
+      }
+    }
+    for (const KernelCall& call : calls_) {
+      for (const Argument& argument : call.arguments) {
+        if (const auto* p = std::get_if<lowering::TensorPointer>(&argument)) {
+          use_tensor(p->tensor, call.op_index);
+        } else if (const auto* list = std::get_if<lowering::TensorPointerList>(&argument)) {
+          for (int32_t t : list->tensors) use_tensor(t, call.op_index);
+        }
+      }
+    }
+  }
+
+  // The expression for a pointer to tensor `index` in NAME_model.cc.
+  std::string tensor_pointer(int32_t index, const char* type) const {
+    if (index < 0) return "nullptr";
+    const auto found = homes_.find(index);
+    if (found == homes_.end()) return "nullptr";  // empty tensor: no storage to point at
+    if (found->second.arena_offset >= 0) {
+      return fmt::format("at<{}>({})", type, found->second.arena_offset);
+    }
+    return "data::" + found->second.constant;
+  }
+
+  // --- NAME.h -------------------------------------------------------------------------------
+
+  std::string api_header() const {
+    const std::string& n = name_;
+    const std::string& m = macro_;
+    std::string text = fmt::format(
+        R"(/* {n}: generated by {version} from {model}. Do not edit.
+ *
+ * C API of the model, ahead-of-time compiled: no interpreter, no model parsing, no heap.
+ *   {n}_init() once, then for each inference: fill {n}_input(i)->data, call {n}_invoke(),
+ *   read {n}_output(i)->data. Not reentrant: one inference at a time.
+ */
+#ifndef {m}_H_
+#define {m}_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {{
+#endif
+
+/* Bytes of the statically allocated tensor arena (activations and scratch). */
+#define {m}_ARENA_BYTES {arena}
+#define {m}_INPUT_COUNT {inputs}
+#define {m}_OUTPUT_COUNT {outputs}
+/* SHA-256 of the .tflite file this package was generated from. */
+#define {m}_MODEL_SHA256 "{hash}"
+
+typedef enum {{
+  {m}_OK = 0,
+  {m}_ERROR_NOT_INITIALIZED = 1 /* {n}_invoke() before {n}_init() */
+}} {n}_status;
+
+typedef enum {{
+  {m}_DTYPE_INT8 = 0,
+  {m}_DTYPE_UINT8 = 1,
+  {m}_DTYPE_INT16 = 2,
+  {m}_DTYPE_INT32 = 3,
+  {m}_DTYPE_INT64 = 4,
+  {m}_DTYPE_FLOAT32 = 5
+}} {n}_dtype;
+
+/* A model input or output. real_value = scale * (quantized_value - zero_point) for quantized
+ * tensors; scale is 0 for float tensors. */
+typedef struct {{
+  const char* name;
+  void* data;         /* in the arena; valid after {n}_init() */
+  size_t bytes;
+  const int32_t* dims;
+  int32_t rank;
+  {n}_dtype dtype;
+  float scale;
+  int32_t zero_point;
+}} {n}_tensor;
+
+/* Prepares the arena. Call once before the first {n}_invoke(). */
+{n}_status {n}_init(void);
+/* Runs one inference on the current inputs. */
+{n}_status {n}_invoke(void);
+/* Input / output `index`, or NULL when index >= the count. */
+const {n}_tensor* {n}_input(size_t index);
+const {n}_tensor* {n}_output(size_t index);
+size_t {n}_input_count(void);
+size_t {n}_output_count(void);
+/* {m}_MODEL_SHA256, as a function for code that links the library without the header. */
+const char* {n}_model_sha256(void);
+
+#ifdef __cplusplus
+}}  /* extern "C" */
+#endif
+
+#endif /* {m}_H_ */
+)",
+        fmt::arg("n", n), fmt::arg("m", m), fmt::arg("version", kToolVersion),
+        fmt::arg("model", comment_text(model_file_name())),
+        fmt::arg("arena", analysis_.plan.arena_bytes), fmt::arg("inputs", graph_.inputs.size()),
+        fmt::arg("outputs", graph_.outputs.size()), fmt::arg("hash", sha256_hex(model_.file)));
+    return text;
+  }
+
+  std::string model_file_name() const {
+    return std::filesystem::path(model_.path).filename().string();
+  }
+
+  // --- NAME_model_data.h / .cc ---------------------------------------------------------------
+
+  std::string data_header() const {
+    std::string text = fmt::format(
+        "// Constant tensors of {}: generated by {}. Do not edit.\n"
+        "#pragma once\n\n#include <stdint.h>\n\nnamespace {}_model_data {{\n\n",
+        comment_text(model_file_name()), kToolVersion, name_);
+    for (int32_t index : constants_) {
+      const model::Tensor& t = tensor(index);
+      text += fmt::format("// {}\nalignas(16) extern const {} {}[{}];\n", tensor_label(index),
+                          c_type(t.dtype), homes_.at(index).constant,
+                          std::max<int64_t>(t.elements(), 1));
+    }
+    return text + fmt::format("\n}}  // namespace {}_model_data\n", name_);
+  }
+
+  std::string data_source(int64_t& weight_bytes) const {
+    std::string text = fmt::format(
+        "// Constant tensors of {}: generated by {}. Do not edit.\n"
+        "#include \"{}_model_data.h\"\n\nnamespace {}_model_data {{\n",
+        comment_text(model_file_name()), kToolVersion, name_, name_);
+    weight_bytes = 0;
+    for (int32_t index : constants_) {
+      const model::Tensor& t = tensor(index);
+      const auto bytes = model_.data(t);
+      if (static_cast<int64_t>(bytes.size()) < t.bytes()) {
+        throw Error("{}: constant tensor {} ('{}') holds {} bytes, its shape needs {}",
+                    model_.path, index, t.name, bytes.size(), t.bytes());
+      }
+      const auto values = element_literals(bytes.first(static_cast<size_t>(t.bytes())), t.dtype);
+      weight_bytes += t.bytes();
+      const int per_line = t.dtype == DType::Float32 ? 8 : 16;
+      text += fmt::format("\n// {}\nalignas(16) const {} {}[{}] = {};\n", tensor_label(index),
+                          c_type(t.dtype), homes_.at(index).constant,
+                          std::max<size_t>(values.size(), 1),
+                          values.empty() ? std::string("{0}") : braced(values, per_line));
+    }
+    return text + fmt::format("\n}}  // namespace {}_model_data\n", name_);
+  }
+
+  // --- NAME_model.cc -----------------------------------------------------------------------
+
+  // Prints one call: its constants into `constants`, the statement into `body`.
+  void print_call(const KernelCall& call, std::string& constants, std::string& body) const {
+    const model::Operator& op = graph_.operators[static_cast<size_t>(call.op_index)];
+    body += fmt::format("\n  // Layer {}: {}\n", call.op_index, op.name());
+    for (int32_t t : op.inputs) {
+      if (t >= 0) body += fmt::format("  //   in:  {}\n", tensor_label(t));
+    }
+    for (int32_t t : op.outputs) {
+      if (t >= 0) body += fmt::format("  //   out: {}\n", tensor_label(t));
+    }
+    if (call.kernel.empty()) {
+      body += "  // Nothing to compute: the output is empty.\n";
+      return;
+    }
+    const std::string prefix = fmt::format("op{}_", call.op_index);
+    std::map<std::string, int> role_count;
+    auto fresh = [&](const std::string& role) {
+      const int k = role_count[role]++;
+      return prefix + role + (k == 0 ? "" : std::to_string(k));
+    };
+    int dims_seen = 0;
+    int dims_total = 0;
+    for (const Argument& a : call.arguments) dims_total += std::holds_alternative<rt::Dims4>(a);
+    std::vector<std::string> args;
+    for (const Argument& argument : call.arguments) {
+      std::visit(
+          [&](const auto& value) {
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, int32_t>) {
+              args.push_back(value == INT32_MIN ? "(-2147483647 - 1)" : fmt::format("{}", value));
+            } else if constexpr (std::is_same_v<T, float>) {
+              args.push_back(float_literal(value));
+            } else if constexpr (std::is_same_v<T, bool>) {
+              args.push_back(value ? "true" : "false");
+            } else if constexpr (std::is_same_v<T, rt::Dims4>) {
+              static constexpr const char* kThree[] = {"input_dims", "filter_dims", "output_dims"};
+              static constexpr const char* kTwo[] = {"input_dims", "output_dims"};
+              const int k = dims_seen++;
+              const std::string role =
+                  dims_total == 3 ? kThree[k] : (dims_total == 2 ? kTwo[k] : "dims");
+              const std::string name = fresh(role);
+              constants += fmt::format("constexpr rt::Dims4 {} = {};\n", name, initializer(value));
+              args.push_back(name);
+            } else if constexpr (IsParamStruct<T>::value) {
+              const std::string name = fresh(std::string(StructInfo<T>::role));
+              constants += fmt::format("constexpr rt::{} {} = {};\n", StructInfo<T>::type, name,
+                                       initializer(value));
+              args.push_back(name);
+            } else if constexpr (std::is_same_v<T, lowering::TensorPointer>) {
+              args.push_back(tensor_pointer(value.tensor, lowering::c_type_name(value.type)));
+            } else if constexpr (std::is_same_v<T, lowering::ScratchPointer>) {
+              const auto found = scratch_offsets_.find(call.op_index);
+              if (found == scratch_offsets_.end()) {
+                throw Error("{}: needs scratch memory the plan does not provide",
+                            where(call.op_index));
+              }
+              args.push_back(
+                  fmt::format("at<{}>({})", lowering::c_type_name(value.type), found->second));
+            } else if constexpr (std::is_same_v<T, lowering::ConstantArray>) {
+              const std::string name = fresh(value.role);
+              std::visit(
+                  [&](const auto& values) {
+                    using E = typename std::decay_t<decltype(values)>::value_type;
+                    const char* type = std::is_same_v<E, float>
+                                           ? "float"
+                                           : (std::is_same_v<E, int32_t> ? "int32_t" : "uint8_t");
+                    constants += fmt::format("alignas(16) const {} {}[{}] = {};\n", type, name,
+                                             values.size(), braced(literals_of(values), 12));
+                  },
+                  value.values);
+              args.push_back(name);
+            } else if constexpr (std::is_same_v<T, lowering::ChannelScales>) {
+              const std::string name = fresh("scale");
+              constants += fmt::format("alignas(16) const int32_t {}_multiplier[{}] = {};\n", name,
+                                       value.multiplier.size(),
+                                       braced(literals_of(value.multiplier), 8));
+              constants += fmt::format("alignas(16) const int32_t {}_shift[{}] = {};\n", name,
+                                       value.shift.size(), braced(literals_of(value.shift), 16));
+              constants += fmt::format(
+                  "constexpr rt::PerChannelScale {} = {};\n", name,
+                  initializer(rt::PerChannelScale{}, name + "_multiplier", name + "_shift"));
+              args.push_back(name);
+            } else if constexpr (std::is_same_v<T, lowering::SoftmaxInt16Tables>) {
+              const std::string name = fresh("params");
+              constants += fmt::format("alignas(16) const int16_t {}_exp_table[{}] = {};\n", name,
+                                       value.exp_table.size(),
+                                       braced(literals_of(value.exp_table), 12));
+              constants += fmt::format("alignas(16) const int16_t {}_reciprocal_table[{}] = {};\n",
+                                       name, value.reciprocal_table.size(),
+                                       braced(literals_of(value.reciprocal_table), 12));
+              rt::SoftmaxInt16Params params;
+              params.input_beta = value.input_beta;
+              constants += fmt::format(
+                  "constexpr rt::SoftmaxInt16Params {} = {};\n", name,
+                  initializer(params, name + "_exp_table", name + "_reciprocal_table"));
+              args.push_back(name);
+            } else if constexpr (std::is_same_v<T, lowering::TensorPointerList>) {
+              const std::string name = fresh("inputs");
+              std::vector<std::string> pointers;
+              for (int32_t t : value.tensors) {
+                const auto found = homes_.find(t);
+                if (found == homes_.end()) {
+                  pointers.push_back("nullptr");
+                } else if (found->second.arena_offset >= 0) {
+                  pointers.push_back(fmt::format("arena + {}", found->second.arena_offset));
+                } else {
+                  pointers.push_back("data::" + found->second.constant);
+                }
+              }
+              constants += fmt::format("const void* const {}[{}] = {};\n", name, pointers.size(),
+                                       braced(pointers, 4));
+              args.push_back(name);
+            } else {
+              static_assert(sizeof(T) == 0, "an argument kind the generator does not print");
+            }
+          },
+          argument);
+    }
+    const std::string one_line = fmt::format("  rt::{}({});\n", call.kernel, fmt::join(args, ", "));
+    body += one_line.size() <= 101
+                ? one_line
+                : fmt::format("  rt::{}(\n      {});\n", call.kernel, fmt::join(args, ",\n      "));
+  }
+
+  std::string descriptors(const std::vector<int32_t>& tensors, std::string_view kind) const {
+    std::string text;
+    std::vector<std::string> entries;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const model::Tensor& t = tensor(tensors[i]);
+      if (api_dtype(t.dtype) == nullptr) {
+        throw Error("{}: model {} {} ('{}') has type {}, which the C API does not describe",
+                    model_.path, kind, i, t.name, model::dtype_name(t.dtype));
+      }
+      const std::string dims = fmt::format("k{}{}_dims", kind == "input" ? "Input" : "Output", i);
+      std::vector<std::string> dim_values;
+      for (int32_t d : t.shape) dim_values.push_back(std::to_string(d));
+      if (dim_values.empty()) dim_values.push_back("1");
+      text += fmt::format("const int32_t {}[{}] = {{{}}};\n", dims, dim_values.size(),
+                          fmt::join(dim_values, ", "));
+      const bool quantized = t.dtype != DType::Float32 && t.quantization.is_quantized();
+      const float scale = quantized ? t.quantization.scale[0] : 0.0f;
+      const int64_t zero_point =
+          quantized && !t.quantization.zero_point.empty() ? t.quantization.zero_point[0] : 0;
+      entries.push_back(fmt::format(
+          "    {{\"{}\", arena + {}, {}, {}, {}, {}_DTYPE_{}, {}, {}}}", escape(t.name),
+          homes_.at(tensors[i]).arena_offset, t.bytes(), dims, t.shape.size(), macro_,
+          api_dtype(t.dtype), float_literal(scale), zero_point));
+    }
+    text += fmt::format("const {}_tensor k{}s[] = {{\n{}}};\n", name_,
+                        kind == "input" ? "Input" : "Output", fmt::join(entries, ",\n"));
+    return text;
+  }
+
+  static std::string escape(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (u < 0x20 || u >= 0x7f) {
+        out += fmt::format("\\{:03o}", u);
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+
+  std::string model_source() const {
+    std::string constants;
+    std::string body;
+    for (const KernelCall& call : calls_) print_call(call, constants, body);
+    std::string includes;
+    for (const std::string& source : sources_) {
+      includes += fmt::format("#include \"tinydeploy/runtime/{}.h\"\n", source);
+    }
+    return fmt::format(
+        R"(// {model}: ahead-of-time code generated by {version}. Do not edit.
+// Every operator is one call of a tinydeploy runtime kernel with parameters prepared on the PC;
+// tensors live at fixed offsets of one static arena planned from their lifetimes.
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "{n}.h"
+#include "{n}_model_data.h"
+{includes}
+namespace {{
+
+namespace rt = tinydeploy::runtime;
+namespace data = {n}_model_data;
+
+alignas(16) uint8_t arena[{m}_ARENA_BYTES];
+bool initialized = false;
+
+// A typed pointer to arena byte `offset` (every offset is 16-byte aligned).
+template <typename T>
+T* at(size_t offset) {{
+  return static_cast<T*>(static_cast<void*>(arena + offset));
+}}
+
+// Parameters prepared ahead of time, named after the operator index.
+{constants}
+{inputs}{outputs}
+}}  // namespace
+
+extern "C" {{
+
+{n}_status {n}_init(void) {{
+  memset(arena, 0, sizeof(arena));
+  initialized = true;
+  return {m}_OK;
+}}
+
+{n}_status {n}_invoke(void) {{
+  if (!initialized) return {m}_ERROR_NOT_INITIALIZED;
+{body}
+  return {m}_OK;
+}}
+
+const {n}_tensor* {n}_input(size_t index) {{
+  return index < {m}_INPUT_COUNT ? &kInputs[index] : nullptr;
+}}
+
+const {n}_tensor* {n}_output(size_t index) {{
+  return index < {m}_OUTPUT_COUNT ? &kOutputs[index] : nullptr;
+}}
+
+size_t {n}_input_count(void) {{ return {m}_INPUT_COUNT; }}
+
+size_t {n}_output_count(void) {{ return {m}_OUTPUT_COUNT; }}
+
+const char* {n}_model_sha256(void) {{ return {m}_MODEL_SHA256; }}
+
+}}  // extern "C"
+)",
+        fmt::arg("model", comment_text(model_file_name())), fmt::arg("version", kToolVersion),
+        fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("includes", includes),
+        fmt::arg("constants", constants), fmt::arg("inputs", descriptors(graph_.inputs, "input")),
+        fmt::arg("outputs", descriptors(graph_.outputs, "output")), fmt::arg("body", body));
+  }
+
+  // --- CMakeLists.txt ----------------------------------------------------------------------
+
+  std::string cmake_lists(const std::vector<std::string>& kernels) const {
+    std::string kernel_files;
+    for (const std::string& k : kernels) kernel_files += fmt::format("  runtime/kernels/{}.cc\n", k);
+    std::string toolchain;
+    if (options_.target != Target::Host) {
+      toolchain = fmt::format(
+          "# Cross-compiles for {} unless another toolchain file is given.\n"
+          "if(NOT DEFINED CMAKE_TOOLCHAIN_FILE)\n"
+          "  set(CMAKE_TOOLCHAIN_FILE ${{CMAKE_CURRENT_LIST_DIR}}/cmake/arm-none-eabi-{}.cmake)\n"
+          "endif()\n",
+          target_name(options_.target), target_name(options_.target));
+    }
+    return fmt::format(
+        R"(# {n}: generated by {version} from {model} for {target}. Do not edit.
+#   cmake -S . -B build && cmake --build build
+# builds lib{n}.a, the example ({n}_example) and a minimal image for size measurement
+# ({n}_footprint).
+cmake_minimum_required(VERSION 3.16)
+{toolchain}project({n} LANGUAGES C CXX)
+
+if(NOT CMAKE_BUILD_TYPE)
+  if(CMAKE_SYSTEM_NAME STREQUAL "Generic")
+    set(CMAKE_BUILD_TYPE MinSizeRel)
+  else()
+    set(CMAKE_BUILD_TYPE Release)
+  endif()
+endif()
+option({m}_WERROR "Treat warnings as errors" ON)
+
+set(CMAKE_C_STANDARD 99)
+set(CMAKE_C_STANDARD_REQUIRED ON)
+set(CMAKE_C_EXTENSIONS OFF)
+set(CMAKE_CXX_STANDARD 17)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+
+# The model and only the runtime kernels it calls.
+add_library({n} STATIC
+  {n}_model.cc
+  {n}_model_data.cc
+{kernel_files})
+target_include_directories({n} PUBLIC ${{CMAKE_CURRENT_SOURCE_DIR}}
+  PRIVATE ${{CMAKE_CURRENT_SOURCE_DIR}}/runtime/include)
+set(warnings -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion)
+if({m}_WERROR)
+  list(APPEND warnings -Werror)
+endif()
+target_compile_options({n} PRIVATE ${{warnings}} -Wold-style-cast
+  -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections)
+
+# Links for the board when one is targeted; nosys stubs stand in for its I/O here.
+set(image_options -Wl,--gc-sections)
+if(CMAKE_SYSTEM_NAME STREQUAL "Generic")
+  list(APPEND image_options --specs=nosys.specs)
+endif()
+
+add_executable({n}_example example/main.c)
+target_link_libraries({n}_example PRIVATE {n})
+target_compile_options({n}_example PRIVATE ${{warnings}})
+target_link_options({n}_example PRIVATE ${{image_options}})
+
+add_executable({n}_footprint footprint/footprint.c)
+target_link_libraries({n}_footprint PRIVATE {n})
+target_compile_options({n}_footprint PRIVATE ${{warnings}})
+target_link_options({n}_footprint PRIVATE ${{image_options}})
+)",
+        fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("version", kToolVersion),
+        fmt::arg("model", comment_text(model_file_name())),
+        fmt::arg("target", target_name(options_.target)), fmt::arg("toolchain", toolchain),
+        fmt::arg("kernel_files", kernel_files));
+  }
+
+  // --- example/ and footprint/ ---------------------------------------------------------------
+
+  static std::string byte_array(std::string_view name, const std::vector<uint8_t>& bytes) {
+    std::vector<std::string> values;
+    values.reserve(bytes.size());
+    for (uint8_t b : bytes) values.push_back(fmt::format("0x{:02x}", b));
+    if (values.empty()) values.push_back("0");
+    return fmt::format("static const uint8_t {}[{}] = {};\n", name, values.size(),
+                       braced(values, 16));
+  }
+
+  std::string example_data() const {
+    if (example_.inputs.size() != graph_.inputs.size() ||
+        example_.outputs.size() != graph_.outputs.size()) {
+      throw Error("internal error: the example has the wrong number of tensors");
+    }
+    std::string text = fmt::format(
+        "/* Example inference for {}, computed on the PC by {} from seeded random inputs\n"
+        " * (seed {}); raw little-endian tensor bytes. Do not edit. */\n"
+        "#ifndef {}_EXAMPLE_DATA_H_\n#define {}_EXAMPLE_DATA_H_\n\n#include <stdint.h>\n\n",
+        comment_text(model_file_name()), kToolVersion, example_.seed, macro_, macro_);
+    for (size_t i = 0; i < example_.inputs.size(); ++i) {
+      text += byte_array(fmt::format("kExampleInput{}", i), example_.inputs[i]);
+    }
+    for (size_t i = 0; i < example_.outputs.size(); ++i) {
+      text += byte_array(fmt::format("kExpectedOutput{}", i), example_.outputs[i]);
+    }
+    std::vector<std::string> inputs;
+    std::vector<std::string> outputs;
+    for (size_t i = 0; i < example_.inputs.size(); ++i) {
+      inputs.push_back(fmt::format("kExampleInput{}", i));
+    }
+    for (size_t i = 0; i < example_.outputs.size(); ++i) {
+      outputs.push_back(fmt::format("kExpectedOutput{}", i));
+    }
+    text += fmt::format(
+        "\nstatic const uint8_t* const kExampleInputs[] = {{{}}};\n"
+        "static const uint8_t* const kExpectedOutputs[] = {{{}}};\n\n#endif\n",
+        fmt::join(inputs, ", "), fmt::join(outputs, ", "));
+    return text;
+  }
+
+  std::string example_main() const {
+    return fmt::format(
+        R"(/* {n} example: one inference on the embedded example input, checked against the output
+ * the PC computed. Prints PASS or FAIL; exits 0 on PASS. With --dump, also prints every output
+ * as hex bytes. Generated by {version}. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "{n}.h"
+#include "example_data.h"
+
+static int matches(const {n}_tensor* tensor, const uint8_t* expected) {{
+  if (tensor->dtype != {m}_DTYPE_FLOAT32) {{
+    return memcmp(tensor->data, expected, tensor->bytes) == 0;
+  }}
+  /* Float kernels may round differently on another compiler or FPU: allow 1e-5 relative. */
+  for (size_t i = 0; i < tensor->bytes / sizeof(float); ++i) {{
+    float got;
+    float want;
+    memcpy(&got, (const uint8_t*)tensor->data + i * sizeof(float), sizeof(float));
+    memcpy(&want, expected + i * sizeof(float), sizeof(float));
+    if (!(fabsf(got - want) <= 1e-5f + 1e-5f * fabsf(want))) return 0;
+  }}
+  return 1;
+}}
+
+int main(int argc, char** argv) {{
+  const int dump = argc > 1 && strcmp(argv[1], "--dump") == 0;
+  if ({n}_init() != {m}_OK) {{
+    printf("FAIL: {n}_init\n");
+    return 1;
+  }}
+  for (size_t i = 0; i < {n}_input_count(); ++i) {{
+    const {n}_tensor* input = {n}_input(i);
+    memcpy(input->data, kExampleInputs[i], input->bytes);
+  }}
+  if ({n}_invoke() != {m}_OK) {{
+    printf("FAIL: {n}_invoke\n");
+    return 1;
+  }}
+  int pass = 1;
+  for (size_t i = 0; i < {n}_output_count(); ++i) {{
+    const {n}_tensor* output = {n}_output(i);
+    const int ok = matches(output, kExpectedOutputs[i]);
+    printf("output %u '%s': %s\n", (unsigned)i, output->name, ok ? "as expected" : "DIFFERS");
+    if (dump) {{
+      printf("output %u bytes:", (unsigned)i);
+      for (size_t b = 0; b < output->bytes; ++b) {{
+        printf("%02x", ((const uint8_t*)output->data)[b]);
+      }}
+      printf("\n");
+    }}
+    pass = pass && ok;
+  }}
+  printf("%s\n", pass ? "PASS" : "FAIL");
+  return pass ? 0 : 1;
+}}
+)",
+        fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("version", kToolVersion));
+  }
+
+  std::string footprint_main() const {
+    return fmt::format(
+        R"(/* The smallest program that runs {n}: what the library costs in an image, for the
+ * memory report. Generated by {version}. */
+#include "{n}.h"
+
+int main(void) {{
+  if ({n}_init() != {m}_OK) return 1;
+  return {n}_invoke() == {m}_OK ? 0 : 1;
+}}
+)",
+        fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("version", kToolVersion));
+  }
+
+  std::string readme(const Package& package) const {
+    return fmt::format(
+        R"(# {n}
+
+Generated by {version} from `{model}` (SHA-256 `{hash}`) for `{target}`.
+
+- `{n}.h`: the C API (`{n}_init`, `{n}_invoke`, `{n}_input`, `{n}_output`, `{m}_ARENA_BYTES`).
+- `{n}_model.cc`: the arena ({arena} bytes) and the kernel calls; `{n}_model_data.cc`: weights
+  ({weights} bytes).
+- `runtime/`: the tinydeploy runtime kernels this model uses ({kernels}).
+- `example/main.c`: runs the embedded example input and prints PASS or FAIL.
+
+Build: `cmake -S . -B build && cmake --build build`, then run `build/{n}_example`
+(for a Cortex-M target, the example links with newlib's nosys stubs: run it through a board port).
+)",
+        fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("version", kToolVersion),
+        fmt::arg("model", comment_text(model_file_name())),
+        fmt::arg("hash", sha256_hex(model_.file)),
+        fmt::arg("target", target_name(options_.target)),
+        fmt::arg("arena", analysis_.plan.arena_bytes), fmt::arg("weights", package.weight_bytes),
+        fmt::arg("kernels", fmt::join(package.kernel_sources, ", ")));
+  }
+
+  const model::Model& model_;
+  const model::Subgraph& graph_;
+  const analysis::ModelAnalysis& analysis_;
+  const std::vector<KernelCall>& calls_;
+  const ExampleData& example_;
+  const PackageOptions& options_;
+  const std::string name_;
+  const std::string macro_;
+  std::map<int32_t, int64_t> arena_offsets_;
+  std::map<int32_t, int64_t> scratch_offsets_;
+  std::map<int32_t, TensorHome> homes_;
+  std::vector<int32_t> constants_;  // constant tensors in order of first use
+  std::set<std::string> sources_;
+};
+
+}  // namespace
+
+std::string_view target_name(Target target) {
+  switch (target) {
+    case Target::Host:
+      return "host";
+    case Target::CortexM4:
+      return "cortex-m4";
+    case Target::CortexM55:
+      return "cortex-m55";
+  }
+  return "host";
+}
+
+Target parse_target(std::string_view name) {
+  for (Target t : {Target::Host, Target::CortexM4, Target::CortexM55}) {
+    if (target_name(t) == name) return t;
+  }
+  throw Error("unknown target '{}': use host, cortex-m4 or cortex-m55", name);
+}
+
+std::string default_package_name(const std::filesystem::path& model) {
+  std::string name = identifier(model.stem().string(), 48);
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front())) != 0) {
+    name = "model_" + name;
+  }
+  return name;
+}
+
+void check_package_name(std::string_view name) {
+  const bool valid =
+      !name.empty() && name.size() <= 48 &&
+      (std::isalpha(static_cast<unsigned char>(name.front())) != 0 || name.front() == '_') &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+      });
+  if (!valid) {
+    throw Error(
+        "--name '{}' is not usable: it prefixes C symbols and file names, so use letters, digits "
+        "and '_' (not starting with a digit, at most 48 characters)",
+        name);
+  }
+}
+
+Package generate_package(const model::Model& model, const analysis::ModelAnalysis& analysis,
+                         const std::vector<lowering::KernelCall>& calls,
+                         const ExampleData& example, const PackageOptions& options) {
+  check_package_name(options.name);
+  return Generator(model, analysis, calls, example, options).generate();
+}
+
+}  // namespace tinydeploy::codegen
