@@ -120,11 +120,32 @@ class Progress {
   bool quiet_;
 };
 
-// Runs a build step; a failure shows the end of its log, which holds the compiler's message.
+// The compiler's diagnostics in a build log (lines naming an error or warning, with the
+// source lines and carets that follow them), or else the end of the log.
+std::string diagnostics(const std::string& log) {
+  std::istringstream lines(log);
+  std::string line;
+  std::string found;
+  int context = 0;
+  int shown = 0;
+  while (std::getline(lines, line) && shown < 60) {
+    const bool diagnostic = line.find("error") != std::string::npos ||
+                            line.find("warning:") != std::string::npos;
+    if (diagnostic) context = 3;
+    if (context > 0) {
+      found += line + "\n";
+      --context;
+      ++shown;
+    }
+  }
+  return found.empty() ? tail(log, 40) : found;
+}
+
+// Runs a build step; a failure shows the compiler's message from its log.
 void run_build_step(const std::vector<std::string>& argv, const fs::path& log, std::string_view what) {
   const ProcessResult result = run_process(argv, log, Capture::Both);
   if (result.exit_code != 0) {
-    throw Error("{} failed (exit code {}):\n{}", what, result.exit_code, tail(result.output, 40));
+    throw Error("{} failed (exit code {}):\n{}", what, result.exit_code, diagnostics(result.output));
   }
 }
 
