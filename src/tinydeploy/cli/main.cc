@@ -1,7 +1,7 @@
 // tinydeploy: the command-line entry point. Each subcommand lives in its own file; this one
 // only wires arguments to them and turns errors into one line and an exit code.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -54,13 +54,15 @@ void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptio
   command.add_option("--target", options.target, "host, cortex-m4 or cortex-m55")
       ->check(CLI::IsMember({"host", "cortex-m4", "cortex-m55"}))
       ->capture_default_str();
-  command.add_option("-o,--output-dir", options.output_dir,
-                     "Directory to write (replaced atomically; its parent must exist)")
+  command
+      .add_option("-o,--output-dir", options.output_dir,
+                  "Directory to write (replaced atomically; its parent must exist)")
       ->required();
   command.add_option("--name", options.name,
                      "Prefix of the files and C symbols (default: the model file's name)");
-  command.add_option("--example-seed", options.example_seed,
-                     "Seed of the example's random inputs, as for `run --random`")
+  command
+      .add_option("--example-seed", options.example_seed,
+                  "Seed of the example's random inputs, as for `run --random`")
       ->capture_default_str();
 }
 

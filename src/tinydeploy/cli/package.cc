@@ -34,8 +34,8 @@ void require_supported(const model::Model& model, const analysis::ModelAnalysis&
     std::vector<std::string> out;
     for (model::DType t : usage.input_types) in.emplace_back(model::dtype_name(t));
     for (model::DType t : usage.output_types) out.emplace_back(model::dtype_name(t));
-    missing.push_back(fmt::format("{} ({} -> {})", usage.op, fmt::join(in, ", "),
-                                  fmt::join(out, ", ")));
+    missing.push_back(
+        fmt::format("{} ({} -> {})", usage.op, fmt::join(in, ", "), fmt::join(out, ", ")));
   }
   if (!missing.empty()) {
     throw Error("{}: nothing generated: the runtime has no kernel for {}", model.path,
@@ -68,7 +68,8 @@ codegen::ExampleData compute_example(const model::Model& model,
 
 codegen::Package make_package(const PackageCommandOptions& options) {
   const codegen::Target target = codegen::parse_target(options.target);
-  const std::string name = options.name ? *options.name : codegen::default_package_name(options.model);
+  const std::string name =
+      options.name ? *options.name : codegen::default_package_name(options.model);
   codegen::check_package_name(name);
   const model::Model model = model::read_model(options.model);
   const analysis::ModelAnalysis analysis = analysis::analyze(model);
@@ -86,7 +87,8 @@ void write_file(const fs::path& path, std::string_view content) {
 }
 
 void write_package(const codegen::Package& package, const fs::path& root) {
-  for (const codegen::GeneratedFile& file : package.files) write_file(root / file.path, file.content);
+  for (const codegen::GeneratedFile& file : package.files)
+    write_file(root / file.path, file.content);
 }
 
 fs::path existing_parent(const fs::path& output_dir) {
@@ -129,8 +131,8 @@ std::string diagnostics(const std::string& log) {
   int context = 0;
   int shown = 0;
   while (std::getline(lines, line) && shown < 60) {
-    const bool diagnostic = line.find("error") != std::string::npos ||
-                            line.find("warning:") != std::string::npos;
+    const bool diagnostic =
+        line.find("error") != std::string::npos || line.find("warning:") != std::string::npos;
     if (diagnostic) context = 3;
     if (context > 0) {
       found += line + "\n";
@@ -142,10 +144,12 @@ std::string diagnostics(const std::string& log) {
 }
 
 // Runs a build step; a failure shows the compiler's message from its log.
-void run_build_step(const std::vector<std::string>& argv, const fs::path& log, std::string_view what) {
+void run_build_step(const std::vector<std::string>& argv, const fs::path& log,
+                    std::string_view what) {
   const ProcessResult result = run_process(argv, log, Capture::Both);
   if (result.exit_code != 0) {
-    throw Error("{} failed (exit code {}):\n{}", what, result.exit_code, diagnostics(result.output));
+    throw Error("{} failed (exit code {}); the package and the full log are kept in {}:\n{}", what,
+                result.exit_code, log.parent_path().string(), diagnostics(result.output));
   }
 }
 
@@ -185,8 +189,8 @@ MemoryReport measure(const fs::path& build_dir, const fs::path& image, const std
     throw Error("the package's CMake cache names no 'nm' tool for the memory report");
   }
   size.replace(slash, 2, "size");
-  const ProcessResult symbols =
-      run_process({nm, "-S", "-C", "-t", "d", image.string()}, build_dir / "nm.txt", Capture::Stdout);
+  const ProcessResult symbols = run_process({nm, "-S", "-C", "-t", "d", image.string()},
+                                            build_dir / "nm.txt", Capture::Stdout);
   if (symbols.exit_code != 0) throw Error("{} could not read {}", nm, image.string());
   const ProcessResult sizes =
       run_process({size, "-B", "-d", image.string()}, build_dir / "size.txt", Capture::Stdout);
@@ -235,7 +239,8 @@ MemoryReport measure(const fs::path& build_dir, const fs::path& image, const std
       report.parameters += bytes;
     }
   }
-  report.other_flash = report.flash_total - report.library_code - report.parameters - report.weights;
+  report.other_flash =
+      report.flash_total - report.library_code - report.parameters - report.weights;
   report.resource_variables = variable_bytes;
   report.other_ram = report.ram_total - report.arena - report.resource_variables;
   return report;
@@ -277,8 +282,8 @@ std::string report_text(const MemoryReport& r, const codegen::Package& package,
       "  other        {:>10}  (C library and startup)\n"
       "lib{}.a {} bytes\n",
       package.name, options.target, package.name, r.flash_total, r.library_code,
-      fmt::join(package.kernel_sources, ", "), r.parameters, r.weights, r.other_flash,
-      r.ram_total, r.arena, r.resource_variables, r.other_ram, package.name, r.archive_bytes);
+      fmt::join(package.kernel_sources, ", "), r.parameters, r.weights, r.other_flash, r.ram_total,
+      r.arena, r.resource_variables, r.other_ram, package.name, r.archive_bytes);
 }
 
 }  // namespace
@@ -303,15 +308,25 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
   const fs::path build = work.path() / "build";
   write_package(package, source);
 
+  // A failed build keeps its package and logs for inspection.
+  struct KeepOnFailure {
+    TemporaryDirectory& work;
+    bool done = false;
+    ~KeepOnFailure() {
+      if (!done) work.keep();
+    }
+  } keep_on_failure{work};
   progress.step("configuring");
   std::vector<std::string> configure = {"cmake", "-S", source.string(), "-B", build.string()};
-  if (run_process({"ninja", "--version"}, work.path() / "ninja.txt", Capture::Both).exit_code == 0) {
+  if (run_process({"ninja", "--version"}, work.path() / "ninja.txt", Capture::Both).exit_code ==
+      0) {
     configure.insert(configure.end(), {"-G", "Ninja"});
   }
   run_build_step(configure, work.path() / "configure.log", "configuring the package (cmake)");
   progress.step("building");
   run_build_step({"cmake", "--build", build.string()}, work.path() / "build.log",
                  "building the package");
+  keep_on_failure.done = true;
 
   const std::string& n = package.name;
   fs::create_directories(result.path() / "lib");
@@ -330,7 +345,8 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
   report.archive_bytes = static_cast<int64_t>(fs::file_size(build / ("lib" + n + ".a")));
   const std::string text = report_text(report, package, options);
   write_file(result.path() / "memory_report.txt", text);
-  write_file(result.path() / "memory_report.json", report_json(report, package, options).dump(2) + "\n");
+  write_file(result.path() / "memory_report.json",
+             report_json(report, package, options).dump(2) + "\n");
 
   if (options.target == "host") {
     progress.step("running the example");

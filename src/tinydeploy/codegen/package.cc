@@ -177,11 +177,11 @@ std::vector<std::string> literals_of(const std::vector<T>& values) {
 // The runtime parameter structs: C++ type name and the role that names their constants.
 template <typename T>
 struct StructInfo;
-#define TINYDEPLOY_STRUCT_INFO(Type, role_name)          \
-  template <>                                            \
-  struct StructInfo<rt::Type> {                          \
-    static constexpr std::string_view type = #Type;      \
-    static constexpr std::string_view role = role_name;  \
+#define TINYDEPLOY_STRUCT_INFO(Type, role_name)         \
+  template <>                                           \
+  struct StructInfo<rt::Type> {                         \
+    static constexpr std::string_view type = #Type;     \
+    static constexpr std::string_view role = role_name; \
   };
 TINYDEPLOY_STRUCT_INFO(Dims4, "dims")
 TINYDEPLOY_STRUCT_INFO(QuantizedActivation, "activation")
@@ -266,8 +266,8 @@ class Generator {
       }
       if (header || kernel) package.files.push_back({path, std::string(file.content)});
       if (toolchain) {
-        package.files.push_back({"cmake/" + path.substr(std::strlen("boards/cmake/")),
-                                 std::string(file.content)});
+        package.files.push_back(
+            {"cmake/" + path.substr(std::strlen("boards/cmake/")), std::string(file.content)});
       }
     }
     std::sort(package.files.begin(), package.files.end(),
@@ -334,8 +334,8 @@ class Generator {
     }
     for (int32_t index : graph_.outputs) {
       if (homes_[index].arena_offset < 0) {
-        throw Error("{}: model output {} ('{}') is not computed into the arena", model_.path,
-                    index, tensor(index).name);
+        throw Error("{}: model output {} ('{}') is not computed into the arena", model_.path, index,
+                    tensor(index).name);
       }
     }
     for (const KernelCall& call : calls_) {
@@ -471,8 +471,8 @@ const char* {n}_model_sha256(void);
       const model::Tensor& t = tensor(index);
       const auto bytes = model_.data(t);
       if (static_cast<int64_t>(bytes.size()) < t.bytes()) {
-        throw Error("{}: constant tensor {} ('{}') holds {} bytes, its shape needs {}",
-                    model_.path, index, t.name, bytes.size(), t.bytes());
+        throw Error("{}: constant tensor {} ('{}') holds {} bytes, its shape needs {}", model_.path,
+                    index, t.name, bytes.size(), t.bytes());
       }
       const auto values = element_literals(bytes.first(static_cast<size_t>(t.bytes())), t.dtype);
       weight_bytes += t.bytes();
@@ -560,9 +560,9 @@ const char* {n}_model_sha256(void);
               args.push_back(name);
             } else if constexpr (std::is_same_v<T, lowering::ChannelScales>) {
               const std::string name = fresh("scale");
-              constants += fmt::format("alignas(16) const int32_t {}_multiplier[{}] = {};\n", name,
-                                       value.multiplier.size(),
-                                       braced(literals_of(value.multiplier), 8));
+              constants +=
+                  fmt::format("alignas(16) const int32_t {}_multiplier[{}] = {};\n", name,
+                              value.multiplier.size(), braced(literals_of(value.multiplier), 8));
               constants += fmt::format("alignas(16) const int32_t {}_shift[{}] = {};\n", name,
                                        value.shift.size(), braced(literals_of(value.shift), 16));
               constants += fmt::format(
@@ -571,17 +571,17 @@ const char* {n}_model_sha256(void);
               args.push_back(name);
             } else if constexpr (std::is_same_v<T, lowering::SoftmaxInt16Tables>) {
               const std::string name = fresh("params");
-              constants += fmt::format("alignas(16) const int16_t {}_exp_table[{}] = {};\n", name,
-                                       value.exp_table.size(),
-                                       braced(literals_of(value.exp_table), 12));
+              constants +=
+                  fmt::format("alignas(16) const int16_t {}_exp_table[{}] = {};\n", name,
+                              value.exp_table.size(), braced(literals_of(value.exp_table), 12));
               constants += fmt::format("alignas(16) const int16_t {}_reciprocal_table[{}] = {};\n",
                                        name, value.reciprocal_table.size(),
                                        braced(literals_of(value.reciprocal_table), 12));
               rt::SoftmaxInt16Params params;
               params.input_beta = value.input_beta;
-              constants += fmt::format(
-                  "constexpr rt::SoftmaxInt16Params {} = {};\n", name,
-                  initializer(params, name + "_exp_table", name + "_reciprocal_table"));
+              constants +=
+                  fmt::format("constexpr rt::SoftmaxInt16Params {} = {};\n", name,
+                              initializer(params, name + "_exp_table", name + "_reciprocal_table"));
               args.push_back(name);
             } else if constexpr (std::is_same_v<T, lowering::TensorPointerList>) {
               const std::string name = fresh("inputs");
@@ -630,10 +630,10 @@ const char* {n}_model_sha256(void);
       const float scale = quantized ? t.quantization.scale[0] : 0.0f;
       const int64_t zero_point =
           quantized && !t.quantization.zero_point.empty() ? t.quantization.zero_point[0] : 0;
-      entries.push_back(fmt::format(
-          "    {{\"{}\", arena + {}, {}, {}, {}, {}_DTYPE_{}, {}, {}}}", escape(t.name),
-          homes_.at(tensors[i]).arena_offset, t.bytes(), dims, t.shape.size(), macro_,
-          api_dtype(t.dtype), float_literal(scale), zero_point));
+      entries.push_back(fmt::format("    {{\"{}\", arena + {}, {}, {}, {}, {}_DTYPE_{}, {}, {}}}",
+                                    escape(t.name), homes_.at(tensors[i]).arena_offset, t.bytes(),
+                                    dims, t.shape.size(), macro_, api_dtype(t.dtype),
+                                    float_literal(scale), zero_point));
     }
     text += fmt::format("const {}_tensor k{}s[] = {{\n{}}};\n", name_,
                         kind == "input" ? "Input" : "Output", fmt::join(entries, ",\n"));
@@ -734,7 +734,8 @@ const char* {n}_model_sha256(void) {{ return {m}_MODEL_SHA256; }}
 
   std::string cmake_lists(const std::vector<std::string>& kernels) const {
     std::string kernel_files;
-    for (const std::string& k : kernels) kernel_files += fmt::format("  runtime/kernels/{}.cc\n", k);
+    for (const std::string& k : kernels)
+      kernel_files += fmt::format("  runtime/kernels/{}.cc\n", k);
     std::string toolchain;
     if (options_.target != Target::Host) {
       toolchain = fmt::format(
@@ -839,9 +840,8 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
     for (size_t i = 0; i < example_.outputs.size(); ++i) {
       outputs.push_back(fmt::format("kExpectedOutput{}", i));
     }
-    text += fmt::format(
-        "\nstatic const uint8_t* const kExampleInputs[] = {{{}}};\n\n#endif\n",
-        fmt::join(inputs, ", "));
+    text += fmt::format("\nstatic const uint8_t* const kExampleInputs[] = {{{}}};\n\n#endif\n",
+                        fmt::join(inputs, ", "));
     return text;
   }
 
@@ -913,16 +913,18 @@ int main(int argc, char** argv) {{
 
   // The example's comparisons: exact for integer outputs, 1e-5 relative for float ones.
   std::string bytes_matcher() const {
-    return fmt::format(R"(static int bytes_match(const {n}_tensor* tensor, const uint8_t* expected) {{
+    return fmt::format(
+        R"(static int bytes_match(const {n}_tensor* tensor, const uint8_t* expected) {{
   return memcmp(tensor->data, expected, tensor->bytes) == 0;
 }}
 
 )",
-                       fmt::arg("n", name_));
+        fmt::arg("n", name_));
   }
 
   std::string floats_matcher() const {
-    return fmt::format(R"(/* Float kernels may round differently with another compiler or FPU: allow 1e-5 relative. */
+    return fmt::format(
+        R"(/* Float kernels may round differently with another compiler or FPU: allow 1e-5 relative. */
 static int floats_match(const {n}_tensor* tensor, const uint8_t* expected) {{
   for (size_t i = 0; i < tensor->bytes / sizeof(float); ++i) {{
     float got;
@@ -935,7 +937,7 @@ static int floats_match(const {n}_tensor* tensor, const uint8_t* expected) {{
 }}
 
 )",
-                       fmt::arg("n", name_));
+        fmt::arg("n", name_));
   }
 
   std::string footprint_main() const {
@@ -969,8 +971,7 @@ Build: `cmake -S . -B build && cmake --build build`, then run `build/{n}_example
 )",
         fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("version", kToolVersion),
         fmt::arg("model", comment_text(model_file_name())),
-        fmt::arg("hash", sha256_hex(model_.file)),
-        fmt::arg("target", target_name(options_.target)),
+        fmt::arg("hash", sha256_hex(model_.file)), fmt::arg("target", target_name(options_.target)),
         fmt::arg("arena", analysis_.plan.arena_bytes), fmt::arg("weights", package.weight_bytes),
         fmt::arg("kernels", fmt::join(package.kernel_sources, ", ")));
   }
@@ -1035,8 +1036,8 @@ void check_package_name(std::string_view name) {
 }
 
 Package generate_package(const model::Model& model, const analysis::ModelAnalysis& analysis,
-                         const std::vector<lowering::KernelCall>& calls,
-                         const ExampleData& example, const PackageOptions& options) {
+                         const std::vector<lowering::KernelCall>& calls, const ExampleData& example,
+                         const PackageOptions& options) {
   check_package_name(options.name);
   return Generator(model, analysis, calls, example, options).generate();
 }

@@ -59,7 +59,7 @@ void check_package_name(std::string_view name);
 // PC's inference on the embedded example input. Deterministic: the same arguments give the same
 // bytes. Throws tinydeploy::Error for a model the generator cannot express.
 Package generate_package(const model::Model& model, const analysis::ModelAnalysis& analysis,
-                         const std::vector<lowering::KernelCall>& calls,
-                         const ExampleData& example, const PackageOptions& options);
+                         const std::vector<lowering::KernelCall>& calls, const ExampleData& example,
+                         const PackageOptions& options);
 
 }  // namespace tinydeploy::codegen

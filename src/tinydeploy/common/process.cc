@@ -16,8 +16,8 @@ extern char** environ;
 
 namespace tinydeploy {
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::filesystem::path& log_file,
-                          Capture capture) {
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::filesystem::path& log_file, Capture capture) {
   if (argv.empty()) throw Error("internal error: no program to run");
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));

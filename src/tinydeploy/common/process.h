@@ -17,7 +17,7 @@ enum class Capture { Stdout, Stderr, Both };
 // Runs `argv` (argv[0] looked up in PATH) and waits for it. The
 // captured streams go through `log_file`, which is kept; the others are discarded. Throws
 // tinydeploy::Error when the program cannot be started.
-ProcessResult run_process(const std::vector<std::string>& argv, const std::filesystem::path& log_file,
-                          Capture capture);
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::filesystem::path& log_file, Capture capture);
 
 }  // namespace tinydeploy

@@ -33,6 +33,12 @@ class TemporaryDirectory {
     if (!path_.empty()) fs::remove_all(path_, ec);
   }
   const fs::path& path() const { return path_; }
+  // Keeps the directory (for a failure's logs) instead of removing it.
+  fs::path keep() {
+    fs::path kept = path_;
+    path_.clear();
+    return kept;
+  }
   // Moves the directory to `target`, replacing what was there.
   void commit(const fs::path& target) {
     std::error_code ec;
