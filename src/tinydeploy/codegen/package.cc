@@ -56,43 +56,33 @@ std::string shape_text(const std::vector<int32_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ","));
 }
 
-const char* c_type(DType type) {
-  switch (type) {
-    case DType::Int8:
-      return "int8_t";
-    case DType::UInt8:
-      return "uint8_t";
-    case DType::Int16:
-      return "int16_t";
-    case DType::Int32:
-      return "int32_t";
-    case DType::Int64:
-      return "int64_t";
-    case DType::Float32:
-      return "float";
-    default:
-      return nullptr;
+// Element types that generated code holds: their C type and the C API's enumerator suffix.
+struct ElementType {
+  DType dtype;
+  const char* c_type;
+  const char* api_name;
+};
+constexpr ElementType kElementTypes[] = {
+    {DType::Int8, "int8_t", "INT8"},    {DType::UInt8, "uint8_t", "UINT8"},
+    {DType::Int16, "int16_t", "INT16"}, {DType::Int32, "int32_t", "INT32"},
+    {DType::Int64, "int64_t", "INT64"}, {DType::Float32, "float", "FLOAT32"},
+};
+
+const ElementType* element_type(DType type) {
+  for (const ElementType& e : kElementTypes) {
+    if (e.dtype == type) return &e;
   }
+  return nullptr;
 }
 
-// The API's dtype enumerator suffix.
+const char* c_type(DType type) {
+  const ElementType* e = element_type(type);
+  return e != nullptr ? e->c_type : nullptr;
+}
+
 const char* api_dtype(DType type) {
-  switch (type) {
-    case DType::Int8:
-      return "INT8";
-    case DType::UInt8:
-      return "UINT8";
-    case DType::Int16:
-      return "INT16";
-    case DType::Int32:
-      return "INT32";
-    case DType::Int64:
-      return "INT64";
-    case DType::Float32:
-      return "FLOAT32";
-    default:
-      return nullptr;
-  }
+  const ElementType* e = element_type(type);
+  return e != nullptr ? e->api_name : nullptr;
 }
 
 std::string upper(std::string_view text) {
