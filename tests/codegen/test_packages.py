@@ -18,6 +18,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("TINYDEPLOY_SHARED_DIR", REPO.parent / "shared"))
 MODELS = sorted((SHARED / "models").glob("*.tflite"))
+# The generated operator test models: every operator, type and option the runtime supports.
+OPERATOR_MODELS = sorted((REPO / "tests" / "data" / "models").glob("*.tflite"))
 SEEDS = (5, 23)
 
 
@@ -50,10 +52,11 @@ def package_name(model):
     return re.sub(r"[^0-9a-z]+", "_", model.stem.lower()).strip("_")
 
 
-@pytest.mark.parametrize("model", MODELS, ids=[m.stem for m in MODELS])
-def test_host_package_is_bit_exact_with_run(model, tmp_path):
+def check_host_package(model, tmp_path, seeds):
+    """Builds the host package once per seed and compares the example's outputs, byte for byte,
+    with `tinydeploy run --random SEED`."""
     name = package_name(model)
-    for seed in SEEDS:
+    for seed in seeds:
         package = tmp_path / f"package_{seed}"
         tinydeploy("generate", model, "--target", "host", "-o", package, "--example-seed", seed)
         build(package, tmp_path / f"build_{seed}")
@@ -70,6 +73,16 @@ def test_host_package_is_bit_exact_with_run(model, tmp_path):
         for i, path in enumerate(outputs):
             expected = np.load(path).tobytes()
             assert bytes.fromhex(dumped[str(i)]) == expected, f"{model.name} output {i} seed {seed}"
+
+
+@pytest.mark.parametrize("model", MODELS, ids=[m.stem for m in MODELS])
+def test_host_package_is_bit_exact_with_run(model, tmp_path):
+    check_host_package(model, tmp_path, SEEDS)
+
+
+@pytest.mark.parametrize("model", OPERATOR_MODELS, ids=[m.stem for m in OPERATOR_MODELS])
+def test_operator_model_package_is_bit_exact_with_run(model, tmp_path):
+    check_host_package(model, tmp_path, SEEDS[:1])
 
 
 @pytest.mark.parametrize("target", ["cortex-m4", "cortex-m55"])

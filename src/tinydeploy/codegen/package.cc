@@ -164,7 +164,8 @@ std::vector<std::string> literals_of(const std::vector<T>& values) {
   return out;
 }
 
-// The runtime parameter structs: C++ type name and the role that names their constants.
+// The runtime parameter structs: C++ type name and the role that names their constants (Dims4
+// is named by its position instead: input, filter, output).
 template <typename T>
 struct StructInfo;
 #define TINYDEPLOY_STRUCT_INFO(Type, role_name)         \
@@ -173,7 +174,6 @@ struct StructInfo;
     static constexpr std::string_view type = #Type;     \
     static constexpr std::string_view role = role_name; \
   };
-TINYDEPLOY_STRUCT_INFO(Dims4, "dims")
 TINYDEPLOY_STRUCT_INFO(QuantizedActivation, "activation")
 TINYDEPLOY_STRUCT_INFO(FloatActivation, "activation")
 TINYDEPLOY_STRUCT_INFO(ConvGeometry, "geometry")
@@ -340,10 +340,13 @@ class Generator {
   }
 
   // The expression for a pointer to tensor `index` in NAME_model.cc.
-  std::string tensor_pointer(int32_t index, const char* type) const {
-    if (index < 0) return "nullptr";
+  std::string tensor_pointer(int32_t index, const char* type, bool writable) const {
+    // A typed null: the kernels' overloads differ by pointer type (int32 or int64 bias).
+    const std::string null =
+        fmt::format("static_cast<{}{}*>(nullptr)", writable ? "" : "const ", type);
+    if (index < 0) return null;
     const auto found = homes_.find(index);
-    if (found == homes_.end()) return "nullptr";  // empty tensor: no storage to point at
+    if (found == homes_.end()) return null;  // an empty tensor: no storage to point at
     if (found->second.arena_offset >= 0) {
       return fmt::format("at<{}>({})", type, found->second.arena_offset);
     }
@@ -530,7 +533,8 @@ const char* {n}_model_sha256(void);
                                        initializer(value));
               args.push_back(name);
             } else if constexpr (std::is_same_v<T, lowering::TensorPointer>) {
-              args.push_back(tensor_pointer(value.tensor, lowering::c_type_name(value.type)));
+              args.push_back(
+                  tensor_pointer(value.tensor, lowering::c_type_name(value.type), value.writable));
             } else if constexpr (std::is_same_v<T, lowering::ScratchPointer>) {
               const auto found = scratch_offsets_.find(call.op_index);
               if (found == scratch_offsets_.end()) {
