@@ -230,7 +230,6 @@ class Generator {
     for (const KernelCall& call : calls_) {
       if (!call.kernel.empty()) sources_.insert(call.source);
     }
-    std::string kernels_cmake;
     std::set<std::string> files = {"fixed_point"};
     for (const std::string& s : sources_) {
       files.insert(s);
