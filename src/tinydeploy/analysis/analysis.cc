@@ -1,5 +1,7 @@
 #include "tinydeploy/analysis/analysis.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -173,6 +175,14 @@ const Allocation* MemoryPlan::find_tensor(int32_t tensor) const {
   const auto found = std::find_if(allocations.begin(), allocations.end(),
                                   [tensor](const Allocation& a) { return a.tensor == tensor; });
   return found == allocations.end() ? nullptr : &*found;
+}
+
+std::string signature_text(const OpUsage& usage) {
+  std::vector<std::string_view> in;
+  std::vector<std::string_view> out;
+  for (const model::DType type : usage.input_types) in.push_back(model::dtype_name(type));
+  for (const model::DType type : usage.output_types) out.push_back(model::dtype_name(type));
+  return fmt::format("{} ({} -> {})", usage.op, fmt::join(in, ", "), fmt::join(out, ", "));
 }
 
 ModelAnalysis analyze(const model::Model& model) {

@@ -64,6 +64,9 @@ struct OpUsage {
   bool supported = false;
 };
 
+// "OP (input types -> output types)", as messages and reports name a type signature.
+std::string signature_text(const OpUsage& usage);
+
 struct ModelAnalysis {
   std::vector<LayerInfo> layers;  // subgraph 0, in execution order
   MemoryPlan plan;

@@ -16,12 +16,6 @@ std::string shape_text(const std::vector<int32_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
-std::string types_text(const std::vector<model::DType>& types) {
-  std::vector<std::string_view> names;
-  for (const model::DType type : types) names.push_back(model::dtype_name(type));
-  return fmt::format("{}", fmt::join(names, ", "));
-}
-
 // Thousands separators make MAC and byte counts readable at a glance.
 std::string grouped(int64_t value) {
   const std::string digits = std::to_string(value);
@@ -198,8 +192,7 @@ std::string inspect_text(const model::Model& model, const analysis::ModelAnalysi
   std::vector<std::string> unsupported;
   for (const analysis::OpUsage& usage : analysis.inventory) {
     if (!usage.supported) {
-      unsupported.push_back(fmt::format("{} ({} -> {})", usage.op, types_text(usage.input_types),
-                                        types_text(usage.output_types)));
+      unsupported.push_back(analysis::signature_text(usage));
     }
   }
   if (unsupported.empty()) {

@@ -29,13 +29,7 @@ namespace fs = std::filesystem;
 void require_supported(const model::Model& model, const analysis::ModelAnalysis& analysis) {
   std::vector<std::string> missing;
   for (const analysis::OpUsage& usage : analysis.inventory) {
-    if (usage.supported) continue;
-    std::vector<std::string> in;
-    std::vector<std::string> out;
-    for (model::DType t : usage.input_types) in.emplace_back(model::dtype_name(t));
-    for (model::DType t : usage.output_types) out.emplace_back(model::dtype_name(t));
-    missing.push_back(
-        fmt::format("{} ({} -> {})", usage.op, fmt::join(in, ", "), fmt::join(out, ", ")));
+    if (!usage.supported) missing.push_back(analysis::signature_text(usage));
   }
   if (!missing.empty()) {
     throw Error("{}: nothing generated: the runtime has no kernel for {}", model.path,
