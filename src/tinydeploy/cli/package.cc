@@ -16,7 +16,6 @@
 #include "tinydeploy/common/process.h"
 #include "tinydeploy/common/temporary_directory.h"
 #include "tinydeploy/engine/engine.h"
-#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/validate/tensor_io.h"
 
@@ -38,9 +37,8 @@ void require_supported(const model::Model& model, const analysis::ModelAnalysis&
 }
 
 // The host engine's inference on seeded random inputs: the example's expected output.
-codegen::ExampleData compute_example(const model::Model& model,
-                                     const analysis::ModelAnalysis& analysis, uint64_t seed) {
-  engine::Engine engine(model, analysis);
+codegen::ExampleData compute_example(const model::Model& model, engine::Engine& engine,
+                                     uint64_t seed) {
   codegen::ExampleData example;
   example.seed = seed;
   for (size_t i = 0; i < engine.input_count(); ++i) {
@@ -68,9 +66,10 @@ codegen::Package make_package(const PackageCommandOptions& options) {
   const model::Model model = model::read_model(options.model);
   const analysis::ModelAnalysis analysis = analysis::analyze(model);
   require_supported(model, analysis);
-  const std::vector<lowering::KernelCall> calls = lowering::lower(model, analysis);
-  const codegen::ExampleData example = compute_example(model, analysis, options.example_seed);
-  return codegen::generate_package(model, analysis, calls, example, {name, target});
+  // The engine lowers the model once; the package prints the same calls it ran for the example.
+  engine::Engine engine(model, analysis);
+  const codegen::ExampleData example = compute_example(model, engine, options.example_seed);
+  return codegen::generate_package(model, analysis, engine.calls(), example, {name, target});
 }
 
 void write_file(const fs::path& path, std::string_view content) {

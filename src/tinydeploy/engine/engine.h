@@ -33,6 +33,9 @@ class Engine {
   // The current bytes of any tensor of subgraph 0 (valid while it is live in the arena).
   std::span<const uint8_t> tensor_bytes(int32_t tensor) const;
 
+  // The lowered kernel calls this engine runs, one per operator in execution order.
+  const std::vector<lowering::KernelCall>& calls() const { return calls_; }
+
   // Runs every operator in order; `after_op(op_index)` is called after each one, while the
   // operator's outputs are still live.
   void invoke(const std::function<void(int32_t)>& after_op = {});
