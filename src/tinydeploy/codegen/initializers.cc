@@ -8,13 +8,6 @@
 namespace tinydeploy::codegen {
 namespace {
 
-// An integer literal of the value; the most negative values have no literal of their own.
-std::string integer_literal(int64_t value) {
-  if (value == std::numeric_limits<int64_t>::min()) return "(-9223372036854775807LL - 1)";
-  if (value == std::numeric_limits<int32_t>::min()) return "(-2147483647 - 1)";
-  return fmt::format("{}", value);
-}
-
 template <size_t N>
 std::string list(const int32_t (&values)[N]) {
   std::string out = "{";
@@ -40,6 +33,12 @@ class Fields {
 };
 
 }  // namespace
+
+std::string integer_literal(int64_t value) {
+  if (value == std::numeric_limits<int64_t>::min()) return "(-9223372036854775807LL - 1)";
+  if (value == std::numeric_limits<int32_t>::min()) return "(-2147483647 - 1)";
+  return fmt::format("{}", value);
+}
 
 std::string float_literal(float value) {
   if (std::isnan(value)) return "std::numeric_limits<float>::quiet_NaN()";
@@ -220,13 +219,20 @@ std::string initializer(const rt::SoftmaxInt16Params& v, std::string_view exp_ta
 
 std::string array_definition(std::string_view type, std::string_view name,
                              const std::vector<int64_t>& values, int per_line) {
-  std::string out = fmt::format("alignas(16) const {} {}[{}] = {{", type, name, values.size());
+  std::vector<std::string> literals;
+  literals.reserve(values.size());
+  for (int64_t value : values) literals.push_back(integer_literal(value));
+  return literal_array_definition(type, name, literals, per_line);
+}
+
+std::string literal_array_definition(std::string_view type, std::string_view name,
+                                     const std::vector<std::string>& literals, int per_line) {
+  std::string out = fmt::format("alignas(16) const {} {}[{}] = {{", type, name, literals.size());
   const size_t line = per_line > 0 ? static_cast<size_t>(per_line) : 1;
-  for (size_t i = 0; i < values.size(); ++i) {
-    out += (i % line == 0 ? "\n    " : " ") + integer_literal(values[i]) +
-           (i + 1 < values.size() ? "," : "");
+  for (size_t i = 0; i < literals.size(); ++i) {
+    out += (i % line == 0 ? "\n    " : " ") + literals[i] + (i + 1 < literals.size() ? "," : "");
   }
-  return out + (values.empty() ? "};\n" : "\n};\n");
+  return out + (literals.empty() ? "};\n" : "\n};\n");
 }
 
 }  // namespace tinydeploy::codegen

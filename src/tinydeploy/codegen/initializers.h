@@ -23,6 +23,10 @@ namespace rt = tinydeploy::runtime;
 // A float literal that parses back to exactly `value` (infinities and NaN spelled via <limits>).
 std::string float_literal(float value);
 
+// An integer literal of `value`; the most negative int32 and int64 values, which have no literal
+// of their own, are spelled as expressions.
+std::string integer_literal(int64_t value);
+
 std::string initializer(const rt::Dims4& v);
 std::string initializer(const rt::QuantizedActivation& v);
 std::string initializer(const rt::FloatActivation& v);
@@ -55,5 +59,8 @@ std::string initializer(const rt::SoftmaxInt16Params& v, std::string_view exp_ta
 // `alignas(16) const TYPE NAME[N] = {...};` with at most `per_line` values a line.
 std::string array_definition(std::string_view type, std::string_view name,
                              const std::vector<int64_t>& values, int per_line = 12);
+// The same from values already spelled as C++ literals (floats, suffixed integers).
+std::string literal_array_definition(std::string_view type, std::string_view name,
+                                     const std::vector<std::string>& literals, int per_line = 12);
 
 }  // namespace tinydeploy::codegen

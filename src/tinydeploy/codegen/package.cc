@@ -92,6 +92,27 @@ std::string upper(std::string_view text) {
 }
 
 // Little-endian bytes as the values of a C array of the tensor's type.
+// One element as a C++ literal of its array's type (int64 values suffixed LL).
+template <typename T>
+std::string literal(T value) {
+  if constexpr (std::is_same_v<T, float>) {
+    return float_literal(value);
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return value == INT64_MIN ? integer_literal(value) : integer_literal(value) + "LL";
+  } else {
+    return integer_literal(value);
+  }
+}
+
+template <typename T>
+std::vector<std::string> literals_of(const std::vector<T>& values) {
+  std::vector<std::string> out;
+  out.reserve(values.size());
+  for (const T& v : values) out.push_back(literal(v));
+  return out;
+}
+
+// Little-endian bytes as the values of a C array of the tensor's type.
 std::vector<std::string> element_literals(std::span<const uint8_t> bytes, DType type) {
   std::vector<std::string> values;
   auto read = [&](auto tag) {
@@ -101,16 +122,7 @@ std::vector<std::string> element_literals(std::span<const uint8_t> bytes, DType 
     for (size_t i = 0; i < count; ++i) {
       T value;
       std::memcpy(&value, bytes.data() + i * sizeof(T), sizeof(T));
-      if constexpr (std::is_same_v<T, float>) {
-        values.push_back(float_literal(value));
-      } else if constexpr (std::is_same_v<T, int64_t>) {
-        values.push_back(value == INT64_MIN ? "(-9223372036854775807LL - 1)"
-                                            : fmt::format("{}LL", value));
-      } else if constexpr (std::is_same_v<T, int32_t>) {
-        values.push_back(value == INT32_MIN ? "(-2147483647 - 1)" : fmt::format("{}", value));
-      } else {
-        values.push_back(fmt::format("{}", value));
-      }
+      values.push_back(literal(value));
     }
   };
   switch (type) {
@@ -146,22 +158,6 @@ std::string braced(const std::vector<std::string>& values, int per_line) {
     out += " " + values[i] + (i + 1 < values.size() ? "," : "");
   }
   return out + (values.empty() ? "}" : "\n}");
-}
-
-template <typename T>
-std::vector<std::string> literals_of(const std::vector<T>& values) {
-  std::vector<std::string> out;
-  out.reserve(values.size());
-  for (const T& v : values) {
-    if constexpr (std::is_same_v<T, float>) {
-      out.push_back(float_literal(v));
-    } else if constexpr (std::is_same_v<T, int32_t>) {
-      out.push_back(v == INT32_MIN ? "(-2147483647 - 1)" : fmt::format("{}", v));
-    } else {
-      out.push_back(fmt::format("{}", v));
-    }
-  }
-  return out;
 }
 
 // The runtime parameter structs: C++ type name and the role that names their constants (Dims4
@@ -473,10 +469,11 @@ const char* {n}_model_sha256(void);
       const auto values = element_literals(bytes.first(static_cast<size_t>(t.bytes())), t.dtype);
       weight_bytes += t.bytes();
       const int per_line = t.dtype == DType::Float32 ? 8 : 16;
-      text += fmt::format("\n// {}\nalignas(16) const {} {}[{}] = {};\n", tensor_label(index),
-                          c_type(t.dtype), homes_.at(index).constant,
-                          std::max<size_t>(values.size(), 1),
-                          values.empty() ? std::string("{0}") : braced(values, per_line));
+      // An empty tensor still gets one element: C++ has no zero-length arrays.
+      text += fmt::format("\n// {}\n{}", tensor_label(index),
+                          literal_array_definition(
+                              c_type(t.dtype), homes_.at(index).constant,
+                              values.empty() ? std::vector<std::string>{"0"} : values, per_line));
     }
     return text + fmt::format("\n}}  // namespace {}_model_data\n", name_);
   }
@@ -512,7 +509,7 @@ const char* {n}_model_sha256(void);
           [&](const auto& value) {
             using T = std::decay_t<decltype(value)>;
             if constexpr (std::is_same_v<T, int32_t>) {
-              args.push_back(value == INT32_MIN ? "(-2147483647 - 1)" : fmt::format("{}", value));
+              args.push_back(integer_literal(value));
             } else if constexpr (std::is_same_v<T, float>) {
               args.push_back(float_literal(value));
             } else if constexpr (std::is_same_v<T, bool>) {
@@ -550,30 +547,26 @@ const char* {n}_model_sha256(void);
                     const char* type = std::is_same_v<E, float>
                                            ? "float"
                                            : (std::is_same_v<E, int32_t> ? "int32_t" : "uint8_t");
-                    constants += fmt::format("alignas(16) const {} {}[{}] = {};\n", type, name,
-                                             values.size(), braced(literals_of(values), 12));
+                    constants += literal_array_definition(type, name, literals_of(values), 12);
                   },
                   value.values);
               args.push_back(name);
             } else if constexpr (std::is_same_v<T, lowering::ChannelScales>) {
               const std::string name = fresh("scale");
-              constants +=
-                  fmt::format("alignas(16) const int32_t {}_multiplier[{}] = {};\n", name,
-                              value.multiplier.size(), braced(literals_of(value.multiplier), 8));
-              constants += fmt::format("alignas(16) const int32_t {}_shift[{}] = {};\n", name,
-                                       value.shift.size(), braced(literals_of(value.shift), 16));
+              constants += literal_array_definition("int32_t", name + "_multiplier",
+                                                    literals_of(value.multiplier), 8);
+              constants += literal_array_definition("int32_t", name + "_shift",
+                                                    literals_of(value.shift), 16);
               constants += fmt::format(
                   "constexpr rt::PerChannelScale {} = {};\n", name,
                   initializer(rt::PerChannelScale{}, name + "_multiplier", name + "_shift"));
               args.push_back(name);
             } else if constexpr (std::is_same_v<T, lowering::SoftmaxInt16Tables>) {
               const std::string name = fresh("params");
-              constants +=
-                  fmt::format("alignas(16) const int16_t {}_exp_table[{}] = {};\n", name,
-                              value.exp_table.size(), braced(literals_of(value.exp_table), 12));
-              constants += fmt::format("alignas(16) const int16_t {}_reciprocal_table[{}] = {};\n",
-                                       name, value.reciprocal_table.size(),
-                                       braced(literals_of(value.reciprocal_table), 12));
+              constants += literal_array_definition("int16_t", name + "_exp_table",
+                                                    literals_of(value.exp_table), 12);
+              constants += literal_array_definition("int16_t", name + "_reciprocal_table",
+                                                    literals_of(value.reciprocal_table), 12);
               rt::SoftmaxInt16Params params;
               params.input_beta = value.input_beta;
               constants +=
