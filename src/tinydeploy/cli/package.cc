@@ -332,7 +332,6 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
   }
   fs::copy_file(build / (n + "_example"), result.path() / "example" / (n + "_example"));
 
-  if (package.kernel_sources.empty()) throw Error("internal error: a package without kernels");
   progress.step("measuring");
   MemoryReport report = measure(build, build / (n + "_footprint"), n, package.variable_bytes);
   report.archive_bytes = static_cast<int64_t>(fs::file_size(build / ("lib" + n + ".a")));
