@@ -4,6 +4,7 @@
 #   bench/inference_vs_tflm.sh [BUILD_DIR]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+python=${TINYDEPLOY_PYTHON:-$top/.venv/bin/python3}
 build=${1:-$top/build/release}
 models=("$top"/../shared/models/*.tflite)
 declare -A ours
@@ -14,4 +15,4 @@ done < <("$build/bench/inference_bench" --benchmark_format=csv 2>/dev/null |
 printf '%-40s %18s %18s\n' model tinydeploy_ms tflite_micro_ms
 while read -r name tflm rest; do
   printf '%-40s %18s %18s\n' "$name" "${ours[$name]%% *}" "$tflm"
-done < <(python3 "$top/bench/tflm_inference.py" "${models[@]}")
+done < <("$python" "$top/bench/tflm_inference.py" "${models[@]}")

@@ -7,6 +7,7 @@
 # Run scripts/setup.sh first. Usage: bench/library_footprint.sh [MODEL.tflite ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+python=${TINYDEPLOY_PYTHON:-.venv/bin/python3}
 tool=build/release/src/tinydeploy
 models=("$@")
 if [ ${#models[@]} -eq 0 ]; then models=(../shared/models/*.tflite); fi
@@ -16,11 +17,11 @@ printf "%-40s %-10s %10s %10s %12s %10s %10s %10s\n" model target arena tflm_are
   parameters weights flash
 for model in "${models[@]}"; do
   # Exits 1 with an "error" record for models TFLite Micro cannot load.
-  tflm=$( (python3 tools/reference/tflm_arena.py "$model" || true) |
-    python3 -c 'import json,sys; print(json.loads(sys.stdin.read()).get("total","n/a"))')
+  tflm=$( ("$python" tools/reference/tflm_arena.py "$model" || true) |
+    "$python" -c 'import json,sys; print(json.loads(sys.stdin.read()).get("total","n/a"))')
   for target in host cortex-m4 cortex-m55; do
     "$tool" library "$model" --target "$target" -o "$work/lib" --quiet >/dev/null
-    python3 - "$work/lib/memory_report.json" "$(basename "$model")" "$target" "$tflm" <<'PY'
+    "$python" - "$work/lib/memory_report.json" "$(basename "$model")" "$target" "$tflm" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 f = r["flash"]

@@ -29,7 +29,7 @@ ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
   }
   std::filesystem::create_directories(work_dir);
   std::vector<std::string> argv = {
-      python != nullptr ? python : "python3",     script.string(), model.string(),   "--engine",
+      python != nullptr ? python : TINYDEPLOY_DEFAULT_PYTHON,     script.string(), model.string(),   "--engine",
       engine == Engine::TFLM ? "tflm" : "litert", "--output-dir",  work_dir.string()};
   for (const auto& input : inputs) {
     argv.push_back("--input");

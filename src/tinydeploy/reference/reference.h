@@ -19,7 +19,8 @@ struct ReferenceRun {
 
 // Runs the reference on `inputs` (.npy files), writing into `work_dir`. The runner script is
 // found through $TINYDEPLOY_REFERENCE_RUNNER, else in the source tree this binary was built
-// from; the interpreter is $TINYDEPLOY_PYTHON or python3. Throws tinydeploy::Error with the
+// from; the interpreter is $TINYDEPLOY_PYTHON or the one configured at build time (the
+// project's .venv). Throws tinydeploy::Error with the
 // runner's message (e.g. which package to install) when it fails.
 ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
                            const std::vector<std::filesystem::path>& inputs,
