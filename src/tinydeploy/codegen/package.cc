@@ -412,6 +412,15 @@ typedef struct {{
 {n}_status {n}_init(void);
 /* Runs one inference on the current inputs. */
 {n}_status {n}_invoke(void);
+
+/* Operators in the model; each one's index is its "layer" below. */
+#define {m}_LAYER_COUNT {layers}
+/* Called by {n}_invoke_traced() after each operator, once per output of it, while that output
+ * is valid. For validation (comparing every layer with the PC) and per-layer profiling. */
+typedef void (*{n}_layer_hook)(void* context, uint32_t layer, uint32_t output, const void* data,
+                               size_t bytes);
+/* {n}_invoke(), calling `hook` (when not NULL) after every operator. */
+{n}_status {n}_invoke_traced({n}_layer_hook hook, void* context);
 /* Input / output `index`, or NULL when index >= the count. */
 const {n}_tensor* {n}_input(size_t index);
 const {n}_tensor* {n}_output(size_t index);
@@ -427,6 +436,7 @@ const char* {n}_model_sha256(void);
 #endif /* {m}_H_ */
 )",
         fmt::arg("n", n), fmt::arg("m", m), fmt::arg("version", kToolVersion),
+        fmt::arg("layers", graph_.operators.size()),
         fmt::arg("model", comment_text(model_file_name())),
         fmt::arg("arena", analysis_.plan.arena_bytes), fmt::arg("inputs", graph_.inputs.size()),
         fmt::arg("outputs", graph_.outputs.size()), fmt::arg("hash", sha256_hex(model_.file)));
@@ -601,6 +611,17 @@ const char* {n}_model_sha256(void);
                 : fmt::format("  rt::{}(\n      {});\n", call.kernel, fmt::join(args, ",\n      "));
   }
 
+  // After an operator's call: hands each of its outputs to the trace hook, if one is given.
+  void print_layer_hook(int32_t op_index, std::string& body) const {
+    const model::Operator& op = graph_.operators[static_cast<size_t>(op_index)];
+    for (size_t i = 0; i < op.outputs.size(); ++i) {
+      const auto found = homes_.find(op.outputs[i]);
+      if (found == homes_.end() || found->second.arena_offset < 0) continue;
+      body += fmt::format("  if (hook != nullptr) hook(context, {}, {}, arena + {}, {});\n",
+                          op_index, i, found->second.arena_offset, tensor(op.outputs[i]).bytes());
+    }
+  }
+
   std::string descriptors(const std::vector<int32_t>& tensors, std::string_view kind) const {
     std::string text;
     std::vector<std::string> entries;
@@ -649,7 +670,10 @@ const char* {n}_model_sha256(void);
   std::string model_source() const {
     std::string constants;
     std::string body;
-    for (const KernelCall& call : calls_) print_call(call, constants, body);
+    for (const KernelCall& call : calls_) {
+      print_call(call, constants, body);
+      print_layer_hook(call.op_index, body);
+    }
     std::string includes;
     for (const std::string& source : sources_) {
       includes += fmt::format("#include \"tinydeploy/runtime/{}.h\"\n", source);
@@ -692,11 +716,13 @@ extern "C" {{
   return {m}_OK;
 }}
 
-{n}_status {n}_invoke(void) {{
+{n}_status {n}_invoke_traced({n}_layer_hook hook, void* context) {{
   if (!initialized) return {m}_ERROR_NOT_INITIALIZED;
 {body}
   return {m}_OK;
 }}
+
+{n}_status {n}_invoke(void) {{ return {n}_invoke_traced(nullptr, nullptr); }}
 
 const {n}_tensor* {n}_input(size_t index) {{
   return index < {m}_INPUT_COUNT ? &kInputs[index] : nullptr;

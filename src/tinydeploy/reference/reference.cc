@@ -28,9 +28,13 @@ ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
                 script.string());
   }
   std::filesystem::create_directories(work_dir);
-  std::vector<std::string> argv = {
-      python != nullptr ? python : TINYDEPLOY_DEFAULT_PYTHON,     script.string(), model.string(),   "--engine",
-      engine == Engine::TFLM ? "tflm" : "litert", "--output-dir",  work_dir.string()};
+  std::vector<std::string> argv = {python != nullptr ? python : TINYDEPLOY_DEFAULT_PYTHON,
+                                   script.string(),
+                                   model.string(),
+                                   "--engine",
+                                   engine == Engine::TFLM ? "tflm" : "litert",
+                                   "--output-dir",
+                                   work_dir.string()};
   for (const auto& input : inputs) {
     argv.push_back("--input");
     argv.push_back(input.string());
