@@ -1,0 +1,222 @@
+#include "tinydeploy/link/client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <string>
+
+#include "tinydeploy/common/error.h"
+
+namespace tinydeploy::link {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kHash(64, 'a');
+
+// An in-memory target that answers like the validator firmware, with faults injected into what
+// it sends back.
+class FakeTarget : public Transport {
+ public:
+  // Applied to each reply frame before it is sent: may change, cut or drop it.
+  std::function<void(std::vector<uint8_t>&, int reply_number)> fault;
+  std::string hash = kHash;
+  bool silent = false;
+  std::vector<uint8_t> input = std::vector<uint8_t>(3000);
+  std::vector<uint8_t> output = std::vector<uint8_t>(2500);
+  int invokes = 0;
+
+  void write(std::span<const uint8_t> bytes) override {
+    for (uint8_t b : bytes) {
+      FrameDecoder::Event event = decoder_.push(b);
+      while (event == FrameDecoder::Event::Frame) {
+        answer();
+        event = decoder_.consume();
+      }
+    }
+  }
+  size_t read(std::span<uint8_t> buffer, std::chrono::milliseconds) override {
+    size_t n = 0;
+    while (n < buffer.size() && !pending_.empty()) {
+      buffer[n++] = pending_.front();
+      pending_.pop_front();
+    }
+    return n;
+  }
+  std::string describe() const override { return "fake target"; }
+
+ private:
+  void reply(MessageType type, const std::vector<uint8_t>& payload) {
+    std::vector<uint8_t> frame(kMaxFrameBytes);
+    frame.resize(encode_frame(type, decoder_.sequence(), payload.data(), payload.size(),
+                              frame.data(), frame.size()));
+    if (fault) fault(frame, replies_);
+    ++replies_;
+    pending_.insert(pending_.end(), frame.begin(), frame.end());
+  }
+  void answer() {
+    if (silent) return;
+    PayloadReader r(decoder_.payload(), decoder_.payload_size());
+    std::vector<uint8_t> payload(kMaxPayload);
+    PayloadWriter w(payload.data(), payload.size());
+    switch (decoder_.type()) {
+      case MessageType::Hello:
+        w.u16(kProtocolVersion).bytes(hash.data(), hash.size()).u16(1).u16(1).u16(2);
+        w.u32(kMaxPayload).u32(1000).bytes("fake", 4);
+        break;
+      case MessageType::WriteInput: {
+        r.u16();
+        const uint32_t offset = r.u32();
+        size_t size = 0;
+        const uint8_t* data = r.rest(&size);
+        std::copy(data, data + size, input.begin() + offset);
+        payload.resize(0);
+        return reply(MessageType::Ok, payload);
+      }
+      case MessageType::Invoke:
+        ++invokes;
+        if ((r.u8() & kInvokeTrace) != 0) {
+          for (uint16_t layer = 0; layer < 2; ++layer) {
+            std::vector<uint8_t> chunk(kMaxPayload);
+            PayloadWriter c(chunk.data(), chunk.size());
+            c.u16(layer).u8(0).u32(0).u32(3).u8(static_cast<uint8_t>(layer)).u8(1).u8(2);
+            chunk.resize(c.size());
+            reply(MessageType::LayerData, chunk);
+          }
+        }
+        w.u32(0).u64(12345);
+        break;
+      case MessageType::ReadOutput: {
+        r.u16();
+        const uint32_t offset = r.u32();
+        const uint16_t length = r.u16();
+        w.bytes(output.data() + offset, length);
+        break;
+      }
+      default:
+        break;
+    }
+    payload.resize(w.size());
+    const MessageType type = decoder_.type() == MessageType::Hello        ? MessageType::HelloReply
+                             : decoder_.type() == MessageType::Invoke     ? MessageType::InvokeDone
+                             : decoder_.type() == MessageType::ReadOutput ? MessageType::Data
+                                                                          : MessageType::Error;
+    reply(type, payload);
+  }
+
+  FrameDecoder decoder_;
+  std::deque<uint8_t> pending_;
+  int replies_ = 0;
+};
+
+Timeouts fast() {
+  Timeouts t;
+  t.reply = std::chrono::milliseconds(30);
+  t.invoke = std::chrono::milliseconds(30);
+  t.attempts = 3;
+  return t;
+}
+
+TEST(Client, RunsAWholeSession) {
+  FakeTarget target;
+  for (size_t i = 0; i < target.output.size(); ++i) target.output[i] = static_cast<uint8_t>(i);
+  Client client(target, fast());
+  const HelloInfo info = client.hello(kHash);
+  EXPECT_EQ(info.board, "fake");
+  EXPECT_EQ(info.tick_hz, 1000u);
+  std::vector<uint8_t> input(3000);
+  for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<uint8_t>(i * 3);
+  client.write_input(0, input);
+  EXPECT_EQ(target.input, input);
+  const InvokeResult result = client.invoke(true);
+  EXPECT_EQ(result.ticks, 12345u);
+  ASSERT_EQ(result.layers.size(), 2u);
+  EXPECT_EQ(result.layers.at({1, 0}), (std::vector<uint8_t>{1, 1, 2}));
+  EXPECT_EQ(client.read_output(0, 2500), target.output);
+  EXPECT_EQ(client.resent(), 0u);
+}
+
+TEST(Client, ResendsWhenAReplyIsCorrupted) {
+  FakeTarget target;
+  target.fault = [](std::vector<uint8_t>& frame, int n) {
+    if (n == 0) frame[frame.size() - 1] ^= 0xFF;
+  };
+  Client client(target, fast());
+  EXPECT_EQ(client.hello(kHash).board, "fake");
+  EXPECT_EQ(client.resent(), 1u);
+  EXPECT_EQ(client.bad_frames(), 1u);
+}
+
+TEST(Client, ResendsWhenAReplyIsTruncatedOrDropped) {
+  for (const bool drop : {false, true}) {
+    FakeTarget target;
+    target.fault = [drop](std::vector<uint8_t>& frame, int n) {
+      if (n == 1) frame.resize(drop ? 0 : 9);
+    };
+    Client client(target, fast());
+    client.hello(kHash);
+    std::vector<uint8_t> out = client.read_output(0, 100);
+    EXPECT_EQ(out.size(), 100u);
+    EXPECT_EQ(client.resent(), 1u) << (drop ? "dropped" : "truncated");
+  }
+}
+
+TEST(Client, IgnoresGarbageAndAbsurdLengthsBeforeAReply) {
+  FakeTarget target;
+  target.fault = [](std::vector<uint8_t>& frame, int n) {
+    if (n != 0) return;
+    const std::vector<uint8_t> junk = {0x00, 0xA5, 0x5A, 0x41, 0x01, 0xFF, 0xFF, 0x13, 0xA5};
+    frame.insert(frame.begin(), junk.begin(), junk.end());
+  };
+  Client client(target, fast());
+  EXPECT_EQ(client.hello(kHash).board, "fake");
+  EXPECT_EQ(client.resent(), 0u);
+  EXPECT_GE(client.bad_frames(), 1u);
+}
+
+TEST(Client, TimesOutWithAClearMessageWhenTheTargetNeverAnswers) {
+  FakeTarget target;
+  target.silent = true;
+  Client client(target, fast());
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    client.hello(kHash);
+    FAIL() << "expected a timeout";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("fake target did not answer hello (3 attempts, 30 ms each)"));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST(Client, NamesAStaleImage) {
+  FakeTarget target;
+  target.hash = std::string(64, 'b');
+  Client client(target, fast());
+  try {
+    client.hello(kHash);
+    FAIL() << "expected a stale image";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("runs another model"));
+    EXPECT_THAT(e.what(), HasSubstr(std::string(64, 'b')));
+    EXPECT_THAT(e.what(), HasSubstr("stale"));
+  }
+}
+
+TEST(Client, RefusesALayerChunkOutsideItsOutput) {
+  FakeTarget target;
+  target.fault = [](std::vector<uint8_t>& frame, int n) {
+    if (n != 1) return;  // the first LayerData: claim offset 2 for 3 bytes of a 3-byte output
+    frame[kHeaderBytes + 3] = 2;
+    const uint32_t crc = crc32(frame.data() + 2, frame.size() - 2 - kChecksumBytes);
+    for (size_t i = 0; i < 4; ++i)
+      frame[frame.size() - 4 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  };
+  Client client(target, fast());
+  client.hello(kHash);
+  EXPECT_THROW(client.invoke(true), Error);
+}
+
+}  // namespace
+}  // namespace tinydeploy::link
