@@ -6,6 +6,6 @@ core=$1 build=$2
 top=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "$build"
 cmake -S "$top/runtime" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_TOOLCHAIN_FILE="$top/boards/cmake/arm-none-eabi-cortex-$core.cmake" >/dev/null
+  -DCMAKE_TOOLCHAIN_FILE="$top/toolchains/arm-none-eabi-cortex-$core.cmake" >/dev/null
 cmake --build "$build"
 arm-none-eabi-size -t "$build/libtinydeploy_runtime.a"

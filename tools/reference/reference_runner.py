@@ -11,6 +11,11 @@ Writes DIR/output_<i>.npy for each model output and DIR/manifest.json. With --in
 model is rewritten so that every operator output of the entry subgraph is also a model output,
 and each is written as DIR/tensor_<t>.npy (t = tensor index), listed in the manifest with the
 operator that produced it. Exit code 0 on success; 1 with one "error:" line otherwise.
+
+  reference_runner.py MODEL --engine litert|tflm --batch DIR [--intermediates]
+
+runs every DIR/run_<r>/input_<i>.npy set (r = 0, 1, ...) on one interpreter and writes each
+run's outputs and manifest.json into its own DIR/run_<r>/, as above.
 """
 
 import argparse
@@ -58,7 +63,7 @@ def expose_intermediates(model_bytes):
     return bytes(builder.Output()), added
 
 
-def _run_litert(model_bytes, inputs):
+def _litert_runner(model_bytes):
     try:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError as error:
@@ -68,26 +73,34 @@ def _run_litert(model_bytes, inputs):
                               experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     interpreter.allocate_tensors()
     details = interpreter.get_input_details()
-    _check_inputs(inputs, [(d["shape"], d["dtype"]) for d in details])
-    for detail, value in zip(details, inputs):
-        interpreter.set_tensor(detail["index"], value)
-    interpreter.invoke()
-    return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+
+    def run_once(inputs):
+        _check_inputs(inputs, [(d["shape"], d["dtype"]) for d in details])
+        for detail, value in zip(details, inputs):
+            interpreter.set_tensor(detail["index"], value)
+        interpreter.invoke()
+        return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+
+    return run_once
 
 
-def _run_tflm(model_bytes, inputs, output_count):
+def _tflm_runner(model_bytes, output_count):
     try:
         from tflite_micro.python.tflite_micro import runtime
     except ImportError as error:
         raise ReferenceError("the Python package 'tflite-micro' is missing; install it with "
                              "'pip install --pre -r tools/reference/requirements.txt'") from error
     interpreter = runtime.Interpreter.from_bytes(model_bytes, arena_size=_TFLM_ARENA_BYTES)
-    expected = [interpreter.get_input_details(i) for i in range(len(inputs))]
-    _check_inputs(inputs, [(d["shape"], d["dtype"]) for d in expected])
-    for index, value in enumerate(inputs):
-        interpreter.set_input(value, index)
-    interpreter.invoke()
-    return [interpreter.get_output(i) for i in range(output_count)]
+
+    def run_once(inputs):
+        expected = [interpreter.get_input_details(i) for i in range(len(inputs))]
+        _check_inputs(inputs, [(d["shape"], d["dtype"]) for d in expected])
+        for index, value in enumerate(inputs):
+            interpreter.set_input(value, index)
+        interpreter.invoke()
+        return [interpreter.get_output(i) for i in range(output_count)]
+
+    return run_once
 
 
 def _check_inputs(inputs, expected):
@@ -113,20 +126,23 @@ def _output_count(model_bytes):
     return model.Subgraphs(0).OutputsLength()
 
 
-def run(model_path, engine, input_paths, output_dir, intermediates=False):
+def _runner(model_path, engine, intermediates):
+    """(run_once, original output count, added intermediates) for the model."""
     model_bytes = Path(model_path).read_bytes()
     original_outputs = _output_count(model_bytes)
     added = []
     if intermediates:
         model_bytes, added = expose_intermediates(model_bytes)
-    inputs = [_load_npy(path) for path in input_paths]
     if engine == "litert":
-        results = _run_litert(model_bytes, inputs)
+        run_once = _litert_runner(model_bytes)
     elif engine == "tflm":
-        results = _run_tflm(model_bytes, inputs, original_outputs + len(added))
+        run_once = _tflm_runner(model_bytes, original_outputs + len(added))
     else:
         raise ReferenceError(f"unknown engine '{engine}' (use litert or tflm)")
+    return run_once, original_outputs, added
 
+
+def _write_results(model_path, engine, results, original_outputs, added, output_dir):
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     manifest = {"model": str(model_path), "engine": engine, "outputs": [], "intermediates": []}
@@ -142,17 +158,46 @@ def run(model_path, engine, input_paths, output_dir, intermediates=False):
     return manifest
 
 
+def run(model_path, engine, input_paths, output_dir, intermediates=False):
+    run_once, original_outputs, added = _runner(model_path, engine, intermediates)
+    results = run_once([_load_npy(path) for path in input_paths])
+    return _write_results(model_path, engine, results, original_outputs, added, output_dir)
+
+
+def run_batch(model_path, engine, batch_dir, intermediates=False):
+    """Runs every batch_dir/run_<r>/ input set; returns the number of runs."""
+    batch_dir = Path(batch_dir)
+    runs = 0
+    while (batch_dir / f"run_{runs}").is_dir():
+        runs += 1
+    if runs == 0:
+        raise ReferenceError(f"{batch_dir}: no run_0/ directory with inputs")
+    run_once, original_outputs, added = _runner(model_path, engine, intermediates)
+    for r in range(runs):
+        run_dir = batch_dir / f"run_{r}"
+        paths = sorted(run_dir.glob("input_*.npy"), key=lambda p: int(p.stem.split("_")[1]))
+        results = run_once([_load_npy(path) for path in paths])
+        _write_results(model_path, engine, results, original_outputs, added, run_dir)
+    return runs
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model")
     parser.add_argument("--engine", choices=["litert", "tflm"], default="litert")
     parser.add_argument("--input", action="append", default=[], help=".npy file, one per input")
-    parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--output-dir")
+    parser.add_argument("--batch", help="run every BATCH/run_<r>/input_<i>.npy set")
     parser.add_argument("--intermediates", action="store_true",
                         help="also write every operator output of the entry subgraph")
     args = parser.parse_args(argv[1:])
+    if (args.batch is None) == (args.output_dir is None):
+        parser.error("give either --output-dir (with --input files) or --batch")
     try:
-        run(args.model, args.engine, args.input, args.output_dir, args.intermediates)
+        if args.batch is not None:
+            run_batch(args.model, args.engine, args.batch, args.intermediates)
+        else:
+            run(args.model, args.engine, args.input, args.output_dir, args.intermediates)
     except (ReferenceError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

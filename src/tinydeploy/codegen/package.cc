@@ -243,8 +243,8 @@ class Generator {
     package.files.push_back({"README.md", readme(package)});
     for (const EmbeddedFile& file : embedded_runtime_files()) {
       const std::string path(file.path);
-      const bool header = path.starts_with("runtime/include/");
-      const bool toolchain = path.starts_with("boards/cmake/");
+      const bool header = path.starts_with("runtime/include/tinydeploy/runtime/");
+      const bool toolchain = path.starts_with("toolchains/");
       bool kernel = false;
       for (const std::string& k : package.kernel_sources) {
         kernel = kernel || path == "runtime/kernels/" + k + ".cc";
@@ -252,7 +252,7 @@ class Generator {
       if (header || kernel) package.files.push_back({path, std::string(file.content)});
       if (toolchain) {
         package.files.push_back(
-            {"cmake/" + path.substr(std::strlen("boards/cmake/")), std::string(file.content)});
+            {"cmake/" + path.substr(std::strlen("toolchains/")), std::string(file.content)});
       }
     }
     std::sort(package.files.begin(), package.files.end(),
