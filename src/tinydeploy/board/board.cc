@@ -95,13 +95,15 @@ Target parse_target(std::string_view text) {
     const size_t at = rest.rfind('@');
     if (at != std::string_view::npos) {
       const std::string_view baud = rest.substr(at + 1);
-      const auto [end, error] = std::from_chars(baud.data(), baud.data() + baud.size(), target.baud);
+      const auto [end, error] =
+          std::from_chars(baud.data(), baud.data() + baud.size(), target.baud);
       if (error != std::errc() || end != baud.data() + baud.size() || target.baud == 0) {
         throw Error("--target {}: '{}' is not a baud rate", text, baud);
       }
       rest = rest.substr(0, at);
     }
-    if (rest.empty()) throw Error("--target {}: name the serial device, e.g. serial:/dev/ttyACM0", text);
+    if (rest.empty())
+      throw Error("--target {}: name the serial device, e.g. serial:/dev/ttyACM0", text);
     target.device = std::string(rest);
     target.board.name = std::string(text);
     target.board.description = "a board on the serial line " + target.device;

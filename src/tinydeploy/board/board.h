@@ -33,11 +33,11 @@ struct Board {
   Core core = Core::Host;
   Runner runner = Runner::None;
   Timing timing = Timing::WallClock;
-  std::string port;            // folder under boards/ with port.c (and board.ld on Cortex-M)
-  std::string qemu_machine;    // -M value for Runner::Qemu
-  uint32_t clock_hz = 0;       // core clock; 0 when unknown
-  int64_t flash_bytes = 0;     // memory for code and constants; 0 when unbounded (host)
-  int64_t ram_bytes = 0;       // memory for data, arena and stack
+  std::string port;          // folder under boards/ with port.c (and board.ld on Cortex-M)
+  std::string qemu_machine;  // -M value for Runner::Qemu
+  uint32_t clock_hz = 0;     // core clock; 0 when unknown
+  int64_t flash_bytes = 0;   // memory for code and constants; 0 when unbounded (host)
+  int64_t ram_bytes = 0;     // memory for data, arena and stack
 };
 
 // Every registered board, in the order help lists them.
@@ -52,8 +52,8 @@ std::string toolchain_file(Core core);
 // line (its core named separately, since a device path does not say).
 struct Target {
   Board board;
-  std::string device;   // serial only
-  uint32_t baud = 0;    // serial only
+  std::string device;  // serial only
+  uint32_t baud = 0;   // serial only
 };
 
 // Throws tinydeploy::Error listing the accepted names when `text` names nothing.

@@ -11,6 +11,7 @@
 #include "tinydeploy/cli/inspect.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/run.h"
+#include "tinydeploy/cli/validate.h"
 #include "tinydeploy/common/error.h"
 
 namespace {
@@ -89,6 +90,50 @@ void add_library_command(CLI::App& app, tinydeploy::cli::PackageCommandOptions& 
   });
 }
 
+void add_validate_command(CLI::App& app, tinydeploy::cli::ValidateOptions& options,
+                          int& exit_code) {
+  CLI::App* validate = app.add_subcommand(
+      "validate",
+      "Run the model on a target and on the PC reference with the same inputs; compare every "
+      "output and, on a mismatch, name the first layer that diverges");
+  validate->add_option("model", options.model, "The .tflite model")->required();
+  validate
+      ->add_option("--target", options.target,
+                   "host, qemu-m4, qemu-m55, or serial:DEVICE[@BAUD] for a flashed board")
+      ->capture_default_str();
+  validate->add_option("--runs", options.runs, "Inferences with seeded random inputs")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  validate->add_option("--seed", options.seed, "Seed of the first run's random inputs")
+      ->capture_default_str();
+  validate->add_option("--inputs", options.inputs,
+                       ".npz with every model input (by input name, input_<i> or arr_<i>), "
+                       "optionally with a leading run axis");
+  validate->add_option("--package", options.package,
+                       "Validate this package (written by `generate`, maybe edited) instead of "
+                       "generating one");
+  validate->add_option("--reference", options.reference, "tflm (TFLite Micro) or litert")
+      ->check(CLI::IsMember({"tflm", "litert"}))
+      ->capture_default_str();
+  validate
+      ->add_option("--tolerance", options.tolerance,
+                   "Largest difference accepted on integer outputs, in LSB")
+      ->capture_default_str();
+  validate->add_flag("--trace", options.trace,
+                     "Also compare every layer's output (always done after a FAIL)");
+  validate
+      ->add_option("--timeout", options.timeout_seconds,
+                   "Seconds one inference may take on the target")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  validate->add_flag("-q,--quiet", options.quiet, "No progress lines");
+  validate->callback([&options, &exit_code] {
+    tinydeploy::cli::ValidateOptions effective = options;
+    if (std::getenv("CI") != nullptr || isatty(fileno(stdout)) == 0) effective.quiet = true;
+    exit_code = tinydeploy::cli::run_validate(effective, std::cout);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +151,8 @@ int main(int argc, char** argv) {
   add_generate_command(app, generate_options);
   tinydeploy::cli::PackageCommandOptions library_options;
   add_library_command(app, library_options);
+  tinydeploy::cli::ValidateOptions validate_options;
+  add_validate_command(app, validate_options, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -58,6 +58,8 @@ codegen::ExampleData compute_example(const model::Model& model, engine::Engine& 
   return example;
 }
 
+}  // namespace
+
 codegen::Package make_package(const PackageCommandOptions& options) {
   const codegen::Target target = codegen::parse_target(options.target);
   const std::string name =
@@ -71,6 +73,8 @@ codegen::Package make_package(const PackageCommandOptions& options) {
   const codegen::ExampleData example = compute_example(model, engine, options.example_seed);
   return codegen::generate_package(model, analysis, engine.calls(), example, {name, target});
 }
+
+namespace {
 
 void write_file(const fs::path& path, std::string_view content) {
   fs::create_directories(path.parent_path());

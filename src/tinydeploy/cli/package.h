@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "tinydeploy/codegen/package.h"
+
 namespace tinydeploy::cli {
 
 struct PackageCommandOptions {
@@ -18,6 +20,10 @@ struct PackageCommandOptions {
   uint64_t example_seed = 0;        // seed of the example's random inputs (as `run --random`)
   bool quiet = false;               // no progress lines
 };
+
+// The package `generate` writes: the model read, checked and lowered once, with the example's
+// inputs and the outputs the host engine computes for them.
+codegen::Package make_package(const PackageCommandOptions& options);
 
 void run_generate(const PackageCommandOptions& options, std::ostream& out);
 void run_library(const PackageCommandOptions& options, std::ostream& out);

@@ -26,4 +26,11 @@ ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
                            const std::vector<std::filesystem::path>& inputs,
                            const std::filesystem::path& work_dir, bool intermediates);
 
+// Runs the reference once per input set on one interpreter (one subprocess): `runs[r]` holds the
+// .npy input files of run r. Returns one ReferenceRun per input set, in order.
+std::vector<ReferenceRun> run_reference_batch(
+    const std::filesystem::path& model, Engine engine,
+    const std::vector<std::vector<std::filesystem::path>>& runs,
+    const std::filesystem::path& work_dir);
+
 }  // namespace tinydeploy::reference

@@ -1,0 +1,335 @@
+#include "tinydeploy/cli/validate.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <ostream>
+
+#include "tinydeploy/analysis/analysis.h"
+#include "tinydeploy/board/board.h"
+#include "tinydeploy/build/firmware_image.h"
+#include "tinydeploy/cli/package.h"
+#include "tinydeploy/codegen/firmware.h"
+#include "tinydeploy/common/error.h"
+#include "tinydeploy/common/sha256.h"
+#include "tinydeploy/common/temporary_directory.h"
+#include "tinydeploy/link/client.h"
+#include "tinydeploy/link/launch.h"
+#include "tinydeploy/model/reader.h"
+#include "tinydeploy/reference/reference.h"
+#include "tinydeploy/validate/compare.h"
+#include "tinydeploy/validate/npz.h"
+#include "tinydeploy/validate/tensor_io.h"
+
+namespace tinydeploy::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using validate::TensorData;
+
+class Progress {
+ public:
+  Progress(std::ostream& out, bool quiet) : out_(out), quiet_(quiet) {}
+  void step(std::string_view what) const {
+    if (!quiet_) out_ << what << "..." << std::endl;
+  }
+
+ private:
+  std::ostream& out_;
+  bool quiet_;
+};
+
+// A package written earlier by `generate` (possibly edited by hand), read back as files.
+codegen::Package read_package(const fs::path& dir) {
+  if (!fs::is_directory(dir)) throw Error("--package {}: not a directory", dir.string());
+  codegen::Package package;
+  size_t total = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file() || entry.is_symlink()) continue;
+    const std::string relative = fs::relative(entry.path(), dir).generic_string();
+    total += static_cast<size_t>(entry.file_size());
+    if (package.files.size() > 10000 || total > (size_t{1} << 30)) {
+      throw Error("--package {}: more files or bytes than a generated package has", dir.string());
+    }
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    constexpr std::string_view kDataHeader = "_model_data.h";
+    if (relative.find('/') == std::string::npos && relative.size() > kDataHeader.size() &&
+        relative.ends_with(kDataHeader)) {
+      package.name = relative.substr(0, relative.size() - kDataHeader.size());
+    }
+    package.files.push_back({relative, std::move(content)});
+  }
+  if (package.name.empty() || !fs::is_regular_file(dir / (package.name + ".h"))) {
+    throw Error("--package {}: no generated package here (NAME.h and NAME_model_data.h)",
+                dir.string());
+  }
+  std::sort(package.files.begin(), package.files.end(),
+            [](const auto& a, const auto& b) { return a.path < b.path; });
+  return package;
+}
+
+// Inputs of every run: seeded random data, or the arrays of an .npz file (each either one input
+// as the model shapes it, or N runs of it stacked along a new first axis).
+std::vector<std::vector<TensorData>> make_inputs(const ValidateOptions& options,
+                                                 const model::Model& model,
+                                                 const fs::path& scratch) {
+  const model::Subgraph& graph = model.main();
+  std::vector<std::vector<TensorData>> runs;
+  if (!options.inputs) {
+    for (uint32_t r = 0; r < options.runs; ++r) {
+      std::vector<TensorData> inputs;
+      for (size_t i = 0; i < graph.inputs.size(); ++i) {
+        const model::Tensor& t = graph.tensors[static_cast<size_t>(graph.inputs[i])];
+        inputs.push_back(validate::random_tensor(t, options.seed + r * graph.inputs.size() + i));
+      }
+      runs.push_back(std::move(inputs));
+    }
+    return runs;
+  }
+  std::vector<const model::Tensor*> tensors;
+  for (int32_t index : graph.inputs) tensors.push_back(&graph.tensors[static_cast<size_t>(index)]);
+  return validate::read_npz_runs(*options.inputs, tensors, scratch);
+}
+
+struct OutputSummary {
+  double max_lsb = 0;
+  double max_real = 0;
+  int64_t differing = 0;
+  int64_t elements = 0;
+  int top1_agree = 0;
+  bool classifier = false;
+  bool shape_mismatch = false;
+};
+
+// A classifier-like output: one row of at least two scores.
+bool classifier_like(const model::Tensor& t) {
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < t.shape.size(); ++d) rows *= t.shape[d];
+  return rows == 1 && !t.shape.empty() && t.shape.back() >= 2;
+}
+
+int64_t argmax(const TensorData& data) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < data.elements(); ++i) {
+    if (data.value(i) > data.value(best)) best = i;
+  }
+  return best;
+}
+
+std::string timing_line(const board::Board& board, const link::HelloInfo& hello,
+                        std::vector<uint64_t> ticks) {
+  if (ticks.empty() || hello.tick_hz == 0) return {};
+  std::sort(ticks.begin(), ticks.end());
+  const uint64_t median = ticks[ticks.size() / 2];
+  const double seconds = static_cast<double>(median) / hello.tick_hz;
+  switch (board.timing) {
+    case board::Timing::EmulatedInstructions:
+      // QEMU -icount shift=0: one instruction per nanosecond of virtual time.
+      return fmt::format(
+          "time per inference: {:.0f} instructions (emulated: QEMU counts instructions, not "
+          "cycles; median of {})",
+          seconds * 1e9, ticks.size());
+    case board::Timing::WallClock:
+      return fmt::format("time per inference: {:.3f} ms (host wall clock, median of {})",
+                         seconds * 1e3, ticks.size());
+    default:
+      return fmt::format("time per inference: {} ticks at {} Hz = {:.3f} ms (median of {})", median,
+                         hello.tick_hz, seconds * 1e3, ticks.size());
+  }
+}
+
+}  // namespace
+
+int run_validate(const ValidateOptions& options, std::ostream& out) {
+  if (options.reference != "tflm" && options.reference != "litert") {
+    throw Error("--reference must be tflm or litert");
+  }
+  if (options.runs == 0) throw Error("--runs must be at least 1");
+  const board::Target target = board::parse_target(options.target);
+  if (target.board.runner == board::Runner::None) {
+    throw Error("target {} only builds code: validate runs it, so choose one of {}",
+                target.board.name, board::target_names());
+  }
+  const Progress progress(out, options.quiet);
+  const model::Model model = model::read_model(options.model);
+  const std::string model_hash = sha256_hex(model.file);
+  const model::Subgraph& graph = model.main();
+
+  TemporaryDirectory work(fs::temp_directory_path());
+  const std::vector<std::vector<TensorData>> runs = make_inputs(options, model, work.path());
+
+  // The firmware: built (or found in the cache) for emulated and host targets; a real board
+  // runs what the user flashed, and the hello exchange checks it is this model.
+  fs::path image;
+  if (target.board.runner != board::Runner::Serial) {
+    codegen::Package package;
+    if (options.package) {
+      package = read_package(*options.package);
+    } else {
+      PackageCommandOptions package_options;
+      package_options.model = options.model;
+      package_options.target = std::string(board::core_name(target.board.core));
+      package = make_package(package_options);
+    }
+    const auto files = codegen::firmware_files(package, target.board.port,
+                                               board::toolchain_file(target.board.core));
+    const build::FirmwareImage firmware = build::build_firmware(
+        files, target.board.name, "validator", target.board.core != board::Core::Host,
+        [&](std::string_view step) { progress.step(step); });
+    if (firmware.reused) progress.step("reusing the validator built earlier for this model");
+    image = firmware.image;
+  }
+
+  progress.step(fmt::format("starting {}", target.board.name));
+  const std::unique_ptr<link::Transport> transport =
+      link::connect(target, image, work.path() / "target.log");
+  link::Timeouts timeouts;
+  timeouts.invoke = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1e3));
+  link::Client client(*transport, timeouts);
+  const link::HelloInfo hello = client.hello(model_hash);
+  if (hello.inputs != graph.inputs.size() || hello.outputs != graph.outputs.size()) {
+    throw Error("{} reports {} inputs and {} outputs; the model has {} and {}",
+                transport->describe(), hello.inputs, hello.outputs, graph.inputs.size(),
+                graph.outputs.size());
+  }
+
+  auto tensor = [&](int32_t index) -> const model::Tensor& {
+    return graph.tensors[static_cast<size_t>(index)];
+  };
+  auto run_on_target = [&](const std::vector<TensorData>& inputs, bool trace,
+                           std::vector<TensorData>& outputs) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      client.write_input(static_cast<uint16_t>(i), inputs[i].bytes);
+    }
+    link::InvokeResult result = client.invoke(trace);
+    outputs.clear();
+    for (size_t o = 0; o < graph.outputs.size(); ++o) {
+      const model::Tensor& t = tensor(graph.outputs[o]);
+      TensorData data{t.dtype, t.shape,
+                      client.read_output(static_cast<uint16_t>(o), static_cast<size_t>(t.bytes()))};
+      outputs.push_back(std::move(data));
+    }
+    return result;
+  };
+
+  progress.step(fmt::format("running {} inference(s) on {}", runs.size(), target.board.name));
+  std::vector<std::vector<TensorData>> target_outputs(runs.size());
+  std::vector<uint64_t> ticks;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    ticks.push_back(run_on_target(runs[r], false, target_outputs[r]).ticks);
+  }
+
+  progress.step(fmt::format("running the PC reference ({})", options.reference));
+  const auto engine =
+      options.reference == "tflm" ? reference::Engine::TFLM : reference::Engine::LiteRT;
+  std::vector<std::vector<fs::path>> input_files(runs.size());
+  for (size_t r = 0; r < runs.size(); ++r) {
+    for (size_t i = 0; i < runs[r].size(); ++i) {
+      input_files[r].push_back(work.path() / fmt::format("input_{}_{}.npy", r, i));
+      validate::write_npy(input_files[r].back(), runs[r][i]);
+    }
+  }
+  const std::vector<reference::ReferenceRun> references =
+      reference::run_reference_batch(options.model, engine, input_files, work.path() / "ref");
+
+  std::vector<OutputSummary> summaries(graph.outputs.size());
+  std::vector<bool> run_passed(runs.size(), true);
+  for (size_t r = 0; r < runs.size(); ++r) {
+    if (references[r].outputs.size() != graph.outputs.size()) {
+      throw Error("the PC reference produced {} outputs, the model has {}",
+                  references[r].outputs.size(), graph.outputs.size());
+    }
+    for (size_t o = 0; o < graph.outputs.size(); ++o) {
+      const model::Tensor& t = tensor(graph.outputs[o]);
+      const TensorData expected = validate::read_npy(references[r].outputs[o]);
+      const validate::Comparison c = validate::compare(target_outputs[r][o], expected, t);
+      OutputSummary& s = summaries[o];
+      s.shape_mismatch = s.shape_mismatch || c.shape_mismatch;
+      s.max_lsb = std::max(s.max_lsb, c.max_abs_diff);
+      s.max_real = std::max(s.max_real, c.max_real_diff);
+      s.differing += c.differing;
+      s.elements += c.elements;
+      const bool is_float = t.dtype == model::DType::Float32;
+      const bool within =
+          !c.shape_mismatch && (is_float ? c.matches() : c.max_abs_diff <= options.tolerance);
+      run_passed[r] = run_passed[r] && within;
+      s.classifier = classifier_like(t);
+      if (s.classifier && !c.shape_mismatch && argmax(target_outputs[r][o]) == argmax(expected)) {
+        ++s.top1_agree;
+      }
+    }
+  }
+
+  out << fmt::format("validate {} on {} ({}) against {}, {} run(s)\n", options.model.string(),
+                     target.board.name, hello.board, options.reference, runs.size());
+  out << fmt::format("{:<8} {:<24} {:>9} {:>12} {:>16} {:>8}\n", "output", "name", "max LSB",
+                     "max real", "differing", "top-1");
+  for (size_t o = 0; o < graph.outputs.size(); ++o) {
+    const model::Tensor& t = tensor(graph.outputs[o]);
+    const OutputSummary& s = summaries[o];
+    const std::string top1 =
+        s.classifier ? fmt::format("{}/{}", s.top1_agree, runs.size()) : std::string("-");
+    const std::string lsb =
+        t.dtype == model::DType::Float32 ? std::string("-") : fmt::format("{:.0f}", s.max_lsb);
+    out << fmt::format("{:<8} {:<24} {:>9} {:>12.6g} {:>16} {:>8}\n", o, t.name.substr(0, 24), lsb,
+                       s.max_real, fmt::format("{}/{}", s.differing, s.elements), top1);
+    if (s.shape_mismatch) out << "         (the reference's output has another shape or type)\n";
+  }
+  const std::string timing = timing_line(target.board, hello, ticks);
+  if (!timing.empty()) out << timing << "\n";
+
+  const auto failed = std::find(run_passed.begin(), run_passed.end(), false);
+  const bool pass = failed == run_passed.end();
+  if (!pass || options.trace) {
+    const size_t r = pass ? 0 : static_cast<size_t>(failed - run_passed.begin());
+    progress.step(fmt::format("tracing run {} layer by layer", r));
+    std::vector<TensorData> ignored;
+    const link::InvokeResult traced = run_on_target(runs[r], true, ignored);
+    const reference::ReferenceRun layers = reference::run_reference(
+        options.model, engine, input_files[r], work.path() / "trace", true);
+    std::map<int32_t, fs::path> expected = layers.intermediates;
+    for (size_t o = 0; o < graph.outputs.size() && o < layers.outputs.size(); ++o) {
+      expected.emplace(graph.outputs[o], layers.outputs[o]);
+    }
+    size_t compared = 0;
+    bool diverged = false;
+    for (size_t op = 0; op < graph.operators.size() && !diverged; ++op) {
+      const model::Operator& oper = graph.operators[op];
+      for (size_t k = 0; k < oper.outputs.size() && !diverged; ++k) {
+        const int32_t index = oper.outputs[k];
+        const auto ours = traced.layers.find({static_cast<uint32_t>(op), static_cast<uint32_t>(k)});
+        const auto theirs = expected.find(index);
+        if (index < 0 || ours == traced.layers.end() || theirs == expected.end()) continue;
+        const model::Tensor& t = tensor(index);
+        const TensorData data{t.dtype, t.shape, ours->second};
+        const validate::Comparison c =
+            validate::compare(data, validate::read_npy(theirs->second), t);
+        ++compared;
+        const bool within = t.dtype == model::DType::Float32
+                                ? c.matches()
+                                : !c.shape_mismatch && c.max_abs_diff <= options.tolerance;
+        if (!within) {
+          out << fmt::format("first divergence: layer {} ({}) output '{}' [{}] {}: {}\n", op,
+                             oper.name(), t.name, fmt::join(t.shape, ","),
+                             model::dtype_name(t.dtype), validate::describe(c, t));
+          diverged = true;
+        }
+      }
+    }
+    if (!diverged) {
+      out << fmt::format("trace of run {}: all {} layer outputs match\n", r, compared);
+    }
+  }
+  out << (pass ? "PASS" : "FAIL")
+      << fmt::format(": {} on {} {} {}\n", options.model.filename().string(), target.board.name,
+                     pass ? "matches" : "differs from", options.reference);
+  return pass ? 0 : kValidateFail;
+}
+
+}  // namespace tinydeploy::cli

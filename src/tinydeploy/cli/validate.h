@@ -1,0 +1,33 @@
+// `tinydeploy validate`: runs the model on a target (host process, emulated board, or a real
+// board on a serial line) and on the PC reference with the same inputs, compares every output,
+// and on a mismatch (or on request) names the first layer where the target diverges.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace tinydeploy::cli {
+
+struct ValidateOptions {
+  std::filesystem::path model;
+  std::string target = "host";
+  uint32_t runs = 10;
+  uint64_t seed = 0;
+  std::optional<std::filesystem::path> inputs;   // .npz with every model input
+  std::optional<std::filesystem::path> package;  // validate this generated package instead
+  std::string reference = "tflm";                // tflm or litert
+  uint32_t tolerance = 0;                        // LSB allowed on integer outputs
+  bool trace = false;                            // compare every layer even when the outputs match
+  double timeout_seconds = 60;                   // for one inference on the target
+  bool quiet = false;
+};
+
+// Exit status: 0 PASS, kValidateFail when the target disagrees with the reference.
+constexpr int kValidateFail = 1;
+
+int run_validate(const ValidateOptions& options, std::ostream& out);
+
+}  // namespace tinydeploy::cli
