@@ -30,8 +30,8 @@ class Target:
     def close(self):
         if self.process.poll() is None:
             self.process.stdin.close()
-            try:
-                self.process.wait(timeout=5)
+            try:  # a host build ends with its input; QEMU does not, and is stopped
+                self.process.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

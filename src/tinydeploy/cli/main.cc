@@ -8,6 +8,7 @@
 #include <exception>
 #include <iostream>
 
+#include "tinydeploy/cli/firmware.h"
 #include "tinydeploy/cli/inspect.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/run.h"
@@ -134,6 +135,23 @@ void add_validate_command(CLI::App& app, tinydeploy::cli::ValidateOptions& optio
   });
 }
 
+void add_firmware_command(CLI::App& app, tinydeploy::cli::FirmwareOptions& options) {
+  CLI::App* firmware = app.add_subcommand(
+      "firmware",
+      "Write the validator firmware for a board as a CMake project and build it (to flash a "
+      "real board for `validate --target serial:...`, or to run by hand)");
+  firmware->add_option("model", options.model, "The .tflite model")->required();
+  firmware
+      ->add_option("--target", options.target,
+                   "host, qemu-m4, qemu-m55, or a core (cortex-m4, cortex-m55) to add a port to")
+      ->capture_default_str();
+  firmware->add_option("-o,--output-dir", options.output_dir, "Directory to write")->required();
+  firmware->add_option("--package", options.package,
+                       "Use this package (written by `generate`) instead of generating one");
+  firmware->add_flag("-q,--quiet", options.quiet, "No progress lines");
+  firmware->callback([&options] { tinydeploy::cli::run_firmware(options, std::cout); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +171,8 @@ int main(int argc, char** argv) {
   add_library_command(app, library_options);
   tinydeploy::cli::ValidateOptions validate_options;
   add_validate_command(app, validate_options, exit_code);
+  tinydeploy::cli::FirmwareOptions firmware_options;
+  add_firmware_command(app, firmware_options);
 
   try {
     app.parse(argc, argv);

@@ -146,6 +146,20 @@ std::string timing_line(const board::Board& board, const link::HelloInfo& hello,
 
 }  // namespace
 
+std::vector<codegen::GeneratedFile> validator_firmware_tree(
+    const fs::path& model, const std::optional<fs::path>& package_dir, const board::Board& board) {
+  codegen::Package package;
+  if (package_dir) {
+    package = read_package(*package_dir);
+  } else {
+    PackageCommandOptions package_options;
+    package_options.model = model;
+    package_options.target = std::string(board::core_name(board.core));
+    package = make_package(package_options);
+  }
+  return codegen::firmware_files(package, board.port, board::toolchain_file(board.core));
+}
+
 int run_validate(const ValidateOptions& options, std::ostream& out) {
   if (options.reference != "tflm" && options.reference != "litert") {
     throw Error("--reference must be tflm or litert");
@@ -168,17 +182,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
   // runs what the user flashed, and the hello exchange checks it is this model.
   fs::path image;
   if (target.board.runner != board::Runner::Serial) {
-    codegen::Package package;
-    if (options.package) {
-      package = read_package(*options.package);
-    } else {
-      PackageCommandOptions package_options;
-      package_options.model = options.model;
-      package_options.target = std::string(board::core_name(target.board.core));
-      package = make_package(package_options);
-    }
-    const auto files = codegen::firmware_files(package, target.board.port,
-                                               board::toolchain_file(target.board.core));
+    const auto files = validator_firmware_tree(options.model, options.package, target.board);
     const build::FirmwareImage firmware = build::build_firmware(
         files, target.board.name, "validator", target.board.core != board::Core::Host,
         [&](std::string_view step) { progress.step(step); });

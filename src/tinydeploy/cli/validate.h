@@ -8,6 +8,10 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "tinydeploy/board/board.h"
+#include "tinydeploy/codegen/package.h"
 
 namespace tinydeploy::cli {
 
@@ -29,5 +33,11 @@ struct ValidateOptions {
 constexpr int kValidateFail = 1;
 
 int run_validate(const ValidateOptions& options, std::ostream& out);
+
+// The validator firmware's source tree for `board`: the package generated from `model` for the
+// board's core, or the one in `package_dir` (written by `generate`, possibly edited).
+std::vector<codegen::GeneratedFile> validator_firmware_tree(
+    const std::filesystem::path& model, const std::optional<std::filesystem::path>& package_dir,
+    const board::Board& board);
 
 }  // namespace tinydeploy::cli
