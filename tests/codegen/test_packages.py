@@ -192,22 +192,31 @@ def test_unsupported_operator_is_reported_before_anything_is_written(tmp_path):
     model = tmp_path / "floor.tflite"
     model.write_bytes(_patch_first_opcode(source.read_bytes(), 8))  # FLOOR
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("the previous package")
+    tinydeploy("generate", SHARED / "models" / "kws_ref_model.tflite", "-o", out)
+    previous = sorted(p.name for p in out.iterdir())
     result = tinydeploy("generate", model, "-o", out, check=False)
     assert result.returncode == 1
     assert "nothing generated" in result.stderr and "FLOOR" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in out.iterdir()) == previous
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("tinydeploy-")]
 
 
 def test_existing_package_is_replaced_whole(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
+    tinydeploy("generate", SHARED / "models" / "ad01_int8.tflite", "-o", out)
     (out / "stale.txt").write_text("from an earlier run")
     tinydeploy("generate", SHARED / "models" / "kws_ref_model.tflite", "-o", out)
-    assert not (out / "stale.txt").exists() and (out / "kws_ref_model.h").exists()
+    assert not (out / "stale.txt").exists() and not (out / "ad01_int8.h").exists()
+    assert (out / "kws_ref_model.h").exists()
+    # A directory tinydeploy did not write is replaced only with --force
+    # (tests/cli/test_output_safety.py covers every kind of path).
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    result = tinydeploy("generate", SHARED / "models" / "kws_ref_model.tflite", "-o",
+                        tmp_path / "mine", check=False)
+    assert result.returncode == 1 and "not written by tinydeploy" in result.stderr
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
 
 
 def test_bad_name_and_target_are_refused(tmp_path):

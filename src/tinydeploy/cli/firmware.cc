@@ -9,7 +9,7 @@
 #include "tinydeploy/build/cmake.h"
 #include "tinydeploy/cli/validate.h"
 #include "tinydeploy/common/error.h"
-#include "tinydeploy/common/temporary_directory.h"
+#include "tinydeploy/common/output_directory.h"
 
 namespace tinydeploy::cli {
 
@@ -24,19 +24,16 @@ void run_firmware(const FirmwareOptions& options, std::ostream& out) {
         options.target);
   }
   const auto files = validator_firmware_tree(options.model, options.package, target.board);
-  const fs::path parent = fs::absolute(options.output_dir).parent_path();
-  if (!fs::is_directory(parent)) {
-    throw Error("{}: the parent directory does not exist", parent.string());
-  }
-  TemporaryDirectory work(parent);
+  OutputDirectory output({options.output_dir, options.model, {}, options.force, "firmware"});
   for (const codegen::GeneratedFile& f : files) {
-    const fs::path path = work.path() / f.path;
+    const fs::path path = output.staging() / f.path;
     fs::create_directories(path.parent_path());
     std::ofstream file(path, std::ios::binary);
     file.write(f.content.data(), static_cast<std::streamsize>(f.content.size()));
     if (!file.flush()) throw Error("cannot write {}", path.string());
   }
-  work.commit(options.output_dir);
+  // Built where it stays: CMake's build tree records absolute paths.
+  output.commit();
   if (target.board.port.empty()) {
     out << fmt::format(
         "wrote {}: add your board's port as boards/NAME/port.c (boards/include/tinydeploy/port.h) "

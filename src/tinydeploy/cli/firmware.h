@@ -14,6 +14,7 @@ struct FirmwareOptions {
   std::string target = "host";
   std::filesystem::path output_dir;
   std::optional<std::filesystem::path> package;
+  bool force = false;  // replace an existing directory tinydeploy did not write
   bool quiet = false;
 };
 

@@ -14,6 +14,7 @@
 #include "tinydeploy/cli/run.h"
 #include "tinydeploy/cli/validate.h"
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/interrupt.h"
 
 namespace {
 
@@ -39,7 +40,10 @@ void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& e
   run->add_option("--random", options.seed,
                   "Seed for random inputs (the default when no --input is given: seed 0)");
   run->add_option("-o,--output-dir", options.output_dir,
-                  "Write inputs and outputs as .npy here (replaced atomically)");
+                  "Write inputs and outputs as .npy here (a new directory, or one tinydeploy "
+                  "wrote; replaced atomically)");
+  run->add_flag("--force", options.force,
+                "Let -o replace an existing directory that tinydeploy did not write");
   run->add_option("--reference", options.reference,
                   "Also run the PC reference and compare: litert (TFLite reference kernels) or "
                   "tflm (TFLite Micro)")
@@ -58,8 +62,11 @@ void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptio
       ->capture_default_str();
   command
       .add_option("-o,--output-dir", options.output_dir,
-                  "Directory to write (replaced atomically; its parent must exist)")
+                  "Directory to write: a new one, or one tinydeploy wrote (replaced atomically; "
+                  "its parent must exist)")
       ->required();
+  command.add_flag("--force", options.force,
+                   "Let -o replace an existing directory that tinydeploy did not write");
   command.add_option("--name", options.name,
                      "Prefix of the files and C symbols (default: the model file's name)");
   command
@@ -148,6 +155,8 @@ void add_firmware_command(CLI::App& app, tinydeploy::cli::FirmwareOptions& optio
   firmware->add_option("-o,--output-dir", options.output_dir, "Directory to write")->required();
   firmware->add_option("--package", options.package,
                        "Use this package (written by `generate`) instead of generating one");
+  firmware->add_flag("--force", options.force,
+                     "Replace an existing directory that tinydeploy did not write");
   firmware->add_flag("-q,--quiet", options.quiet, "No progress lines");
   firmware->callback([&options] { tinydeploy::cli::run_firmware(options, std::cout); });
 }
@@ -155,6 +164,8 @@ void add_firmware_command(CLI::App& app, tinydeploy::cli::FirmwareOptions& optio
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First, before any thread: SIGINT/SIGTERM stop the running child and remove temporary files.
+  tinydeploy::interrupt::handle_interrupt_signals();
   CLI::App app{"tinydeploy: from a TensorFlow Lite model to minimal C++ for Cortex-M",
                "tinydeploy"};
   app.set_version_flag("--version", "tinydeploy 0.1.0");

@@ -13,6 +13,7 @@
 #include "tinydeploy/analysis/analysis.h"
 #include "tinydeploy/codegen/package.h"
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/common/process.h"
 #include "tinydeploy/common/temporary_directory.h"
 #include "tinydeploy/engine/engine.h"
@@ -88,12 +89,9 @@ void write_package(const codegen::Package& package, const fs::path& root) {
     write_file(root / file.path, file.content);
 }
 
-fs::path existing_parent(const fs::path& output_dir) {
-  const fs::path parent = fs::absolute(output_dir).parent_path();
-  if (!fs::is_directory(parent)) {
-    throw Error("{}: the parent directory does not exist", parent.string());
-  }
-  return parent;
+// The -o directory, checked before any work is done.
+OutputRequest output_request(const PackageCommandOptions& options, std::string command) {
+  return {options.output_dir, options.model, {}, options.force, std::move(command)};
 }
 
 // The last `lines` lines of a build log: where the compiler's message is.
@@ -286,21 +284,22 @@ std::string report_text(const MemoryReport& r, const codegen::Package& package,
 }  // namespace
 
 void run_generate(const PackageCommandOptions& options, std::ostream& out) {
+  OutputDirectory output(output_request(options, "generate"));
   const codegen::Package package = make_package(options);
-  TemporaryDirectory work(existing_parent(options.output_dir));
-  write_package(package, work.path());
-  work.commit(options.output_dir);
+  write_package(package, output.staging());
+  output.commit();
   out << fmt::format("wrote {} ({} files; arena {} bytes, weights {} bytes, kernels: {})\n",
-                     options.output_dir.string(), package.files.size(), package.arena_bytes,
+                     output.path().string(), package.files.size(), package.arena_bytes,
                      package.weight_bytes, fmt::join(package.kernel_sources, ", "));
 }
 
 void run_library(const PackageCommandOptions& options, std::ostream& out) {
+  OutputDirectory output(output_request(options, "library"));
   Progress progress(out, options.quiet);
   progress.step("generating");
   const codegen::Package package = make_package(options);
-  TemporaryDirectory result(existing_parent(options.output_dir));
-  TemporaryDirectory work(fs::temp_directory_path());
+  const fs::path& result = output.staging();
+  TemporaryDirectory work(temporary_root());
   const fs::path source = work.path() / "package";
   const fs::path build = work.path() / "build";
   write_package(package, source);
@@ -326,23 +325,22 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
   keep_on_failure.done = true;
 
   const std::string& n = package.name;
-  fs::create_directories(result.path() / "lib");
-  fs::create_directories(result.path() / "include");
-  fs::create_directories(result.path() / "example");
-  fs::copy_file(build / ("lib" + n + ".a"), result.path() / "lib" / ("lib" + n + ".a"));
-  fs::copy_file(source / (n + ".h"), result.path() / "include" / (n + ".h"));
+  fs::create_directories(result / "lib");
+  fs::create_directories(result / "include");
+  fs::create_directories(result / "example");
+  fs::copy_file(build / ("lib" + n + ".a"), result / "lib" / ("lib" + n + ".a"));
+  fs::copy_file(source / (n + ".h"), result / "include" / (n + ".h"));
   for (const char* file : {"main.c", "example_data.h"}) {
-    fs::copy_file(source / "example" / file, result.path() / "example" / file);
+    fs::copy_file(source / "example" / file, result / "example" / file);
   }
-  fs::copy_file(build / (n + "_example"), result.path() / "example" / (n + "_example"));
+  fs::copy_file(build / (n + "_example"), result / "example" / (n + "_example"));
 
   progress.step("measuring");
   MemoryReport report = measure(build, build / (n + "_footprint"), n, package.variable_bytes);
   report.archive_bytes = static_cast<int64_t>(fs::file_size(build / ("lib" + n + ".a")));
   const std::string text = report_text(report, package, options);
-  write_file(result.path() / "memory_report.txt", text);
-  write_file(result.path() / "memory_report.json",
-             report_json(report, package, options).dump(2) + "\n");
+  write_file(result / "memory_report.txt", text);
+  write_file(result / "memory_report.json", report_json(report, package, options).dump(2) + "\n");
 
   if (options.target == "host") {
     progress.step("running the example");
@@ -353,8 +351,8 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
     }
     out << "example: PASS\n";
   }
-  result.commit(options.output_dir);
-  out << text << fmt::format("wrote {}\n", options.output_dir.string());
+  output.commit();
+  out << text << fmt::format("wrote {}\n", output.path().string());
 }
 
 }  // namespace tinydeploy::cli

@@ -19,6 +19,7 @@ struct PackageCommandOptions {
   std::optional<std::string> name;  // default: the model file's stem
   uint64_t example_seed = 0;        // seed of the example's random inputs (as `run --random`)
   bool quiet = false;               // no progress lines
+  bool force = false;               // -o may replace an existing directory tinydeploy did not write
 };
 
 // The package `generate` writes: the model read, checked and lowered once, with the example's

@@ -8,6 +8,7 @@
 
 #include "tinydeploy/analysis/analysis.h"
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/common/temporary_directory.h"
 #include "tinydeploy/engine/engine.h"
 #include "tinydeploy/model/reader.h"
@@ -40,6 +41,18 @@ int run_model(const RunOptions& options, std::ostream& out) {
   if (!options.inputs.empty() && options.seed) {
     throw Error("use either --input files or --random, not both");
   }
+  // The output path is checked before any work; without one, the files go to a scratch
+  // directory that is removed at the end.
+  std::optional<OutputDirectory> output;
+  std::optional<TemporaryDirectory> scratch;
+  if (options.output_dir) {
+    output.emplace(
+        OutputRequest{*options.output_dir, options.model, options.inputs, options.force, "run"});
+  } else {
+    scratch.emplace(temporary_root());
+  }
+  const fs::path& work = output ? output->staging() : scratch->path();
+
   const model::Model model = model::read_model(options.model);
   const analysis::ModelAnalysis analysis = analysis::analyze(model);
   engine::Engine engine(model, analysis);
@@ -72,24 +85,17 @@ int run_model(const RunOptions& options, std::ostream& out) {
     }
   });
 
-  const fs::path parent = options.output_dir ? fs::absolute(*options.output_dir).parent_path()
-                                             : fs::temp_directory_path();
-  if (!fs::is_directory(parent)) {
-    throw Error("{}: the parent directory does not exist", parent.string());
-  }
-  TemporaryDirectory work(parent);
   std::vector<fs::path> input_files;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    input_files.push_back(work.path() / fmt::format("input_{}.npy", i));
+    input_files.push_back(work / fmt::format("input_{}.npy", i));
     validate::write_npy(input_files.back(), inputs[i]);
   }
   std::vector<validate::TensorData> outputs;
   for (size_t i = 0; i < engine.output_count(); ++i) {
     const model::Tensor& tensor = engine.output_tensor(i);
     outputs.push_back(snapshot(engine.output(i), tensor));
-    validate::write_npy(work.path() / fmt::format("output_{}.npy", i), outputs.back());
-    if (options.csv)
-      validate::write_csv(work.path() / fmt::format("output_{}.csv", i), outputs.back());
+    validate::write_npy(work / fmt::format("output_{}.npy", i), outputs.back());
+    if (options.csv) validate::write_csv(work / fmt::format("output_{}.csv", i), outputs.back());
     out << fmt::format("output {} '{}' {} [{}]\n", i, tensor.name, model::dtype_name(tensor.dtype),
                        fmt::join(tensor.shape, ","));
   }
@@ -98,7 +104,7 @@ int run_model(const RunOptions& options, std::ostream& out) {
   if (!options.reference.empty()) {
     const auto engine_kind =
         options.reference == "tflm" ? reference::Engine::TFLM : reference::Engine::LiteRT;
-    const fs::path reference_dir = work.path() / "reference";
+    const fs::path reference_dir = work / "reference";
     const reference::ReferenceRun run = reference::run_reference(
         options.model, engine_kind, input_files, reference_dir, options.layers);
     if (run.outputs.size() != outputs.size()) {
@@ -146,11 +152,11 @@ int run_model(const RunOptions& options, std::ostream& out) {
     out << (all_match ? "PASS: matches " : "FAIL: differs from ") << options.reference << "\n";
     status = all_match ? 0 : kRunMismatch;
   }
-  if (options.output_dir) {
+  if (output) {
     std::error_code ec;
-    fs::remove_all(work.path() / "reference", ec);
-    work.commit(*options.output_dir);
-    out << fmt::format("wrote {}\n", options.output_dir->string());
+    fs::remove_all(work / "reference", ec);
+    output->commit();
+    out << fmt::format("wrote {}\n", output->path().string());
   }
   return status;
 }

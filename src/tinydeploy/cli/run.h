@@ -19,6 +19,7 @@ struct RunOptions {
   std::string reference;  // "", "litert" or "tflm"
   bool layers = false;    // compare every intermediate tensor with the reference
   bool csv = false;       // also write outputs as CSV
+  bool force = false;     // -o may replace an existing directory tinydeploy did not write
 };
 
 // Exit codes of `run`: 0 when everything ran (and matched the reference, if asked);

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "tinydeploy/codegen/embedded_files.h"
+#include "tinydeploy/common/embedded_files.h"
 
 namespace tinydeploy::codegen {
 namespace {
@@ -89,7 +89,7 @@ std::vector<GeneratedFile> firmware_files(const Package& package, std::string_vi
     files.push_back({"package/" + file.path, file.content});
   }
   files.push_back({"model_binding.c", model_binding(package)});
-  for (const EmbeddedFile& file : embedded_runtime_files()) {
+  for (const EmbeddedFile& file : embedded_files()) {
     const std::string path = firmware_path(file.path, port);
     if (!path.empty()) files.push_back({path, std::string(file.content)});
   }

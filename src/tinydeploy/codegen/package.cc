@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "tinydeploy/codegen/embedded_files.h"
+#include "tinydeploy/common/embedded_files.h"
 #include "tinydeploy/codegen/initializers.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/sha256.h"
@@ -241,7 +241,7 @@ class Generator {
     package.files.push_back({"example/example_data.h", example_data()});
     package.files.push_back({"footprint/footprint.c", footprint_main()});
     package.files.push_back({"README.md", readme(package)});
-    for (const EmbeddedFile& file : embedded_runtime_files()) {
+    for (const EmbeddedFile& file : embedded_files()) {
       const std::string path(file.path);
       const bool header = path.starts_with("runtime/include/tinydeploy/runtime/");
       const bool toolchain = path.starts_with("toolchains/");

@@ -1,57 +1,41 @@
-// A scratch directory next to a destination, committed by rename so that an interrupted run
-// never leaves a half-written output that looks complete.
+// A scratch directory that tinydeploy creates and removes: removed when it goes out of scope, and
+// by the interrupt cleanup (interrupt.h) on SIGINT/SIGTERM. Only the directory it created is
+// ever removed: if its name refers to another directory by then, it is left alone.
 #pragma once
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <cstdint>
 #include <filesystem>
-#include <string>
 
-#include "tinydeploy/common/error.h"
+#include "tinydeploy/common/remove_tree.h"
 
 namespace tinydeploy {
 
-namespace fs = std::filesystem;
-
-// A directory that is removed when it goes out of scope unless released.
 class TemporaryDirectory {
  public:
-  explicit TemporaryDirectory(const fs::path& near) {
-    std::string pattern = (near / "tinydeploy-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      throw Error("cannot create a temporary directory in {}: {}", near.string(),
-                  std::strerror(errno));
-    }
-    path_ = pattern;
-  }
+  // Creates `near`/tinydeploy-XXXXXX. Throws tinydeploy::Error when it cannot.
+  explicit TemporaryDirectory(const std::filesystem::path& near);
   TemporaryDirectory(const TemporaryDirectory&) = delete;
   TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
-  ~TemporaryDirectory() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
+  ~TemporaryDirectory();
+
+  // Absolute.
+  const std::filesystem::path& path() const { return path_; }
+  DirectoryIdentity identity() const { return identity_; }
+
   // Keeps the directory (for a failure's logs) instead of removing it.
-  fs::path keep() {
-    fs::path kept = path_;
-    path_.clear();
-    return kept;
-  }
-  // Moves the directory to `target`, replacing what was there.
-  void commit(const fs::path& target) {
-    std::error_code ec;
-    const fs::path old = target.string() + ".old";
-    fs::remove_all(old, ec);
-    if (fs::exists(target)) fs::rename(target, old);
-    fs::rename(path_, target);
-    fs::remove_all(old, ec);
-    path_.clear();
-  }
+  std::filesystem::path keep();
+  // Forgets the directory once something else took it over (moved it into place): it is
+  // neither removed at the end nor on interruption.
+  void release();
 
  private:
-  fs::path path_;
+  std::filesystem::path path_;
+  DirectoryIdentity identity_;
+  uint64_t registration_ = 0;
 };
+
+// The directory for scratch files: $TMPDIR (or /tmp). Throws tinydeploy::Error when it is not
+// a directory.
+std::filesystem::path temporary_root();
 
 }  // namespace tinydeploy

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/interrupt.h"
 
 namespace tinydeploy::link {
 namespace {
@@ -86,9 +87,17 @@ ProcessTransport::ProcessTransport(const std::vector<std::string>& argv,
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const std::string log = log_file.string();
+  // Forked and registered in one step: an interruption sees either no child or this one.
+  const auto hold = interrupt::lock();
   pid_ = fork();
   if (pid_ < 0) throw Error("cannot start {}: {}", description_, std::strerror(errno));
   if (pid_ == 0) {
+    // Its own process group, stopped by the tool (on interruption too), and none of the tool's
+    // blocked signals.
+    setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -98,6 +107,8 @@ ProcessTransport::ProcessTransport(const std::vector<std::string>& argv,
     [[maybe_unused]] const ssize_t ignored = ::write(status_pipe[1], &error, sizeof(error));
     _exit(127);
   }
+  setpgid(pid_, pid_);  // also here: whichever of the two runs first
+  interrupt::add_background_child(pid_);
   close(in_pipe[0]);
   close(out_pipe[1]);
   close(status_pipe[1]);
@@ -108,6 +119,7 @@ ProcessTransport::ProcessTransport(const std::vector<std::string>& argv,
   close(status_pipe[0]);
   if (got == sizeof(exec_error)) {
     waitpid(pid_, nullptr, 0);
+    interrupt::remove_background_child(pid_);
     pid_ = -1;
     throw Error("cannot run {}: {}", argv[0], std::strerror(exec_error));
   }
@@ -118,13 +130,18 @@ ProcessTransport::~ProcessTransport() {
   if (from_child_ >= 0) close(from_child_);
   if (pid_ <= 0) return;
   // Closing its input ends a host target; an emulator is asked to stop, then made to.
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-    if (attempt == 5) kill(pid_, SIGTERM);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  bool ended = false;
+  for (int attempt = 0; attempt < 50 && !ended; ++attempt) {
+    ended = waitpid(pid_, nullptr, WNOHANG) == pid_;
+    if (!ended && attempt == 5) kill(-pid_, SIGTERM);
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
+  if (!ended) {
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  const auto hold = interrupt::lock();
+  interrupt::remove_background_child(pid_);
 }
 
 void ProcessTransport::report_exit() {
@@ -132,6 +149,8 @@ void ProcessTransport::report_exit() {
   std::string what = "closed the link";
   for (int attempt = 0; attempt < 100; ++attempt) {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      const auto hold = interrupt::lock();
+      interrupt::remove_background_child(pid_);
       pid_ = -1;
       what = describe_target_exit(status);
       break;

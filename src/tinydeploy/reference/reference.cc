@@ -2,87 +2,129 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
+#include "tinydeploy/common/embedded_files.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/process.h"
 
 namespace tinydeploy::reference {
 namespace {
 
-std::filesystem::path runner_script() {
-  if (const char* override_path = std::getenv("TINYDEPLOY_REFERENCE_RUNNER")) return override_path;
-  return std::filesystem::path(TINYDEPLOY_SOURCE_DIR) / "tools" / "reference" /
-         "reference_runner.py";
+namespace fs = std::filesystem;
+
+const char* engine_name(Engine engine) { return engine == Engine::TFLM ? "tflm" : "litert"; }
+
+// The runner: $TINYDEPLOY_REFERENCE_RUNNER, else the copy embedded in this binary, written next
+// to the run's files (so an installed tinydeploy needs no source checkout).
+fs::path runner_script(const fs::path& work_dir) {
+  if (const char* override_path = std::getenv("TINYDEPLOY_REFERENCE_RUNNER")) {
+    if (!fs::exists(override_path)) {
+      throw Error("TINYDEPLOY_REFERENCE_RUNNER names a missing file ({})", override_path);
+    }
+    return override_path;
+  }
+  const fs::path script = work_dir / "reference_runner.py";
+  std::ofstream out(script, std::ios::binary);
+  const std::string_view text = embedded_file("tools/reference/reference_runner.py");
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out.flush()) throw Error("cannot write {}", script.string());
+  return script;
 }
 
-}  // namespace
-
-ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
-                           const std::vector<std::filesystem::path>& inputs,
-                           const std::filesystem::path& work_dir, bool intermediates) {
+// Runs the runner with `arguments`; its one "error:" line becomes the message of a failure.
+void run_runner(Engine engine, const std::vector<std::string>& arguments,
+                const fs::path& work_dir) {
+  const std::optional<std::chrono::milliseconds> timeout = reference_timeout();
+  fs::create_directories(work_dir);
   const char* python = std::getenv("TINYDEPLOY_PYTHON");
-  const std::filesystem::path script = runner_script();
-  if (!std::filesystem::exists(script)) {
-    throw Error("the PC reference runner is missing ({}); set TINYDEPLOY_REFERENCE_RUNNER",
-                script.string());
-  }
-  std::filesystem::create_directories(work_dir);
   std::vector<std::string> argv = {python != nullptr ? python : TINYDEPLOY_DEFAULT_PYTHON,
-                                   script.string(),
-                                   model.string(),
-                                   "--engine",
-                                   engine == Engine::TFLM ? "tflm" : "litert",
-                                   "--output-dir",
-                                   work_dir.string()};
-  for (const auto& input : inputs) {
-    argv.push_back("--input");
-    argv.push_back(input.string());
+                                   runner_script(work_dir).string()};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  ProcessResult result;
+  try {
+    result = run_process(argv, work_dir / "stderr.txt", Capture::Stderr, timeout);
+  } catch (const ProcessTimeout&) {
+    throw Error(
+        "PC reference ({}) did not finish within {:g} s and was stopped; set "
+        "TINYDEPLOY_REFERENCE_TIMEOUT (seconds, 0 for no limit) to allow longer",
+        engine_name(engine), static_cast<double>(timeout->count()) / 1000.0);
   }
-  if (intermediates) argv.push_back("--intermediates");
-  const ProcessResult result = run_process(argv, work_dir / "stderr.txt", Capture::Stderr);
-  const int code = result.exit_code;
-  const std::string& message = result.output;
-  if (code != 0) {
-    // The runner prints one "error: ..." line; pass on its last line.
-    std::string last = message;
+  if (result.exit_code != 0) {
+    std::string last = result.output;
     while (!last.empty() && (last.back() == '\n' || last.back() == '\r')) last.pop_back();
     const size_t newline = last.rfind('\n');
     if (newline != std::string::npos) last = last.substr(newline + 1);
     if (last.rfind("error: ", 0) == 0) last = last.substr(7);
-    throw Error("PC reference ({}) failed: {}", engine == Engine::TFLM ? "tflm" : "litert",
-                last.empty() ? "exit code " + std::to_string(code) : last);
+    throw Error("PC reference ({}) failed: {}", engine_name(engine),
+                last.empty() ? "exit code " + std::to_string(result.exit_code) : last);
   }
-  std::ifstream manifest_file(work_dir / "manifest.json");
-  nlohmann::json manifest;
-  try {
-    manifest = nlohmann::json::parse(manifest_file);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("PC reference wrote an unreadable manifest: {}", e.what());
-  }
+}
+
+// The outputs (and intermediates) a run's manifest.json in `dir` lists.
+ReferenceRun read_manifest(const fs::path& dir) {
   ReferenceRun run;
-  for (const auto& name : manifest.at("outputs")) {
-    run.outputs.push_back(work_dir / name.get<std::string>());
-  }
-  for (const auto& entry : manifest.at("intermediates")) {
-    run.intermediates[entry.at("tensor").get<int32_t>()] =
-        work_dir / entry.at("file").get<std::string>();
+  try {
+    std::ifstream manifest_file(dir / "manifest.json");
+    if (!manifest_file) throw Error("the PC reference wrote no manifest in {}", dir.string());
+    const nlohmann::json manifest = nlohmann::json::parse(manifest_file);
+    for (const auto& name : manifest.at("outputs")) {
+      run.outputs.push_back(dir / name.get<std::string>());
+    }
+    for (const auto& entry : manifest.at("intermediates")) {
+      run.intermediates[entry.at("tensor").get<int32_t>()] =
+          dir / entry.at("file").get<std::string>();
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error("the PC reference wrote an unreadable manifest in {}: {}", dir.string(), e.what());
   }
   return run;
 }
 
-std::vector<ReferenceRun> run_reference_batch(
-    const std::filesystem::path& model, Engine engine,
-    const std::vector<std::vector<std::filesystem::path>>& runs,
-    const std::filesystem::path& work_dir) {
-  namespace fs = std::filesystem;
-  const fs::path script = runner_script();
-  if (!fs::exists(script)) {
-    throw Error("the PC reference runner is missing ({}); set TINYDEPLOY_REFERENCE_RUNNER",
-                script.string());
+}  // namespace
+
+std::optional<std::chrono::milliseconds> reference_timeout() {
+  const char* setting = std::getenv("TINYDEPLOY_REFERENCE_TIMEOUT");
+  if (setting == nullptr || *setting == '\0') return kDefaultReferenceTimeout;
+  const std::string_view text(setting);
+  double seconds = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || !(seconds >= 0) ||
+      seconds > 1e6) {
+    throw Error(
+        "TINYDEPLOY_REFERENCE_TIMEOUT='{}' is not a number of seconds from 0 (no limit) to "
+        "1000000",
+        text);
   }
+  if (seconds == 0) return std::nullopt;
+  return std::chrono::milliseconds(std::max<int64_t>(1, std::llround(seconds * 1000)));
+}
+
+ReferenceRun run_reference(const fs::path& model, Engine engine,
+                           const std::vector<fs::path>& inputs, const fs::path& work_dir,
+                           bool intermediates) {
+  std::vector<std::string> arguments = {model.string(), "--engine", engine_name(engine),
+                                        "--output-dir", work_dir.string()};
+  for (const auto& input : inputs) {
+    arguments.push_back("--input");
+    arguments.push_back(input.string());
+  }
+  if (intermediates) arguments.push_back("--intermediates");
+  run_runner(engine, arguments, work_dir);
+  return read_manifest(work_dir);
+}
+
+std::vector<ReferenceRun> run_reference_batch(const fs::path& model, Engine engine,
+                                              const std::vector<std::vector<fs::path>>& runs,
+                                              const fs::path& work_dir) {
   for (size_t r = 0; r < runs.size(); ++r) {
     const fs::path dir = work_dir / fmt::format("run_{}", r);
     fs::create_directories(dir);
@@ -91,35 +133,12 @@ std::vector<ReferenceRun> run_reference_batch(
                     fs::copy_options::overwrite_existing);
     }
   }
-  const char* python = std::getenv("TINYDEPLOY_PYTHON");
-  const std::string engine_name = engine == Engine::TFLM ? "tflm" : "litert";
-  const ProcessResult result =
-      run_process({python != nullptr ? python : TINYDEPLOY_DEFAULT_PYTHON, script.string(),
-                   model.string(), "--engine", engine_name, "--batch", work_dir.string()},
-                  work_dir / "stderr.txt", Capture::Stderr);
-  if (result.exit_code != 0) {
-    std::string last = result.output;
-    while (!last.empty() && (last.back() == '\n' || last.back() == '\r')) last.pop_back();
-    const size_t newline = last.rfind('\n');
-    if (newline != std::string::npos) last = last.substr(newline + 1);
-    if (last.rfind("error: ", 0) == 0) last = last.substr(7);
-    throw Error("PC reference ({}) failed: {}", engine_name,
-                last.empty() ? "exit code " + std::to_string(result.exit_code) : last);
-  }
+  run_runner(engine,
+             {model.string(), "--engine", engine_name(engine), "--batch", work_dir.string()},
+             work_dir);
   std::vector<ReferenceRun> out;
   for (size_t r = 0; r < runs.size(); ++r) {
-    const fs::path dir = work_dir / fmt::format("run_{}", r);
-    ReferenceRun run;
-    try {
-      std::ifstream manifest_file(dir / "manifest.json");
-      const nlohmann::json manifest = nlohmann::json::parse(manifest_file);
-      for (const auto& name : manifest.at("outputs")) {
-        run.outputs.push_back(dir / name.get<std::string>());
-      }
-    } catch (const nlohmann::json::exception& e) {
-      throw Error("PC reference wrote an unreadable manifest for run {}: {}", r, e.what());
-    }
-    out.push_back(std::move(run));
+    out.push_back(read_manifest(work_dir / fmt::format("run_{}", r)));
   }
   return out;
 }

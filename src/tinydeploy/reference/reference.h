@@ -2,8 +2,10 @@
 // subprocess tools/reference/reference_runner.py.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,11 +19,19 @@ struct ReferenceRun {
   std::map<int32_t, std::filesystem::path> intermediates;
 };
 
+// How long the reference may run before it is stopped, unless $TINYDEPLOY_REFERENCE_TIMEOUT
+// (seconds; 0 for no limit) says otherwise.
+constexpr std::chrono::milliseconds kDefaultReferenceTimeout{600'000};
+
+// The limit in effect: $TINYDEPLOY_REFERENCE_TIMEOUT or the default; nullopt for none. Throws
+// tinydeploy::Error when the variable is not a number of seconds.
+std::optional<std::chrono::milliseconds> reference_timeout();
+
 // Runs the reference on `inputs` (.npy files), writing into `work_dir`. The runner script is
-// found through $TINYDEPLOY_REFERENCE_RUNNER, else in the source tree this binary was built
-// from; the interpreter is $TINYDEPLOY_PYTHON or the one configured at build time (the
-// project's .venv). Throws tinydeploy::Error with the
-// runner's message (e.g. which package to install) when it fails.
+// $TINYDEPLOY_REFERENCE_RUNNER, else the copy embedded in this binary (written into `work_dir`);
+// the interpreter is $TINYDEPLOY_PYTHON or the one configured at build time (the project's
+// .venv). Throws tinydeploy::Error with the runner's message (e.g. which package to
+// install) when it fails, and when it runs longer than reference_timeout().
 ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
                            const std::vector<std::filesystem::path>& inputs,
                            const std::filesystem::path& work_dir, bool intermediates);
