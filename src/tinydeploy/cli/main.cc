@@ -3,19 +3,79 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <limits>
+#include <string>
 
 #include "tinydeploy/cli/inspect.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/run.h"
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/text.h"
 
 namespace {
 
 constexpr int kExitError = 1;
+
+// A seed is a decimal integer from 0 to 2^64-1. CLI11 alone reads integers with strtoull, which
+// takes -1 as 2^64-1, clamps out-of-range values to 2^64-1 and reads 010 as octal.
+CLI::Validator seed_value() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        uint64_t value = 0;
+        const char* end = text.data() + text.size();
+        const auto [stop, ec] = std::from_chars(text.data(), end, value);
+        if (text.empty() || text.front() == '-' || ec != std::errc() || stop != end) {
+          return "a seed is a decimal integer from 0 to " +
+                 std::to_string(std::numeric_limits<uint64_t>::max()) + ", not '" + text + "'";
+        }
+        text = std::to_string(value);  // no leading zeros left for strtoull's octal
+        return {};
+      },
+      "SEED in 0..2^64-1");
+}
+
+// A size in bytes: a decimal integer with an optional binary unit K, M or G (also KiB, MiB, GiB;
+// any case), at most 2^62 bytes. Rewritten to plain bytes for the option's integer.
+CLI::Validator byte_size() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        uint64_t value = 0;
+        const char* begin = text.data();
+        const char* end = begin + text.size();
+        const auto [stop, ec] = std::from_chars(begin, end, value);
+        std::string unit(stop, end);
+        for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        int shift = -1;
+        if (unit.empty() || unit == "b") shift = 0;
+        if (unit == "k" || unit == "kib") shift = 10;
+        if (unit == "m" || unit == "mib") shift = 20;
+        if (unit == "g" || unit == "gib") shift = 30;
+        constexpr uint64_t kMax = uint64_t{1} << 62;
+        if (text.empty() || text.front() == '-' || ec != std::errc() || stop == begin ||
+            shift < 0 || value > (kMax >> shift)) {
+          return "a size is a number of bytes with an optional unit K, M or G (KiB, MiB, GiB), "
+                 "e.g. 512M, not '" +
+                 text + "'";
+        }
+        text = std::to_string(value << shift);
+        return {};
+      },
+      "SIZE[K|M|G]");
+}
+
+void add_max_arena_option(CLI::App& command, int64_t& max_arena_bytes) {
+  command
+      .add_option("--max-arena", max_arena_bytes,
+                  "Refuse a model whose tensor arena is larger (bytes, or with a unit K, M, G); "
+                  "checked before anything is allocated")
+      ->transform(byte_size())
+      ->capture_default_str();
+}
 
 void add_inspect_command(CLI::App& app, tinydeploy::cli::InspectOptions& options) {
   CLI::App* inspect = app.add_subcommand(
@@ -35,7 +95,9 @@ void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& e
   run->add_option("--input", options.inputs,
                   "Input file (.npy, or single-line .csv), one per model input, in order");
   run->add_option("--random", options.seed,
-                  "Seed for random inputs (the default when no --input is given: seed 0)");
+                  "Seed for random inputs, 0 to 2^64-1 (the default when no --input is given: "
+                  "seed 0)")
+      ->transform(seed_value());
   run->add_option("-o,--output-dir", options.output_dir,
                   "Write inputs and outputs as .npy here (replaced atomically)");
   run->add_option("--reference", options.reference,
@@ -45,6 +107,7 @@ void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& e
   run->add_flag("--layers", options.layers,
                 "Compare every intermediate tensor and name the first operator that diverges");
   run->add_flag("--csv", options.csv, "Also write outputs as CSV");
+  add_max_arena_option(*run, options.max_arena_bytes);
   run->callback(
       [&options, &exit_code] { exit_code = tinydeploy::cli::run_model(options, std::cout); });
 }
@@ -62,7 +125,15 @@ void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptio
                      "Prefix of the files and C symbols (default: the model file's name)");
   command
       .add_option("--example-seed", options.example_seed,
-                  "Seed of the example's random inputs, as for `run --random`")
+                  "Seed of the example's random inputs, 0 to 2^64-1, as for `run --random`")
+      ->transform(seed_value())
+      ->capture_default_str();
+  add_max_arena_option(command, options.max_arena_bytes);
+  command
+      .add_option("--max-example-data", options.max_example_bytes,
+                  "Refuse a model whose example inputs and expected outputs together are larger "
+                  "(bytes, or with a unit K, M, G)")
+      ->transform(byte_size())
       ->capture_default_str();
 }
 
@@ -113,12 +184,14 @@ int main(int argc, char** argv) {
     return app.exit(error);
   } catch (const tinydeploy::Error& error) {
     std::cout.flush();
-    std::fprintf(stderr, "error: %s\n", error.what());
+    // Messages quote names from the model: no control byte of theirs reaches the terminal.
+    std::fprintf(stderr, "error: %s\n", tinydeploy::printable_message(error.what()).c_str());
     return kExitError;
   } catch (const std::exception& error) {
     // Not expected: every user error is a tinydeploy::Error. Still one line, never a crash.
     std::cout.flush();
-    std::fprintf(stderr, "error: internal: %s\n", error.what());
+    std::fprintf(stderr, "error: internal: %s\n",
+                 tinydeploy::printable_message(error.what()).c_str());
     return kExitError;
   }
   return exit_code;

@@ -8,7 +8,13 @@
 #include <optional>
 #include <string>
 
+#include "tinydeploy/engine/engine.h"
+
 namespace tinydeploy::cli {
+
+// The largest example (inputs plus expected outputs, raw bytes) generate embeds unless told
+// otherwise; each byte becomes about six characters of example/example_data.h.
+inline constexpr int64_t kDefaultMaxExampleBytes = int64_t{16} << 20;
 
 struct PackageCommandOptions {
   std::filesystem::path model;
@@ -17,6 +23,8 @@ struct PackageCommandOptions {
   std::optional<std::string> name;  // default: the model file's stem
   uint64_t example_seed = 0;        // seed of the example's random inputs (as `run --random`)
   bool quiet = false;               // no progress lines
+  int64_t max_arena_bytes = engine::kDefaultMaxArenaBytes;  // refused before allocating
+  int64_t max_example_bytes = kDefaultMaxExampleBytes;      // refused before computing it
 };
 
 void run_generate(const PackageCommandOptions& options, std::ostream& out);
