@@ -3,15 +3,13 @@
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
-#include <limits>
-#include <string>
 
 #include "tinydeploy/cli/inspect.h"
+#include "tinydeploy/cli/option_values.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/run.h"
 #include "tinydeploy/common/error.h"
@@ -21,59 +19,12 @@ namespace {
 
 constexpr int kExitError = 1;
 
-// A seed is a decimal integer from 0 to 2^64-1. CLI11 alone reads integers with strtoull, which
-// takes -1 as 2^64-1, clamps out-of-range values to 2^64-1 and reads 010 as octal.
-CLI::Validator seed_value() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        uint64_t value = 0;
-        const char* end = text.data() + text.size();
-        const auto [stop, ec] = std::from_chars(text.data(), end, value);
-        if (text.empty() || text.front() == '-' || ec != std::errc() || stop != end) {
-          return "a seed is a decimal integer from 0 to " +
-                 std::to_string(std::numeric_limits<uint64_t>::max()) + ", not '" + text + "'";
-        }
-        text = std::to_string(value);  // no leading zeros left for strtoull's octal
-        return {};
-      },
-      "SEED in 0..2^64-1");
-}
-
-// A size in bytes: a decimal integer with an optional binary unit K, M or G (also KiB, MiB, GiB;
-// any case), at most 2^62 bytes. Rewritten to plain bytes for the option's integer.
-CLI::Validator byte_size() {
-  return CLI::Validator(
-      [](std::string& text) -> std::string {
-        uint64_t value = 0;
-        const char* begin = text.data();
-        const char* end = begin + text.size();
-        const auto [stop, ec] = std::from_chars(begin, end, value);
-        std::string unit(stop, end);
-        for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        int shift = -1;
-        if (unit.empty() || unit == "b") shift = 0;
-        if (unit == "k" || unit == "kib") shift = 10;
-        if (unit == "m" || unit == "mib") shift = 20;
-        if (unit == "g" || unit == "gib") shift = 30;
-        constexpr uint64_t kMax = uint64_t{1} << 62;
-        if (text.empty() || text.front() == '-' || ec != std::errc() || stop == begin ||
-            shift < 0 || value > (kMax >> shift)) {
-          return "a size is a number of bytes with an optional unit K, M or G (KiB, MiB, GiB), "
-                 "e.g. 512M, not '" +
-                 text + "'";
-        }
-        text = std::to_string(value << shift);
-        return {};
-      },
-      "SIZE[K|M|G]");
-}
-
 void add_max_arena_option(CLI::App& command, int64_t& max_arena_bytes) {
   command
       .add_option("--max-arena", max_arena_bytes,
                   "Refuse a model whose tensor arena is larger (bytes, or with a unit K, M, G); "
                   "checked before anything is allocated")
-      ->transform(byte_size())
+      ->transform(CLI::Validator(tinydeploy::cli::check_byte_size, "SIZE[K|M|G]"))
       ->capture_default_str();
 }
 
@@ -97,7 +48,7 @@ void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& e
   run->add_option("--random", options.seed,
                   "Seed for random inputs, 0 to 2^64-1 (the default when no --input is given: "
                   "seed 0)")
-      ->transform(seed_value());
+      ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"));
   run->add_option("-o,--output-dir", options.output_dir,
                   "Write inputs and outputs as .npy here (replaced atomically)");
   run->add_option("--reference", options.reference,
@@ -126,14 +77,14 @@ void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptio
   command
       .add_option("--example-seed", options.example_seed,
                   "Seed of the example's random inputs, 0 to 2^64-1, as for `run --random`")
-      ->transform(seed_value())
+      ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"))
       ->capture_default_str();
   add_max_arena_option(command, options.max_arena_bytes);
   command
       .add_option("--max-example-data", options.max_example_bytes,
                   "Refuse a model whose example inputs and expected outputs together are larger "
                   "(bytes, or with a unit K, M, G)")
-      ->transform(byte_size())
+      ->transform(CLI::Validator(tinydeploy::cli::check_byte_size, "SIZE[K|M|G]"))
       ->capture_default_str();
 }
 
