@@ -9,6 +9,7 @@
 #include "tinydeploy/analysis/layers.h"
 #include "tinydeploy/analysis/memory_plan.h"
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/text.h"
 
 namespace tinydeploy::analysis {
 namespace {
@@ -36,7 +37,8 @@ LayerInfo analyze_layer(const OpContext& context) {
       if ((*derived)[i] != output.shape) {
         throw Error(
             "{}: output {} '{}' is stored with shape {}, but its inputs and options give {}",
-            context.where(), i, output.name, shape_text(output.shape), shape_text((*derived)[i]));
+            context.where(), i, printable(output.name), shape_text(output.shape),
+            shape_text((*derived)[i]));
       }
     }
     layer.shape_checked = true;

@@ -5,6 +5,7 @@
 
 #include "tinydeploy/analysis/layers.h"
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/text.h"
 
 namespace tinydeploy::analysis {
 namespace {
@@ -24,7 +25,8 @@ template <typename... Args>
 
 void require_rank(const OpContext& c, const model::Tensor& tensor, const char* role, size_t rank) {
   if (tensor.shape.size() != rank) {
-    fail(c, "{} '{}' has shape {}, expected rank {}", role, tensor.name, text(tensor.shape), rank);
+    fail(c, "{} '{}' has shape {}, expected rank {}", role, printable(tensor.name),
+         text(tensor.shape), rank);
   }
 }
 
@@ -49,7 +51,7 @@ std::optional<std::vector<int64_t>> constant_ints(const OpContext& c, size_t inp
       values.push_back(value);
     }
   } else {
-    fail(c, "input {} '{}' must be int32 or int64, not {}", input, tensor.name,
+    fail(c, "input {} '{}' must be int32 or int64, not {}", input, printable(tensor.name),
          model::dtype_name(tensor.dtype));
   }
   return values;

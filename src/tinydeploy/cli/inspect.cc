@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "tinydeploy/common/text.h"
 #include "tinydeploy/model/reader.h"
 
 namespace tinydeploy::cli {
@@ -45,8 +46,8 @@ json tensor_json(const model::Subgraph& graph, int32_t index) {
 
 std::string tensor_text(const model::Subgraph& graph, int32_t index) {
   const model::Tensor& tensor = graph.tensors[static_cast<size_t>(index)];
-  std::string line = fmt::format("  {:<28} {:<18} {:<8}", tensor.name, shape_text(tensor.shape),
-                                 model::dtype_name(tensor.dtype));
+  std::string line = fmt::format("  {:<28} {:<18} {:<8}", printable(tensor.name),
+                                 shape_text(tensor.shape), model::dtype_name(tensor.dtype));
   const model::Quantization& q = tensor.quantization;
   if (q.is_per_channel()) {
     line += fmt::format(" per-channel ({} scales, axis {})", q.scale.size(), q.quantized_dimension);
@@ -159,15 +160,17 @@ std::string inspect_text(const model::Model& model, const analysis::ModelAnalysi
   text += fmt::format("            schema v{}, {} subgraph(s), {} operators, {} tensors\n",
                       model.schema_version, model.subgraphs.size(), graph.operators.size(),
                       graph.tensors.size());
-  if (!model.description.empty()) text += fmt::format("            \"{}\"\n", model.description);
+  if (!model.description.empty())
+    text += fmt::format("            \"{}\"\n", printable(model.description));
   text += fmt::format("inputs ({})\n", graph.inputs.size());
   for (const int32_t input : graph.inputs) text += tensor_text(graph, input);
   text += fmt::format("outputs ({})\n", graph.outputs.size());
   for (const int32_t output : graph.outputs) text += tensor_text(graph, output);
 
   for (const model::SignatureDef& signature : model.signatures) {
-    text += fmt::format("signature   '{}' (subgraph {}, {} inputs, {} outputs)\n", signature.key,
-                        signature.subgraph, signature.inputs.size(), signature.outputs.size());
+    text += fmt::format("signature   '{}' (subgraph {}, {} inputs, {} outputs)\n",
+                        printable(signature.key), signature.subgraph, signature.inputs.size(),
+                        signature.outputs.size());
   }
   std::vector<std::string> ops;
   for (const auto& [name, count] : histogram(graph))
@@ -223,7 +226,11 @@ void run_inspect(const InspectOptions& options, std::ostream& out) {
   const model::Model model = model::read_model(options.model);
   const analysis::ModelAnalysis analysis = analysis::analyze(model);
   if (options.json) {
-    out << inspect_json(model, analysis, options.layers).dump(2) << "\n";
+    // Names in a model are arbitrary bytes; JSON carries only UTF-8: bytes that are not
+    // well-formed UTF-8 become U+FFFD, so the document is always valid.
+    out << inspect_json(model, analysis, options.layers)
+               .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
   } else {
     out << inspect_text(model, analysis, options.layers);
   }

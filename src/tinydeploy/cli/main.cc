@@ -10,15 +10,26 @@
 
 #include "tinydeploy/cli/firmware.h"
 #include "tinydeploy/cli/inspect.h"
+#include "tinydeploy/cli/option_values.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/run.h"
 #include "tinydeploy/cli/validate.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/interrupt.h"
+#include "tinydeploy/common/text.h"
 
 namespace {
 
 constexpr int kExitError = 1;
+
+void add_max_arena_option(CLI::App& command, int64_t& max_arena_bytes) {
+  command
+      .add_option("--max-arena", max_arena_bytes,
+                  "Refuse a model whose tensor arena is larger (bytes, or with a unit K, M, G); "
+                  "checked before anything is allocated")
+      ->transform(CLI::Validator(tinydeploy::cli::check_byte_size, "SIZE[K|M|G]"))
+      ->capture_default_str();
+}
 
 void add_inspect_command(CLI::App& app, tinydeploy::cli::InspectOptions& options) {
   CLI::App* inspect = app.add_subcommand(
@@ -38,7 +49,9 @@ void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& e
   run->add_option("--input", options.inputs,
                   "Input file (.npy, or single-line .csv), one per model input, in order");
   run->add_option("--random", options.seed,
-                  "Seed for random inputs (the default when no --input is given: seed 0)");
+                  "Seed for random inputs, 0 to 2^64-1 (the default when no --input is given: "
+                  "seed 0)")
+      ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"));
   run->add_option("-o,--output-dir", options.output_dir,
                   "Write inputs and outputs as .npy here (a new directory, or one tinydeploy "
                   "wrote; replaced atomically)");
@@ -51,6 +64,7 @@ void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& e
   run->add_flag("--layers", options.layers,
                 "Compare every intermediate tensor and name the first operator that diverges");
   run->add_flag("--csv", options.csv, "Also write outputs as CSV");
+  add_max_arena_option(*run, options.max_arena_bytes);
   run->callback(
       [&options, &exit_code] { exit_code = tinydeploy::cli::run_model(options, std::cout); });
 }
@@ -71,7 +85,15 @@ void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptio
                      "Prefix of the files and C symbols (default: the model file's name)");
   command
       .add_option("--example-seed", options.example_seed,
-                  "Seed of the example's random inputs, as for `run --random`")
+                  "Seed of the example's random inputs, 0 to 2^64-1, as for `run --random`")
+      ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"))
+      ->capture_default_str();
+  add_max_arena_option(command, options.max_arena_bytes);
+  command
+      .add_option("--max-example-data", options.max_example_bytes,
+                  "Refuse a model whose example inputs and expected outputs together are larger "
+                  "(bytes, or with a unit K, M, G)")
+      ->transform(CLI::Validator(tinydeploy::cli::check_byte_size, "SIZE[K|M|G]"))
       ->capture_default_str();
 }
 
@@ -191,12 +213,14 @@ int main(int argc, char** argv) {
     return app.exit(error);
   } catch (const tinydeploy::Error& error) {
     std::cout.flush();
-    std::fprintf(stderr, "error: %s\n", error.what());
+    // Messages quote names from the model: no control byte of theirs reaches the terminal.
+    std::fprintf(stderr, "error: %s\n", tinydeploy::printable_message(error.what()).c_str());
     return kExitError;
   } catch (const std::exception& error) {
     // Not expected: every user error is a tinydeploy::Error. Still one line, never a crash.
     std::cout.flush();
-    std::fprintf(stderr, "error: internal: %s\n", error.what());
+    std::fprintf(stderr, "error: internal: %s\n",
+                 tinydeploy::printable_message(error.what()).c_str());
     return kExitError;
   }
   return exit_code;

@@ -37,14 +37,29 @@ void require_supported(const model::Model& model, const analysis::ModelAnalysis&
   }
 }
 
-// The host engine's inference on seeded random inputs: the example's expected output.
+// The host engine's inference on seeded random inputs: the example's expected output. Refused
+// before anything is computed when the inputs and outputs together exceed `max_bytes`.
 codegen::ExampleData compute_example(const model::Model& model, engine::Engine& engine,
-                                     uint64_t seed) {
+                                     uint64_t seed, int64_t max_bytes) {
+  int64_t total = 0;
+  for (size_t i = 0; i < engine.input_count(); ++i) total += engine.input_tensor(i).bytes();
+  for (size_t i = 0; i < engine.output_count(); ++i) total += engine.output_tensor(i).bytes();
+  if (total > max_bytes) {
+    throw Error(
+        "{}: nothing generated: the example would embed {} bytes of inputs and expected outputs "
+        "({:.1f} MiB, about six times that as C source), over the limit of {} bytes; if this is "
+        "expected, raise it with --max-example-data (e.g. --max-example-data {}M)",
+        model.path, total, static_cast<double>(total) / 1048576.0, max_bytes,
+        (total + 1048575) / 1048576);
+  }
   codegen::ExampleData example;
   example.seed = seed;
   for (size_t i = 0; i < engine.input_count(); ++i) {
-    const validate::TensorData input = validate::random_tensor(engine.input_tensor(i), seed + i);
     const std::span<uint8_t> destination = engine.input(i);
+    if (destination.size() != static_cast<size_t>(engine.input_tensor(i).bytes())) {
+      throw Error("{}: input {} has no arena storage", model.path, i);
+    }
+    const validate::TensorData input = validate::random_tensor(engine.input_tensor(i), seed + i);
     if (destination.size() != input.bytes.size()) {
       throw Error("{}: input {} has no arena storage", model.path, i);
     }
@@ -70,8 +85,9 @@ codegen::Package make_package(const PackageCommandOptions& options) {
   const analysis::ModelAnalysis analysis = analysis::analyze(model);
   require_supported(model, analysis);
   // The engine lowers the model once; the package prints the same calls it ran for the example.
-  engine::Engine engine(model, analysis);
-  const codegen::ExampleData example = compute_example(model, engine, options.example_seed);
+  engine::Engine engine(model, analysis, options.max_arena_bytes);
+  const codegen::ExampleData example =
+      compute_example(model, engine, options.example_seed, options.max_example_bytes);
   return codegen::generate_package(model, analysis, engine.calls(), example, {name, target});
 }
 

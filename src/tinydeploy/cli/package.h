@@ -9,8 +9,13 @@
 #include <string>
 
 #include "tinydeploy/codegen/package.h"
+#include "tinydeploy/engine/engine.h"
 
 namespace tinydeploy::cli {
+
+// The largest example (inputs plus expected outputs, raw bytes) generate embeds unless told
+// otherwise; each byte becomes about six characters of example/example_data.h.
+inline constexpr int64_t kDefaultMaxExampleBytes = int64_t{16} << 20;
 
 struct PackageCommandOptions {
   std::filesystem::path model;
@@ -20,6 +25,8 @@ struct PackageCommandOptions {
   uint64_t example_seed = 0;        // seed of the example's random inputs (as `run --random`)
   bool quiet = false;               // no progress lines
   bool force = false;               // -o may replace an existing directory tinydeploy did not write
+  int64_t max_arena_bytes = engine::kDefaultMaxArenaBytes;  // refused before allocating
+  int64_t max_example_bytes = kDefaultMaxExampleBytes;      // refused before computing it
 };
 
 // The package `generate` writes: the model read, checked and lowered once, with the example's

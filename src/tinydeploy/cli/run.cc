@@ -10,6 +10,7 @@
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/common/temporary_directory.h"
+#include "tinydeploy/common/text.h"
 #include "tinydeploy/engine/engine.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/reference/reference.h"
@@ -55,7 +56,7 @@ int run_model(const RunOptions& options, std::ostream& out) {
 
   const model::Model model = model::read_model(options.model);
   const analysis::ModelAnalysis analysis = analysis::analyze(model);
-  engine::Engine engine(model, analysis);
+  engine::Engine engine(model, analysis, options.max_arena_bytes);
 
   if (!options.inputs.empty() && options.inputs.size() != engine.input_count()) {
     throw Error("{}: the model has {} inputs but {} --input files were given",
@@ -64,6 +65,9 @@ int run_model(const RunOptions& options, std::ostream& out) {
   std::vector<validate::TensorData> inputs;
   for (size_t i = 0; i < engine.input_count(); ++i) {
     const model::Tensor& tensor = engine.input_tensor(i);
+    if (engine.input(i).size() != static_cast<size_t>(tensor.bytes())) {
+      throw Error("{}: input {} has no arena storage", options.model.string(), i);
+    }
     inputs.push_back(options.inputs.empty()
                          ? validate::random_tensor(tensor, options.seed.value_or(0) + i)
                          : validate::read_tensor_file(options.inputs[i], tensor));
@@ -74,9 +78,24 @@ int run_model(const RunOptions& options, std::ostream& out) {
     std::memcpy(destination.data(), inputs.back().bytes.data(), destination.size());
   }
 
-  // Every operator output, captured while it is live, for the layer comparison.
+  // Every operator output, captured while it is live, for the layer comparison. The arena
+  // reuses memory, the copies do not: bound their total before running.
   std::map<int32_t, validate::TensorData> captured;
   const model::Subgraph& graph = model.main();
+  if (options.layers) {
+    int64_t copies = 0;
+    for (const model::Operator& op : graph.operators) {
+      for (int32_t t : op.outputs) {
+        if (t >= 0) copies += graph.tensors[static_cast<size_t>(t)].bytes();
+      }
+      if (copies > options.max_arena_bytes) {
+        throw Error(
+            "{}: --layers keeps a copy of every operator output, more than the limit of {} "
+            "bytes; raise it with --max-arena or run without --layers",
+            options.model.string(), options.max_arena_bytes);
+      }
+    }
+  }
   engine.invoke([&](int32_t op_index) {
     if (!options.layers) return;
     for (int32_t t : graph.operators[static_cast<size_t>(op_index)].outputs) {
@@ -96,8 +115,8 @@ int run_model(const RunOptions& options, std::ostream& out) {
     outputs.push_back(snapshot(engine.output(i), tensor));
     validate::write_npy(work / fmt::format("output_{}.npy", i), outputs.back());
     if (options.csv) validate::write_csv(work / fmt::format("output_{}.csv", i), outputs.back());
-    out << fmt::format("output {} '{}' {} [{}]\n", i, tensor.name, model::dtype_name(tensor.dtype),
-                       fmt::join(tensor.shape, ","));
+    out << fmt::format("output {} '{}' {} [{}]\n", i, printable(tensor.name),
+                       model::dtype_name(tensor.dtype), fmt::join(tensor.shape, ","));
   }
 
   int status = 0;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tinydeploy/engine/engine.h"
+
 namespace tinydeploy::cli {
 
 struct RunOptions {
@@ -20,6 +22,9 @@ struct RunOptions {
   bool layers = false;    // compare every intermediate tensor with the reference
   bool csv = false;       // also write outputs as CSV
   bool force = false;     // -o may replace an existing directory tinydeploy did not write
+  // Refuse, before allocating, a model whose arena is larger; also bounds the copies of every
+  // operator output that --layers keeps.
+  int64_t max_arena_bytes = engine::kDefaultMaxArenaBytes;
 };
 
 // Exit codes of `run`: 0 when everything ran (and matched the reference, if asked);

@@ -227,12 +227,21 @@ std::string array_definition(std::string_view type, std::string_view name,
 
 std::string literal_array_definition(std::string_view type, std::string_view name,
                                      const std::vector<std::string>& literals, int per_line) {
-  std::string out = fmt::format("alignas(16) const {} {}[{}] = {{", type, name, literals.size());
+  return literal_array_definition(
+      type, name, literals.size(), [&](size_t i) { return literals[i]; }, per_line);
+}
+
+std::string literal_array_definition(std::string_view type, std::string_view name, size_t count,
+                                     const std::function<std::string(size_t)>& literal,
+                                     int per_line) {
+  std::string out = fmt::format("alignas(16) const {} {}[{}] = {{", type, name, count);
   const size_t line = per_line > 0 ? static_cast<size_t>(per_line) : 1;
-  for (size_t i = 0; i < literals.size(); ++i) {
-    out += (i % line == 0 ? "\n    " : " ") + literals[i] + (i + 1 < literals.size() ? "," : "");
+  for (size_t i = 0; i < count; ++i) {
+    out += i % line == 0 ? "\n    " : " ";
+    out += literal(i);
+    if (i + 1 < count) out += ',';
   }
-  return out + (literals.empty() ? "};\n" : "\n};\n");
+  return out + (count == 0 ? "};\n" : "\n};\n");
 }
 
 }  // namespace tinydeploy::codegen

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,5 +63,10 @@ std::string array_definition(std::string_view type, std::string_view name,
 // The same from values already spelled as C++ literals (floats, suffixed integers).
 std::string literal_array_definition(std::string_view type, std::string_view name,
                                      const std::vector<std::string>& literals, int per_line = 12);
+// The same for `count` values spelled one at a time by `literal(i)`: a large array (weights)
+// costs its text, not a string per value.
+std::string literal_array_definition(std::string_view type, std::string_view name, size_t count,
+                                     const std::function<std::string(size_t)>& literal,
+                                     int per_line = 12);
 
 }  // namespace tinydeploy::codegen

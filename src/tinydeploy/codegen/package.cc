@@ -10,10 +10,11 @@
 #include <type_traits>
 #include <variant>
 
-#include "tinydeploy/common/embedded_files.h"
 #include "tinydeploy/codegen/initializers.h"
+#include "tinydeploy/common/embedded_files.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/sha256.h"
+#include "tinydeploy/common/text.h"
 
 namespace tinydeploy::codegen {
 namespace {
@@ -40,15 +41,27 @@ std::string identifier(std::string_view text, size_t limit = 40) {
   return out;
 }
 
-// Text safe inside a /* */ or // comment: printable ASCII, no comment terminators.
+// Text from the model (tensor names, the file name) made safe inside a /* */ or // comment of
+// generated C or C++: printable ASCII only; other bytes and backslashes (which would splice a
+// // comment with the next line) as <NN>; no comment delimiters, no trigraph (C99 still has
+// them: ??/ is a backslash).
 std::string comment_text(std::string_view text) {
   std::string out;
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
-    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+    const bool plain = u >= 0x20 && u < 0x7f && c != '\\';
+    // A space splits */, /* and ?? as they form: the previous character closes the pair.
+    const char previous = out.empty() ? '\0' : out.back();
+    if ((previous == '*' && c == '/') || (previous == '/' && c == '*') ||
+        (previous == '?' && c == '?')) {
+      out += ' ';
+    }
+    if (plain) {
+      out += c;
+    } else {
+      out += fmt::format("<{:02X}>", u);
+    }
   }
-  size_t at = 0;
-  while ((at = out.find("*/", at)) != std::string::npos) out.replace(at, 2, "* /");
   return out;
 }
 
@@ -112,42 +125,30 @@ std::vector<std::string> literals_of(const std::vector<T>& values) {
   return out;
 }
 
-// Little-endian bytes as the values of a C array of the tensor's type.
-std::vector<std::string> element_literals(std::span<const uint8_t> bytes, DType type) {
-  std::vector<std::string> values;
+// Element `i` of little-endian `bytes` as a C++ literal of the tensor's type.
+std::string element_literal(std::span<const uint8_t> bytes, DType type, size_t i) {
   auto read = [&](auto tag) {
     using T = decltype(tag);
-    const size_t count = bytes.size() / sizeof(T);
-    values.reserve(count);
-    for (size_t i = 0; i < count; ++i) {
-      T value;
-      std::memcpy(&value, bytes.data() + i * sizeof(T), sizeof(T));
-      values.push_back(literal(value));
-    }
+    T value;
+    std::memcpy(&value, bytes.data() + i * sizeof(T), sizeof(T));
+    return literal(value);
   };
   switch (type) {
     case DType::Int8:
-      read(int8_t{});
-      break;
+      return read(int8_t{});
     case DType::UInt8:
-      read(uint8_t{});
-      break;
+      return read(uint8_t{});
     case DType::Int16:
-      read(int16_t{});
-      break;
+      return read(int16_t{});
     case DType::Int32:
-      read(int32_t{});
-      break;
+      return read(int32_t{});
     case DType::Int64:
-      read(int64_t{});
-      break;
+      return read(int64_t{});
     case DType::Float32:
-      read(float{});
-      break;
+      return read(float{});
     default:
-      break;
+      throw Error("internal error: no C literal for elements of type {}", model::dtype_name(type));
   }
-  return values;
 }
 
 // `{a, b, ...}` wrapped at `per_line` values.
@@ -293,11 +294,11 @@ class Generator {
     if (!t.data) {
       if (t.elements() == 0) return;
       throw Error("{}: tensor {} ('{}') has no storage (not planned, not constant)", where(op),
-                  index, t.name);
+                  index, printable(t.name));
     }
     if (c_type(t.dtype) == nullptr) {
       throw Error("{}: constant tensor {} ('{}') has type {}, which generated code cannot hold",
-                  where(op), index, t.name, model::dtype_name(t.dtype));
+                  where(op), index, printable(t.name), model::dtype_name(t.dtype));
     }
     std::string base = identifier(t.name);
     homes_[index].constant = fmt::format("t{}{}{}", index, base.empty() ? "" : "_", base);
@@ -314,13 +315,13 @@ class Generator {
     for (int32_t index : graph_.inputs) {
       if (homes_[index].arena_offset < 0) {
         throw Error("{}: model input {} ('{}') has no place in the arena", model_.path, index,
-                    tensor(index).name);
+                    printable(tensor(index).name));
       }
     }
     for (int32_t index : graph_.outputs) {
       if (homes_[index].arena_offset < 0) {
         throw Error("{}: model output {} ('{}') is not computed into the arena", model_.path, index,
-                    tensor(index).name);
+                    printable(tensor(index).name));
       }
     }
     for (const KernelCall& call : calls_) {
@@ -474,16 +475,20 @@ const char* {n}_model_sha256(void);
       const auto bytes = model_.data(t);
       if (static_cast<int64_t>(bytes.size()) < t.bytes()) {
         throw Error("{}: constant tensor {} ('{}') holds {} bytes, its shape needs {}", model_.path,
-                    index, t.name, bytes.size(), t.bytes());
+                    index, printable(t.name), bytes.size(), t.bytes());
       }
-      const auto values = element_literals(bytes.first(static_cast<size_t>(t.bytes())), t.dtype);
+      const auto values = bytes.first(static_cast<size_t>(t.bytes()));
+      const size_t count = static_cast<size_t>(t.elements());
       weight_bytes += t.bytes();
       const int per_line = t.dtype == DType::Float32 ? 8 : 16;
       // An empty tensor still gets one element: C++ has no zero-length arrays.
-      text += fmt::format("\n// {}\n{}", tensor_label(index),
-                          literal_array_definition(
-                              c_type(t.dtype), homes_.at(index).constant,
-                              values.empty() ? std::vector<std::string>{"0"} : values, per_line));
+      text += fmt::format("\n// {}\n", tensor_label(index));
+      text += literal_array_definition(
+          c_type(t.dtype), homes_.at(index).constant, std::max<size_t>(count, 1),
+          [&](size_t i) {
+            return count == 0 ? std::string("0") : element_literal(values, t.dtype, i);
+          },
+          per_line);
     }
     return text + fmt::format("\n}}  // namespace {}_model_data\n", name_);
   }
@@ -493,7 +498,7 @@ const char* {n}_model_sha256(void);
   // Prints one call: its constants into `constants`, the statement into `body`.
   void print_call(const KernelCall& call, std::string& constants, std::string& body) const {
     const model::Operator& op = graph_.operators[static_cast<size_t>(call.op_index)];
-    body += fmt::format("\n  // Layer {}: {}\n", call.op_index, op.name());
+    body += fmt::format("\n  // Layer {}: {}\n", call.op_index, comment_text(op.name()));
     for (int32_t t : op.inputs) {
       if (t >= 0) body += fmt::format("  //   in:  {}\n", tensor_label(t));
     }
@@ -629,7 +634,7 @@ const char* {n}_model_sha256(void);
       const model::Tensor& t = tensor(tensors[i]);
       if (api_dtype(t.dtype) == nullptr) {
         throw Error("{}: model {} {} ('{}') has type {}, which the C API does not describe",
-                    model_.path, kind, i, t.name, model::dtype_name(t.dtype));
+                    model_.path, kind, i, printable(t.name), model::dtype_name(t.dtype));
       }
       const std::string dims = fmt::format("k{}{}_dims", kind == "input" ? "Input" : "Output", i);
       std::vector<std::string> dim_values;
@@ -651,11 +656,14 @@ const char* {n}_model_sha256(void);
     return text;
   }
 
+  // A C string literal's contents for any bytes: quotes, backslashes and '?' (trigraphs) escaped,
+  // everything outside printable ASCII as a three-digit octal escape (which cannot run on into
+  // a following digit, unlike \x).
   static std::string escape(std::string_view text) {
     std::string out;
     for (char c : text) {
       const auto u = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
+      if (c == '"' || c == '\\' || c == '?') {
         out += '\\';
         out += c;
       } else if (u < 0x20 || u >= 0x7f) {
@@ -823,13 +831,24 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
 
   // --- example/ and footprint/ ---------------------------------------------------------------
 
-  static std::string byte_array(std::string_view name, const std::vector<uint8_t>& bytes) {
-    std::vector<std::string> values;
-    values.reserve(bytes.size());
-    for (uint8_t b : bytes) values.push_back(fmt::format("0x{:02x}", b));
-    if (values.empty()) values.push_back("0");
-    return fmt::format("static const uint8_t {}[{}] = {};\n", name, values.size(),
-                       braced(values, 16));
+  // `static const uint8_t NAME[N] = {0x.., ...};`, 16 bytes a line, written straight into
+  // `out`: the example can hold megabytes.
+  static void append_byte_array(std::string& out, std::string_view name,
+                                const std::vector<uint8_t>& bytes) {
+    if (bytes.empty()) {
+      out += fmt::format("static const uint8_t {}[1] = {{\n    0\n}};\n", name);
+      return;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    out.reserve(out.size() + bytes.size() * 6 + 64);
+    out += fmt::format("static const uint8_t {}[{}] = {{", name, bytes.size());
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      out += i % 16 == 0 ? "\n    0x" : " 0x";
+      out += kHex[bytes[i] >> 4];
+      out += kHex[bytes[i] & 0xf];
+      if (i + 1 < bytes.size()) out += ',';
+    }
+    out += "\n};\n";
   }
 
   std::string example_data() const {
@@ -843,10 +862,10 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
         "#ifndef {}_EXAMPLE_DATA_H_\n#define {}_EXAMPLE_DATA_H_\n\n#include <stdint.h>\n\n",
         comment_text(model_file_name()), kToolVersion, example_.seed, macro_, macro_);
     for (size_t i = 0; i < example_.inputs.size(); ++i) {
-      text += byte_array(fmt::format("kExampleInput{}", i), example_.inputs[i]);
+      append_byte_array(text, fmt::format("kExampleInput{}", i), example_.inputs[i]);
     }
     for (size_t i = 0; i < example_.outputs.size(); ++i) {
-      text += byte_array(fmt::format("kExpectedOutput{}", i), example_.outputs[i]);
+      append_byte_array(text, fmt::format("kExpectedOutput{}", i), example_.outputs[i]);
     }
     std::vector<std::string> inputs;
     std::vector<std::string> outputs;
@@ -882,7 +901,18 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
 #include "{n}.h"
 #include "example_data.h"
 
-{matchers}static int output_matches(size_t index, const {n}_tensor* tensor) {{
+{matchers}/* Names come from the model file: anything but printable ASCII is shown as \xNN. */
+static void print_name(const char* name) {{
+  for (const unsigned char* p = (const unsigned char*)name; *p != 0; ++p) {{
+    if (*p >= 0x20 && *p < 0x7f && *p != '\\') {{
+      putchar(*p);
+    }} else {{
+      printf("\\x%02X", (unsigned)*p);
+    }}
+  }}
+}}
+
+static int output_matches(size_t index, const {n}_tensor* tensor) {{
   switch (index) {{
 {cases}    default:
       return 0;
@@ -907,7 +937,9 @@ int main(int argc, char** argv) {{
   for (size_t i = 0; i < {n}_output_count(); ++i) {{
     const {n}_tensor* output = {n}_output(i);
     const int ok = output_matches(i, output);
-    printf("output %u '%s': %s\n", (unsigned)i, output->name, ok ? "as expected" : "DIFFERS");
+    printf("output %u '", (unsigned)i);
+    print_name(output->name);
+    printf("': %s\n", ok ? "as expected" : "DIFFERS");
     if (dump) {{
       printf("output %u bytes:", (unsigned)i);
       for (size_t b = 0; b < output->bytes; ++b) {{
@@ -1028,26 +1060,112 @@ Target parse_target(std::string_view name) {
   throw Error("unknown target '{}': use host, cortex-m4 or cortex-m55", name);
 }
 
-std::string default_package_name(const std::filesystem::path& model) {
-  std::string name = identifier(model.stem().string(), 48);
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name.front())) != 0) {
-    name = "model_" + name;
-  }
-  return name;
+namespace {
+
+// Names a package must not take: NAME.h lands in the package's public include directory, ahead
+// of the system headers, so `name.h` would hide the C library's header of that name from every
+// file built against the package (the runtime includes <math.h>, <string.h>, <stdint.h>; the C
+// library's headers include their own helpers). Compared without case for case-insensitive
+// file systems.
+constexpr std::string_view kHeaderNames[] = {
+    // C standard library (C89 to C23)
+    "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "iso646", "limits",
+    "locale", "math", "setjmp", "signal", "stdalign", "stdarg", "stdatomic", "stdbit", "stdbool",
+    "stdckdint", "stddef", "stdint", "stdio", "stdlib", "stdnoreturn", "string", "tgmath",
+    "threads", "time", "uchar", "wchar", "wctype",
+    // POSIX
+    "aio", "cpio", "dirent", "dlfcn", "endian", "fcntl", "fmtmsg", "fnmatch", "ftw", "glob", "grp",
+    "iconv", "langinfo", "libgen", "libintl", "monetary", "mqueue", "ndbm", "netdb", "nl_types",
+    "poll", "pthread", "pwd", "regex", "sched", "search", "semaphore", "spawn", "strings",
+    "stropts", "syslog", "tar", "termios", "trace", "ulimit", "unistd", "utime", "utmpx", "wordexp",
+    // glibc, newlib and compiler headers that standard headers include or programs commonly use
+    "alloca", "argp", "byteswap", "cpuid", "crypt", "elf", "err", "error", "execinfo", "features",
+    "fpu_control", "getopt", "ieee754", "ieeefp", "ifaddrs", "link", "malloc", "memory", "mntent",
+    "newlib", "obstack", "paths", "printf", "pty", "reent", "resolv", "shadow", "syscall",
+    "sysexits", "termio", "ucontext", "unwind", "utmp", "values", "wait", "cxxabi", "arm_acle",
+    "arm_cmse", "arm_fp16", "arm_mve", "arm_neon", "immintrin", "x86intrin",
+    // CMSIS, which firmware building a Cortex-M package usually includes
+    "arm_math", "arm_nnfunctions", "arm_nn_types", "cmsis_compiler", "cmsis_gcc", "cmsis_version",
+    "core_cm0", "core_cm0plus", "core_cm3", "core_cm4", "core_cm7", "core_cm33", "core_cm55",
+    // the package's own example/example_data.h, which example/main.c would include instead
+    "example_data"};
+
+// Target names CMake reserves (the package's CMakeLists.txt declares a target named NAME).
+constexpr std::string_view kCMakeTargetNames[] = {
+    "all",     "all_build",      "clean",         "depend",        "edit_cache",
+    "help",    "install",        "install_local", "install_strip", "list_install_components",
+    "package", "package_source", "preinstall",    "rebuild_cache", "run_tests",
+    "test",    "zero_check"};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
-void check_package_name(std::string_view name) {
-  const bool valid =
+// Why `name` cannot name a package, or empty when it can.
+std::string name_problem(std::string_view name) {
+  const bool identifier_syntax =
       !name.empty() && name.size() <= 48 &&
       (std::isalpha(static_cast<unsigned char>(name.front())) != 0 || name.front() == '_') &&
       std::all_of(name.begin(), name.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
       });
-  if (!valid) {
-    throw Error(
-        "--name '{}' is not usable: it prefixes C symbols and file names, so use letters, digits "
-        "and '_' (not starting with a digit, at most 48 characters)",
-        name);
+  if (!identifier_syntax) {
+    return "it prefixes C symbols and file names, so use letters, digits and '_' (not starting "
+           "with a digit, at most 48 characters)";
+  }
+  if (name.front() == '_' || name.back() == '_' || name.find("__") != std::string_view::npos) {
+    return "C and C++ reserve identifiers that begin with '_' or contain '__' (and the package "
+           "appends '_' and a suffix to the name)";
+  }
+  const std::string folded = lower(name);
+  for (const std::string_view header : kHeaderNames) {
+    if (folded == header) {
+      return fmt::format(
+          "the package's {}.h would hide the system header <{}.h> from every file built with "
+          "the package's include directory",
+          name, header);
+    }
+  }
+  for (const std::string_view target : kCMakeTargetNames) {
+    if (folded == target) {
+      return fmt::format("CMake reserves the target name '{}'", target);
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+namespace {
+
+// A usable package name made from any text: its letters and digits as a C identifier, prefixed
+// when it would start with a digit, suffixed when it is a reserved or header name.
+std::string usable_name(std::string_view text) {
+  constexpr size_t kLimit = 48;
+  std::string name = identifier(text, kLimit);
+  if (name.empty()) return "model";
+  if (std::isdigit(static_cast<unsigned char>(name.front())) != 0) name = "model_" + name;
+  if (!name_problem(name).empty()) name += "_model";
+  if (name.size() > kLimit) name.resize(kLimit);
+  while (name.back() == '_') name.pop_back();
+  return name;
+}
+
+}  // namespace
+
+std::string default_package_name(const std::filesystem::path& model) {
+  // A model file named math.tflite or all.tflite gets math_model, all_model: a package that
+  // builds, rather than a refusal for a name the user never chose.
+  return usable_name(model.stem().string());
+}
+
+void check_package_name(std::string_view name) {
+  const std::string problem = name_problem(name);
+  if (!problem.empty()) {
+    throw Error("--name '{}' is not usable: {}; choose another name, e.g. {}", printable(name),
+                problem, usable_name(name));
   }
 }
 

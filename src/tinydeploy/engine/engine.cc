@@ -5,13 +5,25 @@
 #include <cstring>
 
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/text.h"
 #include "tinydeploy/lowering/lowering.h"
 
 namespace tinydeploy::engine {
 
-Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysis) : model_(model) {
+Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysis,
+               int64_t max_arena_bytes)
+    : model_(model) {
   const model::Subgraph& graph = model.main();
   const analysis::MemoryPlan& plan = analysis.plan;
+  const int64_t needed = plan.arena_bytes + plan.variable_arena_bytes;
+  if (needed > max_arena_bytes) {
+    throw Error(
+        "{}: the model's tensors need an arena of {} bytes ({:.1f} MiB), over the limit of {} "
+        "bytes ({:.1f} MiB); nothing was allocated. If the model is meant to be this large, "
+        "raise the limit with --max-arena (e.g. --max-arena {}M)",
+        model.path, needed, static_cast<double>(needed) / 1048576.0, max_arena_bytes,
+        static_cast<double>(max_arena_bytes) / 1048576.0, (needed + 1048575) / 1048576);
+  }
   arena_.assign(static_cast<size_t>((plan.arena_bytes + 7) / 8), 0);
   auto* arena = reinterpret_cast<uint8_t*>(arena_.data());
   tensor_data_.assign(graph.tensors.size(), nullptr);
@@ -55,7 +67,8 @@ Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysi
         throw Error(
             "{}: operator {} ({}): tensor {} ('{}') has no storage (not planned, not "
             "constant)",
-            model.path, index, op.name(), tensor, graph.tensors[static_cast<size_t>(tensor)].name);
+            model.path, index, op.name(), tensor,
+            printable(graph.tensors[static_cast<size_t>(tensor)].name));
       }
       return p;
     };

@@ -14,12 +14,18 @@
 
 namespace tinydeploy::engine {
 
+// The largest arena (planned tensors plus variables) the engine allocates unless told otherwise.
+// A model's shapes alone decide its arena: a 1 KB file can ask for gigabytes.
+inline constexpr int64_t kDefaultMaxArenaBytes = int64_t{256} << 20;
+
 class Engine {
  public:
   // Prepares every operator of subgraph 0 against the analysis's memory plan. Throws
   // tinydeploy::Error naming the operator index, op and types for anything the runtime does not
-  // support, before anything runs.
-  Engine(const model::Model& model, const analysis::ModelAnalysis& analysis);
+  // support, before anything runs, and before allocating anything when the plan's arena is
+  // larger than `max_arena_bytes`.
+  Engine(const model::Model& model, const analysis::ModelAnalysis& analysis,
+         int64_t max_arena_bytes = kDefaultMaxArenaBytes);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 

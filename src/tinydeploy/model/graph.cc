@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "tinydeploy/common/text.h"
+
 namespace tinydeploy::model {
 
 std::string_view dtype_name(DType type) {
@@ -123,7 +125,8 @@ std::string_view activation_name(Activation activation) {
 }
 
 std::string Operator::name() const {
-  if (op == BuiltinOp::CUSTOM) return custom_code.empty() ? "CUSTOM" : custom_code;
+  // A custom code is the model's own text: shown escaped, never raw.
+  if (op == BuiltinOp::CUSTOM) return custom_code.empty() ? "CUSTOM" : printable(custom_code);
   const std::string_view known = builtin_op_name(op);
   if (!known.empty()) return std::string(known);
   return fmt::format("BUILTIN_{}", static_cast<int32_t>(op));

@@ -9,6 +9,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/text.h"
 #include "tinydeploy/model/tflite_schema_generated.h"
 
 namespace tinydeploy::model {
@@ -112,7 +113,7 @@ Tensor Reader::read_tensor(const fb::Tensor& tensor, size_t subgraph, size_t ind
   Tensor out;
   out.name = to_string(tensor.name());
   const auto where = [&] {
-    return fmt::format("subgraph {}, tensor {} ('{}')", subgraph, index, out.name);
+    return fmt::format("subgraph {}, tensor {} ('{}')", subgraph, index, printable(out.name));
   };
   const int type = static_cast<int>(tensor.type());
   if (type < 0 || type > kMaxTensorType) fail("{}: unknown element type code {}", where(), type);
@@ -712,19 +713,19 @@ void Reader::check_data_flow(const Subgraph& graph, size_t index) const {
       fail(
           "subgraph {}, operator {} ({}): reads tensor {} ('{}') before any operator writes it "
           "(a cycle, or a value nothing computes)",
-          index, o, op.name(), input, graph.tensors[static_cast<size_t>(input)].name);
+          index, o, op.name(), input, printable(graph.tensors[static_cast<size_t>(input)].name));
     }
     for (const int32_t output : op.outputs) {
       const auto t = static_cast<size_t>(output);
       if (graph.tensors[t].is_constant()) {
         fail("subgraph {}, operator {} ({}): writes tensor {} ('{}'), which holds constant data",
-             index, o, op.name(), output, graph.tensors[t].name);
+             index, o, op.name(), output, printable(graph.tensors[t].name));
       }
       if (written[t]) {
         fail(
             "subgraph {}, operator {} ({}): writes tensor {} ('{}'), which an earlier operator "
             "already wrote",
-            index, o, op.name(), output, graph.tensors[t].name);
+            index, o, op.name(), output, printable(graph.tensors[t].name));
       }
       written[t] = true;
       available[t] = true;
@@ -733,7 +734,7 @@ void Reader::check_data_flow(const Subgraph& graph, size_t index) const {
   for (const int32_t output : graph.outputs) {
     if (!available[static_cast<size_t>(output)]) {
       fail("subgraph {}: output tensor {} ('{}') is never computed", index, output,
-           graph.tensors[static_cast<size_t>(output)].name);
+           printable(graph.tensors[static_cast<size_t>(output)].name));
     }
   }
 }
@@ -800,8 +801,8 @@ Model Reader::read(const fb::Model& root) {
       out.key = to_string(def.signature_key());
       out.subgraph = def.subgraph_index();
       if (out.subgraph >= model.subgraphs.size()) {
-        fail("signature {} ('{}') refers to subgraph {} but the model has {} subgraphs", i, out.key,
-             out.subgraph, model.subgraphs.size());
+        fail("signature {} ('{}') refers to subgraph {} but the model has {} subgraphs", i,
+             printable(out.key), out.subgraph, model.subgraphs.size());
       }
       const size_t tensor_count = model.subgraphs[out.subgraph].tensors.size();
       const auto entries = [&](const auto* maps, const char* role) {
@@ -811,7 +812,8 @@ Model Reader::read(const fb::Model& root) {
           TensorMapEntry entry{to_string(maps->Get(m)->name()), maps->Get(m)->tensor_index()};
           if (entry.tensor >= tensor_count) {
             fail("signature {} ('{}'): {} '{}' refers to tensor {} but subgraph {} has {} tensors",
-                 i, out.key, role, entry.name, entry.tensor, out.subgraph, tensor_count);
+                 i, printable(out.key), role, printable(entry.name), entry.tensor, out.subgraph,
+                 tensor_count);
           }
           result.push_back(std::move(entry));
         }
@@ -827,8 +829,8 @@ Model Reader::read(const fb::Model& root) {
     for (flatbuffers::uoffset_t i = 0; i < metadata->size(); ++i) {
       Metadata out{to_string(metadata->Get(i)->name()), metadata->Get(i)->buffer(), {}};
       if (out.buffer >= buffers_.size()) {
-        fail("metadata {} ('{}') refers to buffer {} but the model has {} buffers", i, out.name,
-             out.buffer, buffers_.size());
+        fail("metadata {} ('{}') refers to buffer {} but the model has {} buffers", i,
+             printable(out.name), out.buffer, buffers_.size());
       }
       out.data = buffers_[out.buffer].value_or(ByteRange{});
       model.metadata.push_back(std::move(out));

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tinydeploy/common/text.h"
+
 namespace tinydeploy::validate {
 
 Comparison compare(const TensorData& ours, const TensorData& reference,
@@ -44,17 +46,18 @@ Comparison compare(const TensorData& ours, const TensorData& reference,
 }
 
 std::string describe(const Comparison& c, const model::Tensor& tensor) {
-  if (c.shape_mismatch) return fmt::format("'{}': type or element count differs", tensor.name);
+  if (c.shape_mismatch)
+    return fmt::format("'{}': type or element count differs", printable(tensor.name));
   const bool is_float = tensor.dtype == model::DType::Float32;
   if (is_float) {
     return fmt::format(
         "'{}': {} of {} elements outside tolerance, max abs diff {:.3g}, max rel "
         "diff {:.3g}",
-        tensor.name, c.differing, c.elements, c.max_abs_diff, c.max_rel_diff);
+        printable(tensor.name), c.differing, c.elements, c.max_abs_diff, c.max_rel_diff);
   }
-  return fmt::format("'{}': {} of {} elements differ, max diff {} LSB ({:.3g} real)", tensor.name,
-                     c.differing, c.elements, static_cast<int64_t>(c.max_abs_diff),
-                     c.max_real_diff);
+  return fmt::format("'{}': {} of {} elements differ, max diff {} LSB ({:.3g} real)",
+                     printable(tensor.name), c.differing, c.elements,
+                     static_cast<int64_t>(c.max_abs_diff), c.max_real_diff);
 }
 
 }  // namespace tinydeploy::validate

@@ -2,14 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <random>
+#include <utility>
 
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/text.h"
 
 namespace tinydeploy::validate {
 
@@ -18,6 +21,8 @@ using model::DType;
 namespace {
 
 constexpr size_t kMaxNpyBytes = size_t{1} << 31;
+// numpy's own reader refuses headers above 10,000 bytes unless told otherwise.
+constexpr size_t kMaxNpyHeaderBytes = 65535;
 
 struct NpyType {
   DType dtype;
@@ -43,6 +48,10 @@ std::vector<uint8_t> read_file(const std::filesystem::path& path, size_t limit) 
   if (std::filesystem::is_directory(path, ec)) throw Error("{}: is a directory", path.string());
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("{}: cannot open (no such file or no permission)", path.string());
+  if (std::filesystem::file_size(path, ec) > limit && !ec) {
+    throw Error("{}: file is too large ({} bytes; at most {} expected)", path.string(),
+                std::filesystem::file_size(path, ec), limit);
+  }
   std::vector<uint8_t> bytes;
   char buffer[65536];
   while (in) {
@@ -53,36 +62,159 @@ std::vector<uint8_t> read_file(const std::filesystem::path& path, size_t limit) 
   return bytes;
 }
 
-// The value of `key` in the header dict, as the raw text up to the next top-level comma.
-std::string header_field(const std::string& header, const std::string& key,
-                         const std::filesystem::path& path) {
-  const std::string quoted = "'" + key + "'";
-  const size_t at = header.find(quoted);
-  if (at == std::string::npos) throw Error("{}: .npy header lacks '{}'", path.string(), key);
-  size_t i = header.find(':', at + quoted.size());
-  if (i == std::string::npos) throw Error("{}: malformed .npy header", path.string());
-  ++i;
-  while (i < header.size() && header[i] == ' ') ++i;
-  size_t end = i;
-  if (end < header.size() && header[end] == '(') {
-    end = header.find(')', end);
-    if (end == std::string::npos) throw Error("{}: malformed .npy header", path.string());
-    ++end;
-  } else {
-    while (end < header.size() && header[end] != ',' && header[end] != '}') ++end;
+// The header of a .npy file: a Python dict literal with exactly the keys 'descr' (a string),
+// 'fortran_order' (True or False) and 'shape' (a tuple of non-negative integers), as numpy writes
+// it. Parsed strictly: the file is untrusted, and a header read loosely (a negative dimension
+// taken as its digits, a list taken as a tuple) gives data a wrong shape without a word.
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+};
+
+class NpyHeaderParser {
+ public:
+  NpyHeaderParser(std::string_view text, const std::filesystem::path& path)
+      : text_(text), path_(path) {}
+
+  NpyHeader parse() {
+    NpyHeader header;
+    bool has_descr = false;
+    bool has_order = false;
+    bool has_shape = false;
+    expect('{');
+    while (!accept('}')) {
+      const std::string key = string_literal("a key");
+      expect(':');
+      if (key == "descr" && !has_descr) {
+        header.descr = string_literal("the 'descr' value");
+        has_descr = true;
+      } else if (key == "fortran_order" && !has_order) {
+        header.fortran_order = boolean();
+        has_order = true;
+      } else if (key == "shape" && !has_shape) {
+        header.shape = shape();
+        has_shape = true;
+      } else {
+        fail(
+            "unexpected or repeated key '{}' (numpy writes only 'descr', 'fortran_order' and "
+            "'shape')",
+            printable(key));
+      }
+      if (!accept(',')) {
+        expect('}');
+        break;
+      }
+    }
+    skip_space();
+    if (at_ != text_.size()) fail("text after the closing brace");
+    if (!has_descr || !has_order || !has_shape) {
+      fail("lacks '{}'", !has_descr ? "descr" : (!has_order ? "fortran_order" : "shape"));
+    }
+    return header;
   }
-  return header.substr(i, end - i);
-}
+
+ private:
+  template <typename... Args>
+  [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) const {
+    throw Error("{}: malformed .npy header: {}", path_.string(),
+                fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  void skip_space() {
+    while (at_ < text_.size() &&
+           (text_[at_] == ' ' || text_[at_] == '\t' || text_[at_] == '\n' || text_[at_] == '\r')) {
+      ++at_;
+    }
+  }
+
+  bool accept(char c) {
+    skip_space();
+    if (at_ < text_.size() && text_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+
+  void expect(char c) {
+    if (!accept(c)) fail("expected '{}' at byte {}", c, at_);
+  }
+
+  std::string string_literal(const char* what) {
+    skip_space();
+    if (at_ >= text_.size() || (text_[at_] != '\'' && text_[at_] != '"')) {
+      fail("expected {} as a quoted string at byte {}", what, at_);
+    }
+    const char quote = text_[at_++];
+    const size_t end = text_.find(quote, at_);
+    if (end == std::string_view::npos) fail("unterminated string");
+    std::string value(text_.substr(at_, end - at_));
+    at_ = end + 1;
+    return value;
+  }
+
+  bool boolean() {
+    skip_space();
+    for (const auto& [word, value] :
+         {std::pair{std::string_view("True"), true}, std::pair{std::string_view("False"), false}}) {
+      if (text_.substr(at_, word.size()) == word) {
+        at_ += word.size();
+        return value;
+      }
+    }
+    fail("'fortran_order' must be True or False");
+  }
+
+  std::vector<int64_t> shape() {
+    if (!accept('(')) {
+      fail("'shape' must be a tuple of non-negative integers such as (1, 49, 10, 1)");
+    }
+    std::vector<int64_t> dims;
+    while (!accept(')')) {
+      skip_space();
+      if (at_ < text_.size() && text_[at_] == '-') {
+        fail("'shape' has a negative dimension");
+      }
+      const char* begin = text_.data() + at_;
+      const char* end = text_.data() + text_.size();
+      int64_t dim = 0;
+      const auto [stop, ec] = std::from_chars(begin, end, dim);
+      if (stop == begin) {
+        fail("'shape' must be a tuple of non-negative integers such as (1, 49, 10, 1)");
+      }
+      if (ec != std::errc() || dim > std::numeric_limits<int32_t>::max()) {
+        fail("a dimension of 'shape' is larger than 2^31-1");
+      }
+      at_ += static_cast<size_t>(stop - begin);
+      dims.push_back(dim);
+      if (dims.size() > 16) fail("'shape' has more than 16 dimensions");
+      // One element needs its trailing comma in Python: (3,) is a tuple, (3) is not.
+      if (!accept(',')) {
+        if (dims.size() == 1) fail("'shape' (n) is not a tuple: numpy writes (n,)");
+        expect(')');
+        break;
+      }
+    }
+    return dims;
+  }
+
+  std::string_view text_;
+  const std::filesystem::path& path_;
+  size_t at_ = 0;
+};
 
 void check_fits(const TensorData& data, const model::Tensor& tensor,
                 const std::filesystem::path& path) {
   if (data.dtype != tensor.dtype) {
     throw Error("{}: holds {} values but input '{}' is {}", path.string(),
-                model::dtype_name(data.dtype), tensor.name, model::dtype_name(tensor.dtype));
+                model::dtype_name(data.dtype), printable(tensor.name),
+                model::dtype_name(tensor.dtype));
   }
   if (data.elements() != tensor.elements()) {
     throw Error("{}: holds {} values but input '{}' has {} (shape [{}])", path.string(),
-                data.elements(), tensor.name, tensor.elements(), fmt::join(tensor.shape, ","));
+                data.elements(), printable(tensor.name), tensor.elements(),
+                fmt::join(tensor.shape, ","));
   }
 }
 
@@ -114,6 +246,17 @@ TensorData read_csv(const std::filesystem::path& path, const model::Tensor& tens
   TensorData data;
   data.dtype = tensor.dtype;
   data.shape = tensor.shape;
+  // One line of values (the format of TFLite Micro's golden vectors), optionally ended by a
+  // line break: a second line would be read as more values of the same tensor.
+  const size_t line_end = text.find_first_of("\n\r");
+  if (line_end != std::string::npos &&
+      text.find_first_not_of(" \t\r\n", line_end) != std::string::npos) {
+    throw Error(
+        "{}: has more than one line; a CSV input is one line of comma-separated values: put all "
+        "{} values of input '{}' on one line (or use .npy)",
+        path.string(), tensor.elements(), printable(tensor.name));
+  }
+  const int64_t expected = tensor.elements();
   size_t index = 0;
   size_t start = 0;
   while (start <= text.size()) {
@@ -124,6 +267,10 @@ TensorData read_csv(const std::filesystem::path& path, const model::Tensor& tens
       field.remove_prefix(1);
     while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) field.remove_suffix(1);
     if (!field.empty()) {
+      if (static_cast<int64_t>(index) >= expected) {
+        throw Error("{}: holds more than the {} values of input '{}' (shape [{}])", path.string(),
+                    expected, printable(tensor.name), fmt::join(tensor.shape, ","));
+      }
       switch (tensor.dtype) {
         case DType::Int8:
           append_integer<int8_t>(data.bytes, field, path, index);
@@ -200,8 +347,11 @@ double TensorData::value(int64_t i) const {
   }
 }
 
-TensorData read_npy(const std::filesystem::path& path) {
-  const std::vector<uint8_t> raw = read_file(path, kMaxNpyBytes);
+namespace {
+
+// Reads a .npy file whose data may take at most `max_payload` bytes.
+TensorData read_npy_limited(const std::filesystem::path& path, size_t max_payload) {
+  const std::vector<uint8_t> raw = read_file(path, max_payload + kMaxNpyHeaderBytes + 12);
   if (raw.size() < 10 || std::memcmp(raw.data(), "\x93NUMPY", 6) != 0) {
     throw Error("{}: not a .npy file", path.string());
   }
@@ -219,55 +369,70 @@ TensorData read_npy(const std::filesystem::path& path) {
   } else {
     throw Error("{}: unsupported .npy version {}", path.string(), major);
   }
+  if (header_length > kMaxNpyHeaderBytes) {
+    throw Error("{}: .npy header of {} bytes (numpy writes a few hundred; at most {} accepted)",
+                path.string(), header_length, kMaxNpyHeaderBytes);
+  }
   if (header_length > raw.size() - header_start) {
     throw Error("{}: truncated .npy header", path.string());
   }
-  const std::string header(raw.begin() + static_cast<std::ptrdiff_t>(header_start),
-                           raw.begin() + static_cast<std::ptrdiff_t>(header_start + header_length));
-  std::string descr = header_field(header, "descr", path);
-  if (descr.size() < 2) throw Error("{}: malformed .npy descr", path.string());
-  descr = descr.substr(1, descr.size() - 2);
-  if (descr == "<i1" || descr == "=i1") descr = "|i1";
-  if (descr == "<u1" || descr == "=u1") descr = "|u1";
+  const std::string_view header_text(reinterpret_cast<const char*>(raw.data()) + header_start,
+                                     header_length);
+  const NpyHeader header = NpyHeaderParser(header_text, path).parse();
+
+  std::string descr = header.descr;
+  if (descr.size() < 3 || std::string_view("<>|=").find(descr[0]) == std::string_view::npos) {
+    throw Error("{}: unsupported .npy element type '{}'", path.string(), printable(descr));
+  }
   TensorData data;
   bool known = false;
   for (const NpyType& t : kNpyTypes) {
-    if (descr == t.descr) {
+    if (descr.substr(1) == std::string_view(t.descr).substr(1)) {
       data.dtype = t.dtype;
       known = true;
     }
   }
-  if (!known) throw Error("{}: unsupported .npy element type '{}'", path.string(), descr);
-  if (header_field(header, "fortran_order", path).find("True") != std::string::npos) {
-    throw Error("{}: Fortran-ordered arrays are not supported", path.string());
+  if (!known) {
+    throw Error("{}: unsupported .npy element type '{}'", path.string(), printable(descr));
   }
-  const std::string shape_text = header_field(header, "shape", path);
+  if (descr[0] == '|' && element_bytes(data.dtype) > 1) {
+    throw Error("{}: malformed .npy element type '{}' (no byte order)", path.string(), descr);
+  }
+  if (descr[0] == '>' && element_bytes(data.dtype) > 1) {
+    throw Error("{}: big-endian data ('{}'): save it little-endian (numpy: astype('<{}'))",
+                path.string(), descr, descr.substr(1));
+  }
+  // Fortran order stores the last index slowest; it is C order only when at most one
+  // dimension is larger than 1.
+  if (header.fortran_order && std::count_if(header.shape.begin(), header.shape.end(),
+                                            [](int64_t d) { return d > 1; }) > 1) {
+    throw Error("{}: Fortran-ordered arrays are not supported: save with np.ascontiguousarray",
+                path.string());
+  }
   int64_t elements = 1;
-  for (size_t i = 0; i < shape_text.size();) {
-    if (shape_text[i] < '0' || shape_text[i] > '9') {
-      ++i;
-      continue;
+  for (const int64_t dim : header.shape) {
+    // Each dimension fits in int32, so the product is checked before it can overflow.
+    if (dim != 0 && elements > static_cast<int64_t>(max_payload) / dim) {
+      throw Error("{}: the .npy shape ({}) holds more data than the {} bytes accepted here",
+                  path.string(), fmt::join(header.shape, ", "), max_payload);
     }
-    int64_t dim = 0;
-    while (i < shape_text.size() && shape_text[i] >= '0' && shape_text[i] <= '9') {
-      dim = dim * 10 + (shape_text[i] - '0');
-      if (dim > (int64_t{1} << 31)) throw Error("{}: absurd .npy shape", path.string());
-      ++i;
-    }
-    data.shape.push_back(static_cast<int32_t>(dim));
     elements *= dim;
-    if (elements > static_cast<int64_t>(kMaxNpyBytes)) {
-      throw Error("{}: absurd .npy shape", path.string());
-    }
+    data.shape.push_back(static_cast<int32_t>(dim));
   }
   const size_t payload = static_cast<size_t>(elements) * element_bytes(data.dtype);
   const size_t start = header_start + header_length;
   if (raw.size() - start != payload) {
-    throw Error("{}: {} data bytes where the header promises {}", path.string(), raw.size() - start,
-                payload);
+    throw Error("{}: {} data bytes where the header's shape ({}) needs {}", path.string(),
+                raw.size() - start, fmt::join(header.shape, ", "), payload);
   }
   data.bytes.assign(raw.begin() + static_cast<std::ptrdiff_t>(start), raw.end());
   return data;
+}
+
+}  // namespace
+
+TensorData read_npy(const std::filesystem::path& path) {
+  return read_npy_limited(path, kMaxNpyBytes);
 }
 
 TensorData read_tensor_file(const std::filesystem::path& path, const model::Tensor& tensor) {
@@ -276,7 +441,8 @@ TensorData read_tensor_file(const std::filesystem::path& path, const model::Tens
   if (extension != ".npy") {
     throw Error("{}: input files must be .npy or .csv", path.string());
   }
-  TensorData data = read_npy(path);
+  // The file holds one tensor: anything much larger is refused before it is read.
+  TensorData data = read_npy_limited(path, static_cast<size_t>(tensor.bytes()));
   check_fits(data, tensor, path);
   data.shape = tensor.shape;
   return data;
@@ -348,7 +514,7 @@ TensorData random_tensor(const model::Tensor& tensor, uint64_t seed) {
         append(data.bytes, static_cast<float>(static_cast<double>(r >> 40) / 8388608.0 - 1.0));
         break;
       default:
-        throw Error("cannot generate random data for input '{}' of type {}", tensor.name,
+        throw Error("cannot generate random data for input '{}' of type {}", printable(tensor.name),
                     model::dtype_name(tensor.dtype));
     }
   }
