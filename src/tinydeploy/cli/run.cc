@@ -121,11 +121,11 @@ int run_model(const RunOptions& options, std::ostream& out) {
 
   int status = 0;
   if (!options.reference.empty()) {
-    const auto engine_kind =
-        options.reference == "tflm" ? reference::Engine::TFLM : reference::Engine::LiteRT;
+    const auto interpreter =
+        options.reference == "tflm" ? reference::Interpreter::TFLM : reference::Interpreter::LiteRT;
     const fs::path reference_dir = work / "reference";
     const reference::ReferenceRun run = reference::run_reference(
-        options.model, engine_kind, input_files, reference_dir, options.layers);
+        options.model, interpreter, input_files, reference_dir, options.layers);
     if (run.outputs.size() != outputs.size()) {
       throw Error("the PC reference produced {} outputs, the model has {}", run.outputs.size(),
                   outputs.size());

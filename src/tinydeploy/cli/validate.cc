@@ -230,8 +230,8 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
   }
 
   progress.step(fmt::format("running the PC reference ({})", options.reference));
-  const auto engine =
-      options.reference == "tflm" ? reference::Engine::TFLM : reference::Engine::LiteRT;
+  const auto interpreter =
+      options.reference == "tflm" ? reference::Interpreter::TFLM : reference::Interpreter::LiteRT;
   std::vector<std::vector<fs::path>> input_files(runs.size());
   for (size_t r = 0; r < runs.size(); ++r) {
     for (size_t i = 0; i < runs[r].size(); ++i) {
@@ -240,7 +240,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
     }
   }
   const std::vector<reference::ReferenceRun> references =
-      reference::run_reference_batch(options.model, engine, input_files, work.path() / "ref");
+      reference::run_reference_batch(options.model, interpreter, input_files, work.path() / "ref");
 
   std::vector<OutputSummary> summaries(graph.outputs.size());
   std::vector<bool> run_passed(runs.size(), true);
@@ -296,7 +296,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
     std::vector<TensorData> ignored;
     const link::InvokeResult traced = run_on_target(runs[r], true, ignored);
     const reference::ReferenceRun layers = reference::run_reference(
-        options.model, engine, input_files[r], work.path() / "trace", true);
+        options.model, interpreter, input_files[r], work.path() / "trace", true);
     std::map<int32_t, fs::path> expected = layers.intermediates;
     for (size_t o = 0; o < graph.outputs.size() && o < layers.outputs.size(); ++o) {
       expected.emplace(graph.outputs[o], layers.outputs[o]);

@@ -21,7 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* engine_name(Engine engine) { return engine == Engine::TFLM ? "tflm" : "litert"; }
+const char* interpreter_name(Interpreter interpreter) {
+  return interpreter == Interpreter::TFLM ? "tflm" : "litert";
+}
 
 // The runner: $TINYDEPLOY_REFERENCE_RUNNER, else the copy embedded in this binary, written next
 // to the run's files (so an installed tinydeploy needs no source checkout).
@@ -41,7 +43,7 @@ fs::path runner_script(const fs::path& work_dir) {
 }
 
 // Runs the runner with `arguments`; its one "error:" line becomes the message of a failure.
-void run_runner(Engine engine, const std::vector<std::string>& arguments,
+void run_runner(Interpreter interpreter, const std::vector<std::string>& arguments,
                 const fs::path& work_dir) {
   const std::optional<std::chrono::milliseconds> timeout = reference_timeout();
   fs::create_directories(work_dir);
@@ -56,7 +58,7 @@ void run_runner(Engine engine, const std::vector<std::string>& arguments,
     throw Error(
         "PC reference ({}) did not finish within {:g} s and was stopped; set "
         "TINYDEPLOY_REFERENCE_TIMEOUT (seconds, 0 for no limit) to allow longer",
-        engine_name(engine), static_cast<double>(timeout->count()) / 1000.0);
+        interpreter_name(interpreter), static_cast<double>(timeout->count()) / 1000.0);
   }
   if (result.exit_code != 0) {
     std::string last = result.output;
@@ -64,7 +66,7 @@ void run_runner(Engine engine, const std::vector<std::string>& arguments,
     const size_t newline = last.rfind('\n');
     if (newline != std::string::npos) last = last.substr(newline + 1);
     if (last.rfind("error: ", 0) == 0) last = last.substr(7);
-    throw Error("PC reference ({}) failed: {}", engine_name(engine),
+    throw Error("PC reference ({}) failed: {}", interpreter_name(interpreter),
                 last.empty() ? "exit code " + std::to_string(result.exit_code) : last);
   }
 }
@@ -108,21 +110,21 @@ std::optional<std::chrono::milliseconds> reference_timeout() {
   return std::chrono::milliseconds(std::max<int64_t>(1, std::llround(seconds * 1000)));
 }
 
-ReferenceRun run_reference(const fs::path& model, Engine engine,
+ReferenceRun run_reference(const fs::path& model, Interpreter interpreter,
                            const std::vector<fs::path>& inputs, const fs::path& work_dir,
                            bool intermediates) {
-  std::vector<std::string> arguments = {model.string(), "--engine", engine_name(engine),
+  std::vector<std::string> arguments = {model.string(), "--engine", interpreter_name(interpreter),
                                         "--output-dir", work_dir.string()};
   for (const auto& input : inputs) {
     arguments.push_back("--input");
     arguments.push_back(input.string());
   }
   if (intermediates) arguments.push_back("--intermediates");
-  run_runner(engine, arguments, work_dir);
+  run_runner(interpreter, arguments, work_dir);
   return read_manifest(work_dir);
 }
 
-std::vector<ReferenceRun> run_reference_batch(const fs::path& model, Engine engine,
+std::vector<ReferenceRun> run_reference_batch(const fs::path& model, Interpreter interpreter,
                                               const std::vector<std::vector<fs::path>>& runs,
                                               const fs::path& work_dir) {
   for (size_t r = 0; r < runs.size(); ++r) {
@@ -133,9 +135,10 @@ std::vector<ReferenceRun> run_reference_batch(const fs::path& model, Engine engi
                     fs::copy_options::overwrite_existing);
     }
   }
-  run_runner(engine,
-             {model.string(), "--engine", engine_name(engine), "--batch", work_dir.string()},
-             work_dir);
+  run_runner(
+      interpreter,
+      {model.string(), "--engine", interpreter_name(interpreter), "--batch", work_dir.string()},
+      work_dir);
   std::vector<ReferenceRun> out;
   for (size_t r = 0; r < runs.size(); ++r) {
     out.push_back(read_manifest(work_dir / fmt::format("run_{}", r)));

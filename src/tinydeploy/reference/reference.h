@@ -11,7 +11,8 @@
 
 namespace tinydeploy::reference {
 
-enum class Engine { LiteRT, TFLM };
+// Which interpreter computes the reference: TFLite with its reference kernels, or TFLite Micro.
+enum class Interpreter { LiteRT, TFLM };
 
 struct ReferenceRun {
   std::vector<std::filesystem::path> outputs;  // output_<i>.npy, in model output order
@@ -32,14 +33,14 @@ std::optional<std::chrono::milliseconds> reference_timeout();
 // the interpreter is $TINYDEPLOY_PYTHON or the one configured at build time (the project's
 // .venv). Throws tinydeploy::Error with the runner's message (e.g. which package to
 // install) when it fails, and when it runs longer than reference_timeout().
-ReferenceRun run_reference(const std::filesystem::path& model, Engine engine,
+ReferenceRun run_reference(const std::filesystem::path& model, Interpreter interpreter,
                            const std::vector<std::filesystem::path>& inputs,
                            const std::filesystem::path& work_dir, bool intermediates);
 
 // Runs the reference once per input set on one interpreter (one subprocess): `runs[r]` holds the
 // .npy input files of run r. Returns one ReferenceRun per input set, in order.
 std::vector<ReferenceRun> run_reference_batch(
-    const std::filesystem::path& model, Engine engine,
+    const std::filesystem::path& model, Interpreter interpreter,
     const std::vector<std::vector<std::filesystem::path>>& runs,
     const std::filesystem::path& work_dir);
 
