@@ -93,13 +93,5 @@ TEST(PackageName, RefusesCMakeReservedTargetNames) {
   }
 }
 
-TEST(Target, ParsesTheThreeTargetsOnly) {
-  EXPECT_EQ(parse_target("host"), Target::Host);
-  EXPECT_EQ(parse_target("cortex-m4"), Target::CortexM4);
-  EXPECT_EQ(parse_target("cortex-m55"), Target::CortexM55);
-  EXPECT_EQ(target_name(Target::CortexM55), "cortex-m55");
-  EXPECT_THROW(parse_target("cortex-m7"), Error);
-}
-
 }  // namespace
 }  // namespace tinydeploy::codegen

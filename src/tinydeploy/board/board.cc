@@ -64,22 +64,6 @@ const std::vector<Board>& boards() {
   return registry;
 }
 
-std::string_view core_name(Core core) {
-  switch (core) {
-    case Core::CortexM4:
-      return "cortex-m4";
-    case Core::CortexM55:
-      return "cortex-m55";
-    default:
-      return "host";
-  }
-}
-
-std::string toolchain_file(Core core) {
-  if (core == Core::Host) return {};
-  return fmt::format("arm-none-eabi-{}.cmake", core_name(core));
-}
-
 std::string target_names() {
   std::string names;
   for (const Board& b : boards()) names += b.name + ", ";

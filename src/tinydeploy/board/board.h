@@ -8,9 +8,9 @@
 #include <string_view>
 #include <vector>
 
-namespace tinydeploy::board {
+#include "tinydeploy/board/core.h"
 
-enum class Core { Host, CortexM4, CortexM55 };
+namespace tinydeploy::board {
 
 // How a target program reaches the PC.
 enum class Runner {
@@ -42,11 +42,6 @@ struct Board {
 
 // Every registered board, in the order help lists them.
 const std::vector<Board>& boards();
-
-// "cortex-m4", "cortex-m55" or "host".
-std::string_view core_name(Core core);
-// The CMake toolchain file (under toolchains/) for a core; empty for the host.
-std::string toolchain_file(Core core);
 
 // A --target value: a registered board, or serial:DEVICE[@BAUD] for a real board on a serial
 // line (its core named separately, since a device path does not say).

@@ -14,16 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string last_lines(const std::string& text, size_t lines) {
-  size_t at = text.size();
-  for (size_t n = 0; n <= lines && at > 0; ++n) {
-    const size_t found = text.rfind('\n', at - 1);
-    if (found == std::string::npos) return text;
-    at = found;
-  }
-  return text.substr(at + 1);
-}
-
 void run_step(const std::vector<std::string>& argv, const fs::path& log, std::string_view what) {
   const ProcessResult result = run_process(argv, log, Capture::Both);
   if (result.exit_code != 0) {
@@ -33,6 +23,16 @@ void run_step(const std::vector<std::string>& argv, const fs::path& log, std::st
 }
 
 }  // namespace
+
+std::string last_lines(const std::string& text, size_t lines) {
+  size_t at = text.size();
+  for (size_t n = 0; n <= lines && at > 0; ++n) {
+    const size_t found = text.rfind('\n', at - 1);
+    if (found == std::string::npos) return text;
+    at = found;
+  }
+  return text.substr(at + 1);
+}
 
 bool on_path(std::string_view program) {
   if (program.find('/') != std::string_view::npos) {
@@ -89,14 +89,14 @@ std::string diagnostics(const std::string& log) {
 
 void cmake_build(const fs::path& source, const fs::path& build_dir,
                  const std::vector<std::string>& definitions, std::string_view target,
-                 const fs::path& log_dir) {
+                 const fs::path& log_dir, std::string_view what) {
   std::vector<std::string> configure = {"cmake", "-S", source.string(), "-B", build_dir.string()};
   if (on_path("ninja")) configure.insert(configure.end(), {"-G", "Ninja"});
   for (const std::string& d : definitions) configure.push_back(fmt::format("-D{}", d));
-  run_step(configure, log_dir / "configure.log", "configuring (cmake)");
+  run_step(configure, log_dir / "configure.log", fmt::format("configuring {} (cmake)", what));
   std::vector<std::string> build = {"cmake", "--build", build_dir.string()};
   if (!target.empty()) build.insert(build.end(), {"--target", std::string(target)});
-  run_step(build, log_dir / "build.log", "building");
+  run_step(build, log_dir / "build.log", fmt::format("building {}", what));
 }
 
 }  // namespace tinydeploy::build

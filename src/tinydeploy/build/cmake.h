@@ -21,10 +21,14 @@ void require_build_tools(bool cross);
 
 // Configures `source` into `build_dir` (Ninja when installed) with the -D `definitions`, then
 // builds `target` (empty: all). Logs go to `log_dir`/configure.log and build.log. A failure throws
-// tinydeploy::Error with the compiler's diagnostics; the caller decides what to keep.
+// tinydeploy::Error ("building `what` failed ...") with the compiler's diagnostics; the caller
+// decides what to keep.
 void cmake_build(const std::filesystem::path& source, const std::filesystem::path& build_dir,
                  const std::vector<std::string>& definitions, std::string_view target,
-                 const std::filesystem::path& log_dir);
+                 const std::filesystem::path& log_dir, std::string_view what);
+
+// The last `lines` lines of `text` (of a log: where the message is).
+std::string last_lines(const std::string& text, size_t lines);
 
 // The compiler's diagnostics in a build log (error and warning lines with the source lines and
 // carets after them), or else the log's last lines.

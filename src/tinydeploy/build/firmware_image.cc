@@ -75,7 +75,8 @@ FirmwareImage build_firmware(const std::vector<codegen::GeneratedFile>& files,
   write_tree(files, work.path() / "src");
   progress(fmt::format("building the {} for {}", program, board));
   try {
-    cmake_build(work.path() / "src", work.path() / "build", {}, program, work.path());
+    cmake_build(work.path() / "src", work.path() / "build", {}, program, work.path(),
+                fmt::format("the {}", program));
   } catch (const Error&) {
     work.keep();
     throw;

@@ -46,7 +46,7 @@ void run_firmware(const FirmwareOptions& options, std::ostream& out) {
   if (!options.quiet) out << fmt::format("building the validator for {}...\n", target.board.name);
   build::require_build_tools(target.board.core != board::Core::Host);
   build::cmake_build(options.output_dir, options.output_dir / "build", {}, "validator",
-                     options.output_dir);
+                     options.output_dir, "the validator");
   out << fmt::format("wrote {}; the image is {}\n", options.output_dir.string(),
                      (options.output_dir / "build" / "validator").string());
 }

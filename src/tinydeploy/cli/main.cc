@@ -8,10 +8,12 @@
 #include <exception>
 #include <iostream>
 
+#include "tinydeploy/board/board.h"
 #include "tinydeploy/cli/firmware.h"
+#include "tinydeploy/cli/generate.h"
 #include "tinydeploy/cli/inspect.h"
+#include "tinydeploy/cli/library.h"
 #include "tinydeploy/cli/option_values.h"
-#include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/run.h"
 #include "tinydeploy/cli/validate.h"
 #include "tinydeploy/common/error.h"
@@ -21,6 +23,20 @@
 namespace {
 
 constexpr int kExitError = 1;
+
+// --target values come from the board registry; a wrong one is a usage error naming them all.
+CLI::Validator board_check() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        try {
+          tinydeploy::board::parse_target(value);
+        } catch (const tinydeploy::Error& error) {
+          return error.what();
+        }
+        return {};
+      },
+      "BOARD");
+}
 
 void add_max_arena_option(CLI::App& command, int64_t& max_arena_bytes) {
   command
@@ -71,8 +87,11 @@ void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& e
 
 void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptions& options) {
   command.add_option("model", options.model, "The .tflite model")->required();
-  command.add_option("--target", options.target, "host, cortex-m4 or cortex-m55")
-      ->check(CLI::IsMember({"host", "cortex-m4", "cortex-m55"}))
+  command
+      .add_option("--target", options.target,
+                  "The core to generate for: host, cortex-m4, cortex-m55, or a board (qemu-m4, "
+                  "qemu-m55) for its core")
+      ->check(board_check())
       ->capture_default_str();
   command
       .add_option("-o,--output-dir", options.output_dir,
@@ -130,6 +149,7 @@ void add_validate_command(CLI::App& app, tinydeploy::cli::ValidateOptions& optio
   validate
       ->add_option("--target", options.target,
                    "host, qemu-m4, qemu-m55, or serial:DEVICE[@BAUD] for a flashed board")
+      ->check(board_check())
       ->capture_default_str();
   validate->add_option("--runs", options.runs, "Inferences with seeded random inputs")
       ->check(CLI::Range(1u, 100000u))
@@ -173,6 +193,7 @@ void add_firmware_command(CLI::App& app, tinydeploy::cli::FirmwareOptions& optio
   firmware
       ->add_option("--target", options.target,
                    "host, qemu-m4, qemu-m55, or a core (cortex-m4, cortex-m55) to add a port to")
+      ->check(board_check())
       ->capture_default_str();
   firmware->add_option("-o,--output-dir", options.output_dir, "Directory to write")->required();
   firmware->add_option("--package", options.package,

@@ -1,5 +1,5 @@
-// `tinydeploy generate` (the C++ deployment package) and `tinydeploy library` (the package built
-// into a static library with its header, example and memory report).
+// The deployment package as `generate`, `library`, `firmware` and `validate` make it: options,
+// generation from a model, writing it, reading back one written earlier.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tinydeploy/codegen/package.h"
+#include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/engine/engine.h"
 
 namespace tinydeploy::cli {
@@ -19,7 +20,7 @@ inline constexpr int64_t kDefaultMaxExampleBytes = int64_t{16} << 20;
 
 struct PackageCommandOptions {
   std::filesystem::path model;
-  std::string target = "host";  // host, cortex-m4, cortex-m55
+  std::string target = "host";  // a board or core of the registry (board/board.h)
   std::filesystem::path output_dir;
   std::optional<std::string> name;  // default: the model file's stem
   uint64_t example_seed = 0;        // seed of the example's random inputs (as `run --random`)
@@ -33,7 +34,13 @@ struct PackageCommandOptions {
 // inputs and the outputs the host engine computes for them.
 codegen::Package make_package(const PackageCommandOptions& options);
 
-void run_generate(const PackageCommandOptions& options, std::ostream& out);
-void run_library(const PackageCommandOptions& options, std::ostream& out);
+// Writes every file of `package` under `root`.
+void write_package(const codegen::Package& package, const std::filesystem::path& root);
+
+// A package written earlier by `generate` (maybe edited by hand), read back as its files.
+codegen::Package read_package_directory(const std::filesystem::path& dir);
+
+// The -o directory of a package command, for the output policy.
+OutputRequest output_request(const PackageCommandOptions& options, std::string command);
 
 }  // namespace tinydeploy::cli

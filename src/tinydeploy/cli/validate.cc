@@ -14,6 +14,7 @@
 #include "tinydeploy/board/board.h"
 #include "tinydeploy/build/firmware_image.h"
 #include "tinydeploy/cli/package.h"
+#include "tinydeploy/cli/progress.h"
 #include "tinydeploy/codegen/firmware.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/sha256.h"
@@ -31,48 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using validate::TensorData;
-
-class Progress {
- public:
-  Progress(std::ostream& out, bool quiet) : out_(out), quiet_(quiet) {}
-  void step(std::string_view what) const {
-    if (!quiet_) out_ << what << "..." << std::endl;
-  }
-
- private:
-  std::ostream& out_;
-  bool quiet_;
-};
-
-// A package written earlier by `generate` (possibly edited by hand), read back as files.
-codegen::Package read_package(const fs::path& dir) {
-  if (!fs::is_directory(dir)) throw Error("--package {}: not a directory", dir.string());
-  codegen::Package package;
-  size_t total = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    if (!entry.is_regular_file() || entry.is_symlink()) continue;
-    const std::string relative = fs::relative(entry.path(), dir).generic_string();
-    total += static_cast<size_t>(entry.file_size());
-    if (package.files.size() > 10000 || total > (size_t{1} << 30)) {
-      throw Error("--package {}: more files or bytes than a generated package has", dir.string());
-    }
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    constexpr std::string_view kDataHeader = "_model_data.h";
-    if (relative.find('/') == std::string::npos && relative.size() > kDataHeader.size() &&
-        relative.ends_with(kDataHeader)) {
-      package.name = relative.substr(0, relative.size() - kDataHeader.size());
-    }
-    package.files.push_back({relative, std::move(content)});
-  }
-  if (package.name.empty() || !fs::is_regular_file(dir / (package.name + ".h"))) {
-    throw Error("--package {}: no generated package here (NAME.h and NAME_model_data.h)",
-                dir.string());
-  }
-  std::sort(package.files.begin(), package.files.end(),
-            [](const auto& a, const auto& b) { return a.path < b.path; });
-  return package;
-}
 
 // Inputs of every run: seeded random data, or the arrays of an .npz file (each either one input
 // as the model shapes it, or N runs of it stacked along a new first axis).
@@ -150,7 +109,7 @@ std::vector<codegen::GeneratedFile> validator_firmware_tree(
     const fs::path& model, const std::optional<fs::path>& package_dir, const board::Board& board) {
   codegen::Package package;
   if (package_dir) {
-    package = read_package(*package_dir);
+    package = read_package_directory(*package_dir);
   } else {
     PackageCommandOptions package_options;
     package_options.model = model;

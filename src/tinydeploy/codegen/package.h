@@ -10,17 +10,11 @@
 #include <vector>
 
 #include "tinydeploy/analysis/analysis.h"
+#include "tinydeploy/board/core.h"
 #include "tinydeploy/lowering/kernel_call.h"
 #include "tinydeploy/model/graph.h"
 
 namespace tinydeploy::codegen {
-
-enum class Target { Host, CortexM4, CortexM55 };
-
-// "host", "cortex-m4", "cortex-m55".
-std::string_view target_name(Target target);
-// Throws tinydeploy::Error for any other name.
-Target parse_target(std::string_view name);
 
 // One inference computed on the PC, embedded in the example: raw little-endian bytes of every
 // model input and output, in model order.
@@ -32,7 +26,7 @@ struct ExampleData {
 
 struct PackageOptions {
   std::string name;  // a C identifier; prefixes every file and API symbol
-  Target target = Target::Host;
+  board::Core core = board::Core::Host;
 };
 
 struct GeneratedFile {

@@ -1,0 +1,21 @@
+#include "tinydeploy/cli/generate.h"
+
+#include <fmt/format.h>
+
+#include <ostream>
+
+#include "tinydeploy/common/output_directory.h"
+
+namespace tinydeploy::cli {
+
+void run_generate(const PackageCommandOptions& options, std::ostream& out) {
+  OutputDirectory output(output_request(options, "generate"));
+  const codegen::Package package = make_package(options);
+  write_package(package, output.staging());
+  output.commit();
+  out << fmt::format("wrote {} ({} files; arena {} bytes, weights {} bytes, kernels: {})\n",
+                     output.path().string(), package.files.size(), package.arena_bytes,
+                     package.weight_bytes, fmt::join(package.kernel_sources, ", "));
+}
+
+}  // namespace tinydeploy::cli

@@ -1,0 +1,95 @@
+#include "tinydeploy/cli/library.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <ostream>
+
+#include "tinydeploy/board/board.h"
+#include "tinydeploy/build/cmake.h"
+#include "tinydeploy/build/memory_report.h"
+#include "tinydeploy/cli/progress.h"
+#include "tinydeploy/common/error.h"
+#include "tinydeploy/common/output_directory.h"
+#include "tinydeploy/common/process.h"
+#include "tinydeploy/common/temporary_directory.h"
+
+namespace tinydeploy::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The example is one inference; a generated program that runs longer than this has hung.
+constexpr std::chrono::milliseconds kExampleTimeout{300'000};
+
+void write_text(const fs::path& path, std::string_view content) {
+  std::ofstream file(path, std::ios::binary);
+  file.write(content.data(), static_cast<std::streamsize>(content.size()));
+  if (!file.flush()) throw Error("cannot write {}", path.string());
+}
+
+}  // namespace
+
+void run_library(const PackageCommandOptions& options, std::ostream& out) {
+  OutputDirectory output(output_request(options, "library"));
+  Progress progress(out, options.quiet);
+  progress.step("generating");
+  const codegen::Package package = make_package(options);
+  const fs::path& result = output.staging();
+  TemporaryDirectory work(temporary_root());
+  const fs::path source = work.path() / "package";
+  const fs::path build = work.path() / "build";
+  write_package(package, source);
+
+  const board::Target target = board::parse_target(options.target);
+  build::require_build_tools(target.board.core != board::Core::Host);
+  progress.step("building");
+  try {
+    build::cmake_build(source, build, {}, "", work.path(), "the package");
+  } catch (const Error&) {
+    work.keep();  // a failed build keeps its package and logs for inspection
+    throw;
+  }
+
+  const std::string& n = package.name;
+  fs::create_directories(result / "lib");
+  fs::create_directories(result / "include");
+  fs::create_directories(result / "example");
+  fs::copy_file(build / ("lib" + n + ".a"), result / "lib" / ("lib" + n + ".a"));
+  fs::copy_file(source / (n + ".h"), result / "include" / (n + ".h"));
+  for (const char* file : {"main.c", "example_data.h"}) {
+    fs::copy_file(source / "example" / file, result / "example" / file);
+  }
+  fs::copy_file(build / (n + "_example"), result / "example" / (n + "_example"));
+
+  progress.step("measuring");
+  build::MemoryReport report =
+      build::measure(build, build / (n + "_footprint"), n, package.variable_bytes);
+  report.archive_bytes = static_cast<int64_t>(fs::file_size(build / ("lib" + n + ".a")));
+  const build::ReportContext context{options.model.string(), package.name,
+                                     std::string(board::core_name(target.board.core)),
+                                     package.kernel_sources};
+  const std::string text = build::report_text(report, context);
+  write_text(result / "memory_report.txt", text);
+  write_text(result / "memory_report.json", build::report_json(report, context));
+
+  if (target.board.core == board::Core::Host) {
+    progress.step("running the example");
+    ProcessResult run;
+    try {
+      run = run_process({(build / (n + "_example")).string()}, work.path() / "example.log",
+                        Capture::Both, kExampleTimeout);
+    } catch (const ProcessTimeout&) {
+      throw Error("the built example did not finish within {} s and was stopped",
+                  kExampleTimeout.count() / 1000);
+    }
+    if (run.exit_code != 0) {
+      throw Error("the built example did not pass:\n{}", build::last_lines(run.output, 20));
+    }
+    out << "example: PASS\n";
+  }
+  output.commit();
+  out << text << fmt::format("wrote {}\n", output.path().string());
+}
+
+}  // namespace tinydeploy::cli
