@@ -20,10 +20,10 @@ struct QuantizedStore {
   template <typename Accumulator>
   Output operator()(Accumulator accumulator, int32_t channel) const {
     const int32_t c = per_channel ? channel : 0;
-    const int32_t value =
-        multiply_by_quantized_multiplier(accumulator, scale.multiplier[c], scale.shift[c]) +
-        activation.output_offset;
-    return static_cast<Output>(clamp(value, activation.min, activation.max));
+    const int32_t scaled =
+        multiply_by_quantized_multiplier(accumulator, scale.multiplier[c], scale.shift[c]);
+    return static_cast<Output>(
+        clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
   }
 };
 
