@@ -244,6 +244,16 @@ def add_int8(lie=None):
     return g.finish([a, c], [y])
 
 
+def relu_int8_per_channel():
+    """RELU int8 whose input claims per-channel quantization: the kernel has one scale."""
+    g = Graph()
+    x = g.tensor("input", [1, 4, 4, 3], T.INT8, scale=[0.05, 0.1, 0.2], zero_point=[0, 0, 0],
+                 axis=3)
+    y = g.tensor("output", [1, 4, 4, 3], T.INT8, scale=0.05, zero_point=0)
+    g.op(Op.RELU, [x], [y])
+    return g.finish([x], [y])
+
+
 def reshape_int8(lie=None):
     """RESHAPE through a constant shape operand: [1,6,4] -> [2,12]."""
     g = Graph()
@@ -379,6 +389,10 @@ MODELS = {
     "conv_filter_quantized_dimension": (
         lambda: conv_int8("filter_axis"), "CONV_2D", "3",
         "filter 'filter' has 2 per-channel scales (along dimension 3) for 3 output channels"),
+    "relu_per_channel_input": (
+        relu_int8_per_channel, "RELU", "3",
+        "tensor 'input' is quantized per channel (3 scales), but the kernel applies one scale "
+        "to it"),
     "reshape_int8": (lambda: reshape_int8(), "RESHAPE", "base", None),
     "reshape_shape_overflow": (lambda: reshape_int8("shape_overflow"), "RESHAPE", "3",
                                "the new shape's element count overflows"),

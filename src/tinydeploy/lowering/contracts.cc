@@ -47,7 +47,22 @@ bool is_integer_activation(DType type) {
   return type == DType::Int8 || type == DType::Int16 || type == DType::Int32;
 }
 
-void check_operand(const OpBinding& b, const Tensor& t) {
+// Weights and biases of the convolution family are the only operands whose per-channel
+// quantization a kernel applies; every other kernel uses one scale and zero point.
+bool may_be_per_channel(const OpBinding& b, size_t input) {
+  switch (b.op.op) {
+    case model::BuiltinOp::CONV_2D:
+    case model::BuiltinOp::DEPTHWISE_CONV_2D:
+    case model::BuiltinOp::FULLY_CONNECTED:
+      return input == 1 || input == 2;
+    case model::BuiltinOp::TRANSPOSE_CONV:
+      return input == 1 || input == 3;
+    default:
+      return false;
+  }
+}
+
+void check_operand(const OpBinding& b, const Tensor& t, bool per_channel_allowed) {
   require(!t.is_sparse, b,
           fmt::format("tensor '{}' is sparse; the runtime reads dense tensors only", t.name));
   // Kernels index with int32 and multiply dimensions together, a zero dimension included, so
@@ -60,6 +75,10 @@ void check_operand(const OpBinding& b, const Tensor& t) {
                       t.name, shape_text(t.shape)));
   if (!is_integer_activation(t.dtype) || !t.quantization.is_quantized()) return;
   const auto& q = t.quantization;
+  require(per_channel_allowed || !q.is_per_channel(), b,
+          fmt::format("tensor '{}' is quantized per channel ({} scales), but the kernel applies "
+                      "one scale to it",
+                      t.name, q.scale.size()));
   if (t.dtype != DType::Int32) {
     for (size_t c = 0; c < q.scale.size(); ++c) {
       require(std::isfinite(q.scale[c]) && q.scale[c] > 0.0f, b,
@@ -132,9 +151,9 @@ void require_inputs(const OpBinding& b, size_t minimum) {
           fmt::format("expects at least {} inputs and one output", minimum));
   for (size_t i = 0; i < minimum; ++i) require(b.has_input(i), b, "a required input is omitted");
   for (size_t i = 0; i < b.op.inputs.size(); ++i) {
-    if (b.has_input(i)) check_operand(b, b.input(i));
+    if (b.has_input(i)) check_operand(b, b.input(i), may_be_per_channel(b, i));
   }
-  for (size_t i = 0; i < b.op.outputs.size(); ++i) check_operand(b, b.output(i));
+  for (size_t i = 0; i < b.op.outputs.size(); ++i) check_operand(b, b.output(i), false);
 }
 
 void require_bias(const OpBinding& b, size_t index, int32_t channels, bool quantized) {

@@ -24,7 +24,8 @@ inline void require(bool condition, const OpBinding& b, std::string_view reason)
 // At least `minimum` inputs (none of them omitted) and one output; then, for every operand:
 // dense storage, an element count the runtime's int32 indexing can address (zero dimensions
 // counted as 1, since kernels multiply the others), and for int8/int16/int32 tensors with
-// quantization, finite positive scales and zero points within the type's range.
+// quantization, finite positive scales, zero points within the type's range, and one scale
+// except on the weights and biases of the convolution family.
 void require_inputs(const OpBinding& b, size_t minimum);
 
 // The lowest and highest value of an integer tensor type (int8, int16, int32).
