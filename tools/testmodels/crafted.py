@@ -184,7 +184,7 @@ def depthwise_int8(lie=None):
     o = schema.DepthwiseConv2DOptionsT()
     o.padding = schema.Padding.SAME
     o.strideH = o.strideW = 1
-    o.depthMultiplier = 2
+    o.depthMultiplier = 3 if lie == "depth_multiplier" else 2
     o.dilationHFactor = o.dilationWFactor = 1
     g.op(Op.DEPTHWISE_CONV_2D, [x, w, b], [y], Opts.DepthwiseConv2DOptions, o)
     return g.finish([x], [y])
@@ -349,6 +349,9 @@ MODELS = {
     "depthwise_conv_bias_short": (
         lambda: depthwise_int8("bias_short"), "DEPTHWISE_CONV_2D", "2",
         "bias 'bias' has 2 elements, expected one per output channel (4)"),
+    "depthwise_conv_depth_multiplier": (
+        lambda: depthwise_int8("depth_multiplier"), "DEPTHWISE_CONV_2D", "2",
+        "depth_multiplier 3 disagrees with the 2 input and 4 output channels"),
     "fully_connected_int8": (lambda: fully_connected_int8(), "FULLY_CONNECTED", "base", None),
     "fully_connected_bias_short": (
         lambda: fully_connected_int8("bias_short"), "FULLY_CONNECTED", "2",

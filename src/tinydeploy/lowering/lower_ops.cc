@@ -277,6 +277,11 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
         filter.n == 1, b,
         fmt::format("filter '{}' must have shape [1, height, width, channels]", b.input(1).name));
     depth_multiplier = out.c / in.c;
+    // TFLite's kernels loop over the option's value; this runtime takes it from the shapes, so
+    // a stated multiplier must agree with them (0, the format's default, states none).
+    require(o.depth_multiplier == 0 || o.depth_multiplier == depth_multiplier, b,
+            fmt::format("depth_multiplier {} disagrees with the {} input and {} output channels",
+                        o.depth_multiplier, in.c, out.c));
   } else {
     const auto& o = options<model::Conv2DOptions>(b);
     geometry = {o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, 0, 0};
