@@ -154,6 +154,20 @@ def conv_int16(lie=None):
     return g.finish([x], [y])
 
 
+def conv_int16_bias32_wide():
+    """CONV_2D 16x8 with an int32 bias over 2304 taps: the worst case of its int32 accumulator
+    (32768 x the sum of |weights|) exceeds int32, as ordinary 16x8 layers do; TFLite runs it
+    with that accumulator, and so must we."""
+    g = Graph()
+    x = g.tensor("input", [1, 4, 4, 256], T.INT16, scale=0.001, zero_point=0)
+    w = g.tensor("filter", [2, 3, 3, 256], T.INT8, data=weights([2, 3, 3, 256], 7),
+                 scale=[0.01, 0.02])
+    b = g.tensor("bias", [2], T.INT32, data=np.array([5000, -5000], np.int32), scale=[1e-5, 2e-5])
+    y = g.tensor("output", [1, 4, 4, 2], T.INT16, scale=0.5, zero_point=0)
+    g.op(Op.CONV_2D, [x, w, b], [y], Opts.Conv2DOptions, conv_options())
+    return g.finish([x], [y])
+
+
 def conv_hybrid(lie=None):
     """Hybrid CONV_2D: float input and output, int8 weights, float bias."""
     g = Graph()
@@ -377,6 +391,7 @@ MODELS = {
         lambda: conv_int8("output_scale_tiny"), "CONV_2D", "3",
         "the rescaling of input 'input' x filter 'filter' to output 'output'"),
     "conv_int16": (lambda: conv_int16(), "CONV_2D", "base", None),
+    "conv_int16_bias32_wide": (conv_int16_bias32_wide, "CONV_2D", "3", None),
     "conv_int16_output_scale_tiny": (
         lambda: conv_int16("output_scale_tiny"), "CONV_2D", "3",
         "the rescaling of input 'input' x filter 'filter' to output 'output'"),

@@ -57,6 +57,13 @@ rt::Requantization requantization(const OpBinding& b, double real, Accumulator a
 // `channel_axis` (0, or the last one for DEPTHWISE_CONV_2D). Refused when it can exceed the
 // accumulator: INT32_MAX for int32, 2^47 for int64 (the input range of the 64-bit
 // requantization). Non-constant weights or bias count at their type's limits.
+//
+// Why refuse rather than wrap: for int8 activations (and the hybrid CONV_2D) the bound is
+// 255 x sum |w| + |bias|, which only a bias near 2^31 or some 65,000 taps of extreme weights
+// reach; no real model comes close (the shared models peak at half the range), and an accepted
+// model is then computed exactly instead of as wrapped garbage. The same holds for 2^47 with
+// int64 accumulators. 16-bit activations with an int32 bias are not bounded (see Flavor in
+// lower_ops.cc): TFLite chose that narrow accumulator, and the runtime wraps it as TFLite does.
 void require_accumulator_fits(const OpBinding& b, Accumulator accumulator, int64_t input_magnitude,
                               const model::Tensor& weights, size_t channel_axis,
                               int32_t weights_offset, const model::Tensor* bias);

@@ -15,8 +15,10 @@
 //   the weights), `scale` holds one multiplier per output channel (or one with per-tensor
 //   weights) with shifts in [-31, 30] for an int32 accumulator and [-31, 14] for an int64 one,
 //   and min <= max within the output type;
-// - quantized: |accumulator| <= INT32_MAX (int32) or < 2^47 (int64) for every input, checked
-//   from the constant weights and bias (input magnitude x sum of |weights| + |bias| per channel).
+// - quantized: |accumulator| <= INT32_MAX (int8 activations) or < 2^47 (int64 accumulators) for
+//   every input, checked from the constant weights and bias (input magnitude x sum of
+//   |weights| + |bias| per channel). int32 sums wrap on overflow (reachable with 16-bit
+//   activations and an int32 bias, where TFLite's sums wrap too).
 #pragma once
 
 #include "tinydeploy/runtime/common.h"
