@@ -96,7 +96,7 @@ void check_operand(const OpBinding& b, const Tensor& t, bool per_channel_allowed
   }
 }
 
-// Reads element `i` of a constant integer or float tensor as a magnitude.
+// The magnitude of element `i` of a constant int8, int32 or int64 tensor (0 for other types).
 int64_t constant_magnitude(std::span<const uint8_t> bytes, DType type, size_t i) {
   switch (type) {
     case DType::Int8:
