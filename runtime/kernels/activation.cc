@@ -37,7 +37,7 @@ template <typename T>
 void leaky_relu_values(const LeakyReluParams& params, int32_t count, const T* input, T* output) {
   for (int32_t i = 0; i < count; ++i) {
     const int32_t value = input[i] - params.input_zero_point;
-    int32_t scaled;
+    int64_t scaled;
     if (value >= 0) {
       scaled = multiply_by_quantized_multiplier(value, params.identity.multiplier,
                                                 params.identity.shift);
@@ -45,7 +45,10 @@ void leaky_relu_values(const LeakyReluParams& params, int32_t count, const T* in
       scaled = multiply_by_quantized_multiplier(value, params.alpha.multiplier, params.alpha.shift);
       if (params.alpha_negative) scaled = -scaled;
     }
-    output[i] = static_cast<T>(clamp(params.output_zero_point + scaled, lowest<T>(), highest<T>()));
+    const int64_t shifted = params.output_zero_point + scaled;
+    output[i] = static_cast<T>(shifted < lowest<T>()    ? lowest<T>()
+                               : shifted > highest<T>() ? highest<T>()
+                                                        : shifted);
   }
 }
 
@@ -83,19 +86,24 @@ void softmax_rows(const SoftmaxParams& params, int32_t rows, int32_t depth, cons
     int32_t max_in_row = -128;
     for (int32_t c = 0; c < depth; ++c) max_in_row = in[c] > max_in_row ? in[c] : max_in_row;
 
-    // exp of each scaled difference (Q0.31), summed in Q12.19.
-    int32_t sum_of_exps = 0;
+    // exp of each scaled difference (Q0.31), summed in Q12.19. The sum exceeds int32 only
+    // when 4096 or more values tie at the maximum (TFLite's int32 sum then overflows); it is
+    // saturated instead.
+    int64_t sum = 0;
     for (int32_t c = 0; c < depth; ++c) {
       const int32_t diff = in[c] - max_in_row;
       if (diff < params.diff_min) continue;
       const int32_t scaled = multiply_by_quantized_multiplier(diff, params.input_beta.multiplier,
                                                               params.input_beta.shift);
       const int32_t exp = fixed::exp_on_negative_values(scaled, kScaledDiffIntegerBits);
-      sum_of_exps += rounding_divide_by_power_of_two(exp, kAccumulationIntegerBits);
+      sum += rounding_divide_by_power_of_two(exp, kAccumulationIntegerBits);
+      sum = sum > INT32_MAX ? INT32_MAX : sum;
     }
     int bits_over_unit = 0;
     const int32_t reciprocal =
-        fixed::reciprocal(sum_of_exps, kAccumulationIntegerBits, &bits_over_unit);
+        fixed::reciprocal(static_cast<int32_t>(sum), kAccumulationIntegerBits, &bits_over_unit);
+    // Up to 34 for int8 outputs when 512 or more values tie at the maximum: every probability
+    // is then below 2^-9 and rounds to 0 (TFLite's shift by 32 or more is undefined there).
     const int exponent = bits_over_unit + 31 - kOutputBits;
     for (int32_t c = 0; c < depth; ++c) {
       const int32_t diff = in[c] - max_in_row;
@@ -106,8 +114,10 @@ void softmax_rows(const SoftmaxParams& params, int32_t rows, int32_t depth, cons
       const int32_t scaled = multiply_by_quantized_multiplier(diff, params.input_beta.multiplier,
                                                               params.input_beta.shift);
       const int32_t exp = fixed::exp_on_negative_values(scaled, kScaledDiffIntegerBits);
-      const int32_t probability = rounding_divide_by_power_of_two(
-          saturating_rounding_doubling_high_mul(reciprocal, exp), exponent);
+      const int32_t probability =
+          exponent > 31 ? 0
+                        : rounding_divide_by_power_of_two(
+                              saturating_rounding_doubling_high_mul(reciprocal, exp), exponent);
       out[c] = static_cast<Out>(clamp(probability + lowest<Out>(), lowest<Out>(), highest<Out>()));
     }
   }
@@ -342,14 +352,17 @@ void softmax(const SoftmaxInt16Params& params, int32_t rows, int32_t depth, cons
     int16_t max_in_row = INT16_MIN;
     for (int32_t c = 0; c < depth; ++c) max_in_row = in[c] > max_in_row ? in[c] : max_in_row;
 
-    // exp of each difference (Q0.15), kept in the output until the sum is known.
-    int32_t sum_of_exps = 0;
+    // exp of each difference (Q0.15), kept in the output until the sum is known. Beyond 65537
+    // values the int32 sum of TFLite can overflow; it is saturated instead.
+    int64_t sum = 0;
     for (int32_t c = 0; c < depth; ++c) {
       const int32_t scaled = multiply_by_quantized_multiplier(
           int32_t{in[c]} - max_in_row, params.input_beta.multiplier, params.input_beta.shift);
       out[c] = lookup_int16(saturate_int16(int64_t{scaled} + 32767), params.exp_table);
-      sum_of_exps += out[c];
+      sum += out[c];
+      sum = sum > INT32_MAX ? INT32_MAX : sum;
     }
+    const int32_t sum_of_exps = static_cast<int32_t>(sum);
     // 1 / sum from the 1/(1+x) table: the sum normalised to [1, 2), recentred on the int16 range.
     const int headroom_plus_one = count_leading_zeros(static_cast<uint32_t>(sum_of_exps));
     const int64_t normalised =

@@ -20,10 +20,10 @@ struct QuantizedStore {
   template <typename Accumulator>
   Output operator()(Accumulator accumulator, int32_t channel) const {
     const int32_t c = per_channel ? channel : 0;
-    const int32_t value =
-        multiply_by_quantized_multiplier(accumulator, scale.multiplier[c], scale.shift[c]) +
-        activation.output_offset;
-    return static_cast<Output>(clamp(value, activation.min, activation.max));
+    const int32_t scaled =
+        multiply_by_quantized_multiplier(accumulator, scale.multiplier[c], scale.shift[c]);
+    return static_cast<Output>(
+        clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
   }
 };
 
@@ -43,6 +43,19 @@ Accumulator widen(Value value, int32_t offset) {
     return static_cast<Accumulator>(value);
   } else {
     return static_cast<Accumulator>(value + offset);
+  }
+}
+
+// accumulator + term. int32 accumulators wrap on overflow, as two's complement hardware does
+// for TFLite's own int32 sums: lowering refuses the int8 models whose sums could overflow, but
+// a 16-bit activation with an int32 bias is TFLite's choice of a narrow accumulator, run as
+// TFLite runs it. Wider and float accumulators add plainly (lowering bounds int64 ones).
+template <typename Accumulator>
+Accumulator accumulate(Accumulator accumulator, Accumulator term) {
+  if constexpr (std::is_same_v<Accumulator, int32_t>) {
+    return static_cast<int32_t>(static_cast<uint32_t>(accumulator) + static_cast<uint32_t>(term));
+  } else {
+    return accumulator + term;
   }
 }
 
@@ -74,12 +87,14 @@ void conv_loops(const ConvGeometry& geometry, int32_t input_offset, const Dims4&
               const Input* in = input + offset4(input_dims, batch, in_y, in_x, first_in_c);
               const Weight* weights = filter + offset4(filter_dims, out_c, ky, kx, 0);
               for (int32_t ic = 0; ic < group_channels; ++ic) {
-                accumulator +=
-                    widen<Accumulator>(in[ic], input_offset) * widen<Accumulator>(weights[ic], 0);
+                accumulator = accumulate(accumulator, widen<Accumulator>(in[ic], input_offset) *
+                                                          widen<Accumulator>(weights[ic], 0));
               }
             }
           }
-          if (bias != nullptr) accumulator += static_cast<Accumulator>(bias[out_c]);
+          if (bias != nullptr) {
+            accumulator = accumulate(accumulator, static_cast<Accumulator>(bias[out_c]));
+          }
           output[offset4(output_dims, batch, out_y, out_x, out_c)] = store(accumulator, out_c);
         }
       }
@@ -109,11 +124,13 @@ void depthwise_loops(const ConvGeometry& geometry, int32_t depth_multiplier, int
               if (in_x < 0 || in_x >= input_dims.w) continue;
               const Input value = input[offset4(input_dims, batch, in_y, in_x, in_c)];
               const Weight weight = filter[offset4(filter_dims, 0, ky, kx, out_c)];
-              accumulator +=
-                  widen<Accumulator>(value, input_offset) * widen<Accumulator>(weight, 0);
+              accumulator = accumulate(accumulator, widen<Accumulator>(value, input_offset) *
+                                                        widen<Accumulator>(weight, 0));
             }
           }
-          if (bias != nullptr) accumulator += static_cast<Accumulator>(bias[out_c]);
+          if (bias != nullptr) {
+            accumulator = accumulate(accumulator, static_cast<Accumulator>(bias[out_c]));
+          }
           output[offset4(output_dims, batch, out_y, out_x, out_c)] = store(accumulator, out_c);
         }
       }
@@ -144,10 +161,10 @@ void transpose_conv_scatter(const ConvGeometry& geometry, int32_t input_offset,
               const Weight* weights = filter + offset4(filter_dims, out_c, ky, kx, 0);
               Accumulator sum = 0;
               for (int32_t in_c = 0; in_c < input_dims.c; ++in_c) {
-                sum += widen<Accumulator>(in[in_c], input_offset) *
-                       widen<Accumulator>(weights[in_c], 0);
+                sum = accumulate(sum, widen<Accumulator>(in[in_c], input_offset) *
+                                          widen<Accumulator>(weights[in_c], 0));
               }
-              out[out_c] += sum;
+              out[out_c] = accumulate(out[out_c], sum);
             }
           }
         }
@@ -164,7 +181,7 @@ void finish_with_bias(const Dims4& output_dims, const Accumulator* accumulators,
     for (int32_t c = 0; c < output_dims.c; ++c) {
       const int32_t i = pixel * output_dims.c + c;
       Accumulator value = accumulators[i];
-      if (bias != nullptr) value += static_cast<Accumulator>(bias[c]);
+      if (bias != nullptr) value = accumulate(value, static_cast<Accumulator>(bias[c]));
       output[i] = store(value, c);
     }
   }
@@ -182,10 +199,11 @@ void fully_connected_loops(int32_t input_offset, int32_t weights_offset,
       const Weight* w = weights + unit * shape.features;
       Accumulator accumulator = 0;
       for (int32_t f = 0; f < shape.features; ++f) {
-        accumulator +=
-            widen<Accumulator>(in[f], input_offset) * widen<Accumulator>(w[f], weights_offset);
+        accumulator = accumulate(accumulator, widen<Accumulator>(in[f], input_offset) *
+                                                  widen<Accumulator>(w[f], weights_offset));
       }
-      if (bias != nullptr) accumulator += static_cast<Accumulator>(bias[unit]);
+      if (bias != nullptr)
+        accumulator = accumulate(accumulator, static_cast<Accumulator>(bias[unit]));
       output[row * shape.units + unit] = store(accumulator, unit);
     }
   }

@@ -17,12 +17,15 @@ void broadcast_apply(const BroadcastShape& shape, const In* input1, const In* in
   for (int d = 0; d < kMaxRank; ++d) total *= shape.dims[d];
   for (int32_t i = 0; i < total; ++i) {
     output[i] = combine(input1[offset1], input2[offset2]);
+    // The offsets only ever hold indexes of elements, never one step past a dimension.
     for (int d = kMaxRank - 1; d >= 0; --d) {
-      offset1 += shape.stride1[d];
-      offset2 += shape.stride2[d];
-      if (++index[d] < shape.dims[d]) break;
-      offset1 -= shape.stride1[d] * shape.dims[d];
-      offset2 -= shape.stride2[d] * shape.dims[d];
+      if (++index[d] < shape.dims[d]) {
+        offset1 += shape.stride1[d];
+        offset2 += shape.stride2[d];
+        break;
+      }
+      offset1 -= shape.stride1[d] * (shape.dims[d] - 1);
+      offset2 -= shape.stride2[d] * (shape.dims[d] - 1);
       index[d] = 0;
     }
   }
@@ -41,10 +44,9 @@ struct QuantizedAddSub {
     const int32_t scaled2 =
         multiply_by_quantized_multiplier(shifted2, params.input2.multiplier, params.input2.shift);
     const int32_t combined = subtract ? scaled1 - scaled2 : scaled1 + scaled2;
-    const int32_t value =
-        multiply_by_quantized_multiplier(combined, params.output.multiplier, params.output.shift) +
-        params.output_offset;
-    return static_cast<T>(clamp(value, params.min, params.max));
+    const int32_t scaled =
+        multiply_by_quantized_multiplier(combined, params.output.multiplier, params.output.shift);
+    return static_cast<T>(clamp_with_offset(scaled, params.output_offset, params.min, params.max));
   }
 };
 
@@ -54,10 +56,9 @@ struct QuantizedMul {
 
   T operator()(T a, T b) const {
     const int32_t product = (a + params.input1_offset) * (b + params.input2_offset);
-    const int32_t value =
-        multiply_by_quantized_multiplier(product, params.output.multiplier, params.output.shift) +
-        params.output_offset;
-    return static_cast<T>(clamp(value, params.min, params.max));
+    const int32_t scaled =
+        multiply_by_quantized_multiplier(product, params.output.multiplier, params.output.shift);
+    return static_cast<T>(clamp_with_offset(scaled, params.output_offset, params.min, params.max));
   }
 };
 

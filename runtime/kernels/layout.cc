@@ -11,10 +11,13 @@ void gather_words(const StridedView& view, const Word* input, Word* output) {
   for (int d = 0; d < kMaxRank; ++d) total *= view.count[d];
   for (int32_t i = 0; i < total; ++i) {
     output[i] = input[offset];
+    // The offset only ever holds indexes of elements the view reads.
     for (int d = kMaxRank - 1; d >= 0; --d) {
-      offset += view.stride[d];
-      if (++index[d] < view.count[d]) break;
-      offset -= view.stride[d] * view.count[d];
+      if (++index[d] < view.count[d]) {
+        offset += view.stride[d];
+        break;
+      }
+      offset -= view.stride[d] * (view.count[d] - 1);
       index[d] = 0;
     }
   }
@@ -37,9 +40,9 @@ void pad_words(const PadShape& shape, const Word* input, Word fill, Word* output
     Word* out = output + row * row_length;
     bool inside = true;
     int32_t in_row = 0;
-    for (int d = 0; d < kMaxRank - 1; ++d) {
+    for (int d = 0; d < kMaxRank - 1 && inside; ++d) {
       const int32_t i = index[d] - shape.before[d];
-      inside = inside && i >= 0 && i < shape.input_dims[d];
+      inside = i >= 0 && i < shape.input_dims[d];
       in_row = in_row * shape.input_dims[d] + i;
     }
     if (!inside) {

@@ -14,10 +14,13 @@ void accumulate(const ReduceShape& shape, const In* input, Sum* sums) {
   for (int d = 0; d < kMaxRank; ++d) total *= shape.input_dims[d];
   for (int32_t i = 0; i < total; ++i) {
     sums[out] += static_cast<Sum>(input[i]);
+    // `out` only ever holds indexes of output elements.
     for (int d = kMaxRank - 1; d >= 0; --d) {
-      out += shape.output_stride[d];
-      if (++index[d] < shape.input_dims[d]) break;
-      out -= shape.output_stride[d] * shape.input_dims[d];
+      if (++index[d] < shape.input_dims[d]) {
+        out += shape.output_stride[d];
+        break;
+      }
+      out -= shape.output_stride[d] * (shape.input_dims[d] - 1);
       index[d] = 0;
     }
   }
@@ -32,10 +35,10 @@ void mean_quantized(const MeanParams& params, const ReduceShape& shape, const T*
   constexpr int32_t kHighest = sizeof(T) == 1 ? 127 : 32767;
   for (int32_t i = 0; i < shape.output_elements; ++i) {
     const int32_t centred = scratch[i] - params.input_zero_point * shape.reduced_elements;
-    const int32_t value =
-        multiply_by_quantized_multiplier(centred, params.scale.multiplier, params.scale.shift) +
-        params.output_zero_point;
-    output[i] = static_cast<T>(clamp(value, kLowest, kHighest));
+    const int32_t scaled =
+        multiply_by_quantized_multiplier(centred, params.scale.multiplier, params.scale.shift);
+    output[i] =
+        static_cast<T>(clamp_with_offset(scaled, params.output_zero_point, kLowest, kHighest));
   }
 }
 

@@ -74,5 +74,20 @@ TEST(FullyConnectedS8Test, PerTensorSaturates) {
   EXPECT_EQ(output, (std::vector<int8_t>{-92, -88, -90, 127}));
 }
 
+TEST(ConvS16Test, Int32AccumulatorWrapsAsTfliteDoes) {
+  // 16x8 with an int32 bias: 32767 x 127 + (INT32_MAX - 100) leaves int32 and wraps to
+  // -2143322340, which rescaled by 0.5 clamps to the int16 minimum. (Defined here; the same
+  // two's complement sum TFLite's int32 accumulator makes on hardware.)
+  const std::vector<int16_t> input = {32767};
+  const std::vector<int8_t> filter = {127};
+  const std::vector<int32_t> bias = {INT32_MAX - 100};
+  const int32_t multiplier[] = {kHalf};
+  const int32_t shift[] = {0};
+  std::vector<int16_t> output(1);
+  conv({}, {0, 0, -32768, 32767}, {multiplier, shift}, {1, 1, 1, 1}, input.data(), {1, 1, 1, 1},
+       filter.data(), bias.data(), {1, 1, 1, 1}, output.data());
+  EXPECT_EQ(output[0], -32768);
+}
+
 }  // namespace
 }  // namespace tinydeploy::runtime

@@ -55,5 +55,27 @@ TEST(FixedPointTest, MultiplyByQuantizedMultiplier) {
   EXPECT_EQ(multiply_by_quantized_multiplier(12345, 0, 0), 0);
 }
 
+TEST(FixedPointTest, MultiplyByQuantizedMultiplierAtTheEndsOfItsShiftRange) {
+  // The 32-bit form: shifts -31 and 31; beyond int32 the left shift wraps as two's complement
+  // (1 << 31 is INT32_MIN, and half of it is -2^30).
+  EXPECT_EQ(multiply_by_quantized_multiplier(INT32_MAX, INT32_MAX, -31), 1);
+  EXPECT_EQ(multiply_by_quantized_multiplier(1, 1 << 30, 31), -(1 << 30));
+  EXPECT_EQ(multiply_by_quantized_multiplier(1 << 29, 1 << 30, 1), 1 << 29);
+  EXPECT_EQ(multiply_by_quantized_multiplier(1 << 30, 1 << 30, 1), -(1 << 30));
+  // The 64-bit form: shift 14 leaves a rounding shift of 1; shift -48 one of 63.
+  const int64_t near_limit = (int64_t{1} << 47) - 1;
+  EXPECT_EQ(multiply_by_quantized_multiplier(int64_t{3}, 1 << 30, 14), 3 << 13);
+  EXPECT_EQ(multiply_by_quantized_multiplier(near_limit, INT32_MAX, -48), 0);
+  // Q15 multiplier 32767, (2^47 - 1) * 32767 / 2^46 = 65534.
+  EXPECT_EQ(multiply_by_quantized_multiplier(-near_limit, INT32_MAX, -31), -65534);
+}
+
+TEST(FixedPointTest, ClampWithOffsetSaturatesInsteadOfOverflowing) {
+  EXPECT_EQ(clamp_with_offset(10, 5, -128, 127), 15);
+  EXPECT_EQ(clamp_with_offset(INT32_MAX, 127, -128, 127), 127);
+  EXPECT_EQ(clamp_with_offset(INT32_MIN, -128, -128, 127), -128);
+  EXPECT_EQ(clamp_with_offset(INT32_MAX, 1, INT32_MIN, INT32_MAX), INT32_MAX);
+}
+
 }  // namespace
 }  // namespace tinydeploy::runtime

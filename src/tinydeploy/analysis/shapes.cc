@@ -220,7 +220,9 @@ Shape reshape(const OpContext& c) {
       out.push_back(0);
     } else {
       out.push_back(checked_dim(c, dim));
-      known *= dim;
+      if (__builtin_mul_overflow(known, dim, &known)) {
+        fail(c, "the new shape's element count overflows");
+      }
     }
   }
   if (inferred) {
@@ -277,6 +279,8 @@ std::optional<Shape> pad(const OpContext& c) {
     const int64_t before = (*paddings)[2 * i];
     const int64_t after = (*paddings)[2 * i + 1];
     if (before < 0 || after < 0) fail(c, "negative padding in dimension {}", i);
+    const int64_t limit = std::numeric_limits<int32_t>::max();
+    if (before > limit || after > limit) fail(c, "padding in dimension {} is out of range", i);
     out[i] = checked_dim(c, out[i] + before + after);
   }
   return out;
@@ -392,11 +396,17 @@ std::optional<Shape> strided_slice(const OpContext& c) {
         (o.begin_mask >> axis) & 1 ? (stride > 0 ? 0 : dim - 1) : clamp((*begin)[axis]);
     if (shrink) continue;
     int64_t stop_index = (*end)[axis];
-    if (o.offset) stop_index += (*begin)[axis];
+    if (o.offset && __builtin_add_overflow(stop_index, (*begin)[axis], &stop_index)) {
+      stop_index = (*begin)[axis] > 0 ? std::numeric_limits<int64_t>::max()
+                                      : std::numeric_limits<int64_t>::min();
+    }
     const int64_t stop = (o.end_mask >> axis) & 1 ? (stride > 0 ? dim : -1) : clamp(stop_index);
-    const int64_t count =
-        stride > 0 ? (stop - start + stride - 1) / stride : (start - stop - stride - 1) / -stride;
-    out.push_back(checked_dim(c, std::max<int64_t>(count, 0)));
+    // A step beyond the dimension takes at most one element; capping it keeps the arithmetic
+    // (and the negation of INT64_MIN) in range.
+    const int64_t step = std::min(stride > 0 ? stride : -std::max(stride, -dim - 1), dim + 1);
+    const int64_t span = stride > 0 ? stop - start : start - stop;
+    const int64_t count = span <= 0 ? 0 : (span + step - 1) / step;
+    out.push_back(checked_dim(c, count));
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/lowering/contracts.h"
 #include "tinydeploy/runtime/activation.h"
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/elementwise.h"
@@ -55,16 +56,6 @@ namespace {
               outputs);
 }
 
-void require(bool condition, const OpBinding& b, std::string_view what) {
-  if (!condition) throw Error("{}: {}", b.where(), what);
-}
-
-void require_inputs(const OpBinding& b, size_t minimum) {
-  require(b.op.inputs.size() >= minimum && !b.op.outputs.empty(), b,
-          fmt::format("expects at least {} inputs and one output", minimum));
-  for (size_t i = 0; i < minimum; ++i) require(b.has_input(i), b, "a required input is omitted");
-}
-
 template <typename Options>
 const Options& options(const OpBinding& b) {
   const auto* found = std::get_if<Options>(&b.op.options);
@@ -85,22 +76,19 @@ int32_t zero_point_of(const Tensor& t) {
   return t.quantization.zero_point.empty() ? 0 : static_cast<int32_t>(t.quantization.zero_point[0]);
 }
 
+// The operand checks (require_inputs) have validated every scale present; this one requires
+// that there is one.
 void require_quantized(const OpBinding& b, const Tensor& t) {
   require(t.quantization.is_quantized() && t.quantization.scale[0] > 0.0f &&
               std::isfinite(t.quantization.scale[0]),
           b, fmt::format("tensor '{}' has no valid quantization scale", t.name));
 }
 
-rt::Requantization to_requantization(double real) {
-  const rt::QuantizedMultiplier q = rt::quantize_multiplier(real);
-  return {q.multiplier, q.shift};
-}
-
-int32_t type_min(DType type) {
-  return type == DType::Int8 ? -128 : (type == DType::Int16 ? -32768 : INT32_MIN);
-}
-int32_t type_max(DType type) {
-  return type == DType::Int8 ? 127 : (type == DType::Int16 ? 32767 : INT32_MAX);
+// A rescaling applied by the 32-bit multiply_by_quantized_multiplier, from `from` to `to`.
+rt::Requantization rescaling(const OpBinding& b, double real, const Tensor& from,
+                             const Tensor& to) {
+  return requantization(b, real, Accumulator::Int32,
+                        fmt::format("the rescaling from '{}' to '{}'", from.name, to.name));
 }
 
 // The fused activation as a clamp in the output's integer units.
@@ -108,8 +96,12 @@ std::pair<int32_t, int32_t> quantized_range(const OpBinding& b, Activation activ
                                             const Tensor& output) {
   const float scale = scale_of(output);
   const int32_t zero_point = zero_point_of(output);
+  // As TFLite: divided and rounded in single precision. A tiny scale sends the quotient beyond
+  // int32 (or to infinity), where the clamp to the type's range decides anyway.
   auto quantize = [&](float value) {
-    return zero_point + static_cast<int32_t>(std::round(value / scale));
+    const double rounded =
+        std::clamp(static_cast<double>(std::round(value / scale)), -0x1p40, 0x1p40);
+    return static_cast<int32_t>(std::clamp(zero_point + rounded, -0x1p31, 0x1p31 - 1.0));
   };
   int32_t low = type_min(output.dtype);
   int32_t high = type_max(output.dtype);
@@ -161,19 +153,25 @@ rt::Dims4 dims4(const OpBinding& b, const Tensor& t) {
 }
 
 // Padding before the input along one axis, as TFLite derives it: half the total padding
-// needed for `out` windows (the extra odd row or column goes after).
-int32_t padding_before(model::Padding padding, int32_t in, int32_t filter, int32_t stride,
-                       int32_t dilation, int32_t out) {
-  if (padding == model::Padding::Valid) return 0;
-  const int64_t effective_filter = int64_t{filter - 1} * dilation + 1;
-  const int64_t total = (int64_t{out} - 1) * stride + effective_filter - in;
-  return static_cast<int32_t>(std::max<int64_t>(total, 0) / 2);
+// needed for `out` windows (the extra odd row or column goes after). Refused when the windows'
+// positions leave the kernels' int32 range.
+int32_t padding_before(const OpBinding& b, std::string_view axis, model::Padding padding,
+                       int32_t in, int32_t filter, int32_t stride, int32_t dilation, int32_t out) {
+  int64_t before = 0;
+  if (padding != model::Padding::Valid) {
+    const int64_t effective_filter = (int64_t{filter} - 1) * dilation + 1;
+    const int64_t total = (int64_t{out} - 1) * stride + effective_filter - in;
+    before = std::max<int64_t>(total, 0) / 2;
+  }
+  require_window_fits(b, axis, out, stride, filter, dilation, before);
+  return static_cast<int32_t>(before);
 }
 
 // Per-channel (or per-tensor, broadcast to every channel) output multipliers of a
-// convolution: input_scale * filter_scale[c] / output_scale.
+// convolution: input_scale * filter_scale[c] / output_scale, each within the range of the
+// requantization that applies it to `accumulator`.
 ChannelScales channel_scales(const OpBinding& b, const Tensor& input, const Tensor& filter,
-                             const Tensor& output, int32_t channels) {
+                             const Tensor& output, int32_t channels, Accumulator accumulator) {
   require_quantized(b, input);
   require_quantized(b, filter);
   require_quantized(b, output);
@@ -186,9 +184,13 @@ ChannelScales channel_scales(const OpBinding& b, const Tensor& input, const Tens
   ChannelScales result;
   for (int32_t c = 0; c < channels; ++c) {
     const double filter_scale = scales[scales.size() == 1 ? 0 : static_cast<size_t>(c)];
-    const rt::QuantizedMultiplier q =
-        rt::quantize_multiplier(static_cast<double>(scale_of(input)) * filter_scale /
-                                static_cast<double>(scale_of(output)));
+    const rt::Requantization q = requantization(
+        b,
+        static_cast<double>(scale_of(input)) * filter_scale / static_cast<double>(scale_of(output)),
+        accumulator,
+        fmt::format(
+            "the rescaling of input '{}' x filter '{}' to output '{}' for output channel {}",
+            input.name, filter.name, output.name, c));
     result.multiplier.push_back(q.multiplier);
     result.shift.push_back(q.shift);
   }
@@ -217,8 +219,13 @@ KernelCall no_call(const OpBinding& b) {
   return nothing;
 }
 
+std::vector<int64_t> integers(const OpBinding& b, size_t input);
+
 // Binds a quantized or float convolution-like call on the activation type (int8, int16 with
 // int32 or int64 bias, float).
+// Int16Bias32 is TFLite's 16x8 with a narrow int32 bias and accumulator: its worst case exceeds
+// int32 for ordinary layer sizes (32768 x the sum of |weights|), so its sums are not bounded
+// here; they wrap in the runtime as TFLite's do on hardware.
 enum class Flavor { Int8, Int16Bias32, Int16Bias64, Float };
 
 Flavor flavor(const OpBinding& b, size_t weights_input, size_t bias_input) {
@@ -269,7 +276,15 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
     activation = o.activation;
     require(in.c > 0 && out.c % in.c == 0 && filter.c == out.c, b,
             "output channels must be a multiple of the input channels");
+    require(
+        filter.n == 1, b,
+        fmt::format("filter '{}' must have shape [1, height, width, channels]", b.input(1).name));
     depth_multiplier = out.c / in.c;
+    // TFLite's kernels loop over the option's value; this runtime takes it from the shapes, so
+    // a stated multiplier must agree with them (0, the format's default, states none).
+    require(o.depth_multiplier == 0 || o.depth_multiplier == depth_multiplier, b,
+            fmt::format("depth_multiplier {} disagrees with the {} input and {} output channels",
+                        o.depth_multiplier, in.c, out.c));
   } else {
     const auto& o = options<model::Conv2DOptions>(b);
     geometry = {o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, 0, 0};
@@ -279,14 +294,20 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
         filter.c > 0 && in.c % filter.c == 0 && filter.n == out.c && out.c % (in.c / filter.c) == 0,
         b, "filter channels do not divide the input channels");
   }
+  require(in.n == out.n, b,
+          fmt::format("input '{}' has batch {} but output '{}' has batch {}", b.input(0).name, in.n,
+                      b.output(0).name, out.n));
   require(geometry.stride_h > 0 && geometry.stride_w > 0 && geometry.dilation_h > 0 &&
               geometry.dilation_w > 0,
           b, "strides and dilations must be positive");
-  geometry.pad_top =
-      padding_before(padding, in.h, filter.h, geometry.stride_h, geometry.dilation_h, out.h);
-  geometry.pad_left =
-      padding_before(padding, in.w, filter.w, geometry.stride_w, geometry.dilation_w, out.w);
+  geometry.pad_top = padding_before(b, "height", padding, in.h, filter.h, geometry.stride_h,
+                                    geometry.dilation_h, out.h);
+  geometry.pad_left = padding_before(b, "width", padding, in.w, filter.w, geometry.stride_w,
+                                     geometry.dilation_w, out.w);
   const bool has_bias = b.has_input(2);
+  // The output channel is dimension 0 of a CONV_2D filter, 3 of a depthwise one.
+  const size_t channel_axis = depthwise ? 3 : 0;
+  const Tensor* bias_tensor = has_bias ? &b.input(2) : nullptr;
   const Slot input = b.input_slot(0);
   const Slot weights = b.input_slot(1);
   const Slot bias = has_bias ? b.input_slot(2) : Slot{};
@@ -298,9 +319,14 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
             "a hybrid (float input, int8 weights) CONV_2D with dilation is not supported");
     require(b.has_scratch, b, "no scratch memory was planned for the quantized input");
     require_quantized(b, b.input(1));
+    require_bias(b, 2, out.c, false);
+    require_channel_scales(b, b.input(1), out.c);
     const auto& filter_scales = b.input(1).quantization.scale;
     require(filter_scales.size() == 1 || static_cast<int32_t>(filter_scales.size()) == out.c, b,
             "the filter's per-channel scales do not match the output channels");
+    // The input is quantized to int8 with a zero point in [-128, 127] before the int32 sums,
+    // so each input term is at most 255 away from zero; the float bias is added afterwards.
+    require_accumulator_fits(b, Accumulator::Int32, 255, b.input(1), 0, 0, nullptr);
     const Constants<float> scales{"weight_scales", filter_scales};
     const bool per_channel = filter_scales.size() > 1;
     const rt::FloatActivation range = float_range(b, activation);
@@ -310,6 +336,7 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
                 typed<float>(output), typed<int8_t>(scratch));
   }
   const Flavor kind = flavor(b, 1, 2);
+  require_bias(b, 2, out.c, kind != Flavor::Float);
   if (kind == Flavor::Float) {
     const rt::FloatActivation range = float_range(b, activation);
     if (depthwise) {
@@ -321,7 +348,15 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
                 filter, typed<float>(weights), typed<float>(bias), out, typed<float>(output));
   }
   require_zero_points_zero_for_int16(b);
-  const ChannelScales scales = channel_scales(b, b.input(0), b.input(1), b.output(0), out.c);
+  require_channel_scales(b, b.input(1), out.c);
+  const Accumulator accumulator =
+      kind == Flavor::Int16Bias64 ? Accumulator::Int64 : Accumulator::Int32;
+  if (kind != Flavor::Int16Bias32) {
+    require_accumulator_fits(b, accumulator, input_magnitude(b.input(0)), b.input(1), channel_axis,
+                             0, bias_tensor);
+  }
+  const ChannelScales scales =
+      channel_scales(b, b.input(0), b.input(1), b.output(0), out.c, accumulator);
   const rt::QuantizedActivation act = quantized_activation(b, activation);
   switch (kind) {
     case Flavor::Int8:
@@ -364,18 +399,35 @@ KernelCall prepare_transpose_conv(const OpBinding& b) {
   const rt::Dims4 filter = dims4(b, b.input(1));
   const rt::Dims4 out = dims4(b, b.output(0));
   require(filter.n == out.c && filter.c == in.c, b, "filter shape does not match the tensors");
+  // The kernel scatters every input batch into the same batch of the output.
+  require(in.n == out.n, b,
+          fmt::format("input '{}' has batch {} but output '{}' has batch {}", input_tensor.name,
+                      in.n, b.output(0).name, out.n));
+  // TFLite Micro ignores the output_shape operand and uses the output's stored shape; a
+  // constant one must at least agree with it.
+  if (b.input(0).is_constant()) {
+    const std::vector<int64_t> shape = integers(b, 0);
+    require(shape == std::vector<int64_t>(b.output(0).shape.begin(), b.output(0).shape.end()), b,
+            fmt::format("output_shape operand '{}' holds [{}] but output '{}' has shape [{}]",
+                        b.input(0).name, fmt::join(shape, ", "), b.output(0).name,
+                        fmt::join(b.output(0).shape, ", ")));
+  }
   // The padding that a forward convolution from the output back to the input would use.
-  auto forward_size = [&](int32_t size, int32_t filter_size, int32_t stride) {
+  auto forward_size = [&](int64_t size, int64_t filter_size, int64_t stride) {
     return o.padding == model::Padding::Same ? (size + stride - 1) / stride
                                              : (size - filter_size + stride) / stride;
   };
   rt::ConvGeometry geometry{o.stride_h, o.stride_w, 1, 1, 0, 0};
-  auto total_padding = [&](int32_t size, int32_t filter_size, int32_t stride) {
-    const int32_t forward = forward_size(size, filter_size, stride);
-    return std::max((forward - 1) * stride + filter_size - size, 0) / 2;
+  auto padding = [&](std::string_view axis, int32_t in_size, int32_t size, int32_t filter_size,
+                     int32_t stride) {
+    const int64_t forward = forward_size(size, filter_size, stride);
+    const int64_t before = std::max<int64_t>((forward - 1) * stride + filter_size - size, 0) / 2;
+    // Input pixel i scatters to output positions i * stride - before + (0 .. filter_size - 1).
+    require_window_fits(b, axis, in_size, stride, filter_size, 1, before);
+    return static_cast<int32_t>(before);
   };
-  geometry.pad_top = total_padding(out.h, filter.h, o.stride_h);
-  geometry.pad_left = total_padding(out.w, filter.w, o.stride_w);
+  geometry.pad_top = padding("height", in.h, out.h, filter.h, o.stride_h);
+  geometry.pad_left = padding("width", in.w, out.w, filter.w, o.stride_w);
   const bool has_bias = b.has_input(3);
   const Slot input = b.input_slot(2);
   const Slot weights = b.input_slot(1);
@@ -386,7 +438,10 @@ KernelCall prepare_transpose_conv(const OpBinding& b) {
   const DType w_type = b.input(1).dtype;
   const DType out_type = b.output(0).dtype;
   const DType bias_type = has_bias ? b.input(3).dtype : DType::Int64;
-  if (in_type == DType::Float32 && w_type == DType::Float32 && out_type == DType::Float32) {
+  const bool quantized = in_type != DType::Float32;
+  require_bias(b, 3, out.c, quantized);
+  if (in_type == DType::Float32 && w_type == DType::Float32 && out_type == DType::Float32 &&
+      (!has_bias || bias_type == DType::Float32)) {
     const rt::FloatActivation range = float_range(b, o.activation);
     return call(b, TINYDEPLOY_RUNTIME_KERNEL(transpose_conv), geometry, range, in,
                 typed<float>(input), filter, typed<float>(weights), typed<float>(bias), out,
@@ -398,7 +453,14 @@ KernelCall prepare_transpose_conv(const OpBinding& b) {
                      (!has_bias || bias_type == DType::Int64);
   if (!int8 && !int16) unsupported_types(b);
   require(b.has_scratch, b, "no scratch memory was planned for the accumulators");
-  const ChannelScales scales = channel_scales(b, input_tensor, b.input(1), b.output(0), out.c);
+  require_channel_scales(b, b.input(1), out.c);
+  // Each output element receives at most one product per filter tap and input channel, so the
+  // CONV_2D bound over a filter's weights holds for the scatter's accumulators too.
+  const Accumulator accumulator = int8 ? Accumulator::Int32 : Accumulator::Int64;
+  require_accumulator_fits(b, accumulator, input_magnitude(input_tensor), b.input(1), 0, 0,
+                           has_bias ? &b.input(3) : nullptr);
+  const ChannelScales scales =
+      channel_scales(b, input_tensor, b.input(1), b.output(0), out.c, accumulator);
   const auto [low, high] = quantized_range(b, o.activation, b.output(0));
   const rt::QuantizedActivation act{-zero_point_of(input_tensor), zero_point_of(b.output(0)), low,
                                     high};
@@ -433,6 +495,7 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
   const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
   const Slot output = b.output_slot(0);
   const Flavor kind = flavor(b, 1, 2);
+  require_bias(b, 2, units, kind != Flavor::Float);
   if (kind == Flavor::Float) {
     const rt::FloatActivation range = float_range(b, o.activation);
     return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), range, shape, typed<float>(input),
@@ -440,9 +503,17 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
   }
   require_zero_points_zero_for_int16(b);
   const bool per_channel = weights_tensor.quantization.is_per_channel();
+  require_channel_scales(b, weights_tensor, units);
+  const Accumulator accumulator =
+      kind == Flavor::Int16Bias64 ? Accumulator::Int64 : Accumulator::Int32;
+  const int32_t weights_offset = per_channel ? 0 : -zero_point_of(weights_tensor);
+  if (kind != Flavor::Int16Bias32) {
+    require_accumulator_fits(b, accumulator, input_magnitude(b.input(0)), weights_tensor, 0,
+                             weights_offset, b.has_input(2) ? &b.input(2) : nullptr);
+  }
   ChannelScales scales;
   if (per_channel) {
-    scales = channel_scales(b, b.input(0), weights_tensor, b.output(0), units);
+    scales = channel_scales(b, b.input(0), weights_tensor, b.output(0), units, accumulator);
   } else {
     require_quantized(b, b.input(0));
     require_quantized(b, weights_tensor);
@@ -453,12 +524,13 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
     // seeded inputs, while TFLite (ai-edge-litert) differs by 1 LSB on 9 of them.
     const double product =
         static_cast<double>(scale_of(b.input(0))) * static_cast<double>(scale_of(weights_tensor));
-    const rt::QuantizedMultiplier q =
-        rt::quantize_multiplier(product / static_cast<double>(scale_of(b.output(0))));
+    const rt::Requantization q =
+        requantization(b, product / static_cast<double>(scale_of(b.output(0))), accumulator,
+                       fmt::format("the rescaling of input '{}' x weights '{}' to output '{}'",
+                                   b.input(0).name, weights_tensor.name, b.output(0).name));
     scales.multiplier = {q.multiplier};
     scales.shift = {q.shift};
   }
-  const int32_t weights_offset = per_channel ? 0 : -zero_point_of(weights_tensor);
   const rt::QuantizedActivation act = quantized_activation(b, o.activation);
   switch (kind) {
     case Flavor::Int8:
@@ -490,9 +562,12 @@ KernelCall prepare_pool(const OpBinding& b, bool average) {
           "strides and filter sizes must be positive");
   const rt::Dims4 in = dims4(b, b.input(0));
   const rt::Dims4 out = dims4(b, b.output(0));
+  require(in.n == out.n && in.c == out.c, b,
+          fmt::format("input '{}' and output '{}' differ in batch or channels", b.input(0).name,
+                      b.output(0).name));
   rt::PoolGeometry geometry{o.stride_h, o.stride_w, o.filter_h, o.filter_w, 0, 0};
-  geometry.pad_top = padding_before(o.padding, in.h, o.filter_h, o.stride_h, 1, out.h);
-  geometry.pad_left = padding_before(o.padding, in.w, o.filter_w, o.stride_w, 1, out.w);
+  geometry.pad_top = padding_before(b, "height", o.padding, in.h, o.filter_h, o.stride_h, 1, out.h);
+  geometry.pad_left = padding_before(b, "width", o.padding, in.w, o.filter_w, o.stride_w, 1, out.w);
   const Slot input = b.input_slot(0);
   const Slot output = b.output_slot(0);
   const DType type = b.input(0).dtype;
@@ -508,6 +583,15 @@ KernelCall prepare_pool(const OpBinding& b, bool average) {
   }
   if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
   require_same_quantization(b, b.input(0), b.output(0));
+  if (average) {
+    // The quantized average sums a window (clipped to the input) in int32, plus half the count
+    // for rounding.
+    const int64_t window = int64_t{std::min(o.filter_h, in.h)} * std::min(o.filter_w, in.w);
+    const int64_t largest = type == DType::Int8 ? 128 : 32768;
+    require(window * (largest + 1) <= std::numeric_limits<int32_t>::max(), b,
+            fmt::format("a window of {} {} values can overflow the 32-bit sum", window,
+                        model::dtype_name(type)));
+  }
   const auto [low, high] = quantized_range(b, o.activation, b.output(0));
   const rt::PoolClamp clamp{low, high};
   if (type == DType::Int8) {
@@ -595,12 +679,15 @@ KernelCall prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
   const double s2 = scale_of(b.input(1));
   const double so = scale_of(b.output(0));
   if (kind == Arithmetic::Mul) {
-    const rt::MulParams params{zero_point_of(b.input(0)) * -1,
-                               -zero_point_of(b.input(1)),
-                               zero_point_of(b.output(0)),
-                               to_requantization(s1 * s2 / so),
-                               low,
-                               high};
+    const rt::MulParams params{
+        zero_point_of(b.input(0)) * -1,
+        -zero_point_of(b.input(1)),
+        zero_point_of(b.output(0)),
+        requantization(b, s1 * s2 / so, Accumulator::Int32,
+                       fmt::format("the rescaling of '{}' x '{}' to '{}'", b.input(0).name,
+                                   b.input(1).name, b.output(0).name)),
+        low,
+        high};
     if (type == DType::Int8) {
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(mul), params, shape, typed<int8_t>(a),
                   typed<int8_t>(c), typed<int8_t>(output));
@@ -614,9 +701,12 @@ KernelCall prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
   params.output_offset = zero_point_of(b.output(0));
   params.left_shift = type == DType::Int16 ? 15 : 20;
   const double twice_max = 2.0 * std::max(s1, s2);
-  params.input1 = to_requantization(s1 / twice_max);
-  params.input2 = to_requantization(s2 / twice_max);
-  params.output = to_requantization(twice_max / (static_cast<double>(1 << params.left_shift) * so));
+  // Both inputs are brought to twice the larger input scale (multipliers of at most 1/2), so
+  // their sum keeps a bit of headroom; only the output rescaling can be large.
+  params.input1 = rescaling(b, s1 / twice_max, b.input(0), b.output(0));
+  params.input2 = rescaling(b, s2 / twice_max, b.input(1), b.output(0));
+  params.output = rescaling(b, twice_max / (static_cast<double>(1 << params.left_shift) * so),
+                            b.input(s1 >= s2 ? 0 : 1), b.output(0));
   params.min = low;
   params.max = high;
   const bool subtract = kind == Arithmetic::Sub;
@@ -696,8 +786,9 @@ KernelCall prepare_relu(const OpBinding& b, Activation activation) {
   const auto [low, high] = quantized_range(b, activation, b.output(0));
   const rt::RequantizeParams params{
       zero_point_of(b.input(0)), zero_point_of(b.output(0)),
-      to_requantization(static_cast<double>(scale_of(b.input(0)) / scale_of(b.output(0)))), low,
-      high};
+      rescaling(b, static_cast<double>(scale_of(b.input(0)) / scale_of(b.output(0))), b.input(0),
+                b.output(0)),
+      low, high};
   if (type == DType::Int8) {
     return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int8_t>(input),
                 typed<int8_t>(output));
@@ -710,6 +801,7 @@ KernelCall prepare_leaky_relu(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
   const float alpha = options<model::LeakyReluOptions>(b).alpha;
+  require(std::isfinite(alpha), b, fmt::format("alpha {} is not a finite number", alpha));
   const DType type = b.input(0).dtype;
   if (b.output(0).dtype != type) unsupported_types(b);
   const int32_t count = element_count(b, b.input(0));
@@ -727,10 +819,13 @@ KernelCall prepare_leaky_relu(const OpBinding& b) {
   rt::LeakyReluParams params;
   params.input_zero_point = zero_point_of(b.input(0));
   params.output_zero_point = zero_point_of(b.output(0));
-  params.identity = to_requantization(static_cast<double>(in_scale / out_scale));
+  params.identity =
+      rescaling(b, static_cast<double>(in_scale / out_scale), b.input(0), b.output(0));
   const double alpha_multiplier = static_cast<double>(in_scale * alpha / out_scale);
   params.alpha_negative = alpha_multiplier < 0.0;
-  params.alpha = to_requantization(std::fabs(alpha_multiplier));
+  params.alpha = requantization(
+      b, std::fabs(alpha_multiplier), Accumulator::Int32,
+      fmt::format("the rescaling of alpha x '{}' to '{}'", b.input(0).name, b.output(0).name));
   if (type == DType::Int8) {
     return call(b, TINYDEPLOY_RUNTIME_KERNEL(leaky_relu), params, count, typed<int8_t>(input),
                 typed<int8_t>(output));
@@ -763,10 +858,11 @@ KernelCall prepare_hard_swish(const OpBinding& b) {
   // The scales are combined in single precision, as the definition does.
   const float hires_input_scale = (1.0f / 128.0f) * scale_of(b.input(0));
   const float reluish_scale = 3.0f / 32768.0f;
-  const rt::QuantizedMultiplier output_q =
-      rt::quantize_multiplier(static_cast<double>(hires_input_scale / scale_of(b.output(0))));
-  const rt::QuantizedMultiplier reluish_q =
-      rt::quantize_multiplier(static_cast<double>(hires_input_scale / reluish_scale));
+  const rt::Requantization output_q = rescaling(
+      b, static_cast<double>(hires_input_scale / scale_of(b.output(0))), b.input(0), b.output(0));
+  const rt::Requantization reluish_q =
+      requantization(b, static_cast<double>(hires_input_scale / reluish_scale), Accumulator::Int32,
+                     fmt::format("the rescaling of '{}' to relu6's fixed point", b.input(0).name));
   require(output_q.shift <= 0, b, "the output scale is too small for HARD_SWISH's fixed point");
   rt::HardSwishParams params;
   params.input_zero_point = zero_point_of(b.input(0));
@@ -917,8 +1013,9 @@ KernelCall prepare_softmax_int16(const OpBinding& b, float beta, int32_t rows, i
   const float out_scale = scale_of(b.output(0));
   require(std::abs(out_scale - 1.0f / 32768.0f) <= 0.001f / 32768.0f, b,
           "an int16 SOFTMAX output must have scale 2^-15");
-  const rt::Requantization input_beta = to_requantization(
-      static_cast<double>(scale_of(b.input(0))) * static_cast<double>(beta) / (10.0 / 65535.0));
+  const rt::Requantization input_beta = requantization(
+      b, static_cast<double>(scale_of(b.input(0))) * static_cast<double>(beta) / (10.0 / 65535.0),
+      Accumulator::Int32, fmt::format("beta x the scale of '{}'", b.input(0).name));
   constexpr float kRange = 65535.0f;
   SoftmaxInt16Tables tables;
   tables.input_beta = input_beta;
@@ -934,6 +1031,7 @@ KernelCall prepare_softmax(const OpBinding& b) {
   require_inputs(b, 1);
   require_same_elements(b);
   const float beta = options<model::SoftmaxOptions>(b).beta;
+  require(std::isfinite(beta), b, fmt::format("beta {} is not a finite number", beta));
   const Tensor& in = b.input(0);
   require(!in.shape.empty() && in.shape.back() > 0, b, "SOFTMAX needs a non-empty last dimension");
   const int32_t depth = in.shape.back();
@@ -945,6 +1043,10 @@ KernelCall prepare_softmax(const OpBinding& b) {
     return call(b, TINYDEPLOY_RUNTIME_KERNEL(softmax), beta, rows, depth, typed<float>(input),
                 typed<float>(output));
   }
+  // TFLite's quantized SOFTMAX scales differences from the row maximum (all <= 0) by beta
+  // with a non-negative multiplier; TFLite Micro stops on beta <= 0.
+  require(beta > 0.0f || in.dtype == DType::Float32, b,
+          fmt::format("beta {} must be positive for a quantized SOFTMAX", beta));
   if (in.dtype == DType::Int16 && out_type == DType::Int16) {
     return prepare_softmax_int16(b, beta, rows, depth, input, output);
   }
@@ -962,9 +1064,13 @@ KernelCall prepare_softmax(const OpBinding& b) {
   const double real = std::min(static_cast<double>(beta) * static_cast<double>(scale_of(in)) *
                                    static_cast<double>(1 << (31 - kScaledDiffIntegerBits)),
                                2147483647.0);
+  // TFLite Micro requires the (capped) multiplier to exceed 1; a larger one than 2^30 keeps
+  // only the maximum's own term (diff_min is 0) with TFLite's shift of 31 and our saturated
+  // shift of 30 alike.
+  require(real > 1.0, b, "beta * input scale is too small for SOFTMAX");
   rt::SoftmaxParams params;
-  params.input_beta = to_requantization(real);
-  require(params.input_beta.shift >= 0, b, "beta * input scale is too small for SOFTMAX");
+  const rt::QuantizedMultiplier beta_multiplier = rt::quantize_multiplier(real);
+  params.input_beta = {beta_multiplier.multiplier, beta_multiplier.shift};
   params.diff_min = -static_cast<int32_t>(std::floor(((1 << kScaledDiffIntegerBits) - 1) *
                                                      std::ldexp(1.0, 31 - kScaledDiffIntegerBits) /
                                                      std::ldexp(1.0, params.input_beta.shift)));
@@ -993,8 +1099,10 @@ KernelCall prepare_quantize(const OpBinding& b) {
     if (in_type != DType::Int8 && in_type != DType::Int16) unsupported_types(b);
     require_quantized(b, b.input(0));
     const rt::RequantizeParams wide{zero_point_of(b.input(0)), zero_point_of(b.output(0)),
-                                    to_requantization(static_cast<double>(scale_of(b.input(0))) /
-                                                      static_cast<double>(scale_of(b.output(0)))),
+                                    rescaling(b,
+                                              static_cast<double>(scale_of(b.input(0))) /
+                                                  static_cast<double>(scale_of(b.output(0))),
+                                              b.input(0), b.output(0)),
                                     INT32_MIN, INT32_MAX};
     if (in_type == DType::Int8) {
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), wide, count, typed<int8_t>(input),
@@ -1016,10 +1124,12 @@ KernelCall prepare_quantize(const OpBinding& b) {
     unsupported_types(b);
   }
   require_quantized(b, b.input(0));
-  const rt::RequantizeParams params{zero_point_of(b.input(0)), zero_point_of(b.output(0)),
-                                    to_requantization(static_cast<double>(scale_of(b.input(0))) /
-                                                      static_cast<double>(scale_of(b.output(0)))),
-                                    type_min(out_type), type_max(out_type)};
+  const rt::RequantizeParams params{
+      zero_point_of(b.input(0)), zero_point_of(b.output(0)),
+      rescaling(
+          b, static_cast<double>(scale_of(b.input(0))) / static_cast<double>(scale_of(b.output(0))),
+          b.input(0), b.output(0)),
+      type_min(out_type), type_max(out_type)};
   if (in_type == DType::Int32) {
     if (out_type == DType::Int8) {
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(requantize), params, count, typed<int32_t>(input),
@@ -1185,6 +1295,13 @@ KernelCall prepare_concatenation(const OpBinding& b) {
     if (out.dtype == DType::Int8 || out.dtype == DType::Int16) {
       require_same_quantization(b, in, out);
     }
+    for (int32_t d = 0; d < rank; ++d) {
+      require(
+          d == axis || in.shape[static_cast<size_t>(d)] == out.shape[static_cast<size_t>(d)], b,
+          fmt::format("input '{}' differs from output '{}' outside the axis", in.name, out.name));
+    }
+    // The kernel addresses each input's bytes with int32 offsets.
+    narrow(in.elements() * size, b);
     int64_t chunk = size;
     for (int32_t d = axis; d < rank; ++d) chunk *= in.shape[static_cast<size_t>(d)];
     axis_total += in.shape[static_cast<size_t>(axis)];
@@ -1207,22 +1324,34 @@ std::vector<int32_t> contiguous_strides(const std::vector<int32_t>& shape) {
 }
 
 // Packs (count, stride) pairs into a view, dropping unit counts so that up to kMaxRank real
-// dimensions fit.
-rt::StridedView make_view(const OpBinding& b, const std::vector<std::pair<int32_t, int32_t>>& axes,
-                          int32_t offset) {
-  std::vector<std::pair<int32_t, int32_t>> kept;
+// dimensions fit. Every element the view reads must lie inside `input`: the first and last
+// index along each axis are summed up and checked against its element count.
+rt::StridedView make_view(const OpBinding& b, const std::vector<std::pair<int32_t, int64_t>>& axes,
+                          int64_t offset, const Tensor& input) {
+  std::vector<std::pair<int32_t, int64_t>> kept;
+  int64_t lowest = offset;
+  int64_t highest = offset;
+  bool empty = false;
   for (const auto& axis : axes) {
-    if (axis.first != 1) kept.push_back(axis);
+    empty = empty || axis.first == 0;
+    if (axis.first == 1) continue;
+    kept.push_back(axis);
+    // |stride| < 2^32 and count < 2^31 here, so the product fits in int64.
+    const int64_t reach = axis.second * (int64_t{axis.first} - 1);
+    (reach < 0 ? lowest : highest) += axis.first > 0 ? reach : 0;
   }
   require(kept.size() <= static_cast<size_t>(rt::kMaxRank), b,
           "too many dimensions for the runtime's strided copy");
+  require(empty || (lowest >= 0 && highest < input.elements()), b,
+          fmt::format("the strided view reads elements {}..{} of '{}', which has {}", lowest,
+                      highest, input.name, input.elements()));
   rt::StridedView view;
   const size_t lead = static_cast<size_t>(rt::kMaxRank) - kept.size();
   for (size_t i = 0; i < kept.size(); ++i) {
     view.count[lead + i] = kept[i].first;
-    view.stride[lead + i] = kept[i].second;
+    view.stride[lead + i] = static_cast<int32_t>(kept[i].second);
   }
-  view.offset = offset;
+  view.offset = empty ? 0 : static_cast<int32_t>(offset);
   return view;
 }
 
@@ -1235,7 +1364,7 @@ KernelCall prepare_transpose(const OpBinding& b) {
   require(perm.size() == rank, b, "the permutation's length must equal the input rank");
   const auto strides = contiguous_strides(in.shape);
   std::vector<bool> seen(rank, false);
-  std::vector<std::pair<int32_t, int32_t>> axes;
+  std::vector<std::pair<int32_t, int64_t>> axes;
   for (size_t i = 0; i < rank; ++i) {
     const int64_t p = perm[i] < 0 ? perm[i] + static_cast<int64_t>(rank) : perm[i];
     require(p >= 0 && p < static_cast<int64_t>(rank) && !seen[static_cast<size_t>(p)], b,
@@ -1246,7 +1375,7 @@ KernelCall prepare_transpose(const OpBinding& b) {
             "the output shape does not match the permutation");
     axes.emplace_back(in.shape[axis], strides[axis]);
   }
-  const rt::StridedView view = make_view(b, axes, 0);
+  const rt::StridedView view = make_view(b, axes, 0, in);
   const int32_t size = element_size(b, in);
   const Slot input = b.input_slot(0);
   const Slot output = b.output_slot(0);
@@ -1281,7 +1410,7 @@ KernelCall prepare_strided_slice(const OpBinding& b) {
     if (i != ellipsis && !bit(o.new_axis_mask, i)) ++consuming;
   }
   require(consuming <= rank, b, "the slice has more entries than the input has dimensions");
-  std::vector<std::pair<int32_t, int32_t>> axes;  // output dims in order (count, stride)
+  std::vector<std::pair<int32_t, int64_t>> axes;  // output dims in order (count, stride)
   std::vector<int32_t> output_shape;
   int64_t offset = 0;
   size_t axis = 0;
@@ -1322,15 +1451,22 @@ KernelCall prepare_strided_slice(const OpBinding& b) {
     if (bit(o.end_mask, i)) {
       stop = stride > 0 ? dim : -1;
     } else {
-      const int64_t raw_end = o.offset ? begin[i] + end[i] : end[i];
+      int64_t raw_end = end[i];
+      if (o.offset && __builtin_add_overflow(begin[i], end[i], &raw_end)) {
+        raw_end = begin[i] > 0 ? std::numeric_limits<int64_t>::max()
+                               : std::numeric_limits<int64_t>::min();
+      }
       stop = std::clamp(raw_end < 0 ? raw_end + dim : raw_end, low, high);
     }
     const int64_t span = stride > 0 ? stop - start : start - stop;
-    const int64_t step = stride > 0 ? stride : -stride;
+    // A step beyond the span takes one element, so capping it there changes nothing and keeps
+    // the arithmetic (and -INT64_MIN) in range.
+    const int64_t step = std::min(stride > 0 ? stride : -std::max(stride, -dim - 1), dim + 1);
     const int64_t count = span <= 0 ? 0 : (span + step - 1) / step;
     if (count > 0) offset += start * in_strides[axis];
-    axes.emplace_back(static_cast<int32_t>(count),
-                      narrow(std::abs(stride), b) * (stride > 0 ? 1 : -1) * in_strides[axis]);
+    // With two or more steps |stride| < dim, so the stride in elements stays within the
+    // input; a single step never moves.
+    axes.emplace_back(static_cast<int32_t>(count), count > 1 ? stride * in_strides[axis] : 0);
     output_shape.push_back(static_cast<int32_t>(count));
     ++axis;
   }
@@ -1338,7 +1474,7 @@ KernelCall prepare_strided_slice(const OpBinding& b) {
   require(output_shape == b.output(0).shape, b,
           fmt::format("the slice produces shape [{}] but the model's output is [{}]",
                       fmt::join(output_shape, ","), fmt::join(b.output(0).shape, ",")));
-  const rt::StridedView view = make_view(b, axes, narrow(offset, b));
+  const rt::StridedView view = make_view(b, axes, offset, in);
   const int32_t size = element_size(b, in);
   const Slot input = b.input_slot(0);
   const Slot output = b.output_slot(0);
@@ -1387,10 +1523,17 @@ KernelCall prepare_mean(const OpBinding& b) {
   require_quantized(b, in);
   require_quantized(b, b.output(0));
   require(b.has_scratch, b, "no scratch memory was planned for the sums");
+  // The kernel sums raw values in int32 and subtracts zero point x count.
+  const int64_t largest =
+      (type == DType::Int8 ? 128 : 32768) + std::abs(int64_t{zero_point_of(in)});
+  require(largest * reduced_elements <= std::numeric_limits<int32_t>::max(), b,
+          fmt::format("{} {} values per output can overflow the 32-bit sum", reduced_elements,
+                      model::dtype_name(type)));
   // in_scale / out_scale, then divided by the element count with as much precision as the
   // multiplier's headroom allows.
-  const rt::QuantizedMultiplier base = rt::quantize_multiplier(
-      static_cast<double>(scale_of(in)) / static_cast<double>(scale_of(b.output(0))));
+  const rt::Requantization base =
+      rescaling(b, static_cast<double>(scale_of(in)) / static_cast<double>(scale_of(b.output(0))),
+                in, b.output(0));
   rt::MeanParams params;
   params.input_zero_point = zero_point_of(in);
   params.output_zero_point = zero_point_of(b.output(0));

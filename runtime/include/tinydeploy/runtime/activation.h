@@ -1,5 +1,9 @@
 // Element-wise activations (RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, HARD_SWISH, LOGISTIC, TANH),
 // SOFTMAX over the last dimension, and the conversions QUANTIZE / DEQUANTIZE / requantize.
+//
+// Common requirement (checked by lowering): `count` (or rows x depth) elements in each buffer,
+// fewer than 2^31; zero points within their type's range (int32 for int32 tensors); scales
+// positive and finite; every prepared shift within its helper's range (fixed_point.h).
 #pragma once
 
 #include "tinydeploy/runtime/common.h"
@@ -8,6 +12,7 @@ namespace tinydeploy::runtime {
 
 // out = clamp(out_zp + (x - in_zp) * in_scale / out_scale, min, max): the quantized RELU
 // family and requantization between int8 and int16 (QUANTIZE with an integer input).
+// Requires: shift in [-31, 30], min <= max within the output type.
 struct RequantizeParams {
   int32_t input_zero_point = 0;
   int32_t output_zero_point = 0;
@@ -34,6 +39,7 @@ void requantize(const RequantizeParams& params, int32_t count, const int32_t* in
 // Float RELU family: a plain clamp.
 void clamp(const FloatActivation& range, int32_t count, const float* input, float* output);
 
+// Requires: both shifts in [-31, 30] (alpha finite).
 struct LeakyReluParams {
   int32_t input_zero_point = 0;
   int32_t output_zero_point = 0;
@@ -47,6 +53,7 @@ void leaky_relu(const LeakyReluParams& params, int32_t count, const int16_t* inp
 void leaky_relu(float alpha, int32_t count, const float* input, float* output);
 
 // x * relu6(x + 3) / 6 in 16-bit fixed point (Q15 multipliers).
+// Requires: output_exponent in [-31, 0], reluish_exponent in [-31, 30].
 struct HardSwishParams {
   int32_t input_zero_point = 0;
   int32_t output_zero_point = 0;
@@ -60,6 +67,7 @@ void hard_swish(int32_t count, const float* input, float* output);
 
 // int8 LOGISTIC (output scale 1/256, zero point -128) and TANH (scale 1/128, zero point 0):
 // the input is rescaled to Q4.27 and saturates beyond +-input_radius.
+// Requires: the output quantization above, input_scale.shift in [0, 30].
 struct SigmoidParams {
   int32_t input_zero_point = 0;
   int32_t input_radius = 0;
@@ -73,6 +81,8 @@ void tanh(int32_t count, const float* input, float* output);
 // int16 LOGISTIC and TANH (zero points 0, output scale 2^-15): the input is rescaled to the grid
 // of kSigmoidTableQ16 (x * input_multiplier, rounded right shift by input_shift) and the table is
 // interpolated linearly.
+// Requires: zero points 0, output scale 2^-15, input_multiplier in [0, 32767] and input_shift in
+// [0, 31] (x * multiplier plus the rounding term fits int32).
 struct SigmoidInt16Params {
   int32_t input_multiplier = 0;
   int32_t input_shift = 0;
@@ -84,6 +94,9 @@ void tanh(const SigmoidInt16Params& params, int32_t count, const int16_t* input,
 
 // int8 SOFTMAX to int8 (scale 1/256, zero point -128) or int16 (scale 1/65536, zero point
 // -32768): differences from the row maximum, scaled by beta * input_scale into Q5.26.
+// Requires: depth >= 1, input_beta.shift in [0, 30] (beta > 0 and finite) and diff_min the
+// input radius for that shift, so that scaled differences stay within int32. The sum of exps
+// saturates where TFLite's would overflow (4096 or more values at the maximum).
 struct SoftmaxParams {
   Requantization input_beta;
   int32_t diff_min = 0;  // differences below this contribute nothing
@@ -92,11 +105,13 @@ void softmax(const SoftmaxParams& params, int32_t rows, int32_t depth, const int
              int8_t* output);
 void softmax(const SoftmaxParams& params, int32_t rows, int32_t depth, const int8_t* input,
              int16_t* output);
+// Requires: depth >= 1, beta finite.
 void softmax(float beta, int32_t rows, int32_t depth, const float* input, float* output);
 
 // int16 SOFTMAX (input zero point 0, output scale 2^-15): differences from the row maximum are
 // scaled so that [-10, 0] spans the exp table, and the sum's reciprocal comes from the 1/(1+x)
 // table. Both tables have kInt16LutSize entries, interpolated linearly, prepared on the host.
+// Requires: depth >= 1, zero points 0, input_beta.shift in [-31, 30] (beta > 0 and finite).
 constexpr int32_t kInt16LutSize = 513;
 struct SoftmaxInt16Params {
   Requantization input_beta;
@@ -107,6 +122,7 @@ void softmax(const SoftmaxInt16Params& params, int32_t rows, int32_t depth, cons
              int16_t* output);
 
 // QUANTIZE from float and DEQUANTIZE to float: the model's real-valued scale is the definition.
+// Requires: scale positive and finite, zero point within the integer type's range.
 struct AffineQuantization {
   float scale = 1.0f;
   int32_t zero_point = 0;

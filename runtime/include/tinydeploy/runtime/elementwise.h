@@ -7,6 +7,8 @@ namespace tinydeploy::runtime {
 
 // The output's dims (right-aligned to kMaxRank, leading dims 1) and, per dim, the element
 // stride of each input, 0 where that input is broadcast along it.
+// Requires: the strides are the inputs' own contiguous strides (or 0), every tensor has fewer
+// than 2^31 elements (zero dims counted as 1), and the dims are the output's.
 struct BroadcastShape {
   int32_t dims[kMaxRank] = {1, 1, 1, 1, 1, 1};
   int32_t stride1[kMaxRank] = {};
@@ -15,6 +17,9 @@ struct BroadcastShape {
 
 // Quantized ADD and SUB: both inputs are brought to a common scale with `left_shift` bits of
 // headroom (20 for int8, 15 for int16), summed, then rescaled to the output.
+// Requires: offsets are minus zero points within the type's range (0 for int16), input
+// multipliers at most 1/2 (so the sum of the rescaled inputs fits int32), every shift in
+// [-31, 30], min <= max within the type.
 struct AddParams {
   int32_t input1_offset = 0;  // minus the zero points
   int32_t input2_offset = 0;
@@ -27,6 +32,8 @@ struct AddParams {
   int32_t max = 127;
 };
 
+// Requires: offsets as AddParams (the product of two offset inputs then fits int32), shift in
+// [-31, 30], min <= max within the type.
 struct MulParams {
   int32_t input1_offset = 0;
   int32_t input2_offset = 0;
@@ -58,6 +65,7 @@ void mul(const FloatActivation& activation, const BroadcastShape& shape, const f
          const float* input2, float* output);
 
 // Inputs and output share one quantization, so the raw values compare directly.
+// Requires: the same type and quantization on both inputs and the output.
 void maximum(const BroadcastShape& shape, const int8_t* input1, const int8_t* input2,
              int8_t* output);
 void maximum(const BroadcastShape& shape, const int16_t* input1, const int16_t* input2,

@@ -7,8 +7,11 @@
 
 namespace tinydeploy::runtime {
 
+// Each helper states the argument range in which it is free of undefined behaviour; lowering
+// (src/tinydeploy/lowering/contracts.h) only prepares multipliers and shifts within them.
+
 // (a * b * 2) >> 32 with round-to-nearest (ties away from zero after the doubling), saturating
-// the one overflowing case (INT32_MIN * INT32_MIN).
+// the one overflowing case (INT32_MIN * INT32_MIN). Defined for every a and b.
 inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
   if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
   const int64_t product = static_cast<int64_t>(a) * static_cast<int64_t>(b);
@@ -16,7 +19,7 @@ inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
   return static_cast<int32_t>((product + nudge) / (int64_t{1} << 31));
 }
 
-// x / 2^exponent rounded to nearest, ties away from zero (exponent in [0, 31]).
+// x / 2^exponent rounded to nearest, ties away from zero. Requires exponent in [0, 31].
 inline int32_t rounding_divide_by_power_of_two(int32_t x, int exponent) {
   const int32_t mask = static_cast<int32_t>((int64_t{1} << exponent) - 1);
   const int32_t remainder = x & mask;
@@ -24,7 +27,7 @@ inline int32_t rounding_divide_by_power_of_two(int32_t x, int exponent) {
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-// x * 2^exponent for exponent in [1, 30], saturating at the int32 limits.
+// x * 2^exponent, saturating at the int32 limits. Requires exponent in [0, 31].
 inline int32_t saturating_left_shift(int32_t x, int exponent) {
   const int32_t threshold = static_cast<int32_t>((int64_t{1} << (31 - exponent)) - 1);
   if (x > threshold) return INT32_MAX;
@@ -32,16 +35,19 @@ inline int32_t saturating_left_shift(int32_t x, int exponent) {
   return static_cast<int32_t>(static_cast<uint32_t>(x) << exponent);
 }
 
-// x * 2^exponent with saturation when scaling up and rounding when scaling down.
+// x * 2^exponent with saturation when scaling up and rounding when scaling down. Requires
+// exponent in [-31, 31].
 inline int32_t saturating_rounding_multiply_by_power_of_two(int32_t x, int exponent) {
   if (exponent > 0) return saturating_left_shift(x, exponent);
   if (exponent < 0) return rounding_divide_by_power_of_two(x, -exponent);
   return x;
 }
 
-// x * multiplier * 2^shift, where `multiplier` is a Q31 value in [2^30, 2^31) (or 0) and
-// `shift` in [-31, 30]: the left part of the shift is applied before the high multiply, the
-// right part after it, each with TFLite's rounding.
+// x * multiplier * 2^shift, where `multiplier` is a Q31 value in [2^30, 2^31) (or 0): the
+// left part of the shift is applied before the high multiply, the right part after it, each
+// with TFLite's rounding. Requires shift in [-31, 31] (lowering prepares [-31, 30]); any x and
+// multiplier. Where x * 2^shift leaves int32 the left shift wraps, as the two's complement
+// multiply in TFLite's reference does on every target.
 inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
@@ -51,7 +57,10 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, i
 }
 
 // The 64-bit accumulator form used by 16-bit activations: the multiplier is first reduced to
-// Q15 (rounded), then one rounding shift. `shift` in [-31, 7]; |x| < 2^47.
+// Q15 (rounded), then one rounding shift by 15 - shift. Requires |x| < 2^47 (so x times the
+// Q15 multiplier plus the rounding term stays within int64), multiplier >= 0 and shift in
+// [-48, 14] (a rounding shift in [1, 63]); TFLite documents [-31, 7]. A result beyond int32 is
+// truncated to its low 32 bits, as TFLite's conversion does.
 inline int32_t multiply_by_quantized_multiplier(int64_t x, int32_t multiplier, int shift) {
   const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
   const int total_shift = 15 - shift;
@@ -63,6 +72,13 @@ inline int32_t clamp(int32_t value, int32_t low, int32_t high) {
   return value < low ? low : (value > high ? high : value);
 }
 
+// clamp(value + offset): the sum is taken in 64 bits, so a rescaled value near the int32 limits
+// plus a zero point saturates instead of overflowing. Defined for every argument.
+inline int32_t clamp_with_offset(int32_t value, int32_t offset, int32_t low, int32_t high) {
+  const int64_t sum = int64_t{value} + offset;
+  return sum < low ? low : (sum > high ? high : static_cast<int32_t>(sum));
+}
+
 // Leading zero bits of `value` (32 for zero): the headroom when normalising a positive sum.
 inline int count_leading_zeros(uint32_t value) { return value == 0 ? 32 : __builtin_clz(value); }
 
@@ -71,7 +87,7 @@ inline int count_leading_zeros(uint32_t value) { return value == 0 ? 32 : __buil
 // Newton-Raphson constructions TFLite's quantized SOFTMAX, LOGISTIC and TANH are defined with.
 namespace fixed {
 
-// exp(a) for a <= 0, `a` with `integer_bits` in [0, 30].
+// exp(a) for a <= 0, `a` with `integer_bits` in [0, 29] (the kernels use 4 and 5).
 int32_t exp_on_negative_values(int32_t a, int integer_bits);
 // 1 / (1 + x) for x in [0, 1), Q0.31 in and out.
 int32_t one_over_one_plus_x_for_x_in_0_1(int32_t a);
@@ -81,7 +97,8 @@ int32_t one_minus_x_over_one_plus_x_for_x_in_0_1(int32_t a);
 int32_t logistic(int32_t a, int integer_bits);
 int32_t tanh(int32_t a, int integer_bits);
 // Reciprocal of a positive Q(integer_bits) value: returns a Q0.31 significand and sets
-// `bits_over_unit` so that 1/x = significand * 2^-bits_over_unit.
+// `bits_over_unit` (integer_bits - 1 at most) so that 1/x = significand * 2^-bits_over_unit.
+// Requires x > 0.
 int32_t reciprocal(int32_t x, int integer_bits, int* bits_over_unit);
 
 }  // namespace fixed

@@ -7,11 +7,14 @@
 
 namespace tinydeploy::runtime {
 
+// Requires: both buffers hold `bytes` (< 2^31) bytes.
 void copy_bytes(int32_t bytes, const void* input, void* output);
 
 // A strided walk over the input that produces the output in row-major order: output element
 // (i0, ..., i5) is input element offset + sum(i_d * stride_d). STRIDED_SLICE and TRANSPOSE
 // both prepare one.
+// Requires: every index the view visits (offset plus 0 .. count - 1 steps along each dim) lies
+// inside the input, and the output holds the product of the counts (< 2^31) elements.
 struct StridedView {
   int32_t count[kMaxRank] = {1, 1, 1, 1, 1, 1};
   int32_t stride[kMaxRank] = {};  // in elements; may be negative
@@ -21,6 +24,8 @@ void gather(const StridedView& view, int32_t element_size, const void* input, vo
 
 // PAD: the input (dims right-aligned to kMaxRank) placed at `before` in the output; the rest
 // is `pad_value` (element_size bytes).
+// Requires: before/after >= 0, input and output (before + input + after per dim) each fewer
+// than 2^31 elements.
 struct PadShape {
   int32_t input_dims[kMaxRank] = {1, 1, 1, 1, 1, 1};
   int32_t before[kMaxRank] = {};
@@ -31,6 +36,7 @@ void pad(const PadShape& shape, int32_t element_size, const void* input, const v
 
 // CONCATENATION along one axis: `outer` repetitions of each input's contiguous chunk, taken
 // in input order.
+// Requires: input i holds outer x chunk_bytes[i] bytes (< 2^31), the output the sum of them.
 void concatenate(int32_t outer, int32_t inputs, const void* const* input_data,
                  const int32_t* chunk_bytes, void* output);
 

@@ -1,5 +1,11 @@
 // AVERAGE_POOL_2D and MAX_POOL_2D over NHWC tensors (int8, int16, float32). Windows are clipped
 // to the input: padding is never averaged in.
+//
+// Requires (checked by lowering): input and output share batch, channels, type and (quantized)
+// scale and zero point; strides and filter sizes >= 1, pads >= 0, and (out - 1) * stride +
+// filter at most INT32_MAX along each axis; fewer than 2^31 elements per tensor. The quantized
+// average sums a window in int32: (filter_h x filter_w, clipped to the input) x 129 (int8) or
+// 32769 (int16) at most INT32_MAX. min <= max within the type.
 #pragma once
 
 #include "tinydeploy/runtime/common.h"

@@ -7,6 +7,8 @@ namespace tinydeploy::runtime {
 
 // Input dims right-aligned to kMaxRank and, per dim, the stride of the output element each
 // input element adds to (0 along reduced axes).
+// Requires: input and output (output_elements) each fewer than 2^31 elements, output_stride the
+// output's contiguous strides (0 along reduced dims), reduced_elements = input / output.
 struct ReduceShape {
   int32_t input_dims[kMaxRank] = {1, 1, 1, 1, 1, 1};
   int32_t output_stride[kMaxRank] = {};
@@ -16,6 +18,8 @@ struct ReduceShape {
 
 // Quantized MEAN: sum(x - in_zp) * (in_scale / out_scale / count) + out_zp, the division by
 // the count folded into the prepared multiplier. `scratch` holds one int32 per output.
+// Requires: zero points within the type's range, (128 or 32768 + |input zero point|) x
+// reduced_elements at most INT32_MAX (the int32 sums cannot overflow), shift in [-31, 30].
 struct MeanParams {
   int32_t input_zero_point = 0;
   int32_t output_zero_point = 0;
