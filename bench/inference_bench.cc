@@ -11,7 +11,7 @@
 #include "tinydeploy/analysis/analysis.h"
 #include "tinydeploy/engine/engine.h"
 #include "tinydeploy/model/reader.h"
-#include "tinydeploy/validate/tensor_io.h"
+#include "tinydeploy/tensors/tensor_io.h"
 
 namespace {
 
@@ -20,7 +20,7 @@ void invoke_model(benchmark::State& state, const std::filesystem::path& path) {
   const auto analysis = tinydeploy::analysis::analyze(model);
   tinydeploy::engine::Engine engine(model, analysis);
   for (size_t i = 0; i < engine.input_count(); ++i) {
-    const auto data = tinydeploy::validate::random_tensor(engine.input_tensor(i), i);
+    const auto data = tinydeploy::tensors::random_tensor(engine.input_tensor(i), i);
     std::memcpy(engine.input(i).data(), data.bytes.data(), data.bytes.size());
   }
   for (auto _ : state) {

@@ -13,7 +13,7 @@
 #include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/engine/engine.h"
 #include "tinydeploy/model/reader.h"
-#include "tinydeploy/validate/tensor_io.h"
+#include "tinydeploy/tensors/tensor_io.h"
 
 namespace tinydeploy::cli {
 namespace {
@@ -54,7 +54,7 @@ codegen::ExampleData compute_example(const model::Model& model, engine::Engine& 
     if (destination.size() != static_cast<size_t>(engine.input_tensor(i).bytes())) {
       throw Error("{}: input {} has no arena storage", model.path, i);
     }
-    const validate::TensorData input = validate::random_tensor(engine.input_tensor(i), seed + i);
+    const tensors::TensorData input = tensors::random_tensor(engine.input_tensor(i), seed + i);
     if (destination.size() != input.bytes.size()) {
       throw Error("{}: input {} has no arena storage", model.path, i);
     }

@@ -14,16 +14,16 @@
 #include "tinydeploy/engine/engine.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/reference/reference.h"
+#include "tinydeploy/tensors/tensor_io.h"
 #include "tinydeploy/validate/compare.h"
-#include "tinydeploy/validate/tensor_io.h"
 
 namespace tinydeploy::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-validate::TensorData snapshot(std::span<const uint8_t> bytes, const model::Tensor& tensor) {
-  validate::TensorData data;
+tensors::TensorData snapshot(std::span<const uint8_t> bytes, const model::Tensor& tensor) {
+  tensors::TensorData data;
   data.dtype = tensor.dtype;
   data.shape = tensor.shape;
   data.bytes.assign(bytes.begin(), bytes.end());
@@ -62,15 +62,15 @@ int run_model(const RunOptions& options, std::ostream& out) {
     throw Error("{}: the model has {} inputs but {} --input files were given",
                 options.model.string(), engine.input_count(), options.inputs.size());
   }
-  std::vector<validate::TensorData> inputs;
+  std::vector<tensors::TensorData> inputs;
   for (size_t i = 0; i < engine.input_count(); ++i) {
     const model::Tensor& tensor = engine.input_tensor(i);
     if (engine.input(i).size() != static_cast<size_t>(tensor.bytes())) {
       throw Error("{}: input {} has no arena storage", options.model.string(), i);
     }
     inputs.push_back(options.inputs.empty()
-                         ? validate::random_tensor(tensor, options.seed.value_or(0) + i)
-                         : validate::read_tensor_file(options.inputs[i], tensor));
+                         ? tensors::random_tensor(tensor, options.seed.value_or(0) + i)
+                         : tensors::read_tensor_file(options.inputs[i], tensor));
     const std::span<uint8_t> destination = engine.input(i);
     if (destination.size() != inputs.back().bytes.size()) {
       throw Error("{}: input {} has no arena storage", options.model.string(), i);
@@ -80,7 +80,7 @@ int run_model(const RunOptions& options, std::ostream& out) {
 
   // Every operator output, captured while it is live, for the layer comparison. The arena
   // reuses memory, the copies do not: bound their total before running.
-  std::map<int32_t, validate::TensorData> captured;
+  std::map<int32_t, tensors::TensorData> captured;
   const model::Subgraph& graph = model.main();
   if (options.layers) {
     int64_t copies = 0;
@@ -107,14 +107,14 @@ int run_model(const RunOptions& options, std::ostream& out) {
   std::vector<fs::path> input_files;
   for (size_t i = 0; i < inputs.size(); ++i) {
     input_files.push_back(work / fmt::format("input_{}.npy", i));
-    validate::write_npy(input_files.back(), inputs[i]);
+    tensors::write_npy(input_files.back(), inputs[i]);
   }
-  std::vector<validate::TensorData> outputs;
+  std::vector<tensors::TensorData> outputs;
   for (size_t i = 0; i < engine.output_count(); ++i) {
     const model::Tensor& tensor = engine.output_tensor(i);
     outputs.push_back(snapshot(engine.output(i), tensor));
-    validate::write_npy(work / fmt::format("output_{}.npy", i), outputs.back());
-    if (options.csv) validate::write_csv(work / fmt::format("output_{}.csv", i), outputs.back());
+    tensors::write_npy(work / fmt::format("output_{}.npy", i), outputs.back());
+    if (options.csv) tensors::write_csv(work / fmt::format("output_{}.csv", i), outputs.back());
     out << fmt::format("output {} '{}' {} [{}]\n", i, printable(tensor.name),
                        model::dtype_name(tensor.dtype), fmt::join(tensor.shape, ","));
   }
@@ -134,7 +134,7 @@ int run_model(const RunOptions& options, std::ostream& out) {
     for (size_t i = 0; i < outputs.size(); ++i) {
       const model::Tensor& tensor = engine.output_tensor(i);
       const validate::Comparison c =
-          validate::compare(outputs[i], validate::read_npy(run.outputs[i]), tensor);
+          validate::compare(outputs[i], tensors::read_npy(run.outputs[i]), tensor);
       all_match = all_match && c.matches();
       out << fmt::format("{} output {} {}\n", c.matches() ? "match   " : "MISMATCH", i,
                          validate::describe(c, tensor));
@@ -154,7 +154,7 @@ int run_model(const RunOptions& options, std::ostream& out) {
           if (t < 0 || found == reference_tensors.end() || ours == captured.end()) continue;
           const model::Tensor& tensor = graph.tensors[static_cast<size_t>(t)];
           const validate::Comparison c =
-              validate::compare(ours->second, validate::read_npy(found->second), tensor);
+              validate::compare(ours->second, tensors::read_npy(found->second), tensor);
           if (!c.matches()) {
             out << fmt::format("first divergence: operator {} ({}) output {}\n", op,
                                graph.operators[op].name(), validate::describe(c, tensor));

@@ -23,15 +23,15 @@
 #include "tinydeploy/link/launch.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/reference/reference.h"
+#include "tinydeploy/tensors/npz.h"
+#include "tinydeploy/tensors/tensor_io.h"
 #include "tinydeploy/validate/compare.h"
-#include "tinydeploy/validate/npz.h"
-#include "tinydeploy/validate/tensor_io.h"
 
 namespace tinydeploy::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using validate::TensorData;
+using tensors::TensorData;
 
 // Inputs of every run: seeded random data, or the arrays of an .npz file (each either one input
 // as the model shapes it, or N runs of it stacked along a new first axis).
@@ -45,7 +45,7 @@ std::vector<std::vector<TensorData>> make_inputs(const ValidateOptions& options,
       std::vector<TensorData> inputs;
       for (size_t i = 0; i < graph.inputs.size(); ++i) {
         const model::Tensor& t = graph.tensors[static_cast<size_t>(graph.inputs[i])];
-        inputs.push_back(validate::random_tensor(t, options.seed + r * graph.inputs.size() + i));
+        inputs.push_back(tensors::random_tensor(t, options.seed + r * graph.inputs.size() + i));
       }
       runs.push_back(std::move(inputs));
     }
@@ -53,7 +53,7 @@ std::vector<std::vector<TensorData>> make_inputs(const ValidateOptions& options,
   }
   std::vector<const model::Tensor*> tensors;
   for (int32_t index : graph.inputs) tensors.push_back(&graph.tensors[static_cast<size_t>(index)]);
-  return validate::read_npz_runs(*options.inputs, tensors, scratch);
+  return tensors::read_npz_runs(*options.inputs, tensors, scratch);
 }
 
 struct OutputSummary {
@@ -195,7 +195,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
   for (size_t r = 0; r < runs.size(); ++r) {
     for (size_t i = 0; i < runs[r].size(); ++i) {
       input_files[r].push_back(work.path() / fmt::format("input_{}_{}.npy", r, i));
-      validate::write_npy(input_files[r].back(), runs[r][i]);
+      tensors::write_npy(input_files[r].back(), runs[r][i]);
     }
   }
   const std::vector<reference::ReferenceRun> references =
@@ -210,7 +210,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
     }
     for (size_t o = 0; o < graph.outputs.size(); ++o) {
       const model::Tensor& t = tensor(graph.outputs[o]);
-      const TensorData expected = validate::read_npy(references[r].outputs[o]);
+      const TensorData expected = tensors::read_npy(references[r].outputs[o]);
       const validate::Comparison c = validate::compare(target_outputs[r][o], expected, t);
       OutputSummary& s = summaries[o];
       s.shape_mismatch = s.shape_mismatch || c.shape_mismatch;
@@ -272,7 +272,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
         const model::Tensor& t = tensor(index);
         const TensorData data{t.dtype, t.shape, ours->second};
         const validate::Comparison c =
-            validate::compare(data, validate::read_npy(theirs->second), t);
+            validate::compare(data, tensors::read_npy(theirs->second), t);
         ++compared;
         const bool within = t.dtype == model::DType::Float32
                                 ? c.matches()

@@ -9,6 +9,8 @@
 
 namespace tinydeploy::validate {
 
+using tensors::TensorData;
+
 Comparison compare(const TensorData& ours, const TensorData& reference,
                    const model::Tensor& tensor) {
   Comparison result;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "tinydeploy/model/graph.h"
-#include "tinydeploy/validate/tensor_io.h"
+#include "tinydeploy/tensors/tensor_io.h"
 
 namespace tinydeploy::validate {
 
@@ -22,7 +22,7 @@ struct Comparison {
 // Float elements match when |a - b| <= kFloatTolerance * max(1, |b|).
 constexpr double kFloatTolerance = 1e-5;
 
-Comparison compare(const TensorData& ours, const TensorData& reference,
+Comparison compare(const tensors::TensorData& ours, const tensors::TensorData& reference,
                    const model::Tensor& tensor);
 
 std::string describe(const Comparison& comparison, const model::Tensor& tensor);

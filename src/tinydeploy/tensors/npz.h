@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "tinydeploy/model/graph.h"
-#include "tinydeploy/validate/tensor_io.h"
+#include "tinydeploy/tensors/tensor_io.h"
 
-namespace tinydeploy::validate {
+namespace tinydeploy::tensors {
 
 // Inputs of one or more runs from an .npz holding one array per model input, found by the
 // input tensor's name, else by position as input_<i> or arr_<i> (np.savez's default names). Each
@@ -18,4 +18,4 @@ std::vector<std::vector<TensorData>> read_npz_runs(const std::filesystem::path& 
                                                    const std::vector<const model::Tensor*>& inputs,
                                                    const std::filesystem::path& scratch);
 
-}  // namespace tinydeploy::validate
+}  // namespace tinydeploy::tensors

@@ -1,4 +1,4 @@
-#include "tinydeploy/validate/tensor_io.h"
+#include "tinydeploy/tensors/tensor_io.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 
 #include "tinydeploy/common/error.h"
 
-namespace tinydeploy::validate {
+namespace tinydeploy::tensors {
 namespace {
 
 namespace fs = std::filesystem;
@@ -221,4 +221,4 @@ TEST_F(TensorFiles, MessagesShowModelNamesEscaped) {
 }
 
 }  // namespace
-}  // namespace tinydeploy::validate
+}  // namespace tinydeploy::tensors

@@ -1,4 +1,4 @@
-#include "tinydeploy/validate/tensor_io.h"
+#include "tinydeploy/tensors/tensor_io.h"
 
 #include <fmt/format.h>
 
@@ -14,7 +14,7 @@
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/text.h"
 
-namespace tinydeploy::validate {
+namespace tinydeploy::tensors {
 
 using model::DType;
 
@@ -521,4 +521,4 @@ TensorData random_tensor(const model::Tensor& tensor, uint64_t seed) {
   return data;
 }
 
-}  // namespace tinydeploy::validate
+}  // namespace tinydeploy::tensors

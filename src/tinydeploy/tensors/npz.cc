@@ -1,4 +1,4 @@
-#include "tinydeploy/validate/npz.h"
+#include "tinydeploy/tensors/npz.h"
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -8,7 +8,7 @@
 
 #include "tinydeploy/common/error.h"
 
-namespace tinydeploy::validate {
+namespace tinydeploy::tensors {
 namespace {
 
 namespace fs = std::filesystem;
@@ -213,4 +213,4 @@ std::vector<std::vector<TensorData>> read_npz_runs(const fs::path& path,
   return result;
 }
 
-}  // namespace tinydeploy::validate
+}  // namespace tinydeploy::tensors

@@ -11,7 +11,7 @@
 
 #include "tinydeploy/model/graph.h"
 
-namespace tinydeploy::validate {
+namespace tinydeploy::tensors {
 
 // Raw little-endian element bytes of one tensor, with the shape and type they have.
 struct TensorData {
@@ -36,4 +36,4 @@ void write_csv(const std::filesystem::path& path, const TensorData& data);
 // float. The same seed and tensor give the same bytes on every machine.
 TensorData random_tensor(const model::Tensor& tensor, uint64_t seed);
 
-}  // namespace tinydeploy::validate
+}  // namespace tinydeploy::tensors
