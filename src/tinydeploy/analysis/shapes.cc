@@ -218,6 +218,9 @@ Shape reshape(const OpContext& c) {
       out.push_back(0);
     } else {
       out.push_back(checked_dim(c, dim));
+      if (dim != 0 && known > std::numeric_limits<int64_t>::max() / dim) {
+        fail(c, "the element count of new shape [{}] overflows", fmt::join(*requested, ", "));
+      }
       known *= dim;
     }
   }
