@@ -45,7 +45,8 @@ void leaky_relu_values(const LeakyReluParams& params, int32_t count, const T* in
       scaled = multiply_by_quantized_multiplier(value, params.alpha.multiplier, params.alpha.shift);
       if (params.alpha_negative) scaled = -scaled;
     }
-    output[i] = static_cast<T>(clamp(params.output_zero_point + scaled, lowest<T>(), highest<T>()));
+    output[i] = static_cast<T>(
+        clamp(add_saturating(scaled, params.output_zero_point), lowest<T>(), highest<T>()));
   }
 }
 

@@ -20,9 +20,9 @@ struct QuantizedStore {
   template <typename Accumulator>
   Output operator()(Accumulator accumulator, int32_t channel) const {
     const int32_t c = per_channel ? channel : 0;
-    const int32_t value =
-        multiply_by_quantized_multiplier(accumulator, scale.multiplier[c], scale.shift[c]) +
-        activation.output_offset;
+    const int32_t value = add_saturating(
+        multiply_by_quantized_multiplier(accumulator, scale.multiplier[c], scale.shift[c]),
+        activation.output_offset);
     return static_cast<Output>(clamp(value, activation.min, activation.max));
   }
 };

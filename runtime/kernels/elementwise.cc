@@ -41,9 +41,9 @@ struct QuantizedAddSub {
     const int32_t scaled2 =
         multiply_by_quantized_multiplier(shifted2, params.input2.multiplier, params.input2.shift);
     const int32_t combined = subtract ? scaled1 - scaled2 : scaled1 + scaled2;
-    const int32_t value =
-        multiply_by_quantized_multiplier(combined, params.output.multiplier, params.output.shift) +
-        params.output_offset;
+    const int32_t value = add_saturating(
+        multiply_by_quantized_multiplier(combined, params.output.multiplier, params.output.shift),
+        params.output_offset);
     return static_cast<T>(clamp(value, params.min, params.max));
   }
 };
@@ -54,9 +54,9 @@ struct QuantizedMul {
 
   T operator()(T a, T b) const {
     const int32_t product = (a + params.input1_offset) * (b + params.input2_offset);
-    const int32_t value =
-        multiply_by_quantized_multiplier(product, params.output.multiplier, params.output.shift) +
-        params.output_offset;
+    const int32_t value = add_saturating(
+        multiply_by_quantized_multiplier(product, params.output.multiplier, params.output.shift),
+        params.output_offset);
     return static_cast<T>(clamp(value, params.min, params.max));
   }
 };

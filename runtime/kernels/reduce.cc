@@ -32,9 +32,9 @@ void mean_quantized(const MeanParams& params, const ReduceShape& shape, const T*
   constexpr int32_t kHighest = sizeof(T) == 1 ? 127 : 32767;
   for (int32_t i = 0; i < shape.output_elements; ++i) {
     const int32_t centred = scratch[i] - params.input_zero_point * shape.reduced_elements;
-    const int32_t value =
-        multiply_by_quantized_multiplier(centred, params.scale.multiplier, params.scale.shift) +
-        params.output_zero_point;
+    const int32_t value = add_saturating(
+        multiply_by_quantized_multiplier(centred, params.scale.multiplier, params.scale.shift),
+        params.output_zero_point);
     output[i] = static_cast<T>(clamp(value, kLowest, kHighest));
   }
 }
