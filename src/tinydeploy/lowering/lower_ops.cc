@@ -109,7 +109,8 @@ std::pair<int32_t, int32_t> quantized_range(const OpBinding& b, Activation activ
   const float scale = scale_of(output);
   const int32_t zero_point = zero_point_of(output);
   auto quantize = [&](float value) {
-    return zero_point + static_cast<int32_t>(std::round(value / scale));
+    const double q = zero_point + static_cast<double>(std::round(value / scale));
+    return static_cast<int32_t>(std::clamp<double>(q, INT32_MIN, INT32_MAX));
   };
   int32_t low = type_min(output.dtype);
   int32_t high = type_max(output.dtype);
@@ -275,9 +276,9 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
     geometry = {o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, 0, 0};
     padding = o.padding;
     activation = o.activation;
-    require(
-        filter.c > 0 && in.c % filter.c == 0 && filter.n == out.c && out.c % (in.c / filter.c) == 0,
-        b, "filter channels do not divide the input channels");
+    require(filter.c > 0 && in.c > 0 && in.c % filter.c == 0 && filter.n == out.c &&
+                out.c % (in.c / filter.c) == 0,
+            b, "filter channels do not divide the input channels");
   }
   require(geometry.stride_h > 0 && geometry.stride_w > 0 && geometry.dilation_h > 0 &&
               geometry.dilation_w > 0,
@@ -1329,8 +1330,9 @@ KernelCall prepare_strided_slice(const OpBinding& b) {
     const int64_t step = stride > 0 ? stride : -stride;
     const int64_t count = span <= 0 ? 0 : (span + step - 1) / step;
     if (count > 0) offset += start * in_strides[axis];
-    axes.emplace_back(static_cast<int32_t>(count),
-                      narrow(std::abs(stride), b) * (stride > 0 ? 1 : -1) * in_strides[axis]);
+    const int32_t step_elements =
+        narrow(narrow(std::abs(stride), b) * int64_t{in_strides[axis]}, b);
+    axes.emplace_back(static_cast<int32_t>(count), stride > 0 ? step_elements : -step_elements);
     output_shape.push_back(static_cast<int32_t>(count));
     ++axis;
   }
