@@ -696,7 +696,7 @@ std::optional<Shapes> derive_output_shapes(const OpContext& c) {
       require_inputs(c, 2);
       return one(pad(c));
     case BuiltinOp::CONCATENATION:
-      require_inputs(c, 1);
+      require_inputs(c, std::max<size_t>(c.op.inputs.size(), 1));
       return Shapes{concatenation(c)};
     case BuiltinOp::MEAN:
     case BuiltinOp::SUM:
@@ -726,7 +726,7 @@ std::optional<Shapes> derive_output_shapes(const OpContext& c) {
       require_inputs(c, 3);
       return split(c, 0, 2);
     case BuiltinOp::PACK:
-      require_inputs(c, 1);
+      require_inputs(c, std::max<size_t>(c.op.inputs.size(), 1));
       return Shapes{pack(c)};
     case BuiltinOp::UNPACK:
       require_inputs(c, 1);
