@@ -59,6 +59,15 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, i
 inline int32_t multiply_by_quantized_multiplier(int64_t x, int32_t multiplier, int shift) {
   const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
   const int total_shift = 15 - shift;
+  if (total_shift < 1) {
+    // Beyond the documented shift range: only an extreme multiplier gets here, and the result
+    // saturates as the real value does.
+    const int64_t product = x * reduced;
+    const int64_t limit = int64_t{INT32_MAX} >> -total_shift;
+    if (product > limit) return INT32_MAX;
+    if (product < -limit) return INT32_MIN;
+    return static_cast<int32_t>(product * (int64_t{1} << -total_shift));
+  }
   const int64_t rounded = x * reduced + (int64_t{1} << (total_shift - 1));
   return static_cast<int32_t>(rounded >> total_shift);
 }
