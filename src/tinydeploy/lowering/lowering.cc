@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 #include <utility>
+#include <variant>
 
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/lower_ops.h"
@@ -135,6 +136,44 @@ void require_sane_operands(const OpBinding& b) {
     if (b.has_input(i)) check_quantization(b.input(i));
   }
   for (size_t i = 0; i < b.op.outputs.size(); ++i) check_quantization(b.output(i));
+
+  // The int8 SOFTMAX sums one exp (at most 1.0) per value of a row in Q12.19.
+  if (b.op.op == BuiltinOp::SOFTMAX && b.has_input(0) && b.input(0).dtype == DType::Int8 &&
+      !b.input(0).shape.empty() && b.input(0).shape.back() >= 4096) {
+    refuse(fmt::format("rows of {} values exceed the 4095 its int8 kernel can sum",
+                       b.input(0).shape.back()));
+  }
+  // Window positions (output index x stride + filter index x dilation) must fit the kernels'
+  // int32 arithmetic.
+  const auto check_window = [&](int64_t stride, int64_t dilation, int64_t outputs, int64_t filter) {
+    if (stride * outputs + dilation * filter >= INT32_MAX) {
+      refuse("its strides or dilations are too large for the tensor sizes");
+    }
+  };
+  const model::Tensor* window = b.op.outputs.empty() ? nullptr : &b.output(0);
+  if (const auto* o = std::get_if<model::TransposeConvOptions>(&b.op.options)) {
+    window = b.has_input(2) ? &b.input(2) : nullptr;  // strides step through the input
+    if (window != nullptr && window->shape.size() == 4 && b.has_input(1) &&
+        b.input(1).shape.size() == 4) {
+      check_window(o->stride_h, 1, window->shape[1], b.input(1).shape[1]);
+      check_window(o->stride_w, 1, window->shape[2], b.input(1).shape[2]);
+    }
+  } else if (window != nullptr && window->shape.size() == 4) {
+    const int64_t h = window->shape[1];
+    const int64_t w = window->shape[2];
+    const bool filtered = b.has_input(1) && b.input(1).shape.size() == 4;
+    if (const auto* c = std::get_if<model::Conv2DOptions>(&b.op.options); c && filtered) {
+      check_window(c->stride_h, c->dilation_h, h, b.input(1).shape[1]);
+      check_window(c->stride_w, c->dilation_w, w, b.input(1).shape[2]);
+    } else if (const auto* d = std::get_if<model::DepthwiseConv2DOptions>(&b.op.options);
+               d && filtered) {
+      check_window(d->stride_h, d->dilation_h, h, b.input(1).shape[1]);
+      check_window(d->stride_w, d->dilation_w, w, b.input(1).shape[2]);
+    } else if (const auto* p = std::get_if<model::Pool2DOptions>(&b.op.options)) {
+      check_window(p->stride_h, 1, h, p->filter_h);
+      check_window(p->stride_w, 1, w, p->filter_w);
+    }
+  }
 
   size_t bias_index = 2;
   switch (b.op.op) {
