@@ -69,6 +69,10 @@ const Refusal kRefusals[] = {
      "CONCATENATION with input 1 left out (-1): tensors[-1] in the analysis (found inside the "
      "mutator's shape repair; reproducer written by hand)",
      "operator 3 (CONCATENATION): needs at least 2 inputs, input 1 is missing"},
+    {"transpose_conv_batch_mismatch.tflite",
+     "16x8 TRANSPOSE_CONV with an input batch of 2 into an output batch of 1: heap-buffer-overflow "
+     "in the kernel",
+     "operator 0 (TRANSPOSE_CONV)"},
     {"zero_element_input.tflite",
      "an input with a 0 dimension: memcpy to a null arena pointer (the same call is in "
      "`tinydeploy run` and `generate`)",
@@ -153,7 +157,7 @@ TEST(FuzzRegressions, Relu6WithTinyOutputScaleSaturates) {
   ASSERT_EQ(output.size(), input.size());
   size_t mismatches = 0;
   for (size_t i = 0; i < input.size(); ++i) {
-    mismatches += output[i] != (input[i] > 0 ? 32767 : 0) ? 1 : 0;
+    mismatches += output[i] != (input[i] > 0 ? 32767 : 0) ? 1u : 0u;
   }
   EXPECT_EQ(mismatches, 0u);
   EXPECT_TRUE(std::count(output.begin(), output.end(), int16_t{32767}) > 0);
@@ -187,9 +191,9 @@ TEST(FuzzRegressions, Int16TransposeConvWithExtremeChannelScaleSaturates) {
     const int16_t value = output[i];
     if (i % 3 == 2) {
       EXPECT_TRUE(value == -32768 || value == 0 || value == 32767) << "element " << i;
-      saturated += value != 0 ? 1 : 0;
+      saturated += value != 0 ? 1u : 0u;
     } else {
-      ordinary += value != -32768 && value != 32767 ? 1 : 0;
+      ordinary += value != -32768 && value != 32767 ? 1u : 0u;
     }
   }
   EXPECT_GT(saturated, 0u);

@@ -153,6 +153,10 @@ void require_sane_operands(const OpBinding& b) {
   const model::Tensor* window = b.op.outputs.empty() ? nullptr : &b.output(0);
   if (const auto* o = std::get_if<model::TransposeConvOptions>(&b.op.options)) {
     window = b.has_input(2) ? &b.input(2) : nullptr;  // strides step through the input
+    if (window != nullptr && !window->shape.empty() && !b.op.outputs.empty() &&
+        !b.output(0).shape.empty() && window->shape[0] != b.output(0).shape[0]) {
+      refuse("input and output batches differ");
+    }
     if (window != nullptr && window->shape.size() == 4 && b.has_input(1) &&
         b.input(1).shape.size() == 4) {
       check_window(o->stride_h, 1, window->shape[1], b.input(1).shape[1]);
