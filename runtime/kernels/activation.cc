@@ -107,8 +107,12 @@ void softmax_rows(const SoftmaxParams& params, int32_t rows, int32_t depth, cons
       const int32_t scaled = multiply_by_quantized_multiplier(diff, params.input_beta.multiplier,
                                                               params.input_beta.shift);
       const int32_t exp = fixed::exp_on_negative_values(scaled, kScaledDiffIntegerBits);
-      const int32_t probability = rounding_divide_by_power_of_two(
-          saturating_rounding_doubling_high_mul(reciprocal, exp), exponent);
+      // A long row of near-equal values (a sum of exps of 2^9 or more) gives int8 outputs an
+      // exponent beyond 31: every probability then rounds to 0.
+      const int32_t probability =
+          exponent > 31 ? 0
+                        : rounding_divide_by_power_of_two(
+                              saturating_rounding_doubling_high_mul(reciprocal, exp), exponent);
       out[c] = static_cast<Out>(clamp(probability + lowest<Out>(), lowest<Out>(), highest<Out>()));
     }
   }

@@ -96,7 +96,8 @@ std::string refusal(const std::string& file) {
 TEST(FuzzRegressions, EveryReproducerHasAnExpectation) {
   std::set<std::string> listed = {"leaky_relu_huge_alpha.tflite", "relu6_tiny_output_scale.tflite",
                                   "fully_connected_int16_extreme_multiplier.tflite",
-                                  "transpose_conv_int16_extreme_multiplier.tflite"};
+                                  "transpose_conv_int16_extreme_multiplier.tflite",
+                                  "softmax_int8_long_row_of_equal_values.tflite"};
   for (const Refusal& r : kRefusals) listed.insert(r.file);
   std::set<std::string> present;
   for (const auto& entry : fs::directory_iterator(kDirectory)) {
@@ -198,6 +199,24 @@ TEST(FuzzRegressions, Int16TransposeConvWithExtremeChannelScaleSaturates) {
   }
   EXPECT_GT(saturated, 0u);
   EXPECT_GT(ordinary, 0u);
+}
+
+TEST(FuzzRegressions, Int8SoftmaxOverLongRowsOfEqualValues) {
+  // Operator 1: int8 SOFTMAX over rows of 1000 values into output 6 (scale 1/256, zero point
+  // -128). Where most of a row is near its maximum, the sum of exps reaches 2^9 and the output
+  // shift 32, which the kernel took as a shift by 32 bits; each probability is below 1/512 and
+  // must round to 0. A row's probabilities sum to at most 1 plus half an LSB per value.
+  const PipelineResult result =
+      run_pipeline(read_bytes(kDirectory / "softmax_int8_long_row_of_equal_values.tflite"));
+  ASSERT_EQ(result.outcome, PipelineOutcome::Generated);
+  const std::vector<int8_t> output = as_int8(result.outputs.at(6));
+  constexpr size_t kDepth = 1000;
+  ASSERT_EQ(output.size(), 16 * kDepth);
+  for (size_t row = 0; row < output.size() / kDepth; ++row) {
+    double sum = 0;
+    for (size_t c = 0; c < kDepth; ++c) sum += (output[row * kDepth + c] + 128) / 256.0;
+    EXPECT_LE(sum, 1.0 + kDepth / 512.0) << "row " << row;
+  }
 }
 
 }  // namespace
