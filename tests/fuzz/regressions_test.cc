@@ -73,6 +73,10 @@ const Refusal kRefusals[] = {
      "16x8 TRANSPOSE_CONV with an input batch of 2 into an output batch of 1: heap-buffer-overflow "
      "in the kernel",
      "operator 0 (TRANSPOSE_CONV)"},
+    {"depthwise_conv_empty_filter.tflite",
+     "the graph input [0, 9, 9, 4] as DEPTHWISE_CONV_2D filter: no storage, so the kernel indexed "
+     "a null pointer",
+     "operator 0 (DEPTHWISE_CONV_2D)"},
     {"zero_element_input.tflite",
      "an input with a 0 dimension: memcpy to a null arena pointer (the same call is in "
      "`tinydeploy run` and `generate`)",

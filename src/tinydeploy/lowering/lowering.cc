@@ -194,6 +194,9 @@ void require_sane_operands(const OpBinding& b) {
   if (!b.has_input(1) || b.op.outputs.empty() || b.output(0).shape.empty()) return;
   const model::Tensor& filter = b.input(1);
   const int64_t channels = b.output(0).shape.back();
+  if (filter.elements() == 0 && b.output(0).elements() > 0) {
+    refuse(fmt::format("filter '{}' has no elements", filter.name));
+  }
   if (b.has_input(bias_index) && b.input(bias_index).elements() < channels) {
     refuse(fmt::format("bias '{}' has {} values for {} output channels", b.input(bias_index).name,
                        b.input(bias_index).elements(), channels));
