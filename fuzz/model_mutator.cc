@@ -1042,6 +1042,21 @@ std::optional<Mutation> mutate_model(const uint8_t* data, size_t size, uint32_t 
   if (size < 8 || !fb::ModelBufferHasIdentifier(data)) return std::nullopt;
   flatbuffers::Verifier verifier(data, size);
   if (!fb::VerifyModelBuffer(verifier)) return std::nullopt;
+  // The verifier checks vectors of 8-byte values for 4-byte alignment only, and unpacking loads
+  // them in place: a byte-mutated file may hold a misaligned one (the reader copies them).
+  const fb::Model* root = fb::GetModel(data);
+  if (root->subgraphs() != nullptr) {
+    for (const fb::SubGraph* graph : *root->subgraphs()) {
+      if (graph->tensors() == nullptr) continue;
+      for (const fb::Tensor* tensor : *graph->tensors()) {
+        const auto* q = tensor->quantization();
+        if (q != nullptr && q->zero_point() != nullptr &&
+            reinterpret_cast<uintptr_t>(q->zero_point()->Data()) % alignof(int64_t) != 0) {
+          return std::nullopt;
+        }
+      }
+    }
+  }
   const std::unique_ptr<fb::ModelT> model = fb::UnPackModel(data);
   if (!model || model->subgraphs.empty() || !model->subgraphs.front()) return std::nullopt;
   for (const auto& buffer : model->buffers) {
