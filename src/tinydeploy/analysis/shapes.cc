@@ -220,9 +220,10 @@ Shape reshape(const OpContext& c) {
       out.push_back(0);
     } else {
       out.push_back(checked_dim(c, dim));
-      if (__builtin_mul_overflow(known, dim, &known)) {
-        fail(c, "the new shape's element count overflows");
+      if (dim != 0 && known > std::numeric_limits<int64_t>::max() / dim) {
+        fail(c, "the element count of new shape [{}] overflows", fmt::join(*requested, ", "));
       }
+      known *= dim;
     }
   }
   if (inferred) {
@@ -705,7 +706,7 @@ std::optional<Shapes> derive_output_shapes(const OpContext& c) {
       require_inputs(c, 2);
       return one(pad(c));
     case BuiltinOp::CONCATENATION:
-      require_inputs(c, 1);
+      require_inputs(c, std::max<size_t>(c.op.inputs.size(), 1));
       return Shapes{concatenation(c)};
     case BuiltinOp::MEAN:
     case BuiltinOp::SUM:
@@ -735,7 +736,7 @@ std::optional<Shapes> derive_output_shapes(const OpContext& c) {
       require_inputs(c, 3);
       return split(c, 0, 2);
     case BuiltinOp::PACK:
-      require_inputs(c, 1);
+      require_inputs(c, std::max<size_t>(c.op.inputs.size(), 1));
       return Shapes{pack(c)};
     case BuiltinOp::UNPACK:
       require_inputs(c, 1);

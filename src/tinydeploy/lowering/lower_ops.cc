@@ -290,9 +290,9 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
     geometry = {o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, 0, 0};
     padding = o.padding;
     activation = o.activation;
-    require(
-        filter.c > 0 && in.c % filter.c == 0 && filter.n == out.c && out.c % (in.c / filter.c) == 0,
-        b, "filter channels do not divide the input channels");
+    require(filter.c > 0 && in.c > 0 && in.c % filter.c == 0 && filter.n == out.c &&
+                out.c % (in.c / filter.c) == 0,
+            b, "filter channels do not divide the input channels");
   }
   require(in.n == out.n, b,
           fmt::format("input '{}' has batch {} but output '{}' has batch {}", b.input(0).name, in.n,

@@ -51,7 +51,11 @@ inline int32_t saturating_rounding_multiply_by_power_of_two(int32_t x, int expon
 inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
-  const int32_t scaled = static_cast<int32_t>(static_cast<uint32_t>(x) << left);
+  // Only an extreme multiplier (a far larger input than output scale) shifts x out of the int32
+  // range: the product then saturates, as the real value does, instead of wrapping around.
+  const int64_t wide = static_cast<int64_t>(x) * (int64_t{1} << left);
+  const int32_t scaled =
+      static_cast<int32_t>(wide > INT32_MAX ? INT32_MAX : (wide < INT32_MIN ? INT32_MIN : wide));
   return rounding_divide_by_power_of_two(saturating_rounding_doubling_high_mul(scaled, multiplier),
                                          right);
 }
@@ -64,8 +68,24 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, i
 inline int32_t multiply_by_quantized_multiplier(int64_t x, int32_t multiplier, int shift) {
   const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
   const int total_shift = 15 - shift;
+  if (total_shift < 1) {
+    // Beyond the documented shift range: only an extreme multiplier gets here, and the result
+    // saturates as the real value does.
+    const int64_t product = x * reduced;
+    const int64_t limit = int64_t{INT32_MAX} >> -total_shift;
+    if (product > limit) return INT32_MAX;
+    if (product < -limit) return INT32_MIN;
+    return static_cast<int32_t>(product * (int64_t{1} << -total_shift));
+  }
   const int64_t rounded = x * reduced + (int64_t{1} << (total_shift - 1));
   return static_cast<int32_t>(rounded >> total_shift);
+}
+
+// value + offset, saturated to the int32 range: a rescaled value that saturated (an extreme
+// multiplier) plus a zero point must not overflow before the output clamp.
+inline int32_t add_saturating(int32_t value, int32_t offset) {
+  const int64_t sum = static_cast<int64_t>(value) + offset;
+  return static_cast<int32_t>(sum > INT32_MAX ? INT32_MAX : (sum < INT32_MIN ? INT32_MIN : sum));
 }
 
 inline int32_t clamp(int32_t value, int32_t low, int32_t high) {
