@@ -50,9 +50,9 @@ TEST(LeakyReluTest, RescaledNegativesNearTheInt32LimitSaturate) {
   const std::vector<int8_t> input = {-128, -2, 0, 5};
   std::vector<int8_t> output(input.size());
   leaky_relu(params, 4, input.data(), output.data());
-  // -2 becomes 2^31 - 1 before the zero point is added: saturated, not overflowed. -128 x 2^30
-  // wraps to 0 in the shift, as TFLite's int32 arithmetic does.
-  EXPECT_EQ(output, (std::vector<int8_t>{5, 127, 5, 10}));
+  // -2 becomes 2^31 - 1 before the zero point is added: saturated, not overflowed; -128 x 2^30
+  // saturates in the shift too (TFLite's int32 product is undefined there), so both clamp to 127.
+  EXPECT_EQ(output, (std::vector<int8_t>{127, 127, 5, 10}));
 }
 
 }  // namespace

@@ -56,12 +56,13 @@ TEST(FixedPointTest, MultiplyByQuantizedMultiplier) {
 }
 
 TEST(FixedPointTest, MultiplyByQuantizedMultiplierAtTheEndsOfItsShiftRange) {
-  // The 32-bit form: shifts -31 and 31; beyond int32 the left shift wraps as two's complement
-  // (1 << 31 is INT32_MIN, and half of it is -2^30).
+  // The 32-bit form: shifts -31 and 31; beyond int32 the left shift saturates (2^31 becomes
+  // INT32_MAX, and half of it rounds to 2^30), as the real value does.
   EXPECT_EQ(multiply_by_quantized_multiplier(INT32_MAX, INT32_MAX, -31), 1);
-  EXPECT_EQ(multiply_by_quantized_multiplier(1, 1 << 30, 31), -(1 << 30));
+  EXPECT_EQ(multiply_by_quantized_multiplier(1, 1 << 30, 31), 1 << 30);
   EXPECT_EQ(multiply_by_quantized_multiplier(1 << 29, 1 << 30, 1), 1 << 29);
-  EXPECT_EQ(multiply_by_quantized_multiplier(1 << 30, 1 << 30, 1), -(1 << 30));
+  EXPECT_EQ(multiply_by_quantized_multiplier(1 << 30, 1 << 30, 1), 1 << 30);
+  EXPECT_EQ(multiply_by_quantized_multiplier(-(1 << 30), 1 << 30, 2), -(1 << 30));
   // The 64-bit form: shift 14 leaves a rounding shift of 1; shift -48 one of 63.
   const int64_t near_limit = (int64_t{1} << 47) - 1;
   EXPECT_EQ(multiply_by_quantized_multiplier(int64_t{3}, 1 << 30, 14), 3 << 13);

@@ -413,7 +413,7 @@ MODELS = {
         "to it"),
     "reshape_int8": (lambda: reshape_int8(), "RESHAPE", "base", None),
     "reshape_shape_overflow": (lambda: reshape_int8("shape_overflow"), "RESHAPE", "3",
-                               "the new shape's element count overflows"),
+                               "the element count of new shape"),
     "average_pool_int16": (lambda: average_pool_int16(100), "AVERAGE_POOL_2D", "base", None),
     "average_pool_int16_window": (
         lambda: average_pool_int16(300), "AVERAGE_POOL_2D", "3",
