@@ -13,8 +13,6 @@ using Clock = std::chrono::steady_clock;
 
 // Bytes of a WriteInput payload before its data: u16 index, u32 offset.
 constexpr size_t kWriteHeader = 6;
-// Bytes of a LayerData payload before its data: u16 layer, u8 output, u32 offset, u32 total.
-constexpr size_t kLayerHeader = 11;
 // No layer output the host accepts is larger (the arena of any real microcontroller is smaller).
 constexpr uint32_t kMaxLayerBytes = 256u << 20;
 
