@@ -120,8 +120,9 @@ void require_sane_operands(const OpBinding& b) {
   const auto check_quantization = [&](const model::Tensor& t) {
     const auto range = integer_range(t.dtype);
     if (!range || !t.quantization.is_quantized()) return;
+    const bool activation_type = t.dtype != DType::Int32 && t.dtype != DType::Int64;
     for (const float scale : t.quantization.scale) {
-      if (!std::isfinite(scale) || scale <= 0.0f) {
+      if (activation_type && (!std::isfinite(scale) || scale <= 0.0f)) {
         refuse(fmt::format("tensor '{}' has the invalid quantization scale {}", t.name, scale));
       }
     }
@@ -216,7 +217,8 @@ void require_sane_operands(const OpBinding& b) {
   };
   double bound = static_cast<double>(filter.elements() / filter_channels) *
                  span(input, *input_range) * span(filter, *filter_range);
-  if (b.has_input(bias_index) && b.input(bias_index).is_constant()) {
+  if (b.has_input(bias_index) && b.input(bias_index).is_constant() &&
+      (b.input(bias_index).dtype == DType::Int32 || b.input(bias_index).dtype == DType::Int64)) {
     bound += static_cast<double>(largest_magnitude(b.model, b.input(bias_index)));
   }
   const double limit = input.dtype == DType::Int16 ? 0x1p47 : 0x1p31;
