@@ -62,6 +62,10 @@ PipelineResult run_pipeline(std::vector<uint8_t> model_bytes, const PipelineLimi
 
   PipelineResult result{PipelineOutcome::Ran, example.inputs, example.outputs};
   if (analysis.parameter_bytes > limits.max_codegen_parameter_bytes) return result;
+  int64_t example_bytes = 0;
+  for (const auto& bytes : example.inputs) example_bytes += static_cast<int64_t>(bytes.size());
+  for (const auto& bytes : example.outputs) example_bytes += static_cast<int64_t>(bytes.size());
+  if (example_bytes > limits.max_codegen_example_bytes) return result;
   const codegen::Package package =
       codegen::generate_package(model, analysis, engine.calls(), example, {"fuzz_model", core});
   if (package.files.empty()) throw std::logic_error("generate_package returned no files");

@@ -16,6 +16,9 @@ struct PipelineLimits {
   int64_t max_traffic_bytes = int64_t{64} << 20;
   // Constant bytes beyond which code generation (which prints every weight) is skipped.
   int64_t max_codegen_parameter_bytes = int64_t{512} << 10;
+  // Example bytes (inputs and outputs, printed into the package) beyond which code generation
+  // is skipped: megabytes of example text take seconds under the sanitizers, not a bug.
+  int64_t max_codegen_example_bytes = int64_t{1} << 20;
 };
 
 enum class PipelineOutcome {
