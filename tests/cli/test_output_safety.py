@@ -350,7 +350,9 @@ def test_interrupted_run_reference_leaves_nothing(sandbox, signum):
     for output in ([], ["-o", tmp_path / "parent" / "out"]):
         (tmp_path / "runner.pid").unlink(missing_ok=True)
         process = start(["run", KWS, "--reference", "litert", *output], env)
-        wait_for(lambda: (tmp_path / "runner.pid").exists(), 30, "the fake reference runner")
+        # The file appears before its content: wait for the number.
+        wait_for(lambda: (tmp_path / "runner.pid").exists() and
+                 (tmp_path / "runner.pid").read_text().strip(), 30, "the fake reference runner")
         # A scratch directory exists while the reference runs.
         assert glob.glob(str(tmp_path / ("parent" if output else "tmp") / "tinydeploy-*"))
         interrupt_and_check(process, signum, tmp_path)
