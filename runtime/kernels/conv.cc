@@ -9,6 +9,16 @@
 namespace tinydeploy::runtime {
 namespace {
 
+// `value` rounded half away from zero and clamped to [low, high]. Inputs that are not finite
+// (an earlier layer overflowed) make the quantization undefined in TFLite; here NaN gives
+// `nan_value` and infinities clamp, so the kernel stays defined.
+int32_t round_clamped(double value, int32_t low, int32_t high, int32_t nan_value) {
+  if (value != value) return nan_value;
+  if (value <= low) return low;
+  if (value >= high) return high;
+  return static_cast<int32_t>(round(value));
+}
+
 // Turns an accumulator into an output element: requantization for integer types, the fused
 // activation's clamp for float.
 template <typename Output>
@@ -232,13 +242,12 @@ float quantize_asymmetric(const float* values, int32_t count, int8_t* quantized,
   const double error_min = 128.0 + (rmin / scale < 0 ? -rmin / scale : rmin / scale);
   const double error_max = 127.0 + (rmax / scale < 0 ? -rmax / scale : rmax / scale);
   const double zero = error_min < error_max ? from_min : from_max;
-  *zero_point = zero <= -128.0 ? -128 : (zero >= 127.0 ? 127 : static_cast<int32_t>(round(zero)));
+  *zero_point = round_clamped(zero, -128, 127, 0);
   const float factor = static_cast<float>(scale);
   const float inverse = 1.0f / factor;
   for (int32_t i = 0; i < count; ++i) {
-    const int32_t q =
-        static_cast<int32_t>(roundf(static_cast<float>(*zero_point) + values[i] * inverse));
-    quantized[i] = static_cast<int8_t>(q < -128 ? -128 : (q > 127 ? 127 : q));
+    const float value = static_cast<float>(*zero_point) + values[i] * inverse;
+    quantized[i] = static_cast<int8_t>(round_clamped(value, -128, 127, *zero_point));
   }
   return factor;
 }
@@ -258,8 +267,7 @@ float quantize_symmetric(const float* values, int32_t count, int8_t* quantized) 
   }
   const float inverse = 127.0f / range;
   for (int32_t i = 0; i < count; ++i) {
-    const int32_t q = static_cast<int32_t>(roundf(values[i] * inverse));
-    quantized[i] = static_cast<int8_t>(q < -127 ? -127 : (q > 127 ? 127 : q));
+    quantized[i] = static_cast<int8_t>(round_clamped(values[i] * inverse, -127, 127, 0));
   }
   return range / 127.0f;
 }

@@ -112,6 +112,7 @@ std::string refusal(const std::string& file) {
 
 TEST(FuzzRegressions, EveryReproducerHasAnExpectation) {
   std::set<std::string> listed = {"relu6_tiny_output_scale.tflite",
+                                  "conv_hybrid_non_finite_input.tflite",
                                   "softmax_int8_long_row_of_equal_values.tflite"};
   for (const Refusal& r : kRefusals) listed.insert(r.file);
   std::set<std::string> present;
@@ -175,6 +176,17 @@ TEST(FuzzRegressions, Int8SoftmaxOverLongRowsOfEqualValues) {
     for (size_t c = 0; c < kDepth; ++c) sum += (output[row * kDepth + c] + 128) / 256.0;
     EXPECT_LE(sum, 1.0 + kDepth / 512.0) << "row " << row;
   }
+}
+
+TEST(FuzzRegressions, HybridConvOfNonFiniteValuesStaysDefined) {
+  // The float KWS model with a mutated float layer that overflows to infinity: the hybrid
+  // CONV_2D after it quantized inf * 0 = NaN to int (UBSan: nan outside the range of int).
+  // Non-finite values now quantize to a clamped or zero value; the run completes.
+  const PipelineResult result =
+      run_pipeline(read_bytes(kDirectory / "conv_hybrid_non_finite_input.tflite"));
+  ASSERT_NE(result.outcome, PipelineOutcome::OverLimits);
+  ASSERT_EQ(result.outputs.size(), 1u);
+  EXPECT_EQ(result.outputs[0].size(), 12u * sizeof(float));
 }
 
 }  // namespace
