@@ -298,3 +298,16 @@ def test_usage_errors_exit_with_cli11_codes():
     assert tinydeploy("inspect", RELU6, "--bogus", check=False).returncode == 109  # extra argument
     assert tinydeploy("run", RELU6, "--reference", "tf", check=False).returncode == 105
     assert tinydeploy("run", RELU6, "--random", "x", check=False).returncode == 105
+
+
+def test_an_input_without_elements_runs_and_generates(tmp_path):
+    """A model input with a 0 dimension has no storage: `run` and `generate` must not hand a null
+    pointer to memcpy (UBSan's nonnull check in the asan configuration)."""
+    model = REPO / "tests" / "data" / "fuzz-regressions" / "zero_element_input.tflite"
+    for args in (["run", model, "--random", "1"], ["generate", model, "-o", tmp_path / "pkg"]):
+        result = tinydeploy(*args, check=False)
+        stderr = result.stderr.decode(errors="replace")
+        assert "runtime error" not in stderr and "Sanitizer" not in stderr, stderr
+        assert result.returncode in (0, 1), stderr
+        if result.returncode == 1:
+            assert stderr.startswith("error: "), stderr

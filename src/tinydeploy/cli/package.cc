@@ -58,7 +58,10 @@ codegen::ExampleData compute_example(const model::Model& model, engine::Engine& 
     if (destination.size() != input.bytes.size()) {
       throw Error("{}: input {} has no arena storage", model.path, i);
     }
-    std::memcpy(destination.data(), input.bytes.data(), destination.size());
+    // An input without elements has no storage (a null pointer memcpy must not see).
+    if (!destination.empty()) {
+      std::memcpy(destination.data(), input.bytes.data(), destination.size());
+    }
     example.inputs.push_back(input.bytes);
   }
   engine.invoke();

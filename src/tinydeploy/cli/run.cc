@@ -75,7 +75,10 @@ int run_model(const RunOptions& options, std::ostream& out) {
     if (destination.size() != inputs.back().bytes.size()) {
       throw Error("{}: input {} has no arena storage", options.model.string(), i);
     }
-    std::memcpy(destination.data(), inputs.back().bytes.data(), destination.size());
+    // An input without elements has no storage (a null pointer memcpy must not see).
+    if (!destination.empty()) {
+      std::memcpy(destination.data(), inputs.back().bytes.data(), destination.size());
+    }
   }
 
   // Every operator output, captured while it is live, for the layer comparison. The arena
