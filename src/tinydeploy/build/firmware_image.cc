@@ -28,16 +28,6 @@ std::string tree_key(const std::vector<codegen::GeneratedFile>& files, std::stri
   return hash.substr(0, 24);
 }
 
-void write_tree(const std::vector<codegen::GeneratedFile>& files, const fs::path& root) {
-  for (const codegen::GeneratedFile& f : files) {
-    const fs::path path = root / f.path;
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary);
-    out.write(f.content.data(), static_cast<std::streamsize>(f.content.size()));
-    if (!out.flush()) throw Error("cannot write {}", path.string());
-  }
-}
-
 }  // namespace
 
 fs::path cache_directory() {
@@ -72,7 +62,7 @@ FirmwareImage build_firmware(const std::vector<codegen::GeneratedFile>& files,
   // Built under a temporary name, renamed into place once whole: an interrupted or failed build
   // never leaves an entry that looks usable.
   TemporaryDirectory work(boards);
-  write_tree(files, work.path() / "src");
+  codegen::write_files(files, work.path() / "src");
   progress(fmt::format("building the {} for {}", program, board));
   try {
     cmake_build(work.path() / "src", work.path() / "build", {}, program, work.path(),

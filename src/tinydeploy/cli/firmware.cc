@@ -25,13 +25,7 @@ void run_firmware(const FirmwareOptions& options, std::ostream& out) {
   }
   const auto files = validator_firmware_tree(options.model, options.package, target.board);
   OutputDirectory output({options.output_dir, options.model, {}, options.force, "firmware"});
-  for (const codegen::GeneratedFile& f : files) {
-    const fs::path path = output.staging() / f.path;
-    fs::create_directories(path.parent_path());
-    std::ofstream file(path, std::ios::binary);
-    file.write(f.content.data(), static_cast<std::streamsize>(f.content.size()));
-    if (!file.flush()) throw Error("cannot write {}", path.string());
-  }
+  codegen::write_files(files, output.staging());
   // Built where it stays: CMake's build tree records absolute paths.
   output.commit();
   if (target.board.port.empty()) {

@@ -11,7 +11,7 @@ namespace tinydeploy::cli {
 void run_generate(const PackageCommandOptions& options, std::ostream& out) {
   OutputDirectory output(output_request(options, "generate"));
   const codegen::Package package = make_package(options);
-  write_package(package, output.staging());
+  codegen::write_files(package.files, output.staging());
   output.commit();
   out << fmt::format("wrote {} ({} files; arena {} bytes, weights {} bytes, kernels: {})\n",
                      output.path().string(), package.files.size(), package.arena_bytes,

@@ -22,12 +22,6 @@ namespace fs = std::filesystem;
 // The example is one inference; a generated program that runs longer than this has hung.
 constexpr std::chrono::milliseconds kExampleTimeout{300'000};
 
-void write_text(const fs::path& path, std::string_view content) {
-  std::ofstream file(path, std::ios::binary);
-  file.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!file.flush()) throw Error("cannot write {}", path.string());
-}
-
 }  // namespace
 
 void run_library(const PackageCommandOptions& options, std::ostream& out) {
@@ -39,7 +33,7 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
   TemporaryDirectory work(temporary_root());
   const fs::path source = work.path() / "package";
   const fs::path build = work.path() / "build";
-  write_package(package, source);
+  codegen::write_files(package.files, source);
 
   const board::Target target = board::parse_target(options.target);
   build::require_build_tools(target.board.core != board::Core::Host);
@@ -70,8 +64,9 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
                                      std::string(board::core_name(target.board.core)),
                                      package.kernel_sources};
   const std::string text = build::report_text(report, context);
-  write_text(result / "memory_report.txt", text);
-  write_text(result / "memory_report.json", build::report_json(report, context));
+  codegen::write_files(
+      {{"memory_report.txt", text}, {"memory_report.json", build::report_json(report, context)}},
+      result);
 
   if (target.board.core == board::Core::Host) {
     progress.step("running the example");

@@ -24,6 +24,11 @@ namespace {
 
 constexpr int kExitError = 1;
 
+// Progress is for people at a terminal; CI logs and pipes get only the result.
+bool quiet_unless_at_a_terminal(bool quiet) {
+  return quiet || std::getenv("CI") != nullptr || isatty(fileno(stdout)) == 0;
+}
+
 // --target values come from the board registry; a wrong one is a usage error naming them all.
 CLI::Validator board_check() {
   return CLI::Validator(
@@ -133,8 +138,7 @@ void add_library_command(CLI::App& app, tinydeploy::cli::PackageCommandOptions& 
   library->add_flag("-q,--quiet", options.quiet, "No progress lines");
   library->callback([&options] {
     tinydeploy::cli::PackageCommandOptions effective = options;
-    // Progress is for people at a terminal; CI logs and pipes get only the result.
-    if (std::getenv("CI") != nullptr || isatty(fileno(stdout)) == 0) effective.quiet = true;
+    effective.quiet = quiet_unless_at_a_terminal(options.quiet);
     tinydeploy::cli::run_library(effective, std::cout);
   });
 }
@@ -179,7 +183,7 @@ void add_validate_command(CLI::App& app, tinydeploy::cli::ValidateOptions& optio
   validate->add_flag("-q,--quiet", options.quiet, "No progress lines");
   validate->callback([&options, &exit_code] {
     tinydeploy::cli::ValidateOptions effective = options;
-    if (std::getenv("CI") != nullptr || isatty(fileno(stdout)) == 0) effective.quiet = true;
+    effective.quiet = quiet_unless_at_a_terminal(options.quiet);
     exit_code = tinydeploy::cli::run_validate(effective, std::cout);
   });
 }
@@ -201,7 +205,11 @@ void add_firmware_command(CLI::App& app, tinydeploy::cli::FirmwareOptions& optio
   firmware->add_flag("--force", options.force,
                      "Replace an existing directory that tinydeploy did not write");
   firmware->add_flag("-q,--quiet", options.quiet, "No progress lines");
-  firmware->callback([&options] { tinydeploy::cli::run_firmware(options, std::cout); });
+  firmware->callback([&options] {
+    tinydeploy::cli::FirmwareOptions effective = options;
+    effective.quiet = quiet_unless_at_a_terminal(options.quiet);
+    tinydeploy::cli::run_firmware(effective, std::cout);
+  });
 }
 
 }  // namespace

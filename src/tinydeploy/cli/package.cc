@@ -96,17 +96,6 @@ codegen::Package make_package(const PackageCommandOptions& options) {
                                    {name, target.board.core});
 }
 
-// Writes every file of `package` under `root`.
-void write_package(const codegen::Package& package, const fs::path& root) {
-  for (const codegen::GeneratedFile& file : package.files) {
-    const fs::path path = root / file.path;
-    fs::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary);
-    out.write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
-    if (!out.flush()) throw Error("cannot write {}", path.string());
-  }
-}
-
 OutputRequest output_request(const PackageCommandOptions& options, std::string command) {
   return {options.output_dir, options.model, {}, options.force, std::move(command)};
 }

@@ -34,9 +34,6 @@ struct PackageCommandOptions {
 // inputs and the outputs the host engine computes for them.
 codegen::Package make_package(const PackageCommandOptions& options);
 
-// Writes every file of `package` under `root`.
-void write_package(const codegen::Package& package, const std::filesystem::path& root);
-
 // A package written earlier by `generate` (maybe edited by hand), read back as its files.
 codegen::Package read_package_directory(const std::filesystem::path& dir);
 

@@ -66,6 +66,12 @@ struct OutputSummary {
   bool shape_mismatch = false;
 };
 
+// Float tensors match within compare()'s relative tolerance; integer ones within `lsb`.
+bool within_tolerance(const validate::Comparison& c, const model::Tensor& t, uint32_t lsb) {
+  if (t.dtype == model::DType::Float32) return c.matches();
+  return !c.shape_mismatch && c.max_abs_diff <= lsb;
+}
+
 // A classifier-like output: one row of at least two scores.
 bool classifier_like(const model::Tensor& t) {
   int64_t rows = 1;
@@ -218,10 +224,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
       s.max_real = std::max(s.max_real, c.max_real_diff);
       s.differing += c.differing;
       s.elements += c.elements;
-      const bool is_float = t.dtype == model::DType::Float32;
-      const bool within =
-          !c.shape_mismatch && (is_float ? c.matches() : c.max_abs_diff <= options.tolerance);
-      run_passed[r] = run_passed[r] && within;
+      run_passed[r] = run_passed[r] && within_tolerance(c, t, options.tolerance);
       s.classifier = classifier_like(t);
       if (s.classifier && !c.shape_mismatch && argmax(target_outputs[r][o]) == argmax(expected)) {
         ++s.top1_agree;
@@ -274,10 +277,7 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
         const validate::Comparison c =
             validate::compare(data, tensors::read_npy(theirs->second), t);
         ++compared;
-        const bool within = t.dtype == model::DType::Float32
-                                ? c.matches()
-                                : !c.shape_mismatch && c.max_abs_diff <= options.tolerance;
-        if (!within) {
+        if (!within_tolerance(c, t, options.tolerance)) {
           out << fmt::format("first divergence: layer {} ({}) output '{}' [{}] {}: {}\n", op,
                              oper.name(), t.name, fmt::join(t.shape, ","),
                              model::dtype_name(t.dtype), validate::describe(c, t));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <set>
 #include <type_traits>
@@ -1136,6 +1137,16 @@ std::string usable_name(std::string_view text) {
 }
 
 }  // namespace
+
+void write_files(const std::vector<GeneratedFile>& files, const std::filesystem::path& root) {
+  for (const GeneratedFile& file : files) {
+    const std::filesystem::path path = root / file.path;
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary);
+    out.write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
+    if (!out.flush()) throw Error("cannot write {}", path.string());
+  }
+}
 
 std::string default_package_name(const std::filesystem::path& model) {
   // A model file named math.tflite or all.tflite gets math_model, all_model: a package that

@@ -43,6 +43,10 @@ struct Package {
   int64_t variable_bytes = 0;  // resource variables and variable tensors (kept across calls)
 };
 
+// Writes `files` under `root`, creating directories as needed; throws tinydeploy::Error naming
+// the file that cannot be written.
+void write_files(const std::vector<GeneratedFile>& files, const std::filesystem::path& root);
+
 // The package name derived from a model path: its stem as a C identifier.
 std::string default_package_name(const std::filesystem::path& model);
 
