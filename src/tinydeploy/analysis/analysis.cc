@@ -52,13 +52,12 @@ LayerInfo analyze_layer(const OpContext& context) {
     layer.activation_write_bytes += context.output(i).bytes();
   }
   layer.macs = estimate_macs(context);
-  layer.scratch_bytes = kernel_scratch_bytes(context);
   return layer;
 }
 
 // Live ranges of the tensors the arena holds: everything computed at run time, except
 // variables, which keep their values across inferences in their own area.
-MemoryPlan plan_memory(const model::Subgraph& graph, const std::vector<LayerInfo>& layers) {
+MemoryPlan plan_arena_of(const model::Subgraph& graph, const std::vector<LayerInfo>& layers) {
   const auto count = static_cast<int32_t>(graph.operators.size());
   const int32_t last_step = std::max(count - 1, 0);
   constexpr int32_t kUnused = -1;
@@ -157,7 +156,6 @@ std::vector<OpUsage> inventory(const model::Subgraph& graph) {
     auto key = std::tuple(usage.op, usage.input_types, usage.output_types);
     const auto [found, inserted] = index.try_emplace(std::move(key), usages.size());
     if (inserted) {
-      usage.supported = runtime_supports(op.op, usage.input_types, usage.output_types);
       usages.push_back(std::move(usage));
     }
     ++usages[found->second].count;
@@ -177,6 +175,12 @@ const Allocation* MemoryPlan::find_tensor(int32_t tensor) const {
   const auto found = std::find_if(allocations.begin(), allocations.end(),
                                   [tensor](const Allocation& a) { return a.tensor == tensor; });
   return found == allocations.end() ? nullptr : &*found;
+}
+
+MemoryPlan plan_memory(const model::Model& model, const std::vector<LayerInfo>& layers) {
+  MemoryPlan plan = plan_arena_of(model.main(), layers);
+  plan_variables(model, plan);
+  return plan;
 }
 
 std::string signature_text(const OpUsage& usage) {
@@ -200,8 +204,6 @@ ModelAnalysis analyze(const model::Model& model) {
   for (const model::Tensor& tensor : graph.tensors) {
     if (tensor.data) result.parameter_bytes += static_cast<int64_t>(tensor.data->size);
   }
-  result.plan = plan_memory(graph, result.layers);
-  plan_variables(model, result.plan);
   result.inventory = inventory(graph);
   return result;
 }

@@ -12,6 +12,7 @@
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/engine/engine.h"
+#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/tensors/tensor_io.h"
 
@@ -19,18 +20,6 @@ namespace tinydeploy::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Every operator the runtime cannot run, in one message, before anything is generated.
-void require_supported(const model::Model& model, const analysis::ModelAnalysis& analysis) {
-  std::vector<std::string> missing;
-  for (const analysis::OpUsage& usage : analysis.inventory) {
-    if (!usage.supported) missing.push_back(analysis::signature_text(usage));
-  }
-  if (!missing.empty()) {
-    throw Error("{}: nothing generated: the runtime has no kernel for {}", model.path,
-                fmt::join(missing, "; "));
-  }
-}
 
 // The host engine's inference on seeded random inputs: the example's expected output. Refused
 // before anything is computed when the inputs and outputs together exceed `max_bytes`.
@@ -86,13 +75,14 @@ codegen::Package make_package(const PackageCommandOptions& options) {
       options.name ? *options.name : codegen::default_package_name(options.model);
   codegen::check_package_name(name);
   const model::Model model = model::read_model(options.model);
-  const analysis::ModelAnalysis analysis = analysis::analyze(model);
-  require_supported(model, analysis);
-  // The engine lowers the model once; the package prints the same calls it ran for the example.
-  engine::Engine engine(model, analysis, options.max_arena_bytes);
+  // Every refusal in one message, before anything is computed or generated.
+  const lowering::LoweredModel lowered = lowering::lower(model);
+  lowering::require_supported(model, lowered, "nothing generated");
+  // The package prints the very calls the engine ran for the example.
+  engine::Engine engine(model, lowered, options.max_arena_bytes);
   const codegen::ExampleData example =
       compute_example(model, engine, options.example_seed, options.max_example_bytes);
-  return codegen::generate_package(model, analysis, engine.calls(), example,
+  return codegen::generate_package(model, lowered.analysis, lowered.calls, example,
                                    {name, target.board.core});
 }
 

@@ -12,6 +12,7 @@
 #include "tinydeploy/common/temporary_directory.h"
 #include "tinydeploy/common/text.h"
 #include "tinydeploy/engine/engine.h"
+#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/reference/reference.h"
 #include "tinydeploy/tensors/tensor_io.h"
@@ -55,8 +56,8 @@ int run_model(const RunOptions& options, std::ostream& out) {
   const fs::path& work = output ? output->staging() : scratch->path();
 
   const model::Model model = model::read_model(options.model);
-  const analysis::ModelAnalysis analysis = analysis::analyze(model);
-  engine::Engine engine(model, analysis, options.max_arena_bytes);
+  const lowering::LoweredModel lowered = lowering::lower(model);
+  engine::Engine engine(model, lowered, options.max_arena_bytes);
 
   if (!options.inputs.empty() && options.inputs.size() != engine.input_count()) {
     throw Error("{}: the model has {} inputs but {} --input files were given",

@@ -10,11 +10,12 @@
 
 namespace tinydeploy::engine {
 
-Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysis,
+Engine::Engine(const model::Model& model, const lowering::LoweredModel& lowered,
                int64_t max_arena_bytes)
     : model_(model) {
+  lowering::require_supported(model, lowered, "");
   const model::Subgraph& graph = model.main();
-  const analysis::MemoryPlan& plan = analysis.plan;
+  const analysis::MemoryPlan& plan = lowered.analysis.plan;
   const int64_t needed = plan.arena_bytes + plan.variable_arena_bytes;
   if (needed > max_arena_bytes) {
     throw Error(
@@ -55,7 +56,7 @@ Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysi
     }
     tensor_size_[t] = static_cast<int64_t>(bytes.size());
   }
-  calls_ = lowering::lower(model, analysis);
+  calls_ = lowered.calls;
   for (const lowering::KernelCall& call : calls_) {
     const int32_t index = call.op_index;
     const model::Operator& op = graph.operators[static_cast<size_t>(index)];

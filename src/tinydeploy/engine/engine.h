@@ -8,8 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "tinydeploy/analysis/analysis.h"
-#include "tinydeploy/lowering/kernel_call.h"
+#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/graph.h"
 
 namespace tinydeploy::engine {
@@ -20,11 +19,11 @@ inline constexpr int64_t kDefaultMaxArenaBytes = int64_t{256} << 20;
 
 class Engine {
  public:
-  // Prepares every operator of subgraph 0 against the analysis's memory plan. Throws
-  // tinydeploy::Error naming the operator index, op and types for anything the runtime does not
-  // support, before anything runs, and before allocating anything when the plan's arena is
-  // larger than `max_arena_bytes`.
-  Engine(const model::Model& model, const analysis::ModelAnalysis& analysis,
+  // Binds the lowered calls of subgraph 0 to storage placed by the lowered memory plan. Throws
+  // tinydeploy::Error for any operator lowering refused (lowering::require_supported), before
+  // anything runs, and before allocating anything when the plan's arena is larger than
+  // `max_arena_bytes`.
+  Engine(const model::Model& model, const lowering::LoweredModel& lowered,
          int64_t max_arena_bytes = kDefaultMaxArenaBytes);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
