@@ -15,7 +15,9 @@ operator that produced it. Exit code 0 on success; 1 with one "error:" line othe
   reference_runner.py MODEL --engine litert|tflm --batch DIR [--intermediates]
 
 runs every DIR/run_<r>/input_<i>.npy set (r = 0, 1, ...) on one interpreter and writes each
-run's outputs and manifest.json into its own DIR/run_<r>/, as above.
+run's outputs and manifest.json into its own DIR/run_<r>/, as above. The runs are consecutive
+invokes of that interpreter, never reset in between: a model's state (variable tensors, resource
+variables) carries from run r to run r + 1.
 """
 
 import argparse
