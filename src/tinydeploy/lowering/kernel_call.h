@@ -88,6 +88,8 @@ struct KernelCall {
   std::string kernel;  // function in tinydeploy::runtime, e.g. "conv"
   std::string source;  // the runtime kernel file that defines it, e.g. "conv" (kernels/conv.cc)
   std::vector<Argument> arguments;
+  // Runs on the first invoke after a reset only (an operator of an inlined CALL_ONCE subgraph).
+  bool once = false;
 
   // The call bound to host storage, ready to run. Tables and scales are read from `arguments`,
   // so the KernelCall must outlive the returned function.

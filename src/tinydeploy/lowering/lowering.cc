@@ -80,6 +80,7 @@ std::vector<KernelCall> lower(const model::Model& model, const analysis::ModelAn
     const OpBinding binding{model, graph, graph.operators[i], static_cast<int32_t>(i),
                             has_scratch[i]};
     calls.push_back(lower_op(binding));
+    calls.back().once = graph.operators[i].run_once;
   }
   return calls;
 }
