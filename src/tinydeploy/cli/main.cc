@@ -119,6 +119,12 @@ void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptio
                   "Seed of the example's random inputs, 0 to 2^64-1, as for `run --random`")
       ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"))
       ->capture_default_str();
+  command
+      .add_option("--example-invokes", options.example_invokes,
+                  "Consecutive invokes the example runs and checks, state carried, as for `run "
+                  "--invokes` (default: 1, or 4 for a model with state); with more than one, the "
+                  "example also checks that NAME_reset() gives the first outputs again")
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
   add_max_arena_option(command, options.max_arena_bytes);
   command
       .add_option("--max-example-data", options.max_example_bytes,
