@@ -53,10 +53,13 @@ def expose_intermediates(model_bytes):
     graph = model.subgraphs[0]
     outputs = [int(t) for t in (graph.outputs if graph.outputs is not None else [])]
     added = []
+    # Handles (VAR_HANDLE's resource), strings and variants are no tensor data to compare, and
+    # TFLite Micro refuses them as outputs.
+    no_data = (schema.TensorType.STRING, schema.TensorType.RESOURCE, schema.TensorType.VARIANT)
     for index, op in enumerate(graph.operators or []):
         for tensor in (op.outputs if op.outputs is not None else []):
             tensor = int(tensor)
-            if tensor >= 0 and tensor not in outputs:
+            if tensor >= 0 and tensor not in outputs and graph.tensors[tensor].type not in no_data:
                 outputs.append(tensor)
                 added.append((index, tensor))
     graph.outputs = outputs

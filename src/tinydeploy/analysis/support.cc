@@ -35,6 +35,13 @@ bool weighted_signature(DType activation, DType weights, const std::vector<DType
 }  // namespace
 
 bool runtime_supports(BuiltinOp op, const std::vector<DType>& in, const std::vector<DType>& out) {
+  // Resource variables resolved into variable tensors (model/resource_variables.h): byte copies.
+  if (op == BuiltinOp::READ_VARIABLE) {
+    return in.size() == 1 && out.size() == 1 && in[0] == out[0] && in[0] != DType::Resource;
+  }
+  if (op == BuiltinOp::ASSIGN_VARIABLE) {
+    return in.size() == 2 && out.empty() && in[0] == in[1] && in[0] != DType::Resource;
+  }
   if (in.empty() || out.empty()) return false;
   const DType first = in[0];
   const DType result = out[0];

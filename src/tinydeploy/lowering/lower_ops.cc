@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/text.h"
 #include "tinydeploy/lowering/contracts.h"
 #include "tinydeploy/runtime/activation.h"
 #include "tinydeploy/runtime/conv.h"
@@ -33,6 +34,12 @@ const Tensor& OpBinding::output(size_t i) const {
 }
 bool OpBinding::has_input(size_t i) const {
   return i < op.inputs.size() && op.inputs[i] != model::kNoTensor;
+}
+detail::Slot OpBinding::state_slot(size_t i) const {
+  if (!has_input(i) || !input(i).is_variable) {
+    throw Error("{}: input {} must be a variable tensor (state kept across invokes)", where(), i);
+  }
+  return {op.inputs[i], true, false};
 }
 std::string OpBinding::where() const {
   return fmt::format("{}: operator {} ({})", model.path, index, op.name());
@@ -1194,6 +1201,39 @@ KernelCall prepare_copy(const OpBinding& b) {
 }
 
 // Reads an integer operand tensor (int32 or int64), e.g. paddings, axes, begin/end.
+// Resource variables, once model::resolve_resource_variables has made each one a variable
+// tensor: READ_VARIABLE copies it out, ASSIGN_VARIABLE copies a value into it. Operators it
+// could not resolve are refused with its reason.
+[[noreturn]] void unresolved_state(const OpBinding& b) {
+  throw Error("{}: resource variables are not supported in this model: {}", b.where(),
+              b.model.unresolved_state.empty()
+                  ? "this operator is not part of the entry subgraph's resource variables"
+                  : b.model.unresolved_state);
+}
+
+KernelCall prepare_variable_copy(const OpBinding& b, bool read) {
+  if (!b.has_input(0) || !b.input(0).is_variable) unresolved_state(b);
+  require(b.op.inputs.size() == (read ? 1u : 2u) && b.op.outputs.size() == (read ? 1u : 0u) &&
+              (read || b.has_input(1)),
+          b,
+          read ? "READ_VARIABLE takes one resource and gives one tensor"
+               : "ASSIGN_VARIABLE takes a resource and a value and gives nothing");
+  const Tensor& state = b.input(0);
+  const Tensor& value = read ? b.output(0) : b.input(1);
+  require(!value.is_constant() || !read, b, "the output of READ_VARIABLE is a constant");
+  require(state.dtype == value.dtype && state.bytes() == value.bytes(), b,
+          fmt::format("the variable '{}' is {} ({} bytes), the value '{}' {} ({} bytes)",
+                      printable(state.name), model::dtype_name(state.dtype), state.bytes(),
+                      printable(value.name), model::dtype_name(value.dtype), value.bytes()));
+  const int32_t bytes = narrow(state.bytes(), b);
+  if (read) {
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(copy_bytes), bytes, typed<void>(b.input_slot(0)),
+                typed<void>(b.output_slot(0)));
+  }
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(copy_bytes), bytes, typed<void>(b.input_slot(1)),
+              typed<void>(b.state_slot(0)));
+}
+
 std::vector<int64_t> integers(const OpBinding& b, size_t input) {
   const Tensor& t = b.input(input);
   const auto bytes = b.model.data(t);
@@ -1617,6 +1657,13 @@ KernelCall lower_op(const OpBinding& b) {
       return prepare_transpose(b);
     case BuiltinOp::MEAN:
       return prepare_mean(b);
+    case BuiltinOp::READ_VARIABLE:
+      return prepare_variable_copy(b, true);
+    case BuiltinOp::ASSIGN_VARIABLE:
+      return prepare_variable_copy(b, false);
+    case BuiltinOp::VAR_HANDLE:
+    case BuiltinOp::CALL_ONCE:
+      unresolved_state(b);
     default:
       throw Error("{}: operator {} is not supported by the runtime", b.where(), b.op.name());
   }

@@ -23,6 +23,9 @@ struct OpBinding {
   bool has_input(size_t i) const;
   detail::Slot input_slot(size_t i) const { return {op.inputs[i], false, false}; }
   detail::Slot output_slot(size_t i) const { return {op.outputs[i], true, false}; }
+  // A writable pointer to input i, which must be a variable tensor: state the kernel updates and
+  // that persists across invokes (in the variable area). Refuses any other input.
+  detail::Slot state_slot(size_t i) const;
   static detail::Slot scratch_slot() { return {-1, true, true}; }
   std::string where() const;
 };
