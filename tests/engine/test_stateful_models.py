@@ -105,3 +105,31 @@ def test_random_invokes_draw_different_inputs_and_invoke_0_is_the_single_run(tin
     drawn = [np.load(tmp_path / "three" / f"invoke_{k}" / "input_0.npy") for k in range(3)]
     assert np.array_equal(single, drawn[0])
     assert not np.array_equal(drawn[0], drawn[1]) and not np.array_equal(drawn[1], drawn[2])
+
+
+def _without_assignments(model_bytes):
+    """The model with every ASSIGN_VARIABLE and CALL_ONCE removed: its resources are read but
+    never assigned."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    dropped = (schema.BuiltinOperator.ASSIGN_VARIABLE, schema.BuiltinOperator.CALL_ONCE)
+    graph = model.subgraphs[0]
+    graph.operators = [op for op in graph.operators if codes[op.opcodeIndex] not in dropped]
+    builder = flatbuffers.Builder(len(model_bytes) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def test_a_resource_never_assigned_is_refused_with_the_reason(tinydeploy, tmp_path):
+    model = tmp_path / "never_assigned.tflite"
+    model.write_bytes(_without_assignments(
+        (MODELS_DIR / "resource_variables_float.tflite").read_bytes()))
+    result = tinydeploy("run", model, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "resource variables are not supported in this model" in result.stderr
+    assert "is read but never assigned" in result.stderr
+    inspect = tinydeploy("inspect", model).stdout
+    assert "VAR_HANDLE" in inspect and "unsupported" in inspect

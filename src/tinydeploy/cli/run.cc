@@ -154,9 +154,9 @@ int run_model(const RunOptions& options, std::ostream& out) {
     }
     if (copies > options.max_arena_bytes / static_cast<int64_t>(invokes)) {
       throw Error(
-          "{}: --layers keeps a copy of every operator output of every invoke, more than the "
-          "limit of {} bytes; raise it with --max-arena or run without --layers",
-          options.model.string(), options.max_arena_bytes);
+          "{}: --layers keeps a copy of every operator output{}, more than the limit of {} "
+          "bytes; raise it with --max-arena or run without --layers",
+          options.model.string(), invokes > 1 ? " of every invoke" : "", options.max_arena_bytes);
     }
   }
   std::vector<std::map<int32_t, tensors::TensorData>> captured(invokes);

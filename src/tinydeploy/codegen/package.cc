@@ -716,7 +716,8 @@ const char* {n}_model_sha256(void);
       std::string indented;
       for (size_t begin = 0; begin < once.size();) {
         const size_t end = once.find('\n', begin);
-        indented += "  " + once.substr(begin, end - begin + 1);
+        const std::string line = once.substr(begin, end - begin + 1);
+        indented += line == "\n" ? line : "  " + line;
         begin = end + 1;
       }
       body += "  if (run_once_pending) {\n" + indented + "  }\n";
