@@ -38,9 +38,10 @@ struct Allocation {
 // State that outlives one inference: variable tensors and resource variables (VAR_HANDLE).
 struct VariableAllocation {
   std::string name;     // tensor name, or the resource's container/shared_name
-  int32_t tensor = -1;  // for variable tensors of subgraph 0; -1 for resources
+  int32_t tensor = -1;  // the variable tensor of subgraph 0; -1 for unresolved resources
   int64_t offset = 0;
   int64_t size = 0;
+  uint8_t reset_byte = 0;  // every byte's value before the first invoke and after a reset
 };
 
 struct MemoryPlan {
@@ -75,7 +76,8 @@ struct ModelAnalysis {
   int64_t total_macs = 0;
   int64_t parameter_bytes = 0;   // bytes of all constant tensors of subgraph 0
   int32_t unchecked_layers = 0;  // layers whose output shape tinydeploy does not re-derive
-  // Subgraphs other than the entry point (control flow); only subgraph 0 is planned.
+  // Subgraphs other than the entry point and those inlined into it (control flow); only subgraph
+  // 0 is planned.
   int32_t extra_subgraphs = 0;
 };
 

@@ -86,6 +86,8 @@ struct KernelCall {
   std::string source;  // the runtime kernel file that defines it, e.g. "conv" (kernels/conv.cc)
   std::vector<Argument> arguments;
   int64_t scratch_bytes = 0;  // working memory the kernel needs (its ScratchPointer argument)
+  // Runs on the first invoke after a reset only (an operator of an inlined CALL_ONCE subgraph).
+  bool once = false;
 
   // The call bound to host storage, ready to run. Tables and scales are read from `arguments`,
   // so the KernelCall must outlive the returned function.

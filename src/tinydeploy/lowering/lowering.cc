@@ -67,6 +67,7 @@ LoweredModel lower(const model::Model& model) {
     const OpBinding binding{model, graph, graph.operators[i], static_cast<int32_t>(i)};
     try {
       KernelCall call = lower_op(binding);
+      call.once = graph.operators[i].run_once;
       lowered.analysis.layers[i].scratch_bytes = call.scratch_bytes;
       lowered.calls.push_back(std::move(call));
     } catch (const Error& error) {
