@@ -106,14 +106,29 @@ void stream_layer(void* context, uint32_t layer, uint32_t output, const void* da
   } while (offset < bytes);
 }
 
+// A profiled invoke's hook: one store whose address names the layer (validator_model.h).
+void mark_layer(void* context, uint32_t layer, uint32_t output, const void* data, size_t bytes) {
+  (void)context;
+  (void)output;
+  (void)data;
+  (void)bytes;
+  if (layer < td_model_layer_count()) td_model_profile_marks[2 + layer] = 1;
+}
+
 void invoke(uint8_t sequence, PayloadReader& r) {
   const uint8_t flags = r.u8();
   if (!r.ok()) return respond_error(sequence, ErrorCode::BadRequest, "short Invoke");
   TraceContext trace{sequence};
   const bool traced = (flags & tinydeploy::link::kInvokeTrace) != 0;
+  const bool profiled = (flags & tinydeploy::link::kInvokeProfile) != 0 && !traced;
+  const td_model_layer_hook hook = traced ? stream_layer : profiled ? mark_layer : nullptr;
   td_port_marker(1);
   const uint64_t start = td_port_ticks();
-  const int status = td_model_invoke(traced ? stream_layer : nullptr, &trace);
+  // The marks sit next to the tick reads, so that the plugin's count and the ticks cover the
+  // same instructions but for the reads themselves.
+  if (profiled) td_model_profile_marks[0] = 1;
+  const int status = td_model_invoke(hook, &trace);
+  if (profiled) td_model_profile_marks[1] = 1;
   const uint64_t ticks = td_port_ticks() - start;
   td_port_marker(0);
   if (status != 0) return respond_error(sequence, ErrorCode::InvokeFailed, "invoke failed");

@@ -27,6 +27,11 @@ const void* td_model_output(size_t index, size_t* bytes);
 /* The SHA-256 of the .tflite file, as 64 lowercase hex digits. */
 const char* td_model_sha256(void);
 
+/* Profiling marks, 2 + layer count bytes: a profiled invoke stores to [0] when the inference
+ * begins, to [1] when it ends and to [2 + L] when layer L has finished. Only the address of
+ * each store matters: QEMU's plugin (tools/qemu-plugin) watches stores to this array. */
+extern volatile uint8_t td_model_profile_marks[];
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -48,6 +48,8 @@ const void* td_model_output(size_t index, size_t* bytes) {{
 }}
 
 const char* td_model_sha256(void) {{ return {m}_MODEL_SHA256; }}
+
+volatile uint8_t td_model_profile_marks[2 + {m}_LAYER_COUNT];
 )",
       fmt::arg("n", package.name), fmt::arg("m", upper(package.name)));
 }

@@ -153,8 +153,9 @@ void Client::write_input(uint16_t index, std::span<const uint8_t> bytes) {
   } while (offset < bytes.size());
 }
 
-InvokeResult Client::invoke(bool trace) {
-  const uint8_t flags = trace ? kInvokeTrace : 0;
+InvokeResult Client::invoke(bool trace, bool profile) {
+  const uint8_t flags =
+      static_cast<uint8_t>((trace ? kInvokeTrace : 0) | (profile ? kInvokeProfile : 0));
   const uint8_t sequence = ++sequence_;
   InvokeResult result;
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> received;  // bytes per layer output

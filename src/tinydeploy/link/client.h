@@ -48,7 +48,9 @@ class Client {
   // or runs another model than `expected_sha256` (a stale image).
   HelloInfo hello(const std::string& expected_sha256);
   void write_input(uint16_t index, std::span<const uint8_t> bytes);
-  InvokeResult invoke(bool trace);
+  // `trace` streams every layer's output; `profile` marks the layers for a watching profiler
+  // (the two exclude each other: tracing wins).
+  InvokeResult invoke(bool trace, bool profile = false);
   std::vector<uint8_t> read_output(uint16_t index, size_t bytes);
 
   // Counters for diagnostics: frames dropped by the checks, requests sent again.

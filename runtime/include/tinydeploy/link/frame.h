@@ -32,7 +32,7 @@ enum class MessageType : uint8_t {
   // Requests (PC -> target).
   Hello = 0x01,       // -> HelloReply
   WriteInput = 0x02,  // u16 input, u32 offset, bytes -> Ok
-  Invoke = 0x03,      // u8 flags (kInvokeTrace) -> [LayerData...] InvokeDone
+  Invoke = 0x03,      // u8 flags (kInvokeTrace, kInvokeProfile) -> [LayerData...] InvokeDone
   ReadOutput = 0x04,  // u16 output, u32 offset, u16 length -> Data
   // Responses (target -> PC).
   HelloReply = 0x41,
@@ -45,6 +45,9 @@ enum class MessageType : uint8_t {
 
 // Flags of an Invoke request.
 constexpr uint8_t kInvokeTrace = 0x01;  // send every layer's output as it is computed
+// Mark the inference and each layer's end for a profiler watching the target (QEMU's plugin):
+// byte stores into td_model_profile_marks (firmware/validator/validator_model.h).
+constexpr uint8_t kInvokeProfile = 0x02;
 
 enum class ErrorCode : uint16_t {
   UnknownMessage = 2,  // a type this firmware does not handle
