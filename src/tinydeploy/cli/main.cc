@@ -14,6 +14,7 @@
 #include "tinydeploy/cli/inspect.h"
 #include "tinydeploy/cli/library.h"
 #include "tinydeploy/cli/option_values.h"
+#include "tinydeploy/cli/profile.h"
 #include "tinydeploy/cli/run.h"
 #include "tinydeploy/cli/validate.h"
 #include "tinydeploy/common/error.h"
@@ -225,6 +226,41 @@ void add_firmware_command(CLI::App& app, tinydeploy::cli::FirmwareOptions& optio
   });
 }
 
+void add_profile_command(CLI::App& app, tinydeploy::cli::ProfileOptions& options, int& exit_code) {
+  CLI::App* profile = app.add_subcommand(
+      "profile",
+      "Profile every layer on an emulated board under tinydeploy's QEMU plugin: counted "
+      "instructions, loads, stores and branches, simulated caches, estimated cycles; writes "
+      "NAME_stats.csv and prints a summary");
+  profile->add_option("model", options.model, "The .tflite model")->required();
+  profile->add_option("--target", options.target, "qemu-m4 or qemu-m55")
+      ->check(board_check())
+      ->capture_default_str();
+  profile->add_option("--runs", options.runs, "Inferences (the first is the cold one)")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{100000}))
+      ->capture_default_str();
+  profile
+      ->add_option("--clock-mhz", options.clock_mhz,
+                   "Core clock for the times (default: the board's)")
+      ->check(CLI::PositiveNumber);
+  profile->add_option("-o,--output-dir", options.output_dir, "Where NAME_stats.csv goes")
+      ->capture_default_str();
+  profile->add_option("--icache", options.icache, "Simulated instruction cache SIZE:WAYS:LINE")
+      ->capture_default_str();
+  profile->add_option("--dcache", options.dcache, "Simulated data cache SIZE:WAYS:LINE")
+      ->capture_default_str();
+  profile->add_option("--seed", options.seed, "Seed of the first run's random inputs")
+      ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"));
+  profile->add_option("--timeout", options.timeout_seconds, "Seconds allowed for one inference")
+      ->check(CLI::PositiveNumber);
+  profile->add_flag("-q,--quiet", options.quiet, "No progress lines");
+  profile->callback([&options, &exit_code] {
+    tinydeploy::cli::ProfileOptions effective = options;
+    effective.quiet = quiet_unless_at_a_terminal(options.quiet);
+    exit_code = tinydeploy::cli::run_profile(effective, std::cout);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -248,6 +284,8 @@ int main(int argc, char** argv) {
   add_validate_command(app, validate_options, exit_code);
   tinydeploy::cli::FirmwareOptions firmware_options;
   add_firmware_command(app, firmware_options);
+  tinydeploy::cli::ProfileOptions profile_options;
+  add_profile_command(app, profile_options, exit_code);
 
   try {
     app.parse(argc, argv);
