@@ -58,6 +58,7 @@ std::string kernel_source(std::string_view kernel) {
       {"gather", "layout"},
       {"pad", "layout"},
       {"concatenate", "layout"},
+      {"split", "layout"},
       {"mean", "reduce"},
   };
   for (const Entry& entry : kSources) {
