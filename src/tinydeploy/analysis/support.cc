@@ -102,8 +102,8 @@ bool runtime_supports(BuiltinOp op, const std::vector<DType>& in, const std::vec
       return same_type && (is_activation_type(first) || first == DType::Int32 ||
                            first == DType::UInt8 || first == DType::Bool);
     case BuiltinOp::PACK:  // the types of TFLite Micro's kernels
-      return same_type && (is_activation_type(first) || first == DType::Int32 ||
-                           first == DType::Int64);
+      return same_type &&
+             (is_activation_type(first) || first == DType::Int32 || first == DType::Int64);
     case BuiltinOp::UNPACK:
     case BuiltinOp::SPLIT_V:
       return same_type && (is_activation_type(first) || first == DType::Int32);
