@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "tinydeploy/common/error.h"
-#include "tinydeploy/lowering/lower_ops.h"
+#include "tinydeploy/lowering/families.h"
 
 namespace tinydeploy::lowering {
 namespace {
@@ -54,7 +54,7 @@ class LayoutOp {
   }
 
   KernelCall lower() const {
-    return lower_op(OpBinding{model_, model_.main(), model_.main().operators.front(), 0, false});
+    return lower_op(OpBinding{model_, model_.main(), model_.main().operators.front(), 0});
   }
   std::string error() const {
     try {
