@@ -617,7 +617,7 @@ const char* {n}_model_sha256(void);
                               initializer(params, name + "_exp_table", name + "_reciprocal_table"));
               args.push_back(name);
             } else if constexpr (std::is_same_v<T, lowering::TensorPointerList>) {
-              const std::string name = fresh("inputs");
+              const std::string name = fresh(value.writable ? "outputs" : "inputs");
               std::vector<std::string> pointers;
               for (int32_t t : value.tensors) {
                 const auto found = homes_.find(t);
@@ -629,8 +629,9 @@ const char* {n}_model_sha256(void);
                   pointers.push_back("data::" + found->second.constant);
                 }
               }
-              constants += fmt::format("const void* const {}[{}] = {};\n", name, pointers.size(),
-                                       braced(pointers, 4));
+              constants +=
+                  fmt::format("{}void* const {}[{}] = {};\n", value.writable ? "" : "const ", name,
+                              pointers.size(), braced(pointers, 4));
               args.push_back(name);
             } else {
               static_assert(sizeof(T) == 0, "an argument kind the generator does not print");

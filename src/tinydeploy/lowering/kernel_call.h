@@ -60,9 +60,11 @@ struct SoftmaxInt16Tables {
   std::vector<int16_t> reciprocal_table;
 };
 
-// Several tensors' data pointers, passed as `const void* const*` (CONCATENATION's inputs).
+// Several tensors' data pointers, passed as `const void* const*` (CONCATENATION's inputs), or
+// as `void* const*` when writable (SPLIT's outputs).
 struct TensorPointerList {
   std::vector<int32_t> tensors;
+  bool writable = false;
 };
 
 using Argument =
