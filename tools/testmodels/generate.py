@@ -668,7 +668,7 @@ def main(argv):
                          "sha256": hashlib.sha256(data).hexdigest()}
         print(f"{name}: {len(data)} bytes, {', '.join(entries[name]['operators'])}")
 
-    manifest = {"generator": GENERATOR,
+    manifest = {"generator": "tools/testmodels/generate.py",
                 "tensorflow": tf.__version__,
                 "models": dict(sorted(entries.items()))}
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

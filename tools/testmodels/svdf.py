@@ -30,6 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 T = schema.TensorType
 ACT = schema.ActivationFunctionType
 GENERATOR = "tools/testmodels/svdf.py"
+# Consecutive invokes each model is compared over, state carried (the manifest's "invokes").
+INVOKES = 5
 
 
 class SchemaModel:
@@ -214,7 +216,7 @@ def main(argv):
         (out / name).write_bytes(data)
         entries[name] = {"family": "svdf", "mode": suffix,
                          "covers": covers + " (written in the TFLite schema, not by the converter)",
-                         "generator": GENERATOR, "stateful": True, "operators": ["SVDF"],
+                         "generator": GENERATOR, "operators": ["SVDF"], "invokes": INVOKES,
                          "references": references_for(suffix),
                          "sha256": hashlib.sha256(data).hexdigest()}
         print(f"{name}: {len(data)} bytes")
