@@ -161,14 +161,13 @@ KernelCall lower_svdf(const OpBinding& b) {
                 (!has_bias || b.input(kBias).dtype == DType::Float32),
             b, "float SVDF needs float32 weights, bias, state and output");
     require_bias(b, kBias, units, false);
-    KernelCall c =
+    return with_scratch(
         call(b, TINYDEPLOY_RUNTIME_KERNEL(svdf), float_activation(o.activation), shape,
              typed<float>(b.input_slot(kInput)), typed<float>(b.input_slot(kWeightsFeature)),
              typed<float>(b.input_slot(kWeightsTime)), typed<float>(bias),
              typed<float>(b.state_slot(kState)), typed<float>(b.output_slot(0)),
-             typed<float>(b.scratch_slot()));
-    c.scratch_bytes = scratch_bytes;
-    return c;
+             typed<float>(b.scratch_slot())),
+        scratch_bytes);
   }
 
   const bool state16 = weights_time.dtype == DType::Int16 && state.dtype == DType::Int16;
@@ -226,7 +225,7 @@ KernelCall lower_svdf(const OpBinding& b) {
                            nullptr);
   if (state8) require_int8_time_sums_fit(b, shape);
 
-  KernelCall c =
+  return with_scratch(
       state16
           ? call(b, TINYDEPLOY_RUNTIME_KERNEL(svdf), q, shape, typed<int8_t>(b.input_slot(kInput)),
                  typed<int8_t>(b.input_slot(kWeightsFeature)),
@@ -237,9 +236,8 @@ KernelCall lower_svdf(const OpBinding& b) {
                  typed<int8_t>(b.input_slot(kWeightsFeature)),
                  typed<int8_t>(b.input_slot(kWeightsTime)), typed<int32_t>(bias),
                  typed<int8_t>(b.state_slot(kState)), typed<int8_t>(b.output_slot(0)),
-                 typed<int32_t>(b.scratch_slot()));
-  c.scratch_bytes = scratch_bytes;
-  return c;
+                 typed<int32_t>(b.scratch_slot())),
+      scratch_bytes);
 }
 
 constexpr OperatorLowering kOperators[] = {{BuiltinOp::SVDF, lower_svdf}};
