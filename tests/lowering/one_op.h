@@ -49,6 +49,9 @@ class OneOp {
   // Tensor `index`, to set what tensor() does not (is_variable, a quantized dimension).
   model::Tensor& at(int32_t index) { return graph().tensors[static_cast<size_t>(index)]; }
 
+  // Marks tensor `index` as a variable tensor (state kept across invokes).
+  void make_variable(int32_t index) { at(index).is_variable = true; }
+
   // The model's one operator (replaces any other).
   void op(model::BuiltinOp code, std::vector<int32_t> inputs, std::vector<int32_t> outputs,
           model::Options options = {}) {

@@ -37,6 +37,7 @@ from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 import flatbuffers  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
+GENERATOR = "tools/testmodels/generate.py"
 CALIBRATION_SAMPLES = 32
 
 # --- model families ----------------------------------------------------------------------------
@@ -795,8 +796,10 @@ def main(argv):
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    # A partial run (--only) keeps the other families' entries.
-    entries = manifest.get("models", {}) if args.only else {}
+    # A partial run (--only) keeps the other families' entries; every run keeps the entries that
+    # other generators (tools/testmodels/svdf.py, ...) wrote.
+    entries = {name: entry for name, entry in manifest.get("models", {}).items()
+               if args.only or entry.get("generator", GENERATOR) != GENERATOR}
 
     for seed, (family, (builder, modes, patch)) in enumerate(FAMILIES.items()):
         if args.only and family not in args.only:

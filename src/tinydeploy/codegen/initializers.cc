@@ -200,6 +200,24 @@ std::string initializer(const rt::MeanParams& v) {
       .add("scale", initializer(v.scale))
       .str();
 }
+std::string initializer(const rt::SvdfShape& v) {
+  return Fields()
+      .add("batches", v.batches)
+      .add("input_size", v.input_size)
+      .add("filters", v.filters)
+      .add("rank", v.rank)
+      .add("memory", v.memory)
+      .str();
+}
+std::string initializer(const rt::SvdfQuantization& v) {
+  return Fields()
+      .add("input_offset", v.input_offset)
+      .add("state_zero_point", v.state_zero_point)
+      .add("output_zero_point", v.output_zero_point)
+      .add("feature", initializer(v.feature))
+      .add("time", initializer(v.time))
+      .str();
+}
 
 std::string initializer(const rt::PerChannelScale&, std::string_view multiplier_array,
                         std::string_view shift_array) {

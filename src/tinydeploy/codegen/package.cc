@@ -192,6 +192,8 @@ TINYDEPLOY_STRUCT_INFO(StridedView, "view")
 TINYDEPLOY_STRUCT_INFO(PadShape, "shape")
 TINYDEPLOY_STRUCT_INFO(ReduceShape, "shape")
 TINYDEPLOY_STRUCT_INFO(MeanParams, "params")
+TINYDEPLOY_STRUCT_INFO(SvdfShape, "shape")
+TINYDEPLOY_STRUCT_INFO(SvdfQuantization, "quantization")
 #undef TINYDEPLOY_STRUCT_INFO
 
 template <typename T, typename = void>

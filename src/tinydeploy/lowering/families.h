@@ -14,6 +14,7 @@ Family elementwise_family();
 Family layout_family();
 Family pooling_family();
 Family reduce_family();
+Family svdf_family();
 Family variables_family();
 
 // Every family, in no particular order (an operator belongs to exactly one).

@@ -18,6 +18,7 @@
 #include "tinydeploy/runtime/layout.h"
 #include "tinydeploy/runtime/pooling.h"
 #include "tinydeploy/runtime/reduce.h"
+#include "tinydeploy/runtime/svdf.h"
 
 namespace tinydeploy::lowering {
 
@@ -73,8 +74,9 @@ using Argument =
                  rt::BroadcastShape, rt::AddParams, rt::MulParams, rt::RequantizeParams,
                  rt::LeakyReluParams, rt::HardSwishParams, rt::SigmoidParams,
                  rt::SigmoidInt16Params, rt::SoftmaxParams, rt::AffineQuantization, rt::StridedView,
-                 rt::PadShape, rt::ReduceShape, rt::MeanParams, TensorPointer, ScratchPointer,
-                 ConstantArray, ChannelScales, SoftmaxInt16Tables, TensorPointerList>;
+                 rt::PadShape, rt::ReduceShape, rt::MeanParams, rt::SvdfShape, rt::SvdfQuantization,
+                 TensorPointer, ScratchPointer, ConstantArray, ChannelScales, SoftmaxInt16Tables,
+                 TensorPointerList>;
 
 // Where the host finds tensor data and an operator's scratch buffer.
 struct HostStorage {
