@@ -16,6 +16,7 @@ int main() {
       "#include \"tinydeploy/runtime/conv.h\"\n"
       "#include \"tinydeploy/runtime/elementwise.h\"\n"
       "#include \"tinydeploy/runtime/layout.h\"\n"
+      "#include \"tinydeploy/runtime/lstm.h\"\n"
       "#include \"tinydeploy/runtime/pooling.h\"\n"
       "#include \"tinydeploy/runtime/reduce.h\"\n"
       "namespace rt = tinydeploy::runtime;\n");
@@ -47,6 +48,8 @@ int main() {
   PRINT(PadShape)
   PRINT(ReduceShape)
   PRINT(MeanParams)
+  PRINT(LstmFloatParams)
+  PRINT(LstmQuantizedParams)
 #undef PRINT
   std::printf("extern const rt::PerChannelScale scale;\nconst rt::PerChannelScale scale = %s;\n",
               cg::initializer(rt::PerChannelScale{}, "multipliers", "shifts").c_str());

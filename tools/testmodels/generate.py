@@ -631,6 +631,10 @@ def main(argv):
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     # A partial run (--only) keeps the other families' entries.
     entries = manifest.get("models", {}) if args.only else {}
+    # Models written by other generators (their entries name it) are theirs to keep.
+    entries.update({name: entry for name, entry in manifest.get("models", {}).items()
+                    if entry.get("generator", "tools/testmodels/generate.py")
+                    != "tools/testmodels/generate.py"})
 
     for seed, (family, (builder, modes, patch)) in enumerate(FAMILIES.items()):
         if args.only and family not in args.only:

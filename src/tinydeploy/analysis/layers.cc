@@ -115,6 +115,13 @@ int64_t kernel_scratch_bytes(const OpContext& c) {
         return c.input(0).elements();
       }
       return 0;
+    case BuiltinOp::UNIDIRECTIONAL_SEQUENCE_LSTM:
+      // Four gate buffers of batch x units cell values: float, or int16 for int8/int16 models.
+      if (c.has_input(18) && c.has_input(19)) {
+        const int64_t cell_bytes = c.input(19).dtype == model::DType::Float32 ? 4 : 2;
+        return 4 * c.input(18).elements() * cell_bytes;
+      }
+      return 0;
     case BuiltinOp::MEAN:
       // int32 sums per output element.
       if (output.dtype == model::DType::Int8 || output.dtype == model::DType::Int16) {

@@ -40,6 +40,23 @@ Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysi
       scratch[static_cast<size_t>(a.scratch_of_op)] = arena + a.offset;
     }
   }
+  // Interim (until the state work lands): variable tensors get zeroed storage of their own that
+  // persists across invokes.
+  variables_.assign(static_cast<size_t>((plan.variable_arena_bytes + 7) / 8), 0);
+  for (const analysis::VariableAllocation& v : plan.variables) {
+    if (v.tensor >= 0 && static_cast<size_t>(v.tensor) < graph.tensors.size() && v.offset >= 0 &&
+        v.offset + v.size <= plan.variable_arena_bytes) {
+      auto* data = reinterpret_cast<uint8_t*>(variables_.data()) + v.offset;
+      // TFLite Micro's reset rule: an int8 variable starts at its zero point, others at 0.
+      const model::Tensor& t = graph.tensors[static_cast<size_t>(v.tensor)];
+      if (t.dtype == model::DType::Int8 && !t.quantization.zero_point.empty()) {
+        std::memset(data, static_cast<int8_t>(t.quantization.zero_point[0]),
+                    static_cast<size_t>(v.size));
+      }
+      tensor_data_[static_cast<size_t>(v.tensor)] = data;
+      tensor_size_[static_cast<size_t>(v.tensor)] = v.size;
+    }
+  }
   // Constants are used in place when suitably aligned, otherwise from an aligned copy.
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     const model::Tensor& tensor = graph.tensors[t];

@@ -50,7 +50,8 @@ class Engine {
   void* storage(int32_t tensor);
 
   const model::Model& model_;
-  std::vector<uint64_t> arena_;  // 8-byte aligned; the planner's slots are 16-byte aligned
+  std::vector<uint64_t> arena_;      // 8-byte aligned; the planner's slots are 16-byte aligned
+  std::vector<uint64_t> variables_;  // variable tensors, zeroed once, kept across invokes
   std::vector<void*> tensor_data_;
   std::vector<int64_t> tensor_size_;
   std::vector<std::vector<uint64_t>> aligned_constants_;

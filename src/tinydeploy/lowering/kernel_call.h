@@ -16,6 +16,7 @@
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/elementwise.h"
 #include "tinydeploy/runtime/layout.h"
+#include "tinydeploy/runtime/lstm.h"
 #include "tinydeploy/runtime/pooling.h"
 #include "tinydeploy/runtime/reduce.h"
 
@@ -74,8 +75,9 @@ using Argument =
                  rt::BroadcastShape, rt::AddParams, rt::MulParams, rt::RequantizeParams,
                  rt::LeakyReluParams, rt::HardSwishParams, rt::SigmoidParams,
                  rt::SigmoidInt16Params, rt::SoftmaxParams, rt::AffineQuantization, rt::StridedView,
-                 rt::PadShape, rt::ReduceShape, rt::MeanParams, TensorPointer, ScratchPointer,
-                 ConstantArray, ChannelScales, SoftmaxInt16Tables, TensorPointerList>;
+                 rt::PadShape, rt::ReduceShape, rt::MeanParams, rt::LstmFloatParams,
+                 rt::LstmQuantizedParams, TensorPointer, ScratchPointer, ConstantArray,
+                 ChannelScales, SoftmaxInt16Tables, TensorPointerList>;
 
 // Where the host finds tensor data and an operator's scratch buffer.
 struct HostStorage {

@@ -53,6 +53,7 @@ std::string kernel_source(std::string_view kernel) {
       {"hard_swish", "activation"},
       {"logistic", "activation"},
       {"tanh", "activation"},
+      {"unidirectional_sequence_lstm", "lstm"},
       {"softmax", "activation"},
       {"copy_bytes", "layout"},
       {"gather", "layout"},
