@@ -300,7 +300,7 @@ def main(argv):
             "family": "lstm", "mode": mode, "covers": note, "operators": _op_names(data),
             "generator": GENERATOR,
             "references": {"tflm": {"max_lsb": 0}, "litert": litert},
-            "stateful": True, "sha256": hashlib.sha256(data).hexdigest()}
+            "invokes": 5, "sha256": hashlib.sha256(data).hexdigest()}
         print(f"{name}: {len(data)} bytes")
     manifest["models"] = dict(sorted(manifest["models"].items()))
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
