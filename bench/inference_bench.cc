@@ -10,6 +10,7 @@
 
 #include "tinydeploy/analysis/analysis.h"
 #include "tinydeploy/engine/engine.h"
+#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/tensors/tensor_io.h"
 
@@ -17,8 +18,9 @@ namespace {
 
 void invoke_model(benchmark::State& state, const std::filesystem::path& path) {
   const auto model = tinydeploy::model::read_model(path);
-  const auto analysis = tinydeploy::analysis::analyze(model);
-  tinydeploy::engine::Engine engine(model, analysis);
+  const auto lowered = tinydeploy::lowering::lower(model);
+  const auto& analysis = lowered.analysis;
+  tinydeploy::engine::Engine engine(model, lowered);
   for (size_t i = 0; i < engine.input_count(); ++i) {
     const auto data = tinydeploy::tensors::random_tensor(engine.input_tensor(i), i);
     std::memcpy(engine.input(i).data(), data.bytes.data(), data.bytes.size());

@@ -1,5 +1,5 @@
-// For each shared model: the time `inspect` takes (read + verify + analyse + plan), with the
-// planned arena, its lower bound and their ratio as counters.
+// For each shared model: the time `inspect` takes (read + verify + analyse + lower + plan), with
+// the planned arena, its lower bound and their ratio as counters.
 //   build/release/bench/inspect_bench [--benchmark_filter=kws]
 #include <benchmark/benchmark.h>
 
@@ -7,18 +7,19 @@
 #include <string>
 #include <vector>
 
-#include "tinydeploy/analysis/analysis.h"
+#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 
 namespace {
 
 void inspect_model(benchmark::State& state, const std::filesystem::path& path) {
-  tinydeploy::analysis::ModelAnalysis analysis;
+  tinydeploy::lowering::LoweredModel lowered;
   for (auto _ : state) {
     const auto model = tinydeploy::model::read_model(path);
-    analysis = tinydeploy::analysis::analyze(model);
-    benchmark::DoNotOptimize(analysis);
+    lowered = tinydeploy::lowering::lower(model);
+    benchmark::DoNotOptimize(lowered);
   }
+  const tinydeploy::analysis::ModelAnalysis& analysis = lowered.analysis;
   state.counters["arena_bytes"] = static_cast<double>(analysis.plan.arena_bytes);
   state.counters["lower_bound"] = static_cast<double>(analysis.plan.lower_bound_bytes);
   state.counters["ratio"] = analysis.plan.ratio();

@@ -10,6 +10,7 @@
 #include "tinydeploy/codegen/package.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/engine/engine.h"
+#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/tensors/tensor_io.h"
 
@@ -37,10 +38,11 @@ PipelineResult run_pipeline(std::vector<uint8_t> model_bytes, const PipelineLimi
   const uint64_t seed = model_bytes.size();
   const board::Core core = model_bytes.size() % 2 == 0 ? board::Core::Host : board::Core::CortexM4;
   const model::Model model = model::parse_model(std::move(model_bytes), "fuzz.tflite");
-  const analysis::ModelAnalysis analysis = analysis::analyze(model);
+  const lowering::LoweredModel lowered = lowering::lower(model);
+  const analysis::ModelAnalysis& analysis = lowered.analysis;
   if (!within_limits(analysis, limits)) return {};
 
-  engine::Engine engine(model, analysis);
+  engine::Engine engine(model, lowered);
   codegen::ExampleData example;
   example.seed = seed;
   for (size_t i = 0; i < engine.input_count(); ++i) {
@@ -67,7 +69,7 @@ PipelineResult run_pipeline(std::vector<uint8_t> model_bytes, const PipelineLimi
   for (const auto& bytes : example.outputs) example_bytes += static_cast<int64_t>(bytes.size());
   if (example_bytes > limits.max_codegen_example_bytes) return result;
   const codegen::Package package =
-      codegen::generate_package(model, analysis, engine.calls(), example, {"fuzz_model", core});
+      codegen::generate_package(model, analysis, lowered.calls, example, {"fuzz_model", core});
   if (package.files.empty()) throw std::logic_error("generate_package returned no files");
   result.outcome = PipelineOutcome::Generated;
   return result;

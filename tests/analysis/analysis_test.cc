@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "analysis/planned.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/model/reader.h"
 
@@ -71,7 +72,7 @@ class GraphBuilder {
 
 std::string analysis_error(const model::Model& model) {
   try {
-    analyze(model);
+    planned(model);
   } catch (const Error& error) {
     return error.what();
   }
@@ -91,7 +92,7 @@ model::Model conv_model(std::vector<int32_t> output_shape, model::Conv2DOptions 
 TEST(AnalysisTest, ConvSamePadding) {
   // SAME: ceil(10 / 2) = 5. MACs: 1*5*5*8 outputs x 3*3*3 products = 5400.
   const auto model = conv_model({1, 5, 5, 8}, {model::Padding::Same, 2, 2});
-  const ModelAnalysis analysis = analyze(model);
+  const ModelAnalysis analysis = planned(model);
   ASSERT_EQ(analysis.layers.size(), 1u);
   EXPECT_TRUE(analysis.layers[0].shape_checked);
   EXPECT_EQ(analysis.layers[0].macs, 5400);
@@ -108,7 +109,7 @@ TEST(AnalysisTest, ConvValidPaddingWithDilation) {
   // VALID with dilation 2: effective filter 5, (10 - 5 + 2) / 2 = 3.
   const auto model =
       conv_model({1, 3, 3, 8}, {model::Padding::Valid, 2, 2, model::Activation::Relu, 2, 2});
-  EXPECT_EQ(analyze(model).layers[0].macs, 3 * 3 * 8 * 27);
+  EXPECT_EQ(planned(model).layers[0].macs, 3 * 3 * 8 * 27);
 }
 
 TEST(AnalysisTest, StoredShapeMustMatchDerivedShape) {
@@ -131,7 +132,7 @@ TEST(AnalysisTest, DepthwiseWithMultiplier) {
   const int32_t output = b.tensor({1, 8, 8, 8});
   b.op(BuiltinOp::DEPTHWISE_CONV_2D, {input, filter, model::kNoTensor}, {output},
        model::DepthwiseConv2DOptions{model::Padding::Same, 1, 1, 2});
-  const auto analysis = analyze(b.finish({input}, {output}));
+  const auto analysis = planned(b.finish({input}, {output}));
   EXPECT_EQ(analysis.layers[0].macs, 8 * 8 * 8 * 9);
 }
 
@@ -143,7 +144,7 @@ TEST(AnalysisTest, FullyConnectedKeepNumDims) {
   model::FullyConnectedOptions options;
   options.keep_num_dims = true;
   b.op(BuiltinOp::FULLY_CONNECTED, {input, weights}, {output}, options);
-  const auto analysis = analyze(b.finish({input}, {output}));
+  const auto analysis = planned(b.finish({input}, {output}));
   EXPECT_EQ(analysis.layers[0].macs, 2 * 3 * 10 * 16);
 }
 
@@ -162,7 +163,7 @@ TEST(AnalysisTest, BroadcastingAdd) {
   const int32_t rhs = b.tensor({5, 1});
   const int32_t output = b.tensor({1, 4, 5, 3});
   b.op(BuiltinOp::ADD, {lhs, rhs}, {output}, model::ArithmeticOptions{});
-  const auto analysis = analyze(b.finish({lhs, rhs}, {output}));
+  const auto analysis = planned(b.finish({lhs, rhs}, {output}));
   EXPECT_TRUE(analysis.layers[0].shape_checked);
   EXPECT_EQ(analysis.layers[0].macs, 0);
   EXPECT_EQ(analysis.layers[0].output_elements, 60);
@@ -184,7 +185,7 @@ TEST(AnalysisTest, ReshapeInfersMinusOne) {
   const int32_t shape = b.int32_values({-1, 8});
   const int32_t output = b.tensor({3, 8});
   b.op(BuiltinOp::RESHAPE, {input, shape}, {output});
-  EXPECT_TRUE(analyze(b.finish({input}, {output})).layers[0].shape_checked);
+  EXPECT_TRUE(planned(b.finish({input}, {output})).layers[0].shape_checked);
 }
 
 TEST(AnalysisTest, PadAndMeanFromConstantOperands) {
@@ -196,7 +197,7 @@ TEST(AnalysisTest, PadAndMeanFromConstantOperands) {
   const int32_t mean = b.tensor({1, 1, 1, 2});
   b.op(BuiltinOp::PAD, {input, paddings}, {padded});
   b.op(BuiltinOp::MEAN, {padded, axes}, {mean}, model::ReducerOptions{true});
-  const auto analysis = analyze(b.finish({input}, {mean}));
+  const auto analysis = planned(b.finish({input}, {mean}));
   EXPECT_EQ(analysis.unchecked_layers, 0);
 }
 
@@ -205,7 +206,7 @@ TEST(AnalysisTest, UnknownOperatorsAreCountedNotChecked) {
   const int32_t input = b.tensor({4});
   const int32_t output = b.tensor({7});
   b.op(BuiltinOp::CUSTOM, {input}, {output});
-  const auto analysis = analyze(b.finish({input}, {output}));
+  const auto analysis = planned(b.finish({input}, {output}));
   EXPECT_FALSE(analysis.layers[0].shape_checked);
   EXPECT_EQ(analysis.unchecked_layers, 1);
   EXPECT_EQ(analysis.layers[0].output_elements, 7);
@@ -220,7 +221,7 @@ TEST(AnalysisTest, VariableTensorsLiveInTheirOwnArena) {
   model::Model& model = b.finish({input}, {output});
   model.subgraphs[0].tensors[static_cast<size_t>(state)].is_variable = true;
   model.subgraphs[0].operators[0].inputs.push_back(state);
-  const auto analysis = analyze(model);
+  const auto analysis = planned(model);
   EXPECT_EQ(analysis.plan.variable_arena_bytes, 48);
   ASSERT_EQ(analysis.plan.variables.size(), 1u);
   EXPECT_EQ(analysis.plan.variables[0].tensor, state);
@@ -234,7 +235,7 @@ TEST(AnalysisTest, ResourceVariablesAreSizedFromTheirAssignments) {
   const int32_t value = b.constant({10, 3}, DType::Float32);
   b.op(BuiltinOp::VAR_HANDLE, {}, {handle}, model::VarHandleOptions{"", "counter"});
   b.op(BuiltinOp::ASSIGN_VARIABLE, {handle, value}, {});
-  const auto analysis = analyze(b.finish({}, {}));
+  const auto analysis = planned(b.finish({}, {}));
   ASSERT_EQ(analysis.plan.variables.size(), 1u);
   EXPECT_EQ(analysis.plan.variables[0].name, "/counter");
   EXPECT_EQ(analysis.plan.variables[0].size, 120);
@@ -243,7 +244,7 @@ TEST(AnalysisTest, ResourceVariablesAreSizedFromTheirAssignments) {
 
 int64_t total_macs(const std::string& name) {
   const auto path = std::filesystem::path(TINYDEPLOY_SHARED_DIR) / "models" / name;
-  return analyze(model::read_model(path)).total_macs;
+  return planned(model::read_model(path)).total_macs;
 }
 
 // MAC totals computed by hand from the layer shapes of each network.
@@ -307,7 +308,7 @@ TEST(AnalysisTest, StridedSliceWithMasks) {
   options.end_mask = 0b010;
   options.shrink_axis_mask = 0b100;
   b.op(BuiltinOp::STRIDED_SLICE, {input, begin, end, strides}, {output}, options);
-  const auto analysis = analyze(b.finish({input}, {output}));
+  const auto analysis = planned(b.finish({input}, {output}));
   EXPECT_TRUE(analysis.layers[0].shape_checked);
 }
 
@@ -339,7 +340,7 @@ TEST(AnalysisTest, SplitPackUnpackGather) {
   const int32_t indices = b.tensor({4, 5}, DType::Int32);
   const int32_t gathered = b.tensor({2, 4, 5, 3});
   b.op(BuiltinOp::GATHER, {row0, indices}, {gathered}, model::GatherOptions{1, 0});
-  const auto analysis = analyze(b.finish({input, indices}, {gathered, row1, row2}));
+  const auto analysis = planned(b.finish({input, indices}, {gathered, row1, row2}));
   EXPECT_EQ(analysis.unchecked_layers, 0);
 }
 
@@ -350,7 +351,7 @@ TEST(AnalysisTest, EverySharedModelAnalyses) {
              std::filesystem::path(TINYDEPLOY_SHARED_DIR) / folder)) {
       if (entry.path().extension() != ".tflite") continue;
       SCOPED_TRACE(entry.path().string());
-      const ModelAnalysis analysis = analyze(model::read_model(entry.path()));
+      const ModelAnalysis analysis = planned(model::read_model(entry.path()));
       EXPECT_GT(analysis.plan.arena_bytes, 0);
       EXPECT_GE(analysis.plan.arena_bytes, analysis.plan.lower_bound_bytes);
       EXPECT_EQ(analysis.unchecked_layers, 0);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <random>
 
+#include "analysis/planned.h"
 #include "tinydeploy/analysis/analysis.h"
 #include "tinydeploy/model/reader.h"
 
@@ -87,7 +88,7 @@ TEST(MemoryPlanTest, RealModelsNeverOverlap) {
     if (entry.path().extension() != ".tflite") continue;
     SCOPED_TRACE(entry.path().string());
     const auto model = model::read_model(entry.path());
-    const MemoryPlan plan = analyze(model).plan;
+    const MemoryPlan plan = planned(model).plan;
     std::vector<LiveBuffer> buffers;
     Placement placement{{}, plan.arena_bytes, plan.lower_bound_bytes};
     for (const Allocation& allocation : plan.allocations) {

@@ -264,3 +264,59 @@ def test_build_failure_shows_the_compiler_message(tmp_path):
     shutil.rmtree(kept)
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("tinydeploy-")]
+
+
+# The stateful models of the generated suite (manifest entries with "invokes").
+STATEFUL_MANIFEST = json.loads((REPO / "tests" / "data" / "models" / "manifest.json").read_text())
+STATEFUL_MODELS = sorted(REPO / "tests" / "data" / "models" / name
+                         for name, entry in STATEFUL_MANIFEST["models"].items()
+                         if "invokes" in entry)
+
+
+def test_stateful_packages_cover_variables_resources_and_lstm():
+    families = {STATEFUL_MANIFEST["models"][m.name]["family"] for m in STATEFUL_MODELS}
+    assert {"variable_tensor", "resource_variables", "lstm"} <= families
+    lstm = [m for m in STATEFUL_MODELS if STATEFUL_MANIFEST["models"][m.name]["family"] == "lstm"]
+    modes = {STATEFUL_MANIFEST["models"][m.name]["mode"] for m in lstm}
+    assert len(lstm) >= 6 and {"float", "int8", "int16"} <= modes, modes
+    assert all(STATEFUL_MANIFEST["models"][m.name]["invokes"] >= 5 for m in lstm)
+
+
+@pytest.mark.parametrize("model", STATEFUL_MODELS, ids=[m.stem for m in STATEFUL_MODELS])
+def test_stateful_package_carries_state_and_resets(model, tmp_path):
+    """The host package runs several invokes with state carried, bit-exact with `run --invokes`
+    (itself bit-exact with TFLite Micro); NAME_reset() gives the first invoke's outputs again."""
+    invokes = STATEFUL_MANIFEST["models"][model.name]["invokes"]
+    name = package_name(model)
+    package = tmp_path / "package"
+    tinydeploy("generate", model, "-o", package, "--example-seed", 8, "--example-invokes",
+               invokes)
+    header = (package / f"{name}.h").read_text()
+    inspect = json.loads(tinydeploy("inspect", "--json", model).stdout)
+    variable_bytes = inspect["memory"]["variable_arena_bytes"]
+    assert variable_bytes > 0
+    assert f"#define {name.upper()}_VARIABLE_BYTES {variable_bytes}\n" in header
+    assert f"{name}_status {name}_reset(void);" in header
+    build(package, tmp_path / "build", sanitize=True)
+    example = subprocess.run([tmp_path / "build" / f"{name}_example", "--dump"],
+                             capture_output=True, text=True, timeout=300)
+    assert example.returncode == 0, example.stdout + example.stderr
+    assert example.stdout.strip().splitlines()[-1] == "PASS", example.stdout
+    dumped = {(int(k or 0), int(i)): bytes.fromhex(data) for k, i, data in re.findall(
+        r"^(?:invoke (\d+) )?output (\d+) bytes:([0-9a-f]*)$", example.stdout, re.M)}
+    after_reset = {int(i): bytes.fromhex(data) for i, data in re.findall(
+        r"^after reset output (\d+) bytes:([0-9a-f]*)$", example.stdout, re.M)}
+
+    run_dir = tmp_path / "run"
+    result = tinydeploy("run", model, "--random", 8, "--invokes", invokes, "--reference", "tflm",
+                        "-o", run_dir)
+    assert f"PASS: matches tflm over {invokes} invokes" in result.stdout
+    outputs = len(list((run_dir / "invoke_0").glob("output_*.npy")))
+    assert outputs > 0 and len(dumped) == invokes * outputs and len(after_reset) == outputs
+    for k in range(invokes):
+        for i in range(outputs):
+            expected = np.load(run_dir / f"invoke_{k}" / f"output_{i}.npy").tobytes()
+            assert dumped[(k, i)] == expected, f"{model.name} invoke {k} output {i}"
+    for i in range(outputs):
+        assert after_reset[i] == dumped[(0, i)]
+    assert any(dumped[(1, i)] != dumped[(0, i)] for i in range(outputs)), "no state carried"

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "tinydeploy/common/error.h"
-#include "tinydeploy/lowering/lower_ops.h"
+#include "tinydeploy/lowering/families.h"
 
 namespace tinydeploy::lowering {
 namespace {
@@ -68,7 +68,7 @@ class OneOp {
   }
 
   OpBinding binding() const {
-    return OpBinding{model_, model_.main(), model_.main().operators.front(), 0, true};
+    return OpBinding{model_, model_.main(), model_.main().operators.front(), 0};
   }
 
   // The refusal lower_op throws, or "" when the operator lowers.

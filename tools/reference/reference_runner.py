@@ -15,7 +15,9 @@ operator that produced it. Exit code 0 on success; 1 with one "error:" line othe
   reference_runner.py MODEL --engine litert|tflm --batch DIR [--intermediates]
 
 runs every DIR/run_<r>/input_<i>.npy set (r = 0, 1, ...) on one interpreter and writes each
-run's outputs and manifest.json into its own DIR/run_<r>/, as above.
+run's outputs and manifest.json into its own DIR/run_<r>/, as above. The runs are consecutive
+invokes of that interpreter, never reset in between: a model's state (variable tensors, resource
+variables) carries from run r to run r + 1.
 """
 
 import argparse
@@ -51,10 +53,13 @@ def expose_intermediates(model_bytes):
     graph = model.subgraphs[0]
     outputs = [int(t) for t in (graph.outputs if graph.outputs is not None else [])]
     added = []
+    # Handles (VAR_HANDLE's resource), strings and variants are no tensor data to compare, and
+    # TFLite Micro refuses them as outputs.
+    no_data = (schema.TensorType.STRING, schema.TensorType.RESOURCE, schema.TensorType.VARIANT)
     for index, op in enumerate(graph.operators or []):
         for tensor in (op.outputs if op.outputs is not None else []):
             tensor = int(tensor)
-            if tensor >= 0 and tensor not in outputs:
+            if tensor >= 0 and tensor not in outputs and graph.tensors[tensor].type not in no_data:
                 outputs.append(tensor)
                 added.append((index, tensor))
     graph.outputs = outputs

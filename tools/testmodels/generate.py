@@ -368,7 +368,11 @@ _LITERT_FC_PER_TENSOR = (
     "most 1 LSB apart); TFLite Micro is the definition for integer outputs")
 _LITERT_SOFTMAX16 = ("TFLite's int16 SOFTMAX differs from TFLite Micro's by at most 1 LSB "
                      "(measured); TFLite Micro is the definition for integer outputs")
+_LITERT_IN_PLACE = ("TFLite refuses an operator whose output is also one of its inputs ('Tensor 1 "
+                    "is both input 1 and output 0'), which is how this model updates its variable "
+                    "tensor; TFLite Micro runs it")
 REFERENCE_RULES = {
+    "variable_tensor": {"litert": {"not_run": _LITERT_IN_PLACE}},
     "activations_int16": {"litert": {"max_lsb": 1, "why": _LITERT_SOFTMAX16}},
     "softmax_beta_int16": {"litert": {"max_lsb": 1, "why": _LITERT_SOFTMAX16}},
     "fully_connected_int8pt": {"litert": {"max_lsb": 1, "why": _LITERT_FC_PER_TENSOR}},
@@ -599,6 +603,27 @@ def sigmoid_sweep_model(mode):
     return m.finish(inputs, outputs)
 
 
+def variable_tensor_model(mode):
+    """A plain variable tensor (is_variable) that an ADD accumulates into across invokes, and a
+    second ADD that reads it: state kept by the runtime, reset to TFLite Micro's rule (the
+    zero point for int8, zero bytes otherwise). The converter only emits variable tensors
+    inside SVDF and LSTM operators."""
+    dtype, _, _ = _SCHEMA_TYPES[mode]
+    quantization = {"float": (None, None), "int8": ((0.02, 3), (0.05, -5)),
+                    "int16": ((0.0005, 0), (0.001, 0))}[mode]
+    m = _SchemaModel(f"tinydeploy test model: a variable tensor accumulated across invokes, "
+                     f"{mode}")
+    x = m.tensor("x", [1, 2, 3], dtype, quantization[0])
+    total = m.tensor("total", [1, 2, 3], dtype, quantization[1])
+    m.graph.tensors[total].isVariable = True
+    out = m.tensor("total_plus_x", [1, 2, 3], dtype, quantization[1])
+    for inputs, output in (([x, total], total), ([total, x], out)):
+        options = schema.AddOptionsT()
+        m.operator(schema.BuiltinOperator.ADD, inputs, [output], schema.BuiltinOptions.AddOptions,
+                   options, version=1 if mode == "float" else 3)
+    return m.finish([x], [out])
+
+
 SCHEMA_MODELS = [
     ("requantize", "int8_int16", lambda mode: requantize_model(),
      "QUANTIZE int8->int16, int16->int8, int8->int8, int16->int16"),
@@ -608,7 +633,62 @@ SCHEMA_MODELS = [
       "SQUEEZE (given axes, all unit axes) and EXPAND_DIMS (negative axis, scalar axis)")
      for mode in ("float", "int8", "int16")] + [
     ("strided_slice_masks", mode, strided_slice_masks_model,
-     "STRIDED_SLICE ellipsis and new-axis masks, offset") for mode in ("float", "int8", "int16")]
+     "STRIDED_SLICE ellipsis and new-axis masks, offset") for mode in ("float", "int8", "int16")] + [
+    ("variable_tensor", mode, variable_tensor_model,
+     "a variable tensor written by ADD and kept across invokes") for mode in ACTIVATION_MODES]
+
+
+# --- stateful models (resource variables) ------------------------------------------------------
+# A tf.Module holding tf.Variables, converted with resource variables enabled: the converter
+# emits CALL_ONCE (an initialization subgraph that assigns the initial values), VAR_HANDLE,
+# READ_VARIABLE and ASSIGN_VARIABLE. Each such model is tested over several invokes with state
+# carried ("invokes" in its manifest entry).
+
+
+class _ResourceVariables(tf.Module):
+    """A leaky accumulator with a non-zero initial value and a shift window of the last three
+    inputs: both depend on every earlier invoke."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = tf.Variable(tf.fill([1, 4], 0.25), name="total")
+        self.window = tf.Variable(tf.zeros([1, 3, 4]), name="window")
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4], tf.float32, name="x")])
+    def __call__(self, x):
+        total = self.total * 0.5 + x
+        self.total.assign(total)
+        window = tf.concat([self.window[:, 1:, :], tf.reshape(x, [1, 1, 4])], axis=1)
+        self.window.assign(window)
+        return {"total": total * 2.0, "window_mean": tf.reduce_mean(window, axis=1)}
+
+
+STATEFUL_INVOKES = 5
+STATEFUL_SCHEMA_FAMILIES = ("variable_tensor",)
+# mode -> what its state is
+STATEFUL_MODES = {"float": "float32 state", "int8": "int8 state (variable quantization)",
+                  "int8_float_state": "int8 activations, float32 state"}
+
+
+def convert_resource_variables(mode, seed):
+    module = _ResourceVariables()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [module.__call__.get_concrete_function()], module)
+    converter.experimental_enable_resource_variables = True
+    if mode != "float":
+        rng = np.random.default_rng(seed)
+
+        def representative():
+            for _ in range(CALIBRATION_SAMPLES):
+                yield [rng.uniform(-1.0, 1.0, (1, 4)).astype(np.float32)]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+        converter._experimental_variable_quantization = mode == "int8"
+    return converter.convert()
 
 
 def _op_names(model_bytes):
@@ -666,6 +746,26 @@ def main(argv):
         entries[name] = {"family": family, "mode": mode,
                          "covers": note + " (written in the TFLite schema, not by the converter)",
                          "operators": _op_names(data), "references": references_for(name),
+                         "sha256": hashlib.sha256(data).hexdigest()}
+        if family in STATEFUL_SCHEMA_FAMILIES:
+            entries[name]["invokes"] = STATEFUL_INVOKES
+        print(f"{name}: {len(data)} bytes, {', '.join(entries[name]['operators'])}")
+
+    for seed, mode in enumerate(STATEFUL_MODES):
+        family = "resource_variables"
+        if args.only and family not in args.only:
+            continue
+        keras.backend.clear_session()
+        tf.random.set_seed(seed)
+        data = convert_resource_variables(mode, seed)
+        name = f"{family}_{mode}.tflite"
+        (out / name).write_bytes(data)
+        entries[name] = {"family": family, "mode": mode,
+                         "covers": "CALL_ONCE, VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE: a "
+                                   "leaky accumulator with a non-zero initial value and a shift "
+                                   f"window, {STATEFUL_MODES[mode]}",
+                         "operators": _op_names(data), "references": references_for(name),
+                         "invokes": STATEFUL_INVOKES,
                          "sha256": hashlib.sha256(data).hexdigest()}
         print(f"{name}: {len(data)} bytes, {', '.join(entries[name]['operators'])}")
 

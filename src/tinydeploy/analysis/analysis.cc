@@ -52,13 +52,12 @@ LayerInfo analyze_layer(const OpContext& context) {
     layer.activation_write_bytes += context.output(i).bytes();
   }
   layer.macs = estimate_macs(context);
-  layer.scratch_bytes = kernel_scratch_bytes(context);
   return layer;
 }
 
 // Live ranges of the tensors the arena holds: everything computed at run time, except
 // variables, which keep their values across inferences in their own area.
-MemoryPlan plan_memory(const model::Subgraph& graph, const std::vector<LayerInfo>& layers) {
+MemoryPlan plan_arena_of(const model::Subgraph& graph, const std::vector<LayerInfo>& layers) {
   const auto count = static_cast<int32_t>(graph.operators.size());
   const int32_t last_step = std::max(count - 1, 0);
   constexpr int32_t kUnused = -1;
@@ -104,19 +103,22 @@ MemoryPlan plan_memory(const model::Subgraph& graph, const std::vector<LayerInfo
   return plan;
 }
 
-// Variable tensors of the entry subgraph, and resource variables: a VAR_HANDLE names a
-// resource (container, shared_name) and the ASSIGN_VARIABLE ops that write it fix its size.
+// Variable tensors of the entry subgraph (resource variables became variable tensors when the
+// model was read, model/resource_variables.h). Resources the reader could not resolve are still
+// listed, sized from their ASSIGN_VARIABLE values, though no kernel runs them.
 void plan_variables(const model::Model& model, MemoryPlan& plan) {
-  const auto add = [&plan](std::string name, int32_t tensor, int64_t size) {
-    plan.variables.push_back({std::move(name), tensor, plan.variable_arena_bytes, size});
+  const auto add = [&plan](std::string name, int32_t tensor, int64_t size, uint8_t fill) {
+    plan.variables.push_back({std::move(name), tensor, plan.variable_arena_bytes, size, fill});
     plan.variable_arena_bytes += align_up(size);
   };
   const model::Subgraph& main = model.main();
   for (size_t t = 0; t < main.tensors.size(); ++t) {
-    if (main.tensors[t].is_variable) {
-      add(main.tensors[t].name, static_cast<int32_t>(t), main.tensors[t].bytes());
+    const model::Tensor& tensor = main.tensors[t];
+    if (tensor.is_variable) {
+      add(tensor.name, static_cast<int32_t>(t), tensor.bytes(), model::variable_reset_byte(tensor));
     }
   }
+  if (model.unresolved_state.empty()) return;
   std::map<std::string, int64_t> resources;
   for (const model::Subgraph& graph : model.subgraphs) {
     std::map<int32_t, std::string> handles;
@@ -136,7 +138,7 @@ void plan_variables(const model::Model& model, MemoryPlan& plan) {
       }
     }
   }
-  for (const auto& [key, bytes] : resources) add(key, -1, bytes);
+  for (const auto& [key, bytes] : resources) add(key, -1, bytes, 0);
 }
 
 std::vector<OpUsage> inventory(const model::Subgraph& graph) {
@@ -157,7 +159,6 @@ std::vector<OpUsage> inventory(const model::Subgraph& graph) {
     auto key = std::tuple(usage.op, usage.input_types, usage.output_types);
     const auto [found, inserted] = index.try_emplace(std::move(key), usages.size());
     if (inserted) {
-      usage.supported = runtime_supports(op.op, usage.input_types, usage.output_types);
       usages.push_back(std::move(usage));
     }
     ++usages[found->second].count;
@@ -179,6 +180,12 @@ const Allocation* MemoryPlan::find_tensor(int32_t tensor) const {
   return found == allocations.end() ? nullptr : &*found;
 }
 
+MemoryPlan plan_memory(const model::Model& model, const std::vector<LayerInfo>& layers) {
+  MemoryPlan plan = plan_arena_of(model.main(), layers);
+  plan_variables(model, plan);
+  return plan;
+}
+
 std::string signature_text(const OpUsage& usage) {
   std::vector<std::string_view> in;
   std::vector<std::string_view> out;
@@ -190,7 +197,8 @@ std::string signature_text(const OpUsage& usage) {
 ModelAnalysis analyze(const model::Model& model) {
   ModelAnalysis result;
   const model::Subgraph& graph = model.main();
-  result.extra_subgraphs = static_cast<int32_t>(model.subgraphs.size()) - 1;
+  result.extra_subgraphs = static_cast<int32_t>(model.subgraphs.size()) - 1 -
+                           static_cast<int32_t>(model.inlined_subgraphs.size());
   for (size_t i = 0; i < graph.operators.size(); ++i) {
     const OpContext context{model, graph, graph.operators[i], static_cast<int32_t>(i)};
     result.layers.push_back(analyze_layer(context));
@@ -200,8 +208,6 @@ ModelAnalysis analyze(const model::Model& model) {
   for (const model::Tensor& tensor : graph.tensors) {
     if (tensor.data) result.parameter_bytes += static_cast<int64_t>(tensor.data->size);
   }
-  result.plan = plan_memory(graph, result.layers);
-  plan_variables(model, result.plan);
   result.inventory = inventory(graph);
   return result;
 }

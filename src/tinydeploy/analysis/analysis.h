@@ -21,7 +21,7 @@ struct LayerInfo {
   int64_t weight_bytes = 0;           // constant inputs read
   int64_t activation_read_bytes = 0;  // non-constant inputs read
   int64_t activation_write_bytes = 0;
-  int64_t scratch_bytes = 0;
+  int64_t scratch_bytes = 0;   // the lowered kernel's working memory (set by lowering)
   bool shape_checked = false;  // output shapes re-derived from inputs and options
 };
 
@@ -38,9 +38,10 @@ struct Allocation {
 // State that outlives one inference: variable tensors and resource variables (VAR_HANDLE).
 struct VariableAllocation {
   std::string name;     // tensor name, or the resource's container/shared_name
-  int32_t tensor = -1;  // for variable tensors of subgraph 0; -1 for resources
+  int32_t tensor = -1;  // the variable tensor of subgraph 0; -1 for unresolved resources
   int64_t offset = 0;
   int64_t size = 0;
+  uint8_t reset_byte = 0;  // every byte's value before the first invoke and after a reset
 };
 
 struct MemoryPlan {
@@ -61,7 +62,7 @@ struct OpUsage {
   std::vector<model::DType> input_types;  // of the non-optional inputs, in order
   std::vector<model::DType> output_types;
   int32_t count = 0;
-  bool supported = false;
+  bool supported = false;  // set by lowering: no operator of this signature was refused
 };
 
 // "OP (input types -> output types)", as messages and reports name a type signature.
@@ -69,17 +70,25 @@ std::string signature_text(const OpUsage& usage);
 
 struct ModelAnalysis {
   std::vector<LayerInfo> layers;  // subgraph 0, in execution order
+  // Placed by lowering::lower, which alone knows each kernel's scratch (plan_memory).
   MemoryPlan plan;
   std::vector<OpUsage> inventory;  // one entry per distinct op and type signature
   int64_t total_macs = 0;
   int64_t parameter_bytes = 0;   // bytes of all constant tensors of subgraph 0
   int32_t unchecked_layers = 0;  // layers whose output shape tinydeploy does not re-derive
-  // Subgraphs other than the entry point (control flow); only subgraph 0 is planned.
+  // Subgraphs other than the entry point and those inlined into it (control flow); only subgraph
+  // 0 is planned.
   int32_t extra_subgraphs = 0;
 };
 
-// Analyses subgraph 0 of `model`. Throws tinydeploy::Error when the model contradicts itself
-// (a stored output shape that its inputs and options cannot produce, a stride of 0, ...).
+// Analyses subgraph 0 of `model`: shapes, MACs, bytes and the operator inventory; the plan and
+// the support flags are left to lowering (lowering::lower). Throws tinydeploy::Error when the
+// model contradicts itself (a stored output shape that its inputs and options cannot produce, a
+// stride of 0, ...).
 ModelAnalysis analyze(const model::Model& model);
+
+// The static memory plan of subgraph 0: its run-time tensors and each layer's `scratch_bytes`
+// in the arena, by live range; variable tensors and resource variables in the variable area.
+MemoryPlan plan_memory(const model::Model& model, const std::vector<LayerInfo>& layers);
 
 }  // namespace tinydeploy::analysis

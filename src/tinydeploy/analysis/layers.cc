@@ -96,41 +96,4 @@ int64_t estimate_macs(const OpContext& c) {
   }
 }
 
-int64_t kernel_scratch_bytes(const OpContext& c) {
-  // Kernels that need working memory declare it here, and the planner gives each operator's
-  // scratch its own slot, live only while that operator runs. The others work directly on
-  // their inputs and outputs.
-  if (c.op.outputs.empty() || c.op.outputs[0] == model::kNoTensor) return 0;
-  const model::Tensor& output = c.output(0);
-  switch (c.op.op) {
-    case BuiltinOp::TRANSPOSE_CONV:
-      // One accumulator per output element: int32 for int8, int64 for int16 activations.
-      if (output.dtype == model::DType::Int8) return output.elements() * 4;
-      if (output.dtype == model::DType::Int16) return output.elements() * 8;
-      return 0;
-    case BuiltinOp::CONV_2D:
-      // Hybrid (float input, int8 weights): the input quantized to int8 per inference.
-      if (c.has_input(1) && c.input(0).dtype == model::DType::Float32 &&
-          c.input(1).dtype == model::DType::Int8) {
-        return c.input(0).elements();
-      }
-      return 0;
-    case BuiltinOp::UNIDIRECTIONAL_SEQUENCE_LSTM:
-      // Four gate buffers of batch x units cell values: float, or int16 for int8/int16 models.
-      if (c.has_input(18) && c.has_input(19)) {
-        const int64_t cell_bytes = c.input(19).dtype == model::DType::Float32 ? 4 : 2;
-        return 4 * c.input(18).elements() * cell_bytes;
-      }
-      return 0;
-    case BuiltinOp::MEAN:
-      // int32 sums per output element.
-      if (output.dtype == model::DType::Int8 || output.dtype == model::DType::Int16) {
-        return output.elements() * 4;
-      }
-      return 0;
-    default:
-      return 0;
-  }
-}
-
 }  // namespace tinydeploy::analysis

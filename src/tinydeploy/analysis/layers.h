@@ -1,4 +1,4 @@
-// Per-operator rules the analysis applies: shape derivation, MAC counts, kernel scratch.
+// Per-operator rules the analysis applies: shape derivation and MAC counts.
 // Internal to the analysis module; other modules use analysis.h.
 #pragma once
 
@@ -31,13 +31,5 @@ std::optional<std::vector<std::vector<int32_t>>> derive_output_shapes(const OpCo
 
 // Multiply-accumulates of one execution of `op` (0 for operators without products).
 int64_t estimate_macs(const OpContext& context);
-
-// Bytes of working memory the runtime kernel for `op` needs during its execution. This is the
-// one place kernels declare scratch to the planner.
-int64_t kernel_scratch_bytes(const OpContext& context);
-
-// Whether tinydeploy's runtime has a kernel for `op` with these types.
-bool runtime_supports(model::BuiltinOp op, const std::vector<model::DType>& input_types,
-                      const std::vector<model::DType>& output_types);
 
 }  // namespace tinydeploy::analysis

@@ -83,6 +83,8 @@ MemoryReport measure(const fs::path& build_dir, const fs::path& image, const std
       report.weights += bytes;
     } else if (symbol == "(anonymous namespace)::arena") {
       report.arena += bytes;
+    } else if (symbol == "(anonymous namespace)::variables") {
+      report.resource_variables += bytes;
     } else if (ours && (kind == 't' || kind == 'w')) {
       report.library_code += bytes;
     } else if (ours && kind == 'r') {
@@ -91,7 +93,8 @@ MemoryReport measure(const fs::path& build_dir, const fs::path& image, const std
   }
   report.other_flash =
       report.flash_total - report.library_code - report.parameters - report.weights;
-  report.resource_variables = variable_bytes;
+  // The variable area as linked; the plan's size when the image does not name it.
+  if (report.resource_variables == 0) report.resource_variables = variable_bytes;
   report.other_ram = report.ram_total - report.arena - report.resource_variables;
   return report;
 }

@@ -13,8 +13,10 @@ void run_generate(const PackageCommandOptions& options, std::ostream& out) {
   const codegen::Package package = make_package(options);
   codegen::write_files(package.files, output.staging());
   output.commit();
-  out << fmt::format("wrote {} ({} files; arena {} bytes, weights {} bytes, kernels: {})\n",
-                     output.path().string(), package.files.size(), package.arena_bytes,
+  const std::string variables =
+      package.variable_bytes > 0 ? fmt::format(", variables {} bytes", package.variable_bytes) : "";
+  out << fmt::format("wrote {} ({} files; arena {} bytes{}, weights {} bytes, kernels: {})\n",
+                     output.path().string(), package.files.size(), package.arena_bytes, variables,
                      package.weight_bytes, fmt::join(package.kernel_sources, ", "));
 }
 

@@ -63,9 +63,26 @@ std::map<std::string, int32_t> histogram(const model::Subgraph& graph) {
   return counts;
 }
 
+// "(int8, int8, int32 -> int8)": the types of operator `index`'s operands.
+std::string signature_of(const model::Subgraph& graph, int32_t index) {
+  const model::Operator& op = graph.operators[static_cast<size_t>(index)];
+  std::vector<std::string_view> in;
+  std::vector<std::string_view> out;
+  for (const int32_t input : op.inputs) {
+    if (input != model::kNoTensor) {
+      in.push_back(model::dtype_name(graph.tensors[static_cast<size_t>(input)].dtype));
+    }
+  }
+  for (const int32_t output : op.outputs) {
+    out.push_back(model::dtype_name(graph.tensors[static_cast<size_t>(output)].dtype));
+  }
+  return fmt::format("{} ({} -> {})", op.name(), fmt::join(in, ", "), fmt::join(out, ", "));
+}
+
 }  // namespace
 
-json inspect_json(const model::Model& model, const analysis::ModelAnalysis& analysis, bool layers) {
+json inspect_json(const model::Model& model, const lowering::LoweredModel& lowered, bool layers) {
+  const analysis::ModelAnalysis& analysis = lowered.analysis;
   const model::Subgraph& graph = model.main();
   json doc;
   doc["model"] = model.path;
@@ -128,6 +145,11 @@ json inspect_json(const model::Model& model, const analysis::ModelAnalysis& anal
                                 {"supported", usage.supported}});
     if (!usage.supported) doc["unsupported"].push_back(usage.op);
   }
+  doc["refusals"] = json::array();
+  for (const lowering::Refusal& refusal : lowered.refusals) {
+    doc["refusals"].push_back(
+        {{"index", refusal.op_index}, {"op", refusal.op}, {"reason", refusal.reason}});
+  }
   if (layers) {
     doc["layers"] = json::array();
     for (const analysis::LayerInfo& layer : analysis.layers) {
@@ -153,8 +175,9 @@ json inspect_json(const model::Model& model, const analysis::ModelAnalysis& anal
   return doc;
 }
 
-std::string inspect_text(const model::Model& model, const analysis::ModelAnalysis& analysis,
+std::string inspect_text(const model::Model& model, const lowering::LoweredModel& lowered,
                          bool layers) {
+  const analysis::ModelAnalysis& analysis = lowered.analysis;
   const model::Subgraph& graph = model.main();
   std::string text = fmt::format("model       {}\n", model.path);
   text += fmt::format("            schema v{}, {} subgraph(s), {} operators, {} tensors\n",
@@ -192,16 +215,16 @@ std::string inspect_text(const model::Model& model, const analysis::ModelAnalysi
     text += fmt::format("note        {} more subgraph(s) (control flow) are not analysed\n",
                         analysis.extra_subgraphs);
   }
-  std::vector<std::string> unsupported;
-  for (const analysis::OpUsage& usage : analysis.inventory) {
-    if (!usage.supported) {
-      unsupported.push_back(analysis::signature_text(usage));
-    }
-  }
-  if (unsupported.empty()) {
+  if (lowered.supported()) {
     text += "runtime     every operator is supported\n";
   } else {
-    text += fmt::format("unsupported {}\n", fmt::join(unsupported, "\n            "));
+    // Every refusal, not only the first: what a user must change before anything runs.
+    text += fmt::format("unsupported {} of {} operators cannot run:\n", lowered.refusals.size(),
+                        graph.operators.size());
+    for (const lowering::Refusal& refusal : lowered.refusals) {
+      text += fmt::format("            operator {} {}: {}\n", refusal.op_index,
+                          signature_of(graph, refusal.op_index), printable(refusal.reason));
+    }
   }
 
   if (layers) {
@@ -224,15 +247,15 @@ std::string inspect_text(const model::Model& model, const analysis::ModelAnalysi
 
 void run_inspect(const InspectOptions& options, std::ostream& out) {
   const model::Model model = model::read_model(options.model);
-  const analysis::ModelAnalysis analysis = analysis::analyze(model);
+  const lowering::LoweredModel lowered = lowering::lower(model);
   if (options.json) {
     // Names in a model are arbitrary bytes; JSON carries only UTF-8: bytes that are not
     // well-formed UTF-8 become U+FFFD, so the document is always valid.
-    out << inspect_json(model, analysis, options.layers)
+    out << inspect_json(model, lowered, options.layers)
                .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
         << "\n";
   } else {
-    out << inspect_text(model, analysis, options.layers);
+    out << inspect_text(model, lowered, options.layers);
   }
 }
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tinydeploy/analysis/analysis.h"
+#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/graph.h"
 
 namespace tinydeploy::cli {
@@ -18,12 +18,13 @@ struct InspectOptions {
   bool layers = false;
 };
 
-// Reads and analyses `options.model` and writes the report to `out`. Throws tinydeploy::Error.
+// Reads, analyses and lowers `options.model` and writes the report to `out`, listing every
+// operator lowering refuses with its reason. Throws tinydeploy::Error.
 void run_inspect(const InspectOptions& options, std::ostream& out);
 
-nlohmann::json inspect_json(const model::Model& model, const analysis::ModelAnalysis& analysis,
+nlohmann::json inspect_json(const model::Model& model, const lowering::LoweredModel& lowered,
                             bool layers);
-std::string inspect_text(const model::Model& model, const analysis::ModelAnalysis& analysis,
+std::string inspect_text(const model::Model& model, const lowering::LoweredModel& lowered,
                          bool layers);
 
 }  // namespace tinydeploy::cli

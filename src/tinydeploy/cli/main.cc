@@ -65,10 +65,17 @@ void add_inspect_command(CLI::App& app, tinydeploy::cli::InspectOptions& options
 void add_run_command(CLI::App& app, tinydeploy::cli::RunOptions& options, int& exit_code) {
   CLI::App* run = app.add_subcommand(
       "run",
-      "Run one inference on the host with tinydeploy's runtime; compare with the PC reference");
+      "Run one inference (or --invokes N) on the host with tinydeploy's runtime; compare with "
+      "the PC reference");
   run->add_option("model", options.model, "The .tflite model to run")->required();
   run->add_option("--input", options.inputs,
-                  "Input file (.npy, or single-line .csv), one per model input, in order");
+                  "Input file (.npy, or single-line .csv), one per model input, in order (with "
+                  "--invokes N: N times as many, invoke 0's first); or one .npz (a leading "
+                  "invoke axis for N invokes)");
+  run->add_option("--invokes", options.invokes,
+                  "Run N consecutive invokes with state carried, each with its own inputs, and "
+                  "compare every one with the reference (default 1)")
+      ->check(CLI::Range(size_t{1}, size_t{100000}));
   run->add_option("--random", options.seed,
                   "Seed for random inputs, 0 to 2^64-1 (the default when no --input is given: "
                   "seed 0)")
@@ -112,6 +119,12 @@ void add_package_options(CLI::App& command, tinydeploy::cli::PackageCommandOptio
                   "Seed of the example's random inputs, 0 to 2^64-1, as for `run --random`")
       ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"))
       ->capture_default_str();
+  command
+      .add_option("--example-invokes", options.example_invokes,
+                  "Consecutive invokes the example runs and checks, state carried, as for `run "
+                  "--invokes` (default: 1, or 4 for a model with state); with more than one, the "
+                  "example also checks that NAME_reset() gives the first outputs again")
+      ->check(CLI::Range(size_t{1}, size_t{1000}));
   add_max_arena_option(command, options.max_arena_bytes);
   command
       .add_option("--max-example-data", options.max_example_bytes,

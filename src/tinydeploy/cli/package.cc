@@ -12,6 +12,7 @@
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/engine/engine.h"
+#include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/tensors/tensor_io.h"
 
@@ -20,25 +21,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Every operator the runtime cannot run, in one message, before anything is generated.
-void require_supported(const model::Model& model, const analysis::ModelAnalysis& analysis) {
-  std::vector<std::string> missing;
-  for (const analysis::OpUsage& usage : analysis.inventory) {
-    if (!usage.supported) missing.push_back(analysis::signature_text(usage));
-  }
-  if (!missing.empty()) {
-    throw Error("{}: nothing generated: the runtime has no kernel for {}", model.path,
-                fmt::join(missing, "; "));
-  }
-}
-
-// The host engine's inference on seeded random inputs: the example's expected output. Refused
-// before anything is computed when the inputs and outputs together exceed `max_bytes`.
+// The host engine's inferences on seeded random inputs (invoke k draws as `run --invokes`):
+// the example's expected outputs. Refused before anything is computed when the inputs and
+// outputs together exceed `max_bytes`.
 codegen::ExampleData compute_example(const model::Model& model, engine::Engine& engine,
-                                     uint64_t seed, int64_t max_bytes) {
+                                     uint64_t seed, size_t invokes, int64_t max_bytes) {
   int64_t total = 0;
   for (size_t i = 0; i < engine.input_count(); ++i) total += engine.input_tensor(i).bytes();
   for (size_t i = 0; i < engine.output_count(); ++i) total += engine.output_tensor(i).bytes();
+  total *= static_cast<int64_t>(invokes);
   if (total > max_bytes) {
     throw Error(
         "{}: nothing generated: the example would embed {} bytes of inputs and expected outputs "
@@ -49,25 +40,29 @@ codegen::ExampleData compute_example(const model::Model& model, engine::Engine& 
   }
   codegen::ExampleData example;
   example.seed = seed;
-  for (size_t i = 0; i < engine.input_count(); ++i) {
-    const std::span<uint8_t> destination = engine.input(i);
-    if (destination.size() != static_cast<size_t>(engine.input_tensor(i).bytes())) {
-      throw Error("{}: input {} has no arena storage", model.path, i);
+  example.invokes = invokes;
+  for (size_t k = 0; k < invokes; ++k) {
+    for (size_t i = 0; i < engine.input_count(); ++i) {
+      const std::span<uint8_t> destination = engine.input(i);
+      if (destination.size() != static_cast<size_t>(engine.input_tensor(i).bytes())) {
+        throw Error("{}: input {} has no arena storage", model.path, i);
+      }
+      const tensors::TensorData input =
+          tensors::random_tensor(engine.input_tensor(i), tensors::invoke_seed(seed, k) + i);
+      if (destination.size() != input.bytes.size()) {
+        throw Error("{}: input {} has no arena storage", model.path, i);
+      }
+      // An input without elements has no storage (a null pointer memcpy must not see).
+      if (!destination.empty()) {
+        std::memcpy(destination.data(), input.bytes.data(), destination.size());
+      }
+      example.inputs.push_back(input.bytes);
     }
-    const tensors::TensorData input = tensors::random_tensor(engine.input_tensor(i), seed + i);
-    if (destination.size() != input.bytes.size()) {
-      throw Error("{}: input {} has no arena storage", model.path, i);
+    engine.invoke();
+    for (size_t i = 0; i < engine.output_count(); ++i) {
+      const auto bytes = engine.output(i);
+      example.outputs.emplace_back(bytes.begin(), bytes.end());
     }
-    // An input without elements has no storage (a null pointer memcpy must not see).
-    if (!destination.empty()) {
-      std::memcpy(destination.data(), input.bytes.data(), destination.size());
-    }
-    example.inputs.push_back(input.bytes);
-  }
-  engine.invoke();
-  for (size_t i = 0; i < engine.output_count(); ++i) {
-    const auto bytes = engine.output(i);
-    example.outputs.emplace_back(bytes.begin(), bytes.end());
   }
   return example;
 }
@@ -86,13 +81,17 @@ codegen::Package make_package(const PackageCommandOptions& options) {
       options.name ? *options.name : codegen::default_package_name(options.model);
   codegen::check_package_name(name);
   const model::Model model = model::read_model(options.model);
-  const analysis::ModelAnalysis analysis = analysis::analyze(model);
-  require_supported(model, analysis);
-  // The engine lowers the model once; the package prints the same calls it ran for the example.
-  engine::Engine engine(model, analysis, options.max_arena_bytes);
-  const codegen::ExampleData example =
-      compute_example(model, engine, options.example_seed, options.max_example_bytes);
-  return codegen::generate_package(model, analysis, engine.calls(), example,
+  // Every refusal in one message, before anything is computed or generated.
+  const lowering::LoweredModel lowered = lowering::lower(model);
+  lowering::require_supported(model, lowered, "nothing generated");
+  // The package prints the very calls the engine ran for the example.
+  engine::Engine engine(model, lowered, options.max_arena_bytes);
+  const codegen::ExampleData example = compute_example(
+      model, engine, options.example_seed,
+      options.example_invokes.value_or(
+          lowered.analysis.plan.variable_arena_bytes > 0 ? kStatefulExampleInvokes : 1),
+      options.max_example_bytes);
+  return codegen::generate_package(model, lowered.analysis, lowered.calls, example,
                                    {name, target.board.core});
 }
 

@@ -18,14 +18,20 @@ namespace tinydeploy::cli {
 // otherwise; each byte becomes about six characters of example/example_data.h.
 inline constexpr int64_t kDefaultMaxExampleBytes = int64_t{16} << 20;
 
+// The example of a model with state runs this many invokes unless told otherwise.
+inline constexpr size_t kStatefulExampleInvokes = 4;
+
 struct PackageCommandOptions {
   std::filesystem::path model;
   std::string target = "host";  // a board or core of the registry (board/board.h)
   std::filesystem::path output_dir;
   std::optional<std::string> name;  // default: the model file's stem
   uint64_t example_seed = 0;        // seed of the example's random inputs (as `run --random`)
-  bool quiet = false;               // no progress lines
-  bool force = false;               // -o may replace an existing directory tinydeploy did not write
+  // Consecutive invokes the example runs and checks (as `run --invokes`); by default 1, or
+  // kStatefulExampleInvokes for a model with state.
+  std::optional<size_t> example_invokes;
+  bool quiet = false;  // no progress lines
+  bool force = false;  // -o may replace an existing directory tinydeploy did not write
   int64_t max_arena_bytes = engine::kDefaultMaxArenaBytes;  // refused before allocating
   int64_t max_example_bytes = kDefaultMaxExampleBytes;      // refused before computing it
 };

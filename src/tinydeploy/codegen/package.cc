@@ -203,8 +203,9 @@ struct IsParamStruct<T, std::void_t<decltype(StructInfo<T>::type)>> : std::true_
 
 // Where every tensor the calls use lives in the generated code.
 struct TensorHome {
-  int64_t arena_offset = -1;  // in the arena, or
-  std::string constant;       // the name of its array in NAME_model_data
+  int64_t arena_offset = -1;     // in the arena, or
+  int64_t variable_offset = -1;  // in the variable area (state kept across invokes), or
+  std::string constant;          // the name of its array in NAME_model_data
 };
 
 class Generator {
@@ -296,6 +297,10 @@ class Generator {
       homes_[index].arena_offset = arena_offsets_.at(index);
       return;
     }
+    if (variable_offsets_.count(index)) {
+      homes_[index].variable_offset = variable_offsets_.at(index);
+      return;
+    }
     if (!t.data) {
       if (t.elements() == 0) return;
       throw Error("{}: tensor {} ('{}') has no storage (not planned, not constant)", where(op),
@@ -314,6 +319,9 @@ class Generator {
     for (const analysis::Allocation& a : analysis_.plan.allocations) {
       if (a.tensor >= 0) arena_offsets_[a.tensor] = a.offset;
       if (a.scratch_of_op >= 0) scratch_offsets_[a.scratch_of_op] = a.offset;
+    }
+    for (const analysis::VariableAllocation& v : analysis_.plan.variables) {
+      if (v.tensor >= 0) variable_offsets_[v.tensor] = v.offset;
     }
     for (int32_t index : graph_.inputs) use_tensor(index, 0);
     for (int32_t index : graph_.outputs) use_tensor(index, 0);
@@ -351,7 +359,16 @@ class Generator {
     if (found->second.arena_offset >= 0) {
       return fmt::format("at<{}>({})", type, found->second.arena_offset);
     }
+    if (found->second.variable_offset >= 0) {
+      return fmt::format("variable<{}>({})", type, found->second.variable_offset);
+    }
     return "data::" + found->second.constant;
+  }
+
+  // The address of a tensor that lives in the arena or the variable area, as a byte pointer.
+  static std::string storage_address(const TensorHome& home) {
+    return home.arena_offset >= 0 ? fmt::format("arena + {}", home.arena_offset)
+                                  : fmt::format("variables + {}", home.variable_offset);
   }
 
   // --- NAME.h -------------------------------------------------------------------------------
@@ -369,6 +386,10 @@ class Generator {
  *   3. read every {n}_output(i)->data.
  * Inputs share the arena with intermediate tensors, so {n}_invoke() may overwrite them:
  * fill them again before every call. Outputs stay valid until the next call. Not reentrant.
+ * A model with state (variable tensors, resource variables: {m}_VARIABLE_BYTES > 0) keeps it in
+ * its own static area from one {n}_invoke() to the next; {n}_reset() puts it back to where it
+ * was before the first invoke (as TensorFlow Lite Micro resets it, and with the model's
+ * run-once initialization run again on the next invoke).
  */
 #ifndef {m}_H_
 #define {m}_H_
@@ -382,6 +403,8 @@ extern "C" {{
 
 /* Bytes of the statically allocated tensor arena (activations and scratch). */
 #define {m}_ARENA_BYTES {arena}
+/* Bytes of the statically allocated variable area (state kept across invokes); 0 for none. */
+#define {m}_VARIABLE_BYTES {variable_bytes}
 #define {m}_INPUT_COUNT {inputs}
 #define {m}_OUTPUT_COUNT {outputs}
 /* SHA-256 of the .tflite file this package was generated from. */
@@ -418,6 +441,8 @@ typedef struct {{
 {n}_status {n}_init(void);
 /* Runs one inference on the current inputs. */
 {n}_status {n}_invoke(void);
+/* Resets the model's state (nothing for a model without state). {n}_init() does it too. */
+{n}_status {n}_reset(void);
 
 /* Operators in the model; each one's index is its "layer" below. */
 #define {m}_LAYER_COUNT {layers}
@@ -444,8 +469,10 @@ const char* {n}_model_sha256(void);
         fmt::arg("n", n), fmt::arg("m", m), fmt::arg("version", kToolVersion),
         fmt::arg("layers", graph_.operators.size()),
         fmt::arg("model", comment_text(model_file_name())),
-        fmt::arg("arena", analysis_.plan.arena_bytes), fmt::arg("inputs", graph_.inputs.size()),
-        fmt::arg("outputs", graph_.outputs.size()), fmt::arg("hash", sha256_hex(model_.file)));
+        fmt::arg("arena", analysis_.plan.arena_bytes),
+        fmt::arg("variable_bytes", analysis_.plan.variable_arena_bytes),
+        fmt::arg("inputs", graph_.inputs.size()), fmt::arg("outputs", graph_.outputs.size()),
+        fmt::arg("hash", sha256_hex(model_.file)));
     return text;
   }
 
@@ -600,8 +627,8 @@ const char* {n}_model_sha256(void);
                 const auto found = homes_.find(t);
                 if (found == homes_.end()) {
                   pointers.push_back("nullptr");
-                } else if (found->second.arena_offset >= 0) {
-                  pointers.push_back(fmt::format("arena + {}", found->second.arena_offset));
+                } else if (found->second.arena_offset >= 0 || found->second.variable_offset >= 0) {
+                  pointers.push_back(storage_address(found->second));
                 } else {
                   pointers.push_back("data::" + found->second.constant);
                 }
@@ -626,9 +653,12 @@ const char* {n}_model_sha256(void);
     const model::Operator& op = graph_.operators[static_cast<size_t>(op_index)];
     for (size_t i = 0; i < op.outputs.size(); ++i) {
       const auto found = homes_.find(op.outputs[i]);
-      if (found == homes_.end() || found->second.arena_offset < 0) continue;
-      body += fmt::format("  if (hook != nullptr) hook(context, {}, {}, arena + {}, {});\n",
-                          op_index, i, found->second.arena_offset, tensor(op.outputs[i]).bytes());
+      if (found == homes_.end() ||
+          (found->second.arena_offset < 0 && found->second.variable_offset < 0)) {
+        continue;
+      }
+      body += fmt::format("  if (hook != nullptr) hook(context, {}, {}, {}, {});\n", op_index, i,
+                          storage_address(found->second), tensor(op.outputs[i]).bytes());
     }
   }
 
@@ -683,9 +713,43 @@ const char* {n}_model_sha256(void);
   std::string model_source() const {
     std::string constants;
     std::string body;
+    // Operators that run once (an inlined CALL_ONCE subgraph) are grouped under one condition.
+    std::string once;
+    const auto close_once = [&] {
+      if (once.empty()) return;
+      std::string indented;
+      for (size_t begin = 0; begin < once.size();) {
+        const size_t end = once.find('\n', begin);
+        const std::string line = once.substr(begin, end - begin + 1);
+        indented += line == "\n" ? line : "  " + line;
+        begin = end + 1;
+      }
+      body += "  if (run_once_pending) {\n" + indented + "  }\n";
+      once.clear();
+    };
     for (const KernelCall& call : calls_) {
-      print_call(call, constants, body);
-      print_layer_hook(call.op_index, body);
+      if (!call.once) close_once();
+      std::string& target = call.once ? once : body;
+      print_call(call, constants, target);
+      print_layer_hook(call.op_index, target);
+    }
+    close_once();
+    std::string variables;
+    std::string reset;
+    if (analysis_.plan.variable_arena_bytes > 0) {
+      variables = fmt::format(
+          "\n// State kept from one invoke to the next: variable tensors and resource variables.\n"
+          "alignas(16) uint8_t variables[{}_VARIABLE_BYTES];\n\n"
+          "// A typed pointer to variable-area byte `offset` (16-byte aligned).\n"
+          "template <typename T>\n"
+          "T* variable(size_t offset) {{\n"
+          "  return static_cast<T*>(static_cast<void*>(variables + offset));\n"
+          "}}\n",
+          macro_);
+      for (const analysis::VariableAllocation& v : analysis_.plan.variables) {
+        reset += fmt::format("  memset(variables + {}, 0x{:02x}, {});  // {}\n", v.offset,
+                             v.reset_byte, v.size, comment_text(v.name));
+      }
     }
     std::string includes;
     for (const std::string& source : sources_) {
@@ -709,7 +773,8 @@ namespace data = {n}_model_data;
 
 alignas(16) uint8_t arena[{m}_ARENA_BYTES];
 bool initialized = false;
-
+bool run_once_pending = true;
+{variables}
 // A typed pointer to arena byte `offset` (every offset is 16-byte aligned).
 template <typename T>
 T* at(size_t offset) {{
@@ -726,12 +791,18 @@ extern "C" {{
 {n}_status {n}_init(void) {{
   memset(arena, 0, sizeof(arena));
   initialized = true;
+  return {n}_reset();
+}}
+
+{n}_status {n}_reset(void) {{
+  if (!initialized) return {m}_ERROR_NOT_INITIALIZED;
+{reset}  run_once_pending = true;
   return {m}_OK;
 }}
 
 {n}_status {n}_invoke_traced({n}_layer_hook hook, void* context) {{
   if (!initialized) return {m}_ERROR_NOT_INITIALIZED;
-{body}
+{body}  run_once_pending = false;
   return {m}_OK;
 }}
 
@@ -756,7 +827,8 @@ const char* {n}_model_sha256(void) {{ return {m}_MODEL_SHA256; }}
         fmt::arg("model", comment_text(model_file_name())), fmt::arg("version", kToolVersion),
         fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("includes", includes),
         fmt::arg("constants", constants), fmt::arg("inputs", descriptors(graph_.inputs, "input")),
-        fmt::arg("outputs", descriptors(graph_.outputs, "output")), fmt::arg("body", body));
+        fmt::arg("outputs", descriptors(graph_.outputs, "output")), fmt::arg("body", body),
+        fmt::arg("variables", variables), fmt::arg("reset", reset));
   }
 
   // --- CMakeLists.txt ----------------------------------------------------------------------
@@ -857,15 +929,18 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
   }
 
   std::string example_data() const {
-    if (example_.inputs.size() != graph_.inputs.size() ||
-        example_.outputs.size() != graph_.outputs.size()) {
+    if (example_.invokes < 1 || example_.inputs.size() != graph_.inputs.size() * example_.invokes ||
+        example_.outputs.size() != graph_.outputs.size() * example_.invokes) {
       throw Error("internal error: the example has the wrong number of tensors");
     }
     std::string text = fmt::format(
-        "/* Example inference for {}, computed on the PC by {} from seeded random inputs\n"
-        " * (seed {}); raw little-endian tensor bytes. Do not edit. */\n"
-        "#ifndef {}_EXAMPLE_DATA_H_\n#define {}_EXAMPLE_DATA_H_\n\n#include <stdint.h>\n\n",
-        comment_text(model_file_name()), kToolVersion, example_.seed, macro_, macro_);
+        "/* Example inference{} for {}, computed on the PC by {} from seeded random inputs\n"
+        " * (seed {}); raw little-endian tensor bytes{}. Do not edit. */\n"
+        "#ifndef {}_EXAMPLE_DATA_H_\n#define {}_EXAMPLE_DATA_H_\n\n#include <stdint.h>\n\n"
+        "#define EXAMPLE_INVOKES {}\n\n",
+        example_.invokes > 1 ? "s" : "", comment_text(model_file_name()), kToolVersion,
+        example_.seed, example_.invokes > 1 ? ", invoke after invoke (state carried)" : "", macro_,
+        macro_, example_.invokes);
     for (size_t i = 0; i < example_.inputs.size(); ++i) {
       append_byte_array(text, fmt::format("kExampleInput{}", i), example_.inputs[i]);
     }
@@ -880,8 +955,10 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
     for (size_t i = 0; i < example_.outputs.size(); ++i) {
       outputs.push_back(fmt::format("kExpectedOutput{}", i));
     }
-    text += fmt::format("\nstatic const uint8_t* const kExampleInputs[] = {{{}}};\n\n#endif\n",
-                        fmt::join(inputs, ", "));
+    text += fmt::format(
+        "\nstatic const uint8_t* const kExampleInputs[] = {{{}}};\n"
+        "static const uint8_t* const kExpectedOutputs[] = {{{}}};\n\n#endif\n",
+        fmt::join(inputs, ", "), fmt::join(outputs, ", "));
     return text;
   }
 
@@ -893,13 +970,15 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
       const bool is_float = tensor(graph_.outputs[i]).dtype == DType::Float32;
       any_float = any_float || is_float;
       any_exact = any_exact || !is_float;
-      cases += fmt::format("    case {}:\n      return {}(tensor, kExpectedOutput{});\n", i,
-                           is_float ? "floats_match" : "bytes_match", i);
+      cases += fmt::format("    case {}:\n      return {}(tensor, expected);\n", i,
+                           is_float ? "floats_match" : "bytes_match");
     }
     return fmt::format(
-        R"(/* {n} example: one inference on the embedded example input, checked against the output
- * the PC computed. Prints PASS or FAIL; exits 0 on PASS. With --dump, also prints every output
- * as hex bytes. Generated by {version}. */
+        R"(/* {n} example: EXAMPLE_INVOKES consecutive inferences on the embedded example inputs
+ * (state carried), each checked against the outputs the PC computed; with more than one, then
+ * {n}_reset() and the first inference again, which must give the first outputs. Prints PASS or
+ * FAIL; exits 0 on PASS. With --dump, also prints every output as hex bytes ("invoke K output I
+ * bytes:" from the second invoke on). Generated by {version}. */
 {math}#include <stdio.h>
 #include <string.h>
 
@@ -917,11 +996,40 @@ static void print_name(const char* name) {{
   }}
 }}
 
-static int output_matches(size_t index, const {n}_tensor* tensor) {{
+static int output_matches(size_t index, const {n}_tensor* tensor, const uint8_t* expected) {{
   switch (index) {{
 {cases}    default:
       return 0;
   }}
+}}
+
+/* Runs invoke `k` of the example; prints one line per output (with `label` in front). */
+static int run_invoke(unsigned k, const char* label, int dump) {{
+  for (size_t i = 0; i < {n}_input_count(); ++i) {{
+    const {n}_tensor* input = {n}_input(i);
+    memcpy(input->data, kExampleInputs[k * {m}_INPUT_COUNT + i], input->bytes);
+  }}
+  if ({n}_invoke() != {m}_OK) {{
+    printf("FAIL: {n}_invoke\n");
+    return 0;
+  }}
+  int pass = 1;
+  for (size_t i = 0; i < {n}_output_count(); ++i) {{
+    const {n}_tensor* output = {n}_output(i);
+    const int ok = output_matches(i, output, kExpectedOutputs[k * {m}_OUTPUT_COUNT + i]);
+    printf("%soutput %u '", label, (unsigned)i);
+    print_name(output->name);
+    printf("': %s\n", ok ? "as expected" : "DIFFERS");
+    if (dump) {{
+      printf("%soutput %u bytes:", label, (unsigned)i);
+      for (size_t b = 0; b < output->bytes; ++b) {{
+        printf("%02x", ((const uint8_t*)output->data)[b]);
+      }}
+      printf("\n");
+    }}
+    pass = pass && ok;
+  }}
+  return pass;
 }}
 
 int main(int argc, char** argv) {{
@@ -930,29 +1038,18 @@ int main(int argc, char** argv) {{
     printf("FAIL: {n}_init\n");
     return 1;
   }}
-  for (size_t i = 0; i < {n}_input_count(); ++i) {{
-    const {n}_tensor* input = {n}_input(i);
-    memcpy(input->data, kExampleInputs[i], input->bytes);
-  }}
-  if ({n}_invoke() != {m}_OK) {{
-    printf("FAIL: {n}_invoke\n");
-    return 1;
-  }}
   int pass = 1;
-  for (size_t i = 0; i < {n}_output_count(); ++i) {{
-    const {n}_tensor* output = {n}_output(i);
-    const int ok = output_matches(i, output);
-    printf("output %u '", (unsigned)i);
-    print_name(output->name);
-    printf("': %s\n", ok ? "as expected" : "DIFFERS");
-    if (dump) {{
-      printf("output %u bytes:", (unsigned)i);
-      for (size_t b = 0; b < output->bytes; ++b) {{
-        printf("%02x", ((const uint8_t*)output->data)[b]);
-      }}
-      printf("\n");
+  char label[32] = "";
+  for (unsigned k = 0; k < EXAMPLE_INVOKES; ++k) {{
+    if (k > 0) snprintf(label, sizeof(label), "invoke %u ", k);
+    pass = run_invoke(k, label, dump) && pass;
+  }}
+  if (EXAMPLE_INVOKES > 1) {{
+    if ({n}_reset() != {m}_OK) {{
+      printf("FAIL: {n}_reset\n");
+      return 1;
     }}
-    pass = pass && ok;
+    pass = run_invoke(0, "after reset ", dump) && pass;
   }}
   printf("%s\n", pass ? "PASS" : "FAIL");
   return pass ? 0 : 1;
@@ -1013,11 +1110,13 @@ int main(void) {{
 
 Generated by {version} from `{model}` (SHA-256 `{hash}`) for `{target}`.
 
-- `{n}.h`: the C API (`{n}_init`, `{n}_invoke`, `{n}_input`, `{n}_output`, `{m}_ARENA_BYTES`).
-- `{n}_model.cc`: the arena ({arena} bytes) and the kernel calls; `{n}_model_data.cc`: weights
-  ({weights} bytes).
+- `{n}.h`: the C API (`{n}_init`, `{n}_invoke`, `{n}_reset`, `{n}_input`, `{n}_output`,
+  `{m}_ARENA_BYTES`, `{m}_VARIABLE_BYTES`).
+- `{n}_model.cc`: the arena ({arena} bytes), the variable area ({variable_bytes} bytes, state kept
+  across invokes) and the kernel calls; `{n}_model_data.cc`: weights ({weights} bytes).
 - `runtime/`: the tinydeploy runtime kernels this model uses ({kernels}).
-- `example/main.c`: runs the embedded example input and prints PASS or FAIL.
+- `example/main.c`: runs the embedded example inputs ({invokes} invoke(s){reset}) and prints PASS
+  or FAIL.
 
 Build: `cmake -S . -B build && cmake --build build`, then run `build/{n}_example`
 (for a Cortex-M target, the example links with newlib's nosys stubs: run it through a board port).
@@ -1027,7 +1126,12 @@ Build: `cmake -S . -B build && cmake --build build`, then run `build/{n}_example
         fmt::arg("hash", sha256_hex(model_.file)),
         fmt::arg("target", board::core_name(options_.core)),
         fmt::arg("arena", analysis_.plan.arena_bytes), fmt::arg("weights", package.weight_bytes),
-        fmt::arg("kernels", fmt::join(package.kernel_sources, ", ")));
+        fmt::arg("variable_bytes", analysis_.plan.variable_arena_bytes),
+        fmt::arg("kernels", fmt::join(package.kernel_sources, ", ")),
+        fmt::arg("invokes", example_.invokes),
+        fmt::arg("reset", example_.invokes > 1
+                              ? ", state carried, then `" + name_ + "_reset()` and the first again"
+                              : ""));
   }
 
   const model::Model& model_;
@@ -1040,6 +1144,7 @@ Build: `cmake -S . -B build && cmake --build build`, then run `build/{n}_example
   const std::string macro_;
   std::map<int32_t, int64_t> arena_offsets_;
   std::map<int32_t, int64_t> scratch_offsets_;
+  std::map<int32_t, int64_t> variable_offsets_;
   std::map<int32_t, TensorHome> homes_;
   std::vector<int32_t> constants_;  // constant tensors in order of first use
   std::set<std::string> sources_;

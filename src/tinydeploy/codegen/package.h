@@ -16,10 +16,12 @@
 
 namespace tinydeploy::codegen {
 
-// One inference computed on the PC, embedded in the example: raw little-endian bytes of every
-// model input and output, in model order.
+// Consecutive inferences computed on the PC (state carried), embedded in the example: raw
+// little-endian bytes of every model input and output, in model order, invoke after invoke
+// (invokes x inputs entries in `inputs`, invokes x outputs in `outputs`).
 struct ExampleData {
   uint64_t seed = 0;
+  size_t invokes = 1;
   std::vector<std::vector<uint8_t>> inputs;
   std::vector<std::vector<uint8_t>> outputs;
 };

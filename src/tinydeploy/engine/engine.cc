@@ -10,11 +10,12 @@
 
 namespace tinydeploy::engine {
 
-Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysis,
+Engine::Engine(const model::Model& model, const lowering::LoweredModel& lowered,
                int64_t max_arena_bytes)
     : model_(model) {
+  lowering::require_supported(model, lowered, "");
   const model::Subgraph& graph = model.main();
-  const analysis::MemoryPlan& plan = analysis.plan;
+  const analysis::MemoryPlan& plan = lowered.analysis.plan;
   const int64_t needed = plan.arena_bytes + plan.variable_arena_bytes;
   if (needed > max_arena_bytes) {
     throw Error(
@@ -40,23 +41,18 @@ Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysi
       scratch[static_cast<size_t>(a.scratch_of_op)] = arena + a.offset;
     }
   }
-  // Interim (until the state work lands): variable tensors get zeroed storage of their own that
-  // persists across invokes.
   variables_.assign(static_cast<size_t>((plan.variable_arena_bytes + 7) / 8), 0);
   for (const analysis::VariableAllocation& v : plan.variables) {
-    if (v.tensor >= 0 && static_cast<size_t>(v.tensor) < graph.tensors.size() && v.offset >= 0 &&
-        v.offset + v.size <= plan.variable_arena_bytes) {
-      auto* data = reinterpret_cast<uint8_t*>(variables_.data()) + v.offset;
-      // TFLite Micro's reset rule: an int8 variable starts at its zero point, others at 0.
-      const model::Tensor& t = graph.tensors[static_cast<size_t>(v.tensor)];
-      if (t.dtype == model::DType::Int8 && !t.quantization.zero_point.empty()) {
-        std::memset(data, static_cast<int8_t>(t.quantization.zero_point[0]),
-                    static_cast<size_t>(v.size));
-      }
-      tensor_data_[static_cast<size_t>(v.tensor)] = data;
-      tensor_size_[static_cast<size_t>(v.tensor)] = v.size;
+    if (v.offset < 0 || v.size < 0 || v.offset + v.size > plan.variable_arena_bytes) {
+      throw Error("{}: the memory plan places a variable outside the variable area", model.path);
     }
+    if (v.tensor < 0 || static_cast<size_t>(v.tensor) >= graph.tensors.size()) continue;
+    tensor_data_[static_cast<size_t>(v.tensor)] =
+        reinterpret_cast<uint8_t*>(variables_.data()) + v.offset;
+    tensor_size_[static_cast<size_t>(v.tensor)] = v.size;
+    variable_slots_.push_back(v);
   }
+  reset();
   // Constants are used in place when suitably aligned, otherwise from an aligned copy.
   for (size_t t = 0; t < graph.tensors.size(); ++t) {
     const model::Tensor& tensor = graph.tensors[t];
@@ -72,7 +68,7 @@ Engine::Engine(const model::Model& model, const analysis::ModelAnalysis& analysi
     }
     tensor_size_[t] = static_cast<int64_t>(bytes.size());
   }
-  calls_ = lowering::lower(model, analysis);
+  calls_ = lowered.calls;
   for (const lowering::KernelCall& call : calls_) {
     const int32_t index = call.op_index;
     const model::Operator& op = graph.operators[static_cast<size_t>(index)];
@@ -128,9 +124,19 @@ std::span<const uint8_t> Engine::tensor_bytes(int32_t tensor) const {
 
 void Engine::invoke(const std::function<void(int32_t)>& after_op) {
   for (size_t i = 0; i < bound_calls_.size(); ++i) {
+    if (calls_[i].once && !run_once_pending_) continue;
     bound_calls_[i]();
     if (after_op) after_op(calls_[i].op_index);
   }
+  run_once_pending_ = false;
+}
+
+void Engine::reset() {
+  auto* area = reinterpret_cast<uint8_t*>(variables_.data());
+  for (const analysis::VariableAllocation& v : variable_slots_) {
+    std::memset(area + v.offset, v.reset_byte, static_cast<size_t>(v.size));
+  }
+  run_once_pending_ = true;
 }
 
 }  // namespace tinydeploy::engine

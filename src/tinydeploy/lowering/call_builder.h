@@ -130,7 +130,6 @@ KernelCall make_call(int32_t op_index, const char* name, Kernel kernel, const Ar
   KernelCall call;
   call.op_index = op_index;
   call.kernel = name;
-  call.source = kernel_source(name);
   (call.arguments.push_back(describe(args)), ...);
   call.bind = [kernel](const KernelCall& self, const HostStorage& storage) {
     return bind_arguments<Args...>(kernel, self.arguments, storage,

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "tinydeploy/lowering/lower_ops.h"
+#include "tinydeploy/lowering/op_binding.h"
 #include "tinydeploy/runtime/common.h"
 
 namespace tinydeploy::lowering {
@@ -63,7 +63,7 @@ rt::Requantization requantization(const OpBinding& b, double real, Accumulator a
 // reach; no real model comes close (the shared models peak at half the range), and an accepted
 // model is then computed exactly instead of as wrapped garbage. The same holds for 2^47 with
 // int64 accumulators. 16-bit activations with an int32 bias are not bounded (see Flavor in
-// lower_ops.cc): TFLite chose that narrow accumulator, and the runtime wraps it as TFLite does.
+// families/conv.cc): TFLite chose that narrow accumulator, and the runtime wraps it as TFLite does.
 void require_accumulator_fits(const OpBinding& b, Accumulator accumulator, int64_t input_magnitude,
                               const model::Tensor& weights, size_t channel_axis,
                               int32_t weights_offset, const model::Tensor* bias);

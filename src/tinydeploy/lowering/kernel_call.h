@@ -28,9 +28,6 @@ namespace rt = tinydeploy::runtime;
 enum class CType { Int8, UInt8, Int16, Int32, Int64, Float32, Void };
 const char* c_type_name(CType type);
 
-// The runtime kernel file (kernels/NAME.cc) that defines runtime function `kernel`.
-std::string kernel_source(std::string_view kernel);
-
 // A pointer to a tensor's data (arena or constant). `tensor` is model::kNoTensor for an omitted
 // optional input, which the kernel receives as a null pointer.
 struct TensorPointer {
@@ -90,6 +87,9 @@ struct KernelCall {
   std::string kernel;  // function in tinydeploy::runtime, e.g. "conv"
   std::string source;  // the runtime kernel file that defines it, e.g. "conv" (kernels/conv.cc)
   std::vector<Argument> arguments;
+  int64_t scratch_bytes = 0;  // working memory the kernel needs (its ScratchPointer argument)
+  // Runs on the first invoke after a reset only (an operator of an inlined CALL_ONCE subgraph).
+  bool once = false;
 
   // The call bound to host storage, ready to run. Tables and scales are read from `arguments`,
   // so the KernelCall must outlive the returned function.

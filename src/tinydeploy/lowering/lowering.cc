@@ -1,9 +1,13 @@
 #include "tinydeploy/lowering/lowering.h"
 
+#include <fmt/format.h>
+
+#include <set>
 #include <string_view>
+#include <tuple>
 
 #include "tinydeploy/common/error.h"
-#include "tinydeploy/lowering/lower_ops.h"
+#include "tinydeploy/lowering/families.h"
 
 namespace tinydeploy::lowering {
 
@@ -27,62 +31,75 @@ const char* c_type_name(CType type) {
   return "void";
 }
 
-std::string kernel_source(std::string_view kernel) {
-  struct Entry {
-    std::string_view kernel;
-    std::string_view source;
-  };
-  static constexpr Entry kSources[] = {
-      {"conv", "conv"},
-      {"conv_hybrid", "conv"},
-      {"depthwise_conv", "conv"},
-      {"transpose_conv", "conv"},
-      {"fully_connected", "conv"},
-      {"average_pool", "pooling"},
-      {"max_pool", "pooling"},
-      {"add", "elementwise"},
-      {"sub", "elementwise"},
-      {"mul", "elementwise"},
-      {"maximum", "elementwise"},
-      {"minimum", "elementwise"},
-      {"requantize", "activation"},
-      {"quantize", "activation"},
-      {"dequantize", "activation"},
-      {"clamp", "activation"},
-      {"leaky_relu", "activation"},
-      {"hard_swish", "activation"},
-      {"logistic", "activation"},
-      {"tanh", "activation"},
-      {"unidirectional_sequence_lstm", "lstm"},
-      {"softmax", "activation"},
-      {"copy_bytes", "layout"},
-      {"gather", "layout"},
-      {"pad", "layout"},
-      {"concatenate", "layout"},
-      {"mean", "reduce"},
-  };
-  for (const Entry& entry : kSources) {
-    if (entry.kernel == kernel) return std::string(entry.source);
-  }
-  throw Error("internal error: runtime kernel '{}' has no known source file", kernel);
+KernelCall lower_op(const OpBinding& b) {
+  const FoundLowering found = find_lowering(b.op.op);
+  if (found.lower == nullptr) refuse(b, "the runtime has no kernel for this operator");
+  KernelCall call = found.lower(b);
+  if (!call.kernel.empty()) call.source = std::string(found.family->runtime_source);
+  return call;
 }
 
-std::vector<KernelCall> lower(const model::Model& model, const analysis::ModelAnalysis& analysis) {
+namespace {
+
+// The signature (op, input types, output types) of an operator, as the inventory keys it.
+std::tuple<std::string, std::vector<model::DType>, std::vector<model::DType>> signature(
+    const model::Subgraph& graph, const model::Operator& op) {
+  std::vector<model::DType> in;
+  std::vector<model::DType> out;
+  for (const int32_t input : op.inputs) {
+    if (input != model::kNoTensor) in.push_back(graph.tensors[static_cast<size_t>(input)].dtype);
+  }
+  for (const int32_t output : op.outputs) {
+    out.push_back(graph.tensors[static_cast<size_t>(output)].dtype);
+  }
+  return {op.name(), std::move(in), std::move(out)};
+}
+
+}  // namespace
+
+LoweredModel lower(const model::Model& model) {
+  LoweredModel lowered;
+  lowered.analysis = analysis::analyze(model);
   const model::Subgraph& graph = model.main();
-  std::vector<bool> has_scratch(graph.operators.size(), false);
-  for (const analysis::Allocation& a : analysis.plan.allocations) {
-    if (a.scratch_of_op >= 0 && static_cast<size_t>(a.scratch_of_op) < has_scratch.size()) {
-      has_scratch[static_cast<size_t>(a.scratch_of_op)] = true;
+  lowered.calls.reserve(graph.operators.size());
+  std::set<std::tuple<std::string, std::vector<model::DType>, std::vector<model::DType>>> refused;
+  for (size_t i = 0; i < graph.operators.size(); ++i) {
+    const OpBinding binding{model, graph, graph.operators[i], static_cast<int32_t>(i)};
+    try {
+      KernelCall call = lower_op(binding);
+      call.once = graph.operators[i].run_once;
+      lowered.analysis.layers[i].scratch_bytes = call.scratch_bytes;
+      lowered.calls.push_back(std::move(call));
+    } catch (const Error& error) {
+      const std::string message = error.what();
+      const std::string prefix = binding.where() + ": ";
+      std::string reason = message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+      lowered.refusals.push_back({binding.index, graph.operators[i].name(), std::move(reason)});
+      refused.insert(signature(graph, graph.operators[i]));
     }
   }
-  std::vector<KernelCall> calls;
-  calls.reserve(graph.operators.size());
-  for (size_t i = 0; i < graph.operators.size(); ++i) {
-    const OpBinding binding{model, graph, graph.operators[i], static_cast<int32_t>(i),
-                            has_scratch[i]};
-    calls.push_back(lower_op(binding));
+  for (analysis::OpUsage& usage : lowered.analysis.inventory) {
+    usage.supported = !refused.contains({usage.op, usage.input_types, usage.output_types});
   }
-  return calls;
+  lowered.analysis.plan = analysis::plan_memory(model, lowered.analysis.layers);
+  return lowered;
+}
+
+void require_supported(const model::Model& model, const LoweredModel& lowered,
+                       std::string_view what) {
+  if (lowered.refusals.empty()) return;
+  const std::string consequence = what.empty() ? std::string{} : fmt::format(" ({})", what);
+  if (lowered.refusals.size() == 1) {
+    const Refusal& refusal = lowered.refusals.front();
+    throw Error("{}: operator {} ({}): {}{}", model.path, refusal.op_index, refusal.op,
+                refusal.reason, consequence);
+  }
+  std::string list;
+  for (const Refusal& refusal : lowered.refusals) {
+    list += fmt::format("\n  operator {} ({}): {}", refusal.op_index, refusal.op, refusal.reason);
+  }
+  throw Error("{}: {} operators cannot run{}:{}", model.path, lowered.refusals.size(), consequence,
+              list);
 }
 
 }  // namespace tinydeploy::lowering

@@ -1,7 +1,12 @@
 // Lowering: every operator of a model's subgraph 0 as a call of one runtime kernel with its
-// parameters prepared ahead of time. The engine runs these calls on the host; codegen prints them.
+// parameters prepared ahead of time. It is the single answer to "is this operator supported,
+// and with how much scratch": the memory plan takes each kernel's scratch from its call, and
+// `inspect`, `run` and `generate` all read the same refusals. The engine runs the calls on the
+// host; codegen prints them.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "tinydeploy/analysis/analysis.h"
@@ -10,8 +15,32 @@
 
 namespace tinydeploy::lowering {
 
-// One call per operator, in execution order. Throws tinydeploy::Error naming the operator index,
-// op and types for anything the runtime does not support.
-std::vector<KernelCall> lower(const model::Model& model, const analysis::ModelAnalysis& analysis);
+// An operator lowering refused, with the reason ("the runtime has no kernel for inputs (int64)
+// -> outputs (int64)", "the filter's per-channel scales do not match the output channels").
+struct Refusal {
+  int32_t op_index = 0;
+  std::string op;
+  std::string reason;  // without the "model: operator i (OP): " prefix
+};
+
+struct LoweredModel {
+  // The analysis, with each layer's scratch from its call and the memory plan placed from them.
+  analysis::ModelAnalysis analysis;
+  std::vector<KernelCall> calls;  // one per accepted operator, in execution order
+  std::vector<Refusal> refusals;  // one per refused operator, in execution order
+
+  bool supported() const { return refusals.empty(); }
+};
+
+// Analyses and lowers every operator of subgraph 0. Operators the runtime cannot run are
+// collected as refusals, not thrown; a model that contradicts itself (analysis::analyze) throws
+// tinydeploy::Error.
+LoweredModel lower(const model::Model& model);
+
+// Throws tinydeploy::Error unless every operator was lowered: the one refusal as
+// "<model>: operator <i> (<OP>): <reason> (<what>)", or every refusal, one per line. `what`
+// says what did not happen ("nothing generated"); empty for no remark.
+void require_supported(const model::Model& model, const LoweredModel& lowered,
+                       std::string_view what);
 
 }  // namespace tinydeploy::lowering

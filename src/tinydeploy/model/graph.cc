@@ -132,4 +132,13 @@ std::string Operator::name() const {
   return fmt::format("BUILTIN_{}", static_cast<int32_t>(op));
 }
 
+uint8_t variable_reset_byte(const Tensor& tensor) {
+  if (tensor.resource_fill) return *tensor.resource_fill;
+  if (tensor.dtype == DType::Int8 && !tensor.quantization.zero_point.empty()) {
+    // TFLite Micro fills with memset, which keeps the low byte of the value.
+    return static_cast<uint8_t>(static_cast<uint64_t>(tensor.quantization.zero_point[0]) & 0xFFu);
+  }
+  return 0;
+}
+
 }  // namespace tinydeploy::model

@@ -81,6 +81,9 @@ struct Tensor {
   DType dtype = DType::Float32;
   Quantization quantization;
   bool is_variable = false;
+  // For a variable that stands for a resource variable (VAR_HANDLE, see resource_variables.h):
+  // the byte TFLite Micro fills it with before the first invoke and on reset.
+  std::optional<uint8_t> resource_fill;
   bool is_sparse = false;
   uint32_t buffer = 0;
   // Set for tensors whose buffer holds data (weights, biases, shape operands).
@@ -251,7 +254,7 @@ struct VarHandleOptions {
 };
 
 struct CallOptions {
-  uint32_t subgraph = 0;  // CALL
+  uint32_t subgraph = 0;  // CALL; CALL_ONCE: the initialization subgraph
 };
 
 struct ControlFlowOptions {
@@ -268,6 +271,10 @@ using Options =
                  ResizeOptions, DepthSpaceOptions, VarHandleOptions, CallOptions,
                  ControlFlowOptions>;
 
+// The byte every byte of a variable tensor holds before the first invoke and after a reset, as
+// TensorFlow Lite Micro sets it: a resource variable's fill; an int8 tensor's zero point; else 0.
+uint8_t variable_reset_byte(const Tensor& tensor);
+
 // Marks an optional operator input the model leaves out.
 inline constexpr int32_t kNoTensor = -1;
 
@@ -280,6 +287,9 @@ struct Operator {
   std::vector<int32_t> outputs;
   std::vector<int32_t> intermediates;
   Options options;
+  // Set on the operators of a CALL_ONCE initialization subgraph inlined into the entry subgraph:
+  // they run on the first invoke, and again on the first invoke after a reset.
+  bool run_once = false;
   // Raw BuiltinOptions union type as stored, for ops whose options are not decoded above.
   uint8_t options_type = 0;
   std::vector<uint8_t> custom_options;
@@ -328,6 +338,12 @@ struct Model {
   std::vector<Subgraph> subgraphs;  // subgraph 0 is the entry point
   std::vector<SignatureDef> signatures;
   std::vector<Metadata> metadata;
+  // Subgraphs inlined into the entry subgraph (CALL_ONCE initialization); they are not run on
+  // their own.
+  std::vector<int32_t> inlined_subgraphs;
+  // Why the model's resource variables stay as they are in the file (empty when it has none or
+  // they were resolved); lowering refuses their operators with this reason.
+  std::string unresolved_state;
   // The whole file; ByteRanges index into it.
   std::vector<uint8_t> file;
 

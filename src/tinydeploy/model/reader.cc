@@ -1,5 +1,7 @@
 #include "tinydeploy/model/reader.h"
 
+#include "tinydeploy/model/resource_variables.h"
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -331,6 +333,9 @@ void Reader::read_options(const fb::Operator& op, Operator& out, const std::stri
     case BuiltinOp::CALL:
       expected = T::CallOptions;
       break;
+    case BuiltinOp::CALL_ONCE:
+      expected = T::CallOnceOptions;
+      break;
     case BuiltinOp::IF:
       expected = T::IfOptions;
       break;
@@ -628,6 +633,14 @@ void Reader::read_options(const fb::Operator& op, Operator& out, const std::stri
       out.options = o;
       break;
     }
+    case T::CallOnceOptions: {
+      CallOptions o;
+      if (const auto* f = op.builtin_options_as_CallOnceOptions(); has && f) {
+        o.subgraph = static_cast<uint32_t>(subgraph_index(f->init_subgraph_index()));
+      }
+      out.options = o;
+      break;
+    }
     case T::IfOptions: {
       ControlFlowOptions o;
       if (const auto* f = op.builtin_options_as_IfOptions(); has && f) {
@@ -871,6 +884,7 @@ Model parse_model(std::vector<uint8_t> bytes, std::string display_name) {
   }
   Model model = Reader(bytes, display_name).read(*fb::GetModel(bytes.data()));
   model.file = std::move(bytes);
+  resolve_resource_variables(model);
   return model;
 }
 

@@ -126,7 +126,7 @@ ReferenceRun run_reference(const fs::path& model, Interpreter interpreter,
 
 std::vector<ReferenceRun> run_reference_batch(const fs::path& model, Interpreter interpreter,
                                               const std::vector<std::vector<fs::path>>& runs,
-                                              const fs::path& work_dir) {
+                                              const fs::path& work_dir, bool intermediates) {
   for (size_t r = 0; r < runs.size(); ++r) {
     const fs::path dir = work_dir / fmt::format("run_{}", r);
     fs::create_directories(dir);
@@ -135,10 +135,10 @@ std::vector<ReferenceRun> run_reference_batch(const fs::path& model, Interpreter
                     fs::copy_options::overwrite_existing);
     }
   }
-  run_runner(
-      interpreter,
-      {model.string(), "--engine", interpreter_name(interpreter), "--batch", work_dir.string()},
-      work_dir);
+  std::vector<std::string> arguments = {model.string(), "--engine", interpreter_name(interpreter),
+                                        "--batch", work_dir.string()};
+  if (intermediates) arguments.push_back("--intermediates");
+  run_runner(interpreter, arguments, work_dir);
   std::vector<ReferenceRun> out;
   for (size_t r = 0; r < runs.size(); ++r) {
     out.push_back(read_manifest(work_dir / fmt::format("run_{}", r)));

@@ -38,10 +38,12 @@ ReferenceRun run_reference(const std::filesystem::path& model, Interpreter inter
                            const std::filesystem::path& work_dir, bool intermediates);
 
 // Runs the reference once per input set on one interpreter (one subprocess): `runs[r]` holds the
-// .npy input files of run r. Returns one ReferenceRun per input set, in order.
+// .npy input files of run r. The interpreter is not reset between runs, so a model's state
+// (variable tensors, resource variables) carries from one run to the next, as consecutive
+// invokes. Returns one ReferenceRun per input set, in order.
 std::vector<ReferenceRun> run_reference_batch(
     const std::filesystem::path& model, Interpreter interpreter,
     const std::vector<std::vector<std::filesystem::path>>& runs,
-    const std::filesystem::path& work_dir);
+    const std::filesystem::path& work_dir, bool intermediates = false);
 
 }  // namespace tinydeploy::reference

@@ -486,6 +486,14 @@ void write_csv(const std::filesystem::path& path, const TensorData& data) {
   if (!out) throw Error("{}: write failed", path.string());
 }
 
+uint64_t invoke_seed(uint64_t seed, uint64_t invoke) {
+  if (invoke == 0) return seed;
+  uint64_t z = seed + invoke * 0x9E3779B97F4A7C15u;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+  return z ^ (z >> 31);
+}
+
 TensorData random_tensor(const model::Tensor& tensor, uint64_t seed) {
   TensorData data;
   data.dtype = tensor.dtype;

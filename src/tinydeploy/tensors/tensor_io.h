@@ -36,4 +36,9 @@ void write_csv(const std::filesystem::path& path, const TensorData& data);
 // float. The same seed and tensor give the same bytes on every machine.
 TensorData random_tensor(const model::Tensor& tensor, uint64_t seed);
 
+// The seed of invoke `invoke` (from 0) in a run of several invokes seeded with `seed`: `seed`
+// itself for invoke 0 (so one invoke draws what it always drew), then a SplitMix64 mix of the
+// two, so that neighbouring seeds do not share invokes. Input i of that invoke uses seed + i.
+uint64_t invoke_seed(uint64_t seed, uint64_t invoke);
+
 }  // namespace tinydeploy::tensors

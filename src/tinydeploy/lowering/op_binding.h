@@ -1,12 +1,12 @@
-// Per-operator lowering: derives each runtime kernel's parameters from the model (padding,
-// requantization multipliers, activation clamps, broadcast strides, lookup tables) and records
-// the kernel call. Internal to the lowering module.
+// What lowering sees of one operator: the model, its subgraph, the operator and where its
+// operands live. Internal to the lowering module.
 #pragma once
 
 #include <string>
 
 #include "tinydeploy/lowering/call_builder.h"
-#include "tinydeploy/lowering/lowering.h"
+#include "tinydeploy/lowering/kernel_call.h"
+#include "tinydeploy/model/graph.h"
 
 namespace tinydeploy::lowering {
 
@@ -16,19 +16,17 @@ struct OpBinding {
   const model::Subgraph& graph;
   const model::Operator& op;
   int32_t index;
-  bool has_scratch = false;  // the memory plan gave the operator a scratch buffer
 
   const model::Tensor& input(size_t i) const;
   const model::Tensor& output(size_t i) const;
   bool has_input(size_t i) const;
   detail::Slot input_slot(size_t i) const { return {op.inputs[i], false, false}; }
   detail::Slot output_slot(size_t i) const { return {op.outputs[i], true, false}; }
+  // A writable pointer to input i, which must be a variable tensor (state kept across invokes).
+  detail::Slot state_slot(size_t i) const;
+  // The operator's scratch buffer; the call must declare its size in KernelCall::scratch_bytes.
   static detail::Slot scratch_slot() { return {-1, true, true}; }
   std::string where() const;
 };
-
-// Returns the kernel call for `binding.op`; throws tinydeploy::Error when the operator, its
-// types or its parameters are outside what the runtime implements.
-KernelCall lower_op(const OpBinding& binding);
 
 }  // namespace tinydeploy::lowering

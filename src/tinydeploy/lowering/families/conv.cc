@@ -1,0 +1,357 @@
+// Lowering of CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED: weighted sums over
+// windows, with per-channel requantization (runtime/kernels/conv.cc).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "tinydeploy/common/error.h"
+#include "tinydeploy/lowering/families.h"
+#include "tinydeploy/lowering/op_lowering.h"
+#include "tinydeploy/runtime/conv.h"
+
+namespace tinydeploy::lowering {
+
+using model::Activation;
+using model::BuiltinOp;
+using model::DType;
+using model::Tensor;
+
+namespace {
+
+// Binds a quantized or float convolution-like call on the activation type (int8, int16 with
+// int32 or int64 bias, float).
+// Int16Bias32 is TFLite's 16x8 with a narrow int32 bias and accumulator: its worst case exceeds
+// int32 for ordinary layer sizes (32768 x the sum of |weights|), so its sums are not bounded
+// here; they wrap in the runtime as TFLite's do on hardware.
+enum class Flavor { Int8, Int16Bias32, Int16Bias64, Float };
+
+Flavor flavor(const OpBinding& b, size_t weights_input, size_t bias_input) {
+  const DType in = b.input(0).dtype;
+  const DType weights = b.input(weights_input).dtype;
+  const DType out = b.output(0).dtype;
+  const bool has_bias = b.has_input(bias_input);
+  const DType bias = has_bias ? b.input(bias_input).dtype : DType::Int64;
+  if (in == DType::Int8 && weights == DType::Int8 && out == DType::Int8 &&
+      (!has_bias || bias == DType::Int32)) {
+    return Flavor::Int8;
+  }
+  if (in == DType::Int16 && weights == DType::Int8 && out == DType::Int16) {
+    if (bias == DType::Int32) return Flavor::Int16Bias32;
+    if (bias == DType::Int64) return Flavor::Int16Bias64;
+  }
+  if (in == DType::Float32 && weights == DType::Float32 && out == DType::Float32 &&
+      (!has_bias || bias == DType::Float32)) {
+    return Flavor::Float;
+  }
+  unsupported_types(b);
+}
+
+KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
+  require_inputs(b, 2);
+  const rt::Dims4 in = dims4(b, b.input(0));
+  const rt::Dims4 filter = dims4(b, b.input(1));
+  const rt::Dims4 out = dims4(b, b.output(0));
+  rt::ConvGeometry geometry;
+  model::Padding padding;
+  Activation activation;
+  int32_t depth_multiplier = 1;
+  if (depthwise) {
+    const auto& o = options<model::DepthwiseConv2DOptions>(b);
+    geometry = {o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, 0, 0};
+    padding = o.padding;
+    activation = o.activation;
+    require(in.c > 0 && out.c % in.c == 0 && filter.c == out.c, b,
+            "output channels must be a multiple of the input channels");
+    require(
+        filter.n == 1, b,
+        fmt::format("filter '{}' must have shape [1, height, width, channels]", b.input(1).name));
+    depth_multiplier = out.c / in.c;
+    // TFLite's kernels loop over the option's value; this runtime takes it from the shapes, so
+    // a stated multiplier must agree with them (0, the format's default, states none).
+    require(o.depth_multiplier == 0 || o.depth_multiplier == depth_multiplier, b,
+            fmt::format("depth_multiplier {} disagrees with the {} input and {} output channels",
+                        o.depth_multiplier, in.c, out.c));
+  } else {
+    const auto& o = options<model::Conv2DOptions>(b);
+    geometry = {o.stride_h, o.stride_w, o.dilation_h, o.dilation_w, 0, 0};
+    padding = o.padding;
+    activation = o.activation;
+    require(filter.c > 0 && in.c > 0 && in.c % filter.c == 0 && filter.n == out.c &&
+                out.c % (in.c / filter.c) == 0,
+            b, "filter channels do not divide the input channels");
+  }
+  require(in.n == out.n, b,
+          fmt::format("input '{}' has batch {} but output '{}' has batch {}", b.input(0).name, in.n,
+                      b.output(0).name, out.n));
+  require(geometry.stride_h > 0 && geometry.stride_w > 0 && geometry.dilation_h > 0 &&
+              geometry.dilation_w > 0,
+          b, "strides and dilations must be positive");
+  geometry.pad_top = padding_before(b, "height", padding, in.h, filter.h, geometry.stride_h,
+                                    geometry.dilation_h, out.h);
+  geometry.pad_left = padding_before(b, "width", padding, in.w, filter.w, geometry.stride_w,
+                                     geometry.dilation_w, out.w);
+  const bool has_bias = b.has_input(2);
+  // The output channel is dimension 0 of a CONV_2D filter, 3 of a depthwise one.
+  const size_t channel_axis = depthwise ? 3 : 0;
+  const Tensor* bias_tensor = has_bias ? &b.input(2) : nullptr;
+  const Slot input = b.input_slot(0);
+  const Slot weights = b.input_slot(1);
+  const Slot bias = has_bias ? b.input_slot(2) : Slot{};
+  const Slot output = b.output_slot(0);
+  if (!depthwise && b.input(0).dtype == DType::Float32 && b.input(1).dtype == DType::Int8 &&
+      b.output(0).dtype == DType::Float32 && (!has_bias || b.input(2).dtype == DType::Float32)) {
+    // Hybrid: float activations with int8 weights, quantized per inference.
+    require(geometry.dilation_h == 1 && geometry.dilation_w == 1, b,
+            "a hybrid (float input, int8 weights) CONV_2D with dilation is not supported");
+    require_quantized(b, b.input(1));
+    require_bias(b, 2, out.c, false);
+    require_channel_scales(b, b.input(1), out.c);
+    const auto& filter_scales = b.input(1).quantization.scale;
+    require(filter_scales.size() == 1 || static_cast<int32_t>(filter_scales.size()) == out.c, b,
+            "the filter's per-channel scales do not match the output channels");
+    // The input is quantized to int8 with a zero point in [-128, 127] before the int32 sums,
+    // so each input term is at most 255 away from zero; the float bias is added afterwards.
+    require_accumulator_fits(b, Accumulator::Int32, 255, b.input(1), 0, 0, nullptr);
+    const Constants<float> scales{"weight_scales", filter_scales};
+    const bool per_channel = filter_scales.size() > 1;
+    const rt::FloatActivation range = float_range(b, activation);
+    const Slot scratch = b.scratch_slot();
+    // The scratch holds the input quantized to int8.
+    return with_scratch(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_hybrid), geometry, range, scales,
+                             per_channel, in, typed<float>(input), filter, typed<int8_t>(weights),
+                             typed<float>(bias), out, typed<float>(output), typed<int8_t>(scratch)),
+                        b.input(0).elements());
+  }
+  const Flavor kind = flavor(b, 1, 2);
+  require_bias(b, 2, out.c, kind != Flavor::Float);
+  if (kind == Flavor::Float) {
+    const rt::FloatActivation range = float_range(b, activation);
+    if (depthwise) {
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, range,
+                  in, typed<float>(input), filter, typed<float>(weights), typed<float>(bias), out,
+                  typed<float>(output));
+    }
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, range, in, typed<float>(input),
+                filter, typed<float>(weights), typed<float>(bias), out, typed<float>(output));
+  }
+  require_zero_points_zero_for_int16(b);
+  require_channel_scales(b, b.input(1), out.c);
+  const Accumulator accumulator =
+      kind == Flavor::Int16Bias64 ? Accumulator::Int64 : Accumulator::Int32;
+  if (kind != Flavor::Int16Bias32) {
+    require_accumulator_fits(b, accumulator, input_magnitude(b.input(0)), b.input(1), channel_axis,
+                             0, bias_tensor);
+  }
+  const ChannelScales scales =
+      channel_scales(b, b.input(0), b.input(1), b.output(0), out.c, accumulator);
+  const rt::QuantizedActivation act = quantized_activation(b, activation);
+  switch (kind) {
+    case Flavor::Int8:
+      if (depthwise) {
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, act,
+                    scales, in, typed<int8_t>(input), filter, typed<int8_t>(weights),
+                    typed<int32_t>(bias), out, typed<int8_t>(output));
+      }
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, act, scales, in,
+                  typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                  typed<int8_t>(output));
+    case Flavor::Int16Bias32:
+      if (depthwise) {
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, act,
+                    scales, in, typed<int16_t>(input), filter, typed<int8_t>(weights),
+                    typed<int32_t>(bias), out, typed<int16_t>(output));
+      }
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, act, scales, in,
+                  typed<int16_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                  typed<int16_t>(output));
+    default:
+      if (depthwise) {
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, act,
+                    scales, in, typed<int16_t>(input), filter, typed<int8_t>(weights),
+                    typed<int64_t>(bias), out, typed<int16_t>(output));
+      }
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, act, scales, in,
+                  typed<int16_t>(input), filter, typed<int8_t>(weights), typed<int64_t>(bias), out,
+                  typed<int16_t>(output));
+  }
+}
+
+// TRANSPOSE_CONV inputs: output shape, weights, input, optional bias.
+KernelCall prepare_transpose_conv(const OpBinding& b) {
+  require_inputs(b, 3);
+  const auto& o = options<model::TransposeConvOptions>(b);
+  require(o.stride_h > 0 && o.stride_w > 0, b, "strides must be positive");
+  const Tensor& input_tensor = b.input(2);
+  const rt::Dims4 in = dims4(b, input_tensor);
+  const rt::Dims4 filter = dims4(b, b.input(1));
+  const rt::Dims4 out = dims4(b, b.output(0));
+  require(filter.n == out.c && filter.c == in.c, b, "filter shape does not match the tensors");
+  // The kernel scatters every input batch into the same batch of the output.
+  require(in.n == out.n, b,
+          fmt::format("input '{}' has batch {} but output '{}' has batch {}", input_tensor.name,
+                      in.n, b.output(0).name, out.n));
+  // TFLite Micro ignores the output_shape operand and uses the output's stored shape; a
+  // constant one must at least agree with it.
+  if (b.input(0).is_constant()) {
+    const std::vector<int64_t> shape = integers(b, 0);
+    require(shape == std::vector<int64_t>(b.output(0).shape.begin(), b.output(0).shape.end()), b,
+            fmt::format("output_shape operand '{}' holds [{}] but output '{}' has shape [{}]",
+                        b.input(0).name, fmt::join(shape, ", "), b.output(0).name,
+                        fmt::join(b.output(0).shape, ", ")));
+  }
+  // The padding that a forward convolution from the output back to the input would use.
+  auto forward_size = [&](int64_t size, int64_t filter_size, int64_t stride) {
+    return o.padding == model::Padding::Same ? (size + stride - 1) / stride
+                                             : (size - filter_size + stride) / stride;
+  };
+  rt::ConvGeometry geometry{o.stride_h, o.stride_w, 1, 1, 0, 0};
+  auto padding = [&](std::string_view axis, int32_t in_size, int32_t size, int32_t filter_size,
+                     int32_t stride) {
+    const int64_t forward = forward_size(size, filter_size, stride);
+    const int64_t before = std::max<int64_t>((forward - 1) * stride + filter_size - size, 0) / 2;
+    // Input pixel i scatters to output positions i * stride - before + (0 .. filter_size - 1).
+    require_window_fits(b, axis, in_size, stride, filter_size, 1, before);
+    return static_cast<int32_t>(before);
+  };
+  geometry.pad_top = padding("height", in.h, out.h, filter.h, o.stride_h);
+  geometry.pad_left = padding("width", in.w, out.w, filter.w, o.stride_w);
+  const bool has_bias = b.has_input(3);
+  const Slot input = b.input_slot(2);
+  const Slot weights = b.input_slot(1);
+  const Slot bias = has_bias ? b.input_slot(3) : Slot{};
+  const Slot output = b.output_slot(0);
+  // Types come from the activation input (index 2), so check them here.
+  const DType in_type = input_tensor.dtype;
+  const DType w_type = b.input(1).dtype;
+  const DType out_type = b.output(0).dtype;
+  const DType bias_type = has_bias ? b.input(3).dtype : DType::Int64;
+  const bool quantized = in_type != DType::Float32;
+  require_bias(b, 3, out.c, quantized);
+  if (in_type == DType::Float32 && w_type == DType::Float32 && out_type == DType::Float32 &&
+      (!has_bias || bias_type == DType::Float32)) {
+    const rt::FloatActivation range = float_range(b, o.activation);
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(transpose_conv), geometry, range, in,
+                typed<float>(input), filter, typed<float>(weights), typed<float>(bias), out,
+                typed<float>(output));
+  }
+  const bool int8 = in_type == DType::Int8 && w_type == DType::Int8 && out_type == DType::Int8 &&
+                    (!has_bias || bias_type == DType::Int32);
+  const bool int16 = in_type == DType::Int16 && w_type == DType::Int8 && out_type == DType::Int16 &&
+                     (!has_bias || bias_type == DType::Int64);
+  if (!int8 && !int16) unsupported_types(b);
+  require_channel_scales(b, b.input(1), out.c);
+  // Each output element receives at most one product per filter tap and input channel, so the
+  // CONV_2D bound over a filter's weights holds for the scatter's accumulators too.
+  const Accumulator accumulator = int8 ? Accumulator::Int32 : Accumulator::Int64;
+  require_accumulator_fits(b, accumulator, input_magnitude(input_tensor), b.input(1), 0, 0,
+                           has_bias ? &b.input(3) : nullptr);
+  const ChannelScales scales =
+      channel_scales(b, input_tensor, b.input(1), b.output(0), out.c, accumulator);
+  const auto [low, high] = quantized_range(b, o.activation, b.output(0));
+  const rt::QuantizedActivation act{-zero_point_of(input_tensor), zero_point_of(b.output(0)), low,
+                                    high};
+  // The scratch holds one accumulator per output element.
+  const Slot scratch = b.scratch_slot();
+  const int64_t outputs = b.output(0).elements();
+  if (int8) {
+    return with_scratch(
+        call(b, TINYDEPLOY_RUNTIME_KERNEL(transpose_conv), geometry, act, scales, in,
+             typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+             typed<int8_t>(output), typed<int32_t>(scratch)),
+        outputs * 4);
+  }
+  require(zero_point_of(input_tensor) == 0 && zero_point_of(b.output(0)) == 0, b,
+          "int16 tensors must have zero point 0");
+  return with_scratch(
+      call(b, TINYDEPLOY_RUNTIME_KERNEL(transpose_conv), geometry, act, scales, in,
+           typed<int16_t>(input), filter, typed<int8_t>(weights), typed<int64_t>(bias), out,
+           typed<int16_t>(output), typed<int64_t>(scratch)),
+      outputs * 8);
+}
+
+KernelCall prepare_fully_connected(const OpBinding& b) {
+  require_inputs(b, 2);
+  const auto& o = options<model::FullyConnectedOptions>(b);
+  require(o.weights_format == 0, b, "only the default weights format is supported");
+  const Tensor& weights_tensor = b.input(1);
+  require(weights_tensor.shape.size() == 2, b, "weights must be [units, features]");
+  const int32_t units = weights_tensor.shape[0];
+  const int32_t features = weights_tensor.shape[1];
+  require(features > 0 && b.input(0).elements() % features == 0, b,
+          "input elements are not a multiple of the weights' features");
+  const rt::FullyConnectedShape shape{narrow(b.input(0).elements() / features, b), features, units};
+  require(b.output(0).elements() == int64_t{shape.rows} * units, b,
+          "output elements do not match rows x units");
+  const Slot input = b.input_slot(0);
+  const Slot weights = b.input_slot(1);
+  const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
+  const Slot output = b.output_slot(0);
+  const Flavor kind = flavor(b, 1, 2);
+  require_bias(b, 2, units, kind != Flavor::Float);
+  if (kind == Flavor::Float) {
+    const rt::FloatActivation range = float_range(b, o.activation);
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), range, shape, typed<float>(input),
+                typed<float>(weights), typed<float>(bias), typed<float>(output));
+  }
+  require_zero_points_zero_for_int16(b);
+  const bool per_channel = weights_tensor.quantization.is_per_channel();
+  require_channel_scales(b, weights_tensor, units);
+  const Accumulator accumulator =
+      kind == Flavor::Int16Bias64 ? Accumulator::Int64 : Accumulator::Int32;
+  const int32_t weights_offset = per_channel ? 0 : -zero_point_of(weights_tensor);
+  if (kind != Flavor::Int16Bias32) {
+    require_accumulator_fits(b, accumulator, input_magnitude(b.input(0)), weights_tensor, 0,
+                             weights_offset, b.has_input(2) ? &b.input(2) : nullptr);
+  }
+  ChannelScales scales;
+  if (per_channel) {
+    scales = channel_scales(b, b.input(0), weights_tensor, b.output(0), units, accumulator);
+  } else {
+    require_quantized(b, b.input(0));
+    require_quantized(b, weights_tensor);
+    require_quantized(b, b.output(0));
+    // Per-tensor: the scale product in double precision. TFLite's source reads as a single
+    // precision product, but TFLite Micro (the definition for integer outputs) measurably uses
+    // the double one: on tests/data/models/fully_connected_int8pt it matches on 100 of 100
+    // seeded inputs, while TFLite (ai-edge-litert) differs by 1 LSB on 9 of them.
+    const double product =
+        static_cast<double>(scale_of(b.input(0))) * static_cast<double>(scale_of(weights_tensor));
+    const rt::Requantization q =
+        requantization(b, product / static_cast<double>(scale_of(b.output(0))), accumulator,
+                       fmt::format("the rescaling of input '{}' x weights '{}' to output '{}'",
+                                   b.input(0).name, weights_tensor.name, b.output(0).name));
+    scales.multiplier = {q.multiplier};
+    scales.shift = {q.shift};
+  }
+  const rt::QuantizedActivation act = quantized_activation(b, o.activation);
+  switch (kind) {
+    case Flavor::Int8:
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), act, scales, per_channel,
+                  weights_offset, shape, typed<int8_t>(input), typed<int8_t>(weights),
+                  typed<int32_t>(bias), typed<int8_t>(output));
+    case Flavor::Int16Bias32:
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), act, scales, per_channel,
+                  weights_offset, shape, typed<int16_t>(input), typed<int8_t>(weights),
+                  typed<int32_t>(bias), typed<int16_t>(output));
+    default:
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), act, scales, per_channel,
+                  weights_offset, shape, typed<int16_t>(input), typed<int8_t>(weights),
+                  typed<int64_t>(bias), typed<int16_t>(output));
+  }
+}
+
+constexpr OperatorLowering kOperators[] = {
+    {BuiltinOp::CONV_2D, [](const OpBinding& b) { return prepare_conv(b, false); }},
+    {BuiltinOp::DEPTHWISE_CONV_2D, [](const OpBinding& b) { return prepare_conv(b, true); }},
+    {BuiltinOp::TRANSPOSE_CONV, prepare_transpose_conv},
+    {BuiltinOp::FULLY_CONNECTED, prepare_fully_connected},
+};
+
+}  // namespace
+
+Family conv_family() { return {"conv", "conv", kOperators}; }
+
+}  // namespace tinydeploy::lowering

@@ -1,0 +1,172 @@
+// Lowering of ADD, SUB, MUL, MAXIMUM and MINIMUM with broadcasting
+// (runtime/kernels/elementwise.cc).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "tinydeploy/common/error.h"
+#include "tinydeploy/lowering/families.h"
+#include "tinydeploy/lowering/op_lowering.h"
+#include "tinydeploy/runtime/elementwise.h"
+
+namespace tinydeploy::lowering {
+
+using model::Activation;
+using model::BuiltinOp;
+using model::DType;
+using model::Tensor;
+
+namespace {
+
+rt::BroadcastShape broadcast_shape(const OpBinding& b) {
+  const auto a = aligned_dims(b, b.input(0).shape);
+  const auto c = aligned_dims(b, b.input(1).shape);
+  const auto out = aligned_dims(b, b.output(0).shape);
+  rt::BroadcastShape shape;
+  int32_t stride_a = 1;
+  int32_t stride_c = 1;
+  for (int d = rt::kMaxRank - 1; d >= 0; --d) {
+    const size_t i = static_cast<size_t>(d);
+    require((a[i] == out[i] || a[i] == 1) && (c[i] == out[i] || c[i] == 1) &&
+                out[i] == std::max(a[i], c[i]),
+            b, "input shapes do not broadcast to the output shape");
+    shape.dims[d] = out[i];
+    shape.stride1[d] = a[i] == 1 ? 0 : stride_a;
+    shape.stride2[d] = c[i] == 1 ? 0 : stride_c;
+    stride_a *= a[i];
+    stride_c *= c[i];
+  }
+  return shape;
+}
+
+enum class Arithmetic { Add, Sub, Mul };
+
+KernelCall prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
+  require_inputs(b, 2);
+  const DType type = b.input(0).dtype;
+  if (b.input(1).dtype != type || b.output(0).dtype != type) unsupported_types(b);
+  const auto* o = std::get_if<model::ArithmeticOptions>(&b.op.options);
+  const Activation activation = o != nullptr ? o->activation : Activation::None;
+  const rt::BroadcastShape shape = broadcast_shape(b);
+  const Slot a = b.input_slot(0);
+  const Slot c = b.input_slot(1);
+  const Slot output = b.output_slot(0);
+  if (type == DType::Float32) {
+    const rt::FloatActivation range = float_range(b, activation);
+    switch (kind) {
+      case Arithmetic::Add:
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(add), range, shape, typed<float>(a),
+                    typed<float>(c), typed<float>(output));
+      case Arithmetic::Sub:
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(sub), range, shape, typed<float>(a),
+                    typed<float>(c), typed<float>(output));
+      default:
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(mul), range, shape, typed<float>(a),
+                    typed<float>(c), typed<float>(output));
+    }
+  }
+  if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
+  require_quantized(b, b.input(0));
+  require_quantized(b, b.input(1));
+  require_quantized(b, b.output(0));
+  require_zero_points_zero_for_int16(b);
+  const auto [low, high] = quantized_range(b, activation, b.output(0));
+  const double s1 = scale_of(b.input(0));
+  const double s2 = scale_of(b.input(1));
+  const double so = scale_of(b.output(0));
+  if (kind == Arithmetic::Mul) {
+    const rt::MulParams params{
+        zero_point_of(b.input(0)) * -1,
+        -zero_point_of(b.input(1)),
+        zero_point_of(b.output(0)),
+        requantization(b, s1 * s2 / so, Accumulator::Int32,
+                       fmt::format("the rescaling of '{}' x '{}' to '{}'", b.input(0).name,
+                                   b.input(1).name, b.output(0).name)),
+        low,
+        high};
+    if (type == DType::Int8) {
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(mul), params, shape, typed<int8_t>(a),
+                  typed<int8_t>(c), typed<int8_t>(output));
+    }
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(mul), params, shape, typed<int16_t>(a),
+                typed<int16_t>(c), typed<int16_t>(output));
+  }
+  rt::AddParams params;
+  params.input1_offset = -zero_point_of(b.input(0));
+  params.input2_offset = -zero_point_of(b.input(1));
+  params.output_offset = zero_point_of(b.output(0));
+  params.left_shift = type == DType::Int16 ? 15 : 20;
+  const double twice_max = 2.0 * std::max(s1, s2);
+  // Both inputs are brought to twice the larger input scale (multipliers of at most 1/2), so
+  // their sum keeps a bit of headroom; only the output rescaling can be large.
+  params.input1 = rescaling(b, s1 / twice_max, b.input(0), b.output(0));
+  params.input2 = rescaling(b, s2 / twice_max, b.input(1), b.output(0));
+  params.output = rescaling(b, twice_max / (static_cast<double>(1 << params.left_shift) * so),
+                            b.input(s1 >= s2 ? 0 : 1), b.output(0));
+  params.min = low;
+  params.max = high;
+  const bool subtract = kind == Arithmetic::Sub;
+  if (type == DType::Int8) {
+    if (subtract)
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(sub), params, shape, typed<int8_t>(a),
+                  typed<int8_t>(c), typed<int8_t>(output));
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(add), params, shape, typed<int8_t>(a),
+                typed<int8_t>(c), typed<int8_t>(output));
+  }
+  if (subtract)
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(sub), params, shape, typed<int16_t>(a),
+                typed<int16_t>(c), typed<int16_t>(output));
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(add), params, shape, typed<int16_t>(a),
+              typed<int16_t>(c), typed<int16_t>(output));
+}
+
+KernelCall prepare_min_max(const OpBinding& b, bool maximum) {
+  require_inputs(b, 2);
+  const DType type = b.input(0).dtype;
+  if (b.input(1).dtype != type || b.output(0).dtype != type) unsupported_types(b);
+  require_same_quantization(b, b.input(0), b.output(0));
+  require_same_quantization(b, b.input(1), b.output(0));
+  const rt::BroadcastShape shape = broadcast_shape(b);
+  const Slot a = b.input_slot(0);
+  const Slot c = b.input_slot(1);
+  const Slot output = b.output_slot(0);
+  switch (type) {
+    case DType::Int8:
+      if (maximum)
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(maximum), shape, typed<int8_t>(a),
+                    typed<int8_t>(c), typed<int8_t>(output));
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(minimum), shape, typed<int8_t>(a), typed<int8_t>(c),
+                  typed<int8_t>(output));
+    case DType::Int16:
+      if (maximum)
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(maximum), shape, typed<int16_t>(a),
+                    typed<int16_t>(c), typed<int16_t>(output));
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(minimum), shape, typed<int16_t>(a),
+                  typed<int16_t>(c), typed<int16_t>(output));
+    case DType::Float32:
+      if (maximum)
+        return call(b, TINYDEPLOY_RUNTIME_KERNEL(maximum), shape, typed<float>(a), typed<float>(c),
+                    typed<float>(output));
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(minimum), shape, typed<float>(a), typed<float>(c),
+                  typed<float>(output));
+    default:
+      unsupported_types(b);
+  }
+}
+
+constexpr OperatorLowering kOperators[] = {
+    {BuiltinOp::ADD, [](const OpBinding& b) { return prepare_arithmetic(b, Arithmetic::Add); }},
+    {BuiltinOp::SUB, [](const OpBinding& b) { return prepare_arithmetic(b, Arithmetic::Sub); }},
+    {BuiltinOp::MUL, [](const OpBinding& b) { return prepare_arithmetic(b, Arithmetic::Mul); }},
+    {BuiltinOp::MAXIMUM, [](const OpBinding& b) { return prepare_min_max(b, true); }},
+    {BuiltinOp::MINIMUM, [](const OpBinding& b) { return prepare_min_max(b, false); }},
+};
+
+}  // namespace
+
+Family elementwise_family() { return {"elementwise", "elementwise", kOperators}; }
+
+}  // namespace tinydeploy::lowering

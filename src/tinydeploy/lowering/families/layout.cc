@@ -1,0 +1,315 @@
+// Lowering of RESHAPE, SQUEEZE, EXPAND_DIMS, PAD, PADV2, CONCATENATION, STRIDED_SLICE and
+// TRANSPOSE: data movement (runtime/kernels/layout.cc).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "tinydeploy/common/error.h"
+#include "tinydeploy/lowering/families.h"
+#include "tinydeploy/lowering/op_lowering.h"
+#include "tinydeploy/runtime/layout.h"
+
+namespace tinydeploy::lowering {
+
+using model::Activation;
+using model::BuiltinOp;
+using model::DType;
+using model::Tensor;
+
+namespace {
+
+// RESHAPE, SQUEEZE, EXPAND_DIMS: the bytes do not change.
+KernelCall prepare_copy(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  require(b.input(0).dtype == b.output(0).dtype, b, "input and output types differ");
+  const int32_t bytes = narrow(b.input(0).elements() * element_size(b, b.input(0)), b);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(copy_bytes), bytes, typed<void>(input),
+              typed<void>(output));
+}
+
+KernelCall prepare_pad(const OpBinding& b, bool v2) {
+  require_inputs(b, v2 ? 3 : 2);
+  const Tensor& in = b.input(0);
+  require(in.dtype == b.output(0).dtype, b, "input and output types differ");
+  const int32_t size = element_size(b, in);
+  const std::vector<int64_t> paddings = integers(b, 1);
+  const size_t rank = in.shape.size();
+  require(paddings.size() == rank * 2, b, "paddings must be [rank, 2]");
+  const auto dims = aligned_dims(b, in.shape);
+  rt::PadShape shape;
+  const size_t lead = static_cast<size_t>(rt::kMaxRank) - rank;
+  for (size_t d = 0; d < static_cast<size_t>(rt::kMaxRank); ++d) {
+    shape.input_dims[d] = dims[d];
+    if (d < lead) continue;
+    const int64_t before = paddings[(d - lead) * 2];
+    const int64_t after = paddings[(d - lead) * 2 + 1];
+    require(before >= 0 && after >= 0 && before < (1 << 24) && after < (1 << 24), b,
+            "paddings must be non-negative and reasonable");
+    shape.before[d] = static_cast<int32_t>(before);
+    shape.after[d] = static_cast<int32_t>(after);
+    require(b.output(0).shape[d - lead] == dims[d] + before + after, b,
+            "the output shape does not match the input plus paddings");
+  }
+  Constants<uint8_t> fill{"pad_value", std::vector<uint8_t>(static_cast<size_t>(size), 0)};
+  if (v2) {
+    const Tensor& value = b.input(2);
+    require(value.dtype == in.dtype && value.elements() == 1 && value.data.has_value(), b,
+            "the pad value must be a constant scalar of the input's type");
+    const auto bytes = b.model.data(value);
+    require(bytes.size() >= static_cast<size_t>(size), b, "pad value data is truncated");
+    std::memcpy(fill.values.data(), bytes.data(), static_cast<size_t>(size));
+  } else if (in.dtype == DType::Int8 || in.dtype == DType::Int16 || in.dtype == DType::UInt8) {
+    // Quantized zero is the output's zero point.
+    const int64_t zp = zero_point_of(b.output(0));
+    if (in.dtype == DType::Int16) {
+      const int16_t v = static_cast<int16_t>(zp);
+      std::memcpy(fill.values.data(), &v, 2);
+    } else {
+      const uint8_t v = static_cast<uint8_t>(zp);
+      std::memcpy(fill.values.data(), &v, 1);
+    }
+  }
+  if (in.dtype == DType::Int8 || in.dtype == DType::Int16) {
+    require_same_quantization(b, in, b.output(0));
+  }
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(pad), shape, size, typed<void>(input), fill,
+              typed<void>(output));
+}
+
+KernelCall prepare_concatenation(const OpBinding& b) {
+  require_inputs(b, 1);
+  const auto& o = options<model::ConcatenationOptions>(b);
+  const Tensor& out = b.output(0);
+  const int32_t rank = static_cast<int32_t>(out.shape.size());
+  const int32_t axis = o.axis < 0 ? o.axis + rank : o.axis;
+  require(axis >= 0 && axis < rank, b, "axis is out of range");
+  require(o.activation == Activation::None || out.dtype == DType::Float32, b,
+          "a fused activation on a quantized CONCATENATION is not supported");
+  require(o.activation == Activation::None, b,
+          "a fused activation on CONCATENATION is not supported");
+  const int32_t size = element_size(b, out);
+  int64_t outer = 1;
+  for (int32_t d = 0; d < axis; ++d) outer *= out.shape[static_cast<size_t>(d)];
+  TensorPointerList inputs;
+  Constants<int32_t> chunks{"chunk_bytes", {}};
+  int64_t axis_total = 0;
+  for (size_t i = 0; i < b.op.inputs.size(); ++i) {
+    require(b.has_input(i), b, "an input is omitted");
+    const Tensor& in = b.input(i);
+    require(in.dtype == out.dtype && static_cast<int32_t>(in.shape.size()) == rank, b,
+            "inputs must match the output's type and rank");
+    if (out.dtype == DType::Int8 || out.dtype == DType::Int16) {
+      require_same_quantization(b, in, out);
+    }
+    for (int32_t d = 0; d < rank; ++d) {
+      require(
+          d == axis || in.shape[static_cast<size_t>(d)] == out.shape[static_cast<size_t>(d)], b,
+          fmt::format("input '{}' differs from output '{}' outside the axis", in.name, out.name));
+    }
+    // The kernel addresses each input's bytes with int32 offsets.
+    narrow(in.elements() * size, b);
+    int64_t chunk = size;
+    for (int32_t d = axis; d < rank; ++d) chunk *= in.shape[static_cast<size_t>(d)];
+    axis_total += in.shape[static_cast<size_t>(axis)];
+    inputs.tensors.push_back(b.op.inputs[i]);
+    chunks.values.push_back(narrow(chunk, b));
+  }
+  require(axis_total == out.shape[static_cast<size_t>(axis)], b,
+          "the inputs do not add up to the output along the axis");
+  const int32_t outer32 = narrow(outer, b);
+  const auto input_count = static_cast<int32_t>(inputs.tensors.size());
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(concatenate), outer32, input_count, inputs, chunks,
+              typed<void>(output));
+}
+
+std::vector<int32_t> contiguous_strides(const std::vector<int32_t>& shape) {
+  std::vector<int32_t> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+// Packs (count, stride) pairs into a view, dropping unit counts so that up to kMaxRank real
+// dimensions fit. Every element the view reads must lie inside `input`: the first and last
+// index along each axis are summed up and checked against its element count.
+rt::StridedView make_view(const OpBinding& b, const std::vector<std::pair<int32_t, int64_t>>& axes,
+                          int64_t offset, const Tensor& input) {
+  std::vector<std::pair<int32_t, int64_t>> kept;
+  int64_t lowest = offset;
+  int64_t highest = offset;
+  bool empty = false;
+  for (const auto& axis : axes) {
+    empty = empty || axis.first == 0;
+    if (axis.first == 1) continue;
+    kept.push_back(axis);
+    // |stride| < 2^32 and count < 2^31 here, so the product fits in int64.
+    const int64_t reach = axis.second * (int64_t{axis.first} - 1);
+    (reach < 0 ? lowest : highest) += axis.first > 0 ? reach : 0;
+  }
+  require(kept.size() <= static_cast<size_t>(rt::kMaxRank), b,
+          "too many dimensions for the runtime's strided copy");
+  require(empty || (lowest >= 0 && highest < input.elements()), b,
+          fmt::format("the strided view reads elements {}..{} of '{}', which has {}", lowest,
+                      highest, input.name, input.elements()));
+  rt::StridedView view;
+  const size_t lead = static_cast<size_t>(rt::kMaxRank) - kept.size();
+  for (size_t i = 0; i < kept.size(); ++i) {
+    view.count[lead + i] = kept[i].first;
+    view.stride[lead + i] = static_cast<int32_t>(kept[i].second);
+  }
+  view.offset = empty ? 0 : static_cast<int32_t>(offset);
+  return view;
+}
+
+KernelCall prepare_transpose(const OpBinding& b) {
+  require_inputs(b, 2);
+  const Tensor& in = b.input(0);
+  require(in.dtype == b.output(0).dtype, b, "input and output types differ");
+  const std::vector<int64_t> perm = integers(b, 1);
+  const size_t rank = in.shape.size();
+  require(perm.size() == rank, b, "the permutation's length must equal the input rank");
+  const auto strides = contiguous_strides(in.shape);
+  std::vector<bool> seen(rank, false);
+  std::vector<std::pair<int32_t, int64_t>> axes;
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t p = perm[i] < 0 ? perm[i] + static_cast<int64_t>(rank) : perm[i];
+    require(p >= 0 && p < static_cast<int64_t>(rank) && !seen[static_cast<size_t>(p)], b,
+            "the permutation is invalid");
+    seen[static_cast<size_t>(p)] = true;
+    const size_t axis = static_cast<size_t>(p);
+    require(b.output(0).shape[i] == in.shape[axis], b,
+            "the output shape does not match the permutation");
+    axes.emplace_back(in.shape[axis], strides[axis]);
+  }
+  const rt::StridedView view = make_view(b, axes, 0, in);
+  const int32_t size = element_size(b, in);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(gather), view, size, typed<void>(input),
+              typed<void>(output));
+}
+
+KernelCall prepare_strided_slice(const OpBinding& b) {
+  require_inputs(b, 4);
+  const auto& o = options<model::StridedSliceOptions>(b);
+  const Tensor& in = b.input(0);
+  require(in.dtype == b.output(0).dtype, b, "input and output types differ");
+  const std::vector<int64_t> begin = integers(b, 1);
+  const std::vector<int64_t> end = integers(b, 2);
+  const std::vector<int64_t> strides = integers(b, 3);
+  const size_t spec = begin.size();
+  require(end.size() == spec && strides.size() == spec && spec <= 32, b,
+          "begin, end and strides must have the same length");
+  const size_t rank = in.shape.size();
+  const auto in_strides = contiguous_strides(in.shape);
+  // Input axes consumed by the spec entries after the ellipsis (new axes consume none).
+  auto bit = [](int32_t mask, size_t i) { return (mask >> i) & 1; };
+  size_t ellipsis = spec;
+  for (size_t i = 0; i < spec; ++i) {
+    if (bit(o.ellipsis_mask, i)) {
+      ellipsis = i;
+      break;
+    }
+  }
+  size_t consuming = 0;
+  for (size_t i = 0; i < spec; ++i) {
+    if (i != ellipsis && !bit(o.new_axis_mask, i)) ++consuming;
+  }
+  require(consuming <= rank, b, "the slice has more entries than the input has dimensions");
+  std::vector<std::pair<int32_t, int64_t>> axes;  // output dims in order (count, stride)
+  std::vector<int32_t> output_shape;
+  int64_t offset = 0;
+  size_t axis = 0;
+  auto full_axis = [&](size_t d) {
+    axes.emplace_back(in.shape[d], in_strides[d]);
+    output_shape.push_back(in.shape[d]);
+  };
+  for (size_t i = 0; i < spec; ++i) {
+    if (i == ellipsis) {
+      const size_t covered = rank - consuming;
+      for (size_t k = 0; k < covered; ++k) full_axis(axis++);
+      continue;
+    }
+    if (bit(o.new_axis_mask, i)) {
+      axes.emplace_back(1, 0);
+      output_shape.push_back(1);
+      continue;
+    }
+    const int64_t dim = in.shape[axis];
+    const int64_t stride = strides[i];
+    require(stride != 0, b, "a stride of 0 is invalid");
+    int64_t start;
+    if (bit(o.begin_mask, i)) {
+      start = stride > 0 ? 0 : dim - 1;
+    } else {
+      start = begin[i] < 0 ? begin[i] + dim : begin[i];
+    }
+    if (bit(o.shrink_axis_mask, i)) {
+      require(start >= 0 && start < dim, b, "a shrunk index is out of range");
+      offset += start * in_strides[axis];
+      ++axis;
+      continue;
+    }
+    const int64_t low = stride > 0 ? 0 : -1;
+    const int64_t high = stride > 0 ? dim : dim - 1;
+    if (!bit(o.begin_mask, i)) start = std::clamp(start, low, high);
+    int64_t stop;
+    if (bit(o.end_mask, i)) {
+      stop = stride > 0 ? dim : -1;
+    } else {
+      int64_t raw_end = end[i];
+      if (o.offset && __builtin_add_overflow(begin[i], end[i], &raw_end)) {
+        raw_end = begin[i] > 0 ? std::numeric_limits<int64_t>::max()
+                               : std::numeric_limits<int64_t>::min();
+      }
+      stop = std::clamp(raw_end < 0 ? raw_end + dim : raw_end, low, high);
+    }
+    const int64_t span = stride > 0 ? stop - start : start - stop;
+    // A step beyond the span takes one element, so capping it there changes nothing and keeps
+    // the arithmetic (and -INT64_MIN) in range.
+    const int64_t step = std::min(stride > 0 ? stride : -std::max(stride, -dim - 1), dim + 1);
+    const int64_t count = span <= 0 ? 0 : (span + step - 1) / step;
+    if (count > 0) offset += start * in_strides[axis];
+    // With two or more steps |stride| < dim, so the stride in elements stays within the
+    // input; a single step never moves.
+    axes.emplace_back(static_cast<int32_t>(count), count > 1 ? stride * in_strides[axis] : 0);
+    output_shape.push_back(static_cast<int32_t>(count));
+    ++axis;
+  }
+  while (axis < rank) full_axis(axis++);
+  require(output_shape == b.output(0).shape, b,
+          fmt::format("the slice produces shape [{}] but the model's output is [{}]",
+                      fmt::join(output_shape, ","), fmt::join(b.output(0).shape, ",")));
+  const rt::StridedView view = make_view(b, axes, offset, in);
+  const int32_t size = element_size(b, in);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  if (b.output(0).elements() == 0) return no_call(b);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(gather), view, size, typed<void>(input),
+              typed<void>(output));
+}
+
+constexpr OperatorLowering kOperators[] = {
+    {BuiltinOp::RESHAPE, prepare_copy},
+    {BuiltinOp::SQUEEZE, prepare_copy},
+    {BuiltinOp::EXPAND_DIMS, prepare_copy},
+    {BuiltinOp::PAD, [](const OpBinding& b) { return prepare_pad(b, false); }},
+    {BuiltinOp::PADV2, [](const OpBinding& b) { return prepare_pad(b, true); }},
+    {BuiltinOp::CONCATENATION, prepare_concatenation},
+    {BuiltinOp::STRIDED_SLICE, prepare_strided_slice},
+    {BuiltinOp::TRANSPOSE, prepare_transpose},
+};
+
+}  // namespace
+
+Family layout_family() { return {"layout", "layout", kOperators}; }
+
+}  // namespace tinydeploy::lowering
