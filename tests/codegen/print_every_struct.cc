@@ -16,6 +16,7 @@ int main() {
       "#include \"tinydeploy/runtime/conv.h\"\n"
       "#include \"tinydeploy/runtime/elementwise.h\"\n"
       "#include \"tinydeploy/runtime/layout.h\"\n"
+      "#include \"tinydeploy/runtime/lstm.h\"\n"
       "#include \"tinydeploy/runtime/pooling.h\"\n"
       "#include \"tinydeploy/runtime/reduce.h\"\n"
       "#include \"tinydeploy/runtime/svdf.h\"\n"
@@ -50,6 +51,8 @@ int main() {
   PRINT(MeanParams)
   PRINT(SvdfShape)
   PRINT(SvdfQuantization)
+  PRINT(LstmFloatParams)
+  PRINT(LstmQuantizedParams)
 #undef PRINT
   std::printf("extern const rt::PerChannelScale scale;\nconst rt::PerChannelScale scale = %s;\n",
               cg::initializer(rt::PerChannelScale{}, "multipliers", "shifts").c_str());

@@ -194,6 +194,8 @@ TINYDEPLOY_STRUCT_INFO(ReduceShape, "shape")
 TINYDEPLOY_STRUCT_INFO(MeanParams, "params")
 TINYDEPLOY_STRUCT_INFO(SvdfShape, "shape")
 TINYDEPLOY_STRUCT_INFO(SvdfQuantization, "quantization")
+TINYDEPLOY_STRUCT_INFO(LstmFloatParams, "params")
+TINYDEPLOY_STRUCT_INFO(LstmQuantizedParams, "params")
 #undef TINYDEPLOY_STRUCT_INFO
 
 template <typename T, typename = void>
@@ -235,6 +237,8 @@ class Generator {
     for (const std::string& s : sources_) {
       files.insert(s);
       if (s == "activation") files.insert("sigmoid_table");
+      // The LSTM's gates use the int16 sigmoid and tanh of the activation kernels.
+      if (s == "lstm") files.insert({"activation", "sigmoid_table"});
     }
     for (const std::string& f : files) package.kernel_sources.push_back(f);
     package.files.push_back({name_ + ".h", api_header()});

@@ -12,6 +12,7 @@ Family activation_family();
 Family conv_family();
 Family elementwise_family();
 Family layout_family();
+Family lstm_family();
 Family pooling_family();
 Family reduce_family();
 Family svdf_family();

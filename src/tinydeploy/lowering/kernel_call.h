@@ -16,6 +16,7 @@
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/elementwise.h"
 #include "tinydeploy/runtime/layout.h"
+#include "tinydeploy/runtime/lstm.h"
 #include "tinydeploy/runtime/pooling.h"
 #include "tinydeploy/runtime/reduce.h"
 #include "tinydeploy/runtime/svdf.h"
@@ -75,8 +76,8 @@ using Argument =
                  rt::LeakyReluParams, rt::HardSwishParams, rt::SigmoidParams,
                  rt::SigmoidInt16Params, rt::SoftmaxParams, rt::AffineQuantization, rt::StridedView,
                  rt::PadShape, rt::ReduceShape, rt::MeanParams, rt::SvdfShape, rt::SvdfQuantization,
-                 TensorPointer, ScratchPointer, ConstantArray, ChannelScales, SoftmaxInt16Tables,
-                 TensorPointerList>;
+                 rt::LstmFloatParams, rt::LstmQuantizedParams, TensorPointer, ScratchPointer,
+                 ConstantArray, ChannelScales, SoftmaxInt16Tables, TensorPointerList>;
 
 // Where the host finds tensor data and an operator's scratch buffer.
 struct HostStorage {
