@@ -120,4 +120,17 @@ void concatenate(int32_t outer, int32_t inputs, const void* const* input_data,
   }
 }
 
+void split(int32_t outer, int32_t outputs, const void* input, const int32_t* chunk_bytes,
+           void* const* output_data) {
+  const auto* in = static_cast<const uint8_t*>(input);
+  for (int32_t o = 0; o < outer; ++o) {
+    for (int32_t i = 0; i < outputs; ++i) {
+      const int32_t chunk = chunk_bytes[i];
+      if (chunk == 0) continue;
+      auto* out = static_cast<uint8_t*>(output_data[i]) + o * chunk;
+      for (int32_t b = 0; b < chunk; ++b) out[b] = *in++;
+    }
+  }
+}
+
 }  // namespace tinydeploy::runtime

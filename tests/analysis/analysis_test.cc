@@ -9,6 +9,7 @@
 #include "analysis/planned.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/model/reader.h"
+#include "tinydeploy/model/resource_variables.h"
 
 namespace tinydeploy::analysis {
 namespace {
@@ -235,7 +236,27 @@ TEST(AnalysisTest, ResourceVariablesAreSizedFromTheirAssignments) {
   const int32_t value = b.constant({10, 3}, DType::Float32);
   b.op(BuiltinOp::VAR_HANDLE, {}, {handle}, model::VarHandleOptions{"", "counter"});
   b.op(BuiltinOp::ASSIGN_VARIABLE, {handle, value}, {});
-  const auto analysis = planned(b.finish({}, {}));
+  // As the reader leaves it: the resource became a variable tensor of the entry subgraph.
+  model::Model model = b.finish({}, {});
+  model::resolve_resource_variables(model);
+  ASSERT_TRUE(model.unresolved_state.empty()) << model.unresolved_state;
+  const auto analysis = planned(model);
+  ASSERT_EQ(analysis.plan.variables.size(), 1u);
+  EXPECT_EQ(analysis.plan.variables[0].size, 120);
+  EXPECT_EQ(analysis.plan.variable_arena_bytes, 128);
+}
+
+TEST(AnalysisTest, UnresolvedResourceVariablesAreStillSized) {
+  // A resource the reader could not resolve (never read, here by fiat) is listed and sized from
+  // its ASSIGN_VARIABLE value, though no kernel runs it.
+  GraphBuilder b;
+  const int32_t handle = b.tensor({}, DType::Resource);
+  const int32_t value = b.constant({10, 3}, DType::Float32);
+  b.op(BuiltinOp::VAR_HANDLE, {}, {handle}, model::VarHandleOptions{"", "counter"});
+  b.op(BuiltinOp::ASSIGN_VARIABLE, {handle, value}, {});
+  model::Model model = b.finish({}, {});
+  model.unresolved_state = "test";
+  const auto analysis = planned(model);
   ASSERT_EQ(analysis.plan.variables.size(), 1u);
   EXPECT_EQ(analysis.plan.variables[0].name, "/counter");
   EXPECT_EQ(analysis.plan.variables[0].size, 120);

@@ -16,8 +16,10 @@ int main() {
       "#include \"tinydeploy/runtime/conv.h\"\n"
       "#include \"tinydeploy/runtime/elementwise.h\"\n"
       "#include \"tinydeploy/runtime/layout.h\"\n"
+      "#include \"tinydeploy/runtime/lstm.h\"\n"
       "#include \"tinydeploy/runtime/pooling.h\"\n"
       "#include \"tinydeploy/runtime/reduce.h\"\n"
+      "#include \"tinydeploy/runtime/svdf.h\"\n"
       "namespace rt = tinydeploy::runtime;\n");
   std::printf("%s", cg::array_definition("int32_t", "multipliers", {1073741824, -2}).c_str());
   std::printf("%s", cg::array_definition("int32_t", "shifts", {-1, 3}).c_str());
@@ -47,6 +49,10 @@ int main() {
   PRINT(PadShape)
   PRINT(ReduceShape)
   PRINT(MeanParams)
+  PRINT(SvdfShape)
+  PRINT(SvdfQuantization)
+  PRINT(LstmFloatParams)
+  PRINT(LstmQuantizedParams)
 #undef PRINT
   std::printf("extern const rt::PerChannelScale scale;\nconst rt::PerChannelScale scale = %s;\n",
               cg::initializer(rt::PerChannelScale{}, "multipliers", "shifts").c_str());

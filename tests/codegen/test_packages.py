@@ -273,6 +273,15 @@ STATEFUL_MODELS = sorted(REPO / "tests" / "data" / "models" / name
                          if "invokes" in entry)
 
 
+def test_stateful_packages_cover_variables_resources_and_lstm():
+    families = {STATEFUL_MANIFEST["models"][m.name]["family"] for m in STATEFUL_MODELS}
+    assert {"variable_tensor", "resource_variables", "lstm"} <= families
+    lstm = [m for m in STATEFUL_MODELS if STATEFUL_MANIFEST["models"][m.name]["family"] == "lstm"]
+    modes = {STATEFUL_MANIFEST["models"][m.name]["mode"] for m in lstm}
+    assert len(lstm) >= 6 and {"float", "int8", "int16"} <= modes, modes
+    assert all(STATEFUL_MANIFEST["models"][m.name]["invokes"] >= 5 for m in lstm)
+
+
 @pytest.mark.parametrize("model", STATEFUL_MODELS, ids=[m.stem for m in STATEFUL_MODELS])
 def test_stateful_package_carries_state_and_resets(model, tmp_path):
     """The host package runs several invokes with state carried, bit-exact with `run --invokes`

@@ -32,11 +32,18 @@ REQUIRED = {
     "CONCATENATION": INT8_FLOAT_INT16, "STRIDED_SLICE": INT8_FLOAT_INT16,
     "TRANSPOSE": INT8_FLOAT_INT16, "MEAN": INT8_FLOAT_INT16, "MAXIMUM": INT8_FLOAT_INT16,
     "MINIMUM": INT8_FLOAT_INT16,
+    # Every type TFLite Micro's kernels take (pack.cc, unpack.cc, split.cc, split_v.cc).
+    "PACK": INT8_FLOAT_INT16 + ("int32", "int64"), "UNPACK": INT8_FLOAT_INT16 + ("int32",),
+    "SPLIT": INT8_FLOAT_INT16 + ("int32",), "SPLIT_V": INT8_FLOAT_INT16 + ("int32",),
+    "SVDF": ("float", "int8"),  # TFLite Micro has no 16-bit SVDF
 }
 
 
 def _type_of(mode):
-    return "float" if mode == "float" else ("int16" if "int16" in mode else "int8")
+    for wide in ("int64", "int32", "int16"):
+        if wide in mode:
+            return wide
+    return "float" if mode.startswith("float") else "int8"
 
 
 def test_suite_covers_every_operator_and_type():

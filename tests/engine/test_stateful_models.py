@@ -1,6 +1,7 @@
 """The stateful models of the generated suite (manifest entries with "invokes": variable tensors,
 resource variables with CALL_ONCE) through `tinydeploy run --invokes N`: every invoke against the
-PC reference running the same invokes on one interpreter, state carried, bit-exact."""
+PC reference running the same invokes on one interpreter, state carried: bit-exact, or within the
+manifest's documented bound for that reference (every invoke's every output compared)."""
 
 import json
 import re
@@ -15,7 +16,8 @@ MANIFEST = json.loads((MODELS_DIR / "manifest.json").read_text())["models"]
 STATEFUL = sorted(name for name, entry in MANIFEST.items() if "invokes" in entry)
 CASES = [(name, reference) for name in STATEFUL for reference in ("tflm", "litert")
          if "not_run" not in MANIFEST[name]["references"][reference]]
-_MATCH = re.compile(r"^match    invoke (\d+) output (\d+) ", re.MULTILINE)
+_COMPARED = re.compile(r"^(match   |MISMATCH) invoke (\d+) output (\d+) (.*)$", re.MULTILINE)
+_LSB = re.compile(r"max diff (\d+) LSB")
 
 
 def test_the_suite_has_stateful_models_of_each_kind():
@@ -26,17 +28,27 @@ def test_the_suite_has_stateful_models_of_each_kind():
 
 @pytest.mark.parametrize("name,reference", CASES, ids=[f"{n[:-7]}-{r}" for n, r in CASES])
 def test_every_invoke_matches_reference(tinydeploy, name, reference):
-    assert MANIFEST[name]["references"][reference]["max_lsb"] == 0
+    rule = MANIFEST[name]["references"][reference]
     invokes = MANIFEST[name]["invokes"]
     for seed in (0, 7):
         result = tinydeploy("run", MODELS_DIR / name, "--invokes", invokes, "--random", seed,
                             "--reference", reference, check=False)
         context = f"{name} vs {reference}, seed {seed}:\n{result.stdout}{result.stderr}"
-        assert result.returncode == 0, context
-        assert f"PASS: matches {reference} over {invokes} invokes" in result.stdout, context
         outputs = len(re.findall(r"^output \d+ '", result.stdout, re.MULTILINE))
-        matched = {(int(k), int(o)) for k, o in _MATCH.findall(result.stdout)}
-        assert matched == {(k, o) for k in range(invokes) for o in range(outputs)}, context
+        compared = {(int(k), int(o)): (kind, rest)
+                    for kind, k, o, rest in _COMPARED.findall(result.stdout)}
+        assert outputs > 0, context
+        assert set(compared) == {(k, o) for k in range(invokes) for o in range(outputs)}, context
+        if rule["max_lsb"] == 0:
+            assert result.returncode == 0, context
+            assert f"PASS: matches {reference} over {invokes} invokes" in result.stdout, context
+            assert all(kind.startswith("match") for kind, _ in compared.values()), context
+        else:
+            # A documented bound between integer outputs, on every invoke.
+            assert result.returncode in (0, 2), context
+            lsbs = [_LSB.search(rest) for _, rest in compared.values()]
+            assert all(lsbs), context
+            assert max(int(m.group(1)) for m in lsbs) <= rule["max_lsb"], context
 
 
 @pytest.mark.parametrize("name", STATEFUL, ids=[n[:-7] for n in STATEFUL])

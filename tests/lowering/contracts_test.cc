@@ -7,11 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "lowering/one_op.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/families.h"
 
@@ -23,68 +23,6 @@ using model::DType;
 using ::testing::HasSubstr;
 
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
-
-// A one-operator model built in memory: constant data goes into the model's file bytes.
-class OneOp {
- public:
-  OneOp() {
-    model_.path = "test.tflite";
-    model_.subgraphs.emplace_back();
-  }
-
-  int32_t tensor(const std::string& name, std::vector<int32_t> shape, DType type,
-                 std::vector<float> scale = {}, std::vector<int64_t> zero_point = {}) {
-    model::Tensor t;
-    t.name = name;
-    t.shape = std::move(shape);
-    t.dtype = type;
-    t.quantization.scale = std::move(scale);
-    t.quantization.zero_point = zero_point.empty()
-                                    ? std::vector<int64_t>(t.quantization.scale.size(), 0)
-                                    : std::move(zero_point);
-    graph().tensors.push_back(std::move(t));
-    return static_cast<int32_t>(graph().tensors.size() - 1);
-  }
-
-  template <typename T>
-  int32_t constant(const std::string& name, std::vector<int32_t> shape, DType type,
-                   const std::vector<T>& values, std::vector<float> scale = {}) {
-    const int32_t index = tensor(name, std::move(shape), type, std::move(scale));
-    const size_t offset = model_.file.size();
-    model_.file.resize(offset + values.size() * sizeof(T));
-    std::memcpy(model_.file.data() + offset, values.data(), values.size() * sizeof(T));
-    graph().tensors.back().data = model::ByteRange{offset, values.size() * sizeof(T)};
-    return index;
-  }
-
-  void op(BuiltinOp code, std::vector<int32_t> inputs, std::vector<int32_t> outputs,
-          model::Options options = {}) {
-    model::Operator op;
-    op.op = code;
-    op.inputs = std::move(inputs);
-    op.outputs = std::move(outputs);
-    op.options = std::move(options);
-    graph().operators = {op};
-  }
-
-  OpBinding binding() const {
-    return OpBinding{model_, model_.main(), model_.main().operators.front(), 0};
-  }
-
-  // The refusal lower_op throws, or "" when the operator lowers.
-  std::string error() const {
-    try {
-      lower_op(binding());
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "";
-  }
-
- private:
-  model::Subgraph& graph() { return model_.subgraphs.front(); }
-  model::Model model_;
-};
 
 // FULLY_CONNECTED int8 [1, 1] x [1, 1]: input magnitude 128 (zero point 0), one weight 127.
 OneOp fully_connected_int8(int32_t bias) {

@@ -102,10 +102,22 @@ TEST(ReaderTest, FileErrorsAreOneClearMessage) {
   EXPECT_THAT(message(empty), HasSubstr("the file is empty"));
 }
 
-TEST(ReaderTest, RejectsWrongIdentifierAndTinyFiles) {
+TEST(ReaderTest, AValidModelWithAnotherIdentifierIsReadWithANote) {
+  // TFLite Micro never looks at the identifier; the structure decides.
   auto bytes = file_bytes(shared_model("ad01_int8.tflite"));
   bytes[4] = 'X';
-  EXPECT_THAT(parse_error(bytes), HasSubstr("not a TFLite model (file identifier is 'XFL3'"));
+  const Model model = parse_model(bytes, "renamed.tflite");
+  ASSERT_FALSE(model.reader_notes.empty());
+  EXPECT_THAT(model.reader_notes[0], HasSubstr("the file identifier is 'XFL3', not 'TFL3'"));
+  EXPECT_EQ(model.main().operators.size(),
+            parse_model(file_bytes(shared_model("ad01_int8.tflite")), "ad01_int8.tflite")
+                .main()
+                .operators.size());
+}
+
+TEST(ReaderTest, RejectsNonModelsAndTinyFiles) {
+  std::vector<uint8_t> text(64, 'a');
+  EXPECT_THAT(parse_error(text), HasSubstr("not a TFLite model (file identifier is 'aaaa'"));
   EXPECT_THAT(parse_error({1, 2, 3}), HasSubstr("too small"));
   EXPECT_THAT(parse_error({}), HasSubstr("empty"));
 }
@@ -214,6 +226,145 @@ TEST_F(EditedModelTest, PerChannelScalesMustMatchChannels) {
   EXPECT_THAT(error(), HasSubstr("3 per-channel scales for 64 channels"));
 }
 
+// The conv_2d_int8 generated test model: CONV_2D with a per-channel int8 filter and bias.
+class EditedConvTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = unpack(
+        file_bytes(std::filesystem::path(TINYDEPLOY_TEST_DATA_DIR) / "models/conv2d_int8.tflite"));
+  }
+  tflite::SubGraphT& graph() { return *model_->subgraphs[0]; }
+  Model read() { return parse_model(pack(*model_), "edited.tflite"); }
+  std::string error() { return parse_error(pack(*model_)); }
+  // The bias (input 2) of the first CONV_2D.
+  tflite::TensorT& bias() {
+    for (const auto& op : graph().operators) {
+      if (model_->operator_codes[op->opcode_index]->deprecated_builtin_code == 3) {
+        return *graph().tensors[static_cast<size_t>(op->inputs[2])];
+      }
+    }
+    throw std::logic_error("no CONV_2D");
+  }
+
+  std::unique_ptr<tflite::ModelT> model_;
+};
+
+TEST_F(EditedConvTest, RankOneBiasQuantizedAlongDimensionThreeIsReadPerChannel) {
+  auto& b = bias();
+  ASSERT_EQ(b.shape.size(), 1u);
+  ASSERT_GT(b.quantization->scale.size(), 1u);
+  b.quantization->quantized_dimension = 3;
+  const Model model = read();
+  ASSERT_EQ(model.reader_notes.size(), 1u);
+  EXPECT_THAT(model.reader_notes[0],
+              HasSubstr(fmt::format("per-channel quantization along dimension 3 of a rank-1 "
+                                    "tensor is read along its only dimension ({} scales for {} "
+                                    "elements)",
+                                    b.shape[0], b.shape[0])));
+  bool found = false;
+  for (const Tensor& t : model.main().tensors) {
+    if (t.name == b.name) {
+      EXPECT_EQ(t.quantization.quantized_dimension, 0);
+      EXPECT_EQ(t.quantization.scale.size(), static_cast<size_t>(b.shape[0]));
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(EditedConvTest, RankOneBiasWithTheWrongScaleCountIsRefused) {
+  auto& b = bias();
+  b.quantization->quantized_dimension = 3;
+  b.quantization->scale.pop_back();
+  b.quantization->zero_point.pop_back();
+  EXPECT_THAT(error(), HasSubstr("per-channel quantization along dimension 3 of a rank-1 tensor"));
+}
+
+TEST_F(EditedConvTest, OneZeroPointServesEveryChannel) {
+  auto& b = bias();
+  b.quantization->zero_point = {0};
+  const Model model = read();
+  ASSERT_EQ(model.reader_notes.size(), 1u);
+  EXPECT_THAT(model.reader_notes[0], HasSubstr("one zero point for"));
+  b.quantization->zero_point = {0, 0};
+  EXPECT_THAT(error(), HasSubstr("scales but 2 zero points"));
+}
+
+TEST_F(EditedConvTest, QuantizedDimensionOfAPerTensorQuantizationIsIgnored) {
+  const int32_t input = graph().inputs[0];
+  graph().tensors[static_cast<size_t>(input)]->quantization->quantized_dimension = 7;
+  const Model model = read();
+  EXPECT_TRUE(model.reader_notes.empty());
+  EXPECT_EQ(model.main().tensors[static_cast<size_t>(input)].quantization.quantized_dimension, 0);
+}
+
+TEST_F(EditedConvTest, LenientReadsOfWhatTfliteMicroIgnores) {
+  const int32_t input = graph().inputs[0];
+  auto& in = *graph().tensors[static_cast<size_t>(input)];
+  in.shape_signature = {1, 2};  // rank differs from the shape
+  auto& b = bias();
+  const size_t bias_bytes = model_->buffers[b.buffer]->data.size();
+  model_->buffers[b.buffer]->data.resize(bias_bytes + 8, 0xAB);  // padding after the data
+  tflite::SignatureDefT signature;
+  signature.signature_key = "broken";
+  signature.subgraph_index = 9;
+  model_->signature_defs.push_back(std::make_unique<tflite::SignatureDefT>(signature));
+  auto metadata = std::make_unique<tflite::MetadataT>();
+  metadata->name = "extra";
+  metadata->buffer = 100000;
+  model_->metadata.push_back(std::move(metadata));
+  const size_t signatures = model_->signature_defs.size() - 1;
+  const size_t metadata_entries = model_->metadata.size() - 1;
+  const Model model = read();
+  ASSERT_EQ(model.reader_notes.size(), 4u);
+  EXPECT_THAT(model.reader_notes[0], HasSubstr("shape_signature [1, 2] does not match shape"));
+  EXPECT_THAT(model.reader_notes[1], HasSubstr(fmt::format("holds {} bytes, more than the {}",
+                                                           bias_bytes + 8, bias_bytes)));
+  EXPECT_THAT(model.reader_notes[2],
+              HasSubstr(fmt::format("signature {} ('broken') refers to subgraph 9", signatures)));
+  EXPECT_THAT(
+      model.reader_notes[3],
+      HasSubstr(fmt::format("metadata {} ('extra') refers to buffer 100000", metadata_entries)));
+  EXPECT_TRUE(model.main().tensors[static_cast<size_t>(input)].shape_signature.empty());
+  EXPECT_EQ(model.signatures.size(), signatures);
+  EXPECT_EQ(model.metadata.size(), metadata_entries);
+  for (const Tensor& t : model.main().tensors) {
+    if (t.name == b.name) {
+      EXPECT_EQ(t.data->size, bias_bytes);
+    }
+  }
+}
+
+TEST_F(EditedConvTest, UnknownActivationCodeIsReadAsNone) {
+  for (auto& op : graph().operators) {
+    if (auto* conv = op->builtin_options.AsConv2DOptions()) {
+      conv->fused_activation_function = static_cast<tflite::ActivationFunctionType>(9);
+      break;
+    }
+  }
+  const Model model = read();
+  ASSERT_EQ(model.reader_notes.size(), 1u);
+  EXPECT_THAT(model.reader_notes[0], HasSubstr("unknown fused activation code 9 is read as none"));
+}
+
+TEST(ReaderTest, AModelWithoutBuffersHasNoConstants) {
+  auto model = unpack(file_bytes(std::filesystem::path(TINYDEPLOY_TEST_DATA_DIR) /
+                                 "models/pack_split_float.tflite"));
+  // Every constant becomes an input, and the buffer list goes: tensors refer to buffer 0.
+  auto& graph = *model->subgraphs[0];
+  for (size_t i = 0; i < graph.tensors.size(); ++i) {
+    if (!model->buffers[graph.tensors[i]->buffer]->data.empty()) {
+      graph.inputs.push_back(static_cast<int32_t>(i));
+    }
+    graph.tensors[i]->buffer = 0;
+  }
+  model->buffers.clear();
+  const Model read = parse_model(pack(*model), "no_buffers.tflite");
+  for (const Tensor& t : read.main().tensors) EXPECT_FALSE(t.data.has_value());
+  model->subgraphs[0]->tensors[0]->buffer = 1;
+  EXPECT_THAT(parse_error(pack(*model)), HasSubstr("refers to buffer 1 but the model has 0"));
+}
+
 TEST_F(EditedModelTest, UnknownTensorTypeIsRefused) {
   graph().tensors[0]->type = static_cast<tflite::TensorType>(42);
   EXPECT_THAT(error(), HasSubstr("tensor 0"));
@@ -270,7 +421,7 @@ TEST_F(EditedModelTest, LargeModelBufferAfterTheFlatBuffer) {
   EXPECT_EQ(std::vector<uint8_t>(stored.begin(), stored.end()), data);
 }
 
-TEST_F(EditedModelTest, SignatureTensorOutOfRange) {
+TEST_F(EditedModelTest, SignatureTensorOutOfRangeIsIgnoredWithANote) {
   auto signature = std::make_unique<tflite::SignatureDefT>();
   signature->signature_key = "serving_default";
   auto entry = std::make_unique<tflite::TensorMapT>();
@@ -278,7 +429,11 @@ TEST_F(EditedModelTest, SignatureTensorOutOfRange) {
   entry->tensor_index = 99;
   signature->inputs.push_back(std::move(entry));
   model_->signature_defs.push_back(std::move(signature));
-  EXPECT_THAT(error(), HasSubstr("signature 0 ('serving_default'): input 'x' refers to tensor 99"));
+  const Model model = parse_model(pack(*model_), "edited.tflite");
+  EXPECT_TRUE(model.signatures.empty());
+  ASSERT_EQ(model.reader_notes.size(), 1u);
+  EXPECT_THAT(model.reader_notes[0],
+              HasSubstr("signature 0 ('serving_default'): input 'x' refers to tensor 99"));
 }
 
 TEST_F(EditedModelTest, NoSubgraphs) {

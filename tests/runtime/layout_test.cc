@@ -60,6 +60,46 @@ TEST(ConcatenateTest, InterleavesChunksPerOuterIndex) {
   EXPECT_EQ(output, (std::vector<int8_t>{1, 2, 9, 3, 4, 8}));
 }
 
+TEST(SplitTest, HandsEachOutputItsChunkPerOuterIndex) {
+  // A 2x3 int16 matrix split along its columns into 2 + 1 (SPLIT_V), in bytes.
+  const std::vector<int16_t> input = {1, 2, 3, 4, 5, 6};
+  std::vector<int16_t> left(4);
+  std::vector<int16_t> right(2);
+  void* const outputs[] = {left.data(), right.data()};
+  const int32_t chunks[] = {4, 2};
+  split(2, 2, input.data(), chunks, outputs);
+  EXPECT_EQ(left, (std::vector<int16_t>{1, 2, 4, 5}));
+  EXPECT_EQ(right, (std::vector<int16_t>{3, 6}));
+}
+
+TEST(SplitTest, UnpackAlongTheMiddleAxisAndAnEmptyPart) {
+  // 2x3x1 int8 unpacked along axis 1: three 2x1 outputs; a zero-byte part may be null.
+  const std::vector<int8_t> input = {1, 2, 3, 4, 5, 6};
+  std::vector<int8_t> a(2);
+  std::vector<int8_t> b(2);
+  std::vector<int8_t> c(2);
+  void* const outputs[] = {a.data(), nullptr, b.data(), c.data()};
+  const int32_t chunks[] = {1, 0, 1, 1};
+  split(2, 4, input.data(), chunks, outputs);
+  EXPECT_EQ(a, (std::vector<int8_t>{1, 4}));
+  EXPECT_EQ(b, (std::vector<int8_t>{2, 5}));
+  EXPECT_EQ(c, (std::vector<int8_t>{3, 6}));
+}
+
+TEST(SplitTest, IsTheInverseOfConcatenate) {
+  std::vector<uint8_t> input(60);
+  for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<uint8_t>(i * 7 + 3);
+  std::vector<uint8_t> p0(15);
+  std::vector<uint8_t> p1(45);
+  void* const parts[] = {p0.data(), p1.data()};
+  const int32_t chunks[] = {3, 9};
+  split(5, 2, input.data(), chunks, parts);
+  const void* const back[] = {p0.data(), p1.data()};
+  std::vector<uint8_t> joined(60);
+  concatenate(5, 2, back, chunks, joined.data());
+  EXPECT_EQ(joined, input);
+}
+
 TEST(BroadcastTest, RowPlusColumn) {
   const std::vector<float> column = {10, 20};  // 2x1
   const std::vector<float> row = {1, 2, 3};    // 1x3

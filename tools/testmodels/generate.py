@@ -37,6 +37,7 @@ from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
 import flatbuffers  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
+GENERATOR = "tools/testmodels/generate.py"
 CALIBRATION_SAMPLES = 32
 
 # --- model families ----------------------------------------------------------------------------
@@ -323,6 +324,35 @@ def quantize_io():
     return keras.Model(x, outs), "QUANTIZE at the float input, DEQUANTIZE at the float output"
 
 
+def pack_split():
+    x = _input((4, 6, 3), "x")
+    y = _input((4, 6, 5), "y")
+    rows = _lambda(lambda t: tf.unstack(t, axis=1), "unstack_rows")(x)
+    channels = _lambda(lambda t: tf.unstack(t, axis=-1), "unstack_channels")(y)
+    thirds = _lambda(lambda t: tf.split(t, 3, axis=2), "split_columns")(x)
+    parts = _lambda(lambda t: tf.split(t, [2, -1, 1], axis=-1), "split_v_channels")(y)
+    outs = [
+        _lambda(lambda ts: tf.stack(ts, axis=-1), "stack_last")([rows[3], rows[1]]),
+        _lambda(lambda ts: tf.stack(ts, axis=1), "stack_middle")(
+            [channels[4], channels[0], channels[2]]),
+        thirds[0], thirds[2], parts[0], parts[1], parts[2],
+        _lambda(lambda ts: tf.stack(ts, axis=0), "stack_front")([thirds[1], thirds[1]]),
+    ]
+    return keras.Model([x, y], outs), ("PACK (axis first, middle, -1), UNPACK (axis 1, -1), SPLIT, "
+                                       "SPLIT_V with a -1 size and a negative axis")
+
+
+def _patch_bias_quantized_dimension(model):
+    """Gives every rank-1 per-channel tensor (the biases) the filter's quantized_dimension 3,
+    as some converters and editing tools write them."""
+    for graph in model.subgraphs:
+        for tensor in graph.tensors:
+            q = tensor.quantization
+            if (tensor.shape is not None and len(tensor.shape) == 1 and q is not None
+                    and q.scale is not None and len(q.scale) > 1):
+                q.quantizedDimension = 3
+
+
 # family name -> (builder, modes, post-conversion patch, converter input/output type per mode)
 WEIGHT_MODES = ("float", "int8", "int8pt", "int16")
 ACTIVATION_MODES = ("float", "int8", "int16")
@@ -348,6 +378,8 @@ FAMILIES = {
     "strided_slice_5d": (strided_slice_5d, ACTIVATION_MODES, None),
     "mean": (mean, ACTIVATION_MODES, None),
     "quantize_io": (quantize_io, ("int8_float_io", "int16_float_io"), None),
+    "pack_split": (pack_split, ACTIVATION_MODES, None),
+    "conv2d_bias_axis3": (conv2d, ("int8", "int16"), _patch_bias_quantized_dimension),
 }
 
 
@@ -387,6 +419,9 @@ REFERENCE_RULES = {
     "add_sub_mul_int16": {"litert": {"max_lsb": 1, "why": _LITERT_16X8}},
     "add_5d_int16": {"litert": {"max_lsb": 1, "why": _LITERT_16X8}},
     "fully_connected_int16": {"litert": {"max_lsb": 1, "why": _LITERT_16X8}},
+    "conv2d_bias_axis3": {"litert": {"not_run": "TFLite refuses a quantized_dimension beyond a "
+                                                "tensor's rank; TFLite Micro never reads it on "
+                                                "a bias"}},
 }
 
 
@@ -603,6 +638,55 @@ def sigmoid_sweep_model(mode):
     return m.finish(inputs, outputs)
 
 
+def pack_split_integers_model(mode):
+    """PACK, UNPACK, SPLIT and SPLIT_V on int32 (and PACK on int64, the only one of the four
+    that TFLite Micro runs on int64): the converter keeps integer tensors out of such graphs."""
+    dtype = {"int32": schema.TensorType.INT32, "int64": schema.TensorType.INT64}[mode]
+    m = _SchemaModel(f"tinydeploy test model: PACK/UNPACK/SPLIT/SPLIT_V on {mode}")
+    i32 = schema.TensorType.INT32
+    x = m.tensor("x", [2, 3, 4], dtype)
+    y = m.tensor("y", [2, 3, 4], dtype)
+    outputs = []
+
+    def pack(name, inputs, shape, axis):
+        options = schema.PackOptionsT()
+        options.valuesCount = len(inputs)
+        options.axis = axis
+        out = m.tensor(name, shape, dtype)
+        m.operator(schema.BuiltinOperator.PACK, inputs, [out], schema.BuiltinOptions.PackOptions,
+                   options, version=2 if mode == "int32" else 3)
+        return out
+
+    outputs.append(pack("pack_axis_1", [x, y, x], [2, 3, 3, 4], 1))
+    outputs.append(pack("pack_axis_minus_1", [y, x], [2, 3, 4, 2], -1))
+    if mode == "int32":
+        options = schema.UnpackOptionsT()
+        options.num = 3
+        options.axis = -2
+        rows = [m.tensor(f"unpack_{i}", [2, 4], dtype) for i in range(3)]
+        m.operator(schema.BuiltinOperator.UNPACK, [x], rows, schema.BuiltinOptions.UnpackOptions,
+                   options, version=2)
+        outputs += rows
+        axis = m.tensor("split_axis", [], i32, data=np.array(-1, np.int32))
+        halves = [m.tensor(f"split_{i}", [2, 3, 2], dtype) for i in range(2)]
+        options = schema.SplitOptionsT()
+        options.numSplits = 2
+        m.operator(schema.BuiltinOperator.SPLIT, [axis, y], halves,
+                   schema.BuiltinOptions.SplitOptions, options, version=2)
+        outputs += halves
+        # (TFLite Micro takes an empty part for a dynamic tensor and refuses the model.)
+        sizes = m.tensor("size_splits", [2], i32, data=np.array([-1, 2], np.int32))
+        axis1 = m.tensor("split_v_axis", [1], i32, data=np.array([1], np.int32))
+        pieces = [m.tensor(f"split_v_{i}", shape, dtype)
+                  for i, shape in enumerate(([2, 1, 4], [2, 2, 4]))]
+        options = schema.SplitVOptionsT()
+        options.numSplits = 2
+        m.operator(schema.BuiltinOperator.SPLIT_V, [x, sizes, axis1], pieces,
+                   schema.BuiltinOptions.SplitVOptions, options, version=2)
+        outputs += pieces
+    return m.finish([x, y], outputs)
+
+
 def variable_tensor_model(mode):
     """A plain variable tensor (is_variable) that an ADD accumulates into across invokes, and a
     second ADD that reads it: state kept by the runtime, reset to TFLite Micro's rule (the
@@ -634,6 +718,9 @@ SCHEMA_MODELS = [
      for mode in ("float", "int8", "int16")] + [
     ("strided_slice_masks", mode, strided_slice_masks_model,
      "STRIDED_SLICE ellipsis and new-axis masks, offset") for mode in ("float", "int8", "int16")] + [
+    ("pack_split_integers", mode, pack_split_integers_model,
+     "PACK (axis 1, -1), UNPACK (axis -2), SPLIT (axis -1), SPLIT_V (a -1 size, a rank-1 axis) "
+     "on int32; PACK on int64") for mode in ("int32", "int64")] + [
     ("variable_tensor", mode, variable_tensor_model,
      "a variable tensor written by ADD and kept across invokes") for mode in ACTIVATION_MODES]
 
@@ -709,8 +796,10 @@ def main(argv):
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    # A partial run (--only) keeps the other families' entries.
-    entries = manifest.get("models", {}) if args.only else {}
+    # A partial run (--only) keeps the other families' entries; every run keeps the entries that
+    # other generators (tools/testmodels/svdf.py, ...) wrote.
+    entries = {name: entry for name, entry in manifest.get("models", {}).items()
+               if args.only or entry.get("generator", GENERATOR) != GENERATOR}
 
     for seed, (family, (builder, modes, patch)) in enumerate(FAMILIES.items()):
         if args.only and family not in args.only:

@@ -112,6 +112,7 @@ json inspect_json(const model::Model& model, const lowering::LoweredModel& lower
   for (const model::Metadata& metadata : model.metadata) {
     doc["metadata"].push_back({{"name", metadata.name}, {"bytes", metadata.data.size}});
   }
+  doc["reader_notes"] = model.reader_notes;
   doc["op_histogram"] = histogram(graph);
   doc["total_macs"] = analysis.total_macs;
   doc["parameter_bytes"] = analysis.parameter_bytes;
@@ -194,6 +195,9 @@ std::string inspect_text(const model::Model& model, const lowering::LoweredModel
     text += fmt::format("signature   '{}' (subgraph {}, {} inputs, {} outputs)\n",
                         printable(signature.key), signature.subgraph, signature.inputs.size(),
                         signature.outputs.size());
+  }
+  for (const std::string& note : model.reader_notes) {
+    text += fmt::format("read as     {}\n", printable(note));
   }
   std::vector<std::string> ops;
   for (const auto& [name, count] : histogram(graph))

@@ -200,6 +200,63 @@ std::string initializer(const rt::MeanParams& v) {
       .add("scale", initializer(v.scale))
       .str();
 }
+std::string initializer(const rt::SvdfShape& v) {
+  return Fields()
+      .add("batches", v.batches)
+      .add("input_size", v.input_size)
+      .add("filters", v.filters)
+      .add("rank", v.rank)
+      .add("memory", v.memory)
+      .str();
+}
+std::string initializer(const rt::SvdfQuantization& v) {
+  return Fields()
+      .add("input_offset", v.input_offset)
+      .add("state_zero_point", v.state_zero_point)
+      .add("output_zero_point", v.output_zero_point)
+      .add("feature", initializer(v.feature))
+      .add("time", initializer(v.time))
+      .str();
+}
+std::string initializer(const rt::LstmShape& v) {
+  return Fields()
+      .add("batches", v.batches)
+      .add("time_steps", v.time_steps)
+      .add("input_size", v.input_size)
+      .add("state_size", v.state_size)
+      .add_flag("time_major", v.time_major)
+      .str();
+}
+std::string initializer(const rt::LstmFloatParams& v) {
+  return Fields()
+      .add("shape", initializer(v.shape))
+      .add("cell_clip", float_literal(v.cell_clip))
+      .str();
+}
+std::string initializer(const rt::LstmGateScales& v) {
+  return Fields()
+      .add("input", initializer(v.input))
+      .add("recurrent", initializer(v.recurrent))
+      .str();
+}
+std::string initializer(const rt::LstmQuantizedParams& v) {
+  return Fields()
+      .add("shape", initializer(v.shape))
+      .add("input_zero_point", v.input_zero_point)
+      .add("state_zero_point", v.state_zero_point)
+      .add("input_gate", initializer(v.input_gate))
+      .add("forget_gate", initializer(v.forget_gate))
+      .add("cell_gate", initializer(v.cell_gate))
+      .add("output_gate", initializer(v.output_gate))
+      .add("forget_times_cell", initializer(v.forget_times_cell))
+      .add("input_times_cell", initializer(v.input_times_cell))
+      .add("output_times_tanh", initializer(v.output_times_tanh))
+      .add("cell_tanh", initializer(v.cell_tanh))
+      .add("cell_clip", v.cell_clip)
+      .add("state_min", v.state_min)
+      .add("state_max", v.state_max)
+      .str();
+}
 
 std::string initializer(const rt::PerChannelScale&, std::string_view multiplier_array,
                         std::string_view shift_array) {

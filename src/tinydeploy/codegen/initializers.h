@@ -14,8 +14,10 @@
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/elementwise.h"
 #include "tinydeploy/runtime/layout.h"
+#include "tinydeploy/runtime/lstm.h"
 #include "tinydeploy/runtime/pooling.h"
 #include "tinydeploy/runtime/reduce.h"
+#include "tinydeploy/runtime/svdf.h"
 
 namespace tinydeploy::codegen {
 
@@ -50,6 +52,12 @@ std::string initializer(const rt::StridedView& v);
 std::string initializer(const rt::PadShape& v);
 std::string initializer(const rt::ReduceShape& v);
 std::string initializer(const rt::MeanParams& v);
+std::string initializer(const rt::SvdfShape& v);
+std::string initializer(const rt::SvdfQuantization& v);
+std::string initializer(const rt::LstmShape& v);
+std::string initializer(const rt::LstmFloatParams& v);
+std::string initializer(const rt::LstmGateScales& v);
+std::string initializer(const rt::LstmQuantizedParams& v);
 
 // Structs that point at constant tables: the tables are emitted separately under these names.
 std::string initializer(const rt::PerChannelScale& v, std::string_view multiplier_array,

@@ -192,6 +192,10 @@ TINYDEPLOY_STRUCT_INFO(StridedView, "view")
 TINYDEPLOY_STRUCT_INFO(PadShape, "shape")
 TINYDEPLOY_STRUCT_INFO(ReduceShape, "shape")
 TINYDEPLOY_STRUCT_INFO(MeanParams, "params")
+TINYDEPLOY_STRUCT_INFO(SvdfShape, "shape")
+TINYDEPLOY_STRUCT_INFO(SvdfQuantization, "quantization")
+TINYDEPLOY_STRUCT_INFO(LstmFloatParams, "params")
+TINYDEPLOY_STRUCT_INFO(LstmQuantizedParams, "params")
 #undef TINYDEPLOY_STRUCT_INFO
 
 template <typename T, typename = void>
@@ -233,6 +237,8 @@ class Generator {
     for (const std::string& s : sources_) {
       files.insert(s);
       if (s == "activation") files.insert("sigmoid_table");
+      // The LSTM's gates use the int16 sigmoid and tanh of the activation kernels.
+      if (s == "lstm") files.insert({"activation", "sigmoid_table"});
     }
     for (const std::string& f : files) package.kernel_sources.push_back(f);
     package.files.push_back({name_ + ".h", api_header()});
@@ -617,7 +623,7 @@ const char* {n}_model_sha256(void);
                               initializer(params, name + "_exp_table", name + "_reciprocal_table"));
               args.push_back(name);
             } else if constexpr (std::is_same_v<T, lowering::TensorPointerList>) {
-              const std::string name = fresh("inputs");
+              const std::string name = fresh(value.writable ? "outputs" : "inputs");
               std::vector<std::string> pointers;
               for (int32_t t : value.tensors) {
                 const auto found = homes_.find(t);
@@ -629,8 +635,9 @@ const char* {n}_model_sha256(void);
                   pointers.push_back("data::" + found->second.constant);
                 }
               }
-              constants += fmt::format("const void* const {}[{}] = {};\n", name, pointers.size(),
-                                       braced(pointers, 4));
+              constants +=
+                  fmt::format("{}void* const {}[{}] = {};\n", value.writable ? "" : "const ", name,
+                              pointers.size(), braced(pointers, 4));
               args.push_back(name);
             } else {
               static_assert(sizeof(T) == 0, "an argument kind the generator does not print");

@@ -35,6 +35,11 @@ Pointer<T> typed(const Slot& slot) {
   return {slot};
 }
 
+// The data pointers of several outputs of the operator, passed as `void* const*`.
+struct OutputList {
+  std::vector<int32_t> tensors;
+};
+
 // Constant data passed as a pointer to its first element.
 template <typename T>
 struct Constants {
@@ -62,6 +67,7 @@ Argument describe(const Pointer<T>& pointer) {
   if (pointer.slot.scratch) return ScratchPointer{c_type_of<T>()};
   return TensorPointer{pointer.slot.tensor, c_type_of<T>(), pointer.slot.writable};
 }
+inline Argument describe(const OutputList& list) { return TensorPointerList{list.tensors, true}; }
 template <typename T>
 Argument describe(const Constants<T>& constants) {
   return ConstantArray{constants.role, constants.values};
@@ -109,6 +115,22 @@ template <>
 struct Resolve<TensorPointerList> {
   static PointerArray from(const Argument& argument, const HostStorage& storage) {
     PointerArray array;
+    for (int32_t tensor : std::get<TensorPointerList>(argument).tensors) {
+      array.pointers.push_back(storage.tensor(tensor));
+    }
+    return array;
+  }
+};
+
+// Owns the pointer array that SPLIT writes through.
+struct WritablePointerArray {
+  std::vector<void*> pointers;
+  operator void* const*() const { return pointers.data(); }  // NOLINT: implicit by design
+};
+template <>
+struct Resolve<OutputList> {
+  static WritablePointerArray from(const Argument& argument, const HostStorage& storage) {
+    WritablePointerArray array;
     for (int32_t tensor : std::get<TensorPointerList>(argument).tensors) {
       array.pointers.push_back(storage.tensor(tensor));
     }

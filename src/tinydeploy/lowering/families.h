@@ -12,8 +12,10 @@ Family activation_family();
 Family conv_family();
 Family elementwise_family();
 Family layout_family();
+Family lstm_family();
 Family pooling_family();
 Family reduce_family();
+Family svdf_family();
 Family variables_family();
 
 // Every family, in no particular order (an operator belongs to exactly one).

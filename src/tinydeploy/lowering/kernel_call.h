@@ -16,8 +16,10 @@
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/elementwise.h"
 #include "tinydeploy/runtime/layout.h"
+#include "tinydeploy/runtime/lstm.h"
 #include "tinydeploy/runtime/pooling.h"
 #include "tinydeploy/runtime/reduce.h"
+#include "tinydeploy/runtime/svdf.h"
 
 namespace tinydeploy::lowering {
 
@@ -60,9 +62,11 @@ struct SoftmaxInt16Tables {
   std::vector<int16_t> reciprocal_table;
 };
 
-// Several tensors' data pointers, passed as `const void* const*` (CONCATENATION's inputs).
+// Several tensors' data pointers, passed as `const void* const*` (CONCATENATION's inputs), or
+// as `void* const*` when writable (SPLIT's outputs).
 struct TensorPointerList {
   std::vector<int32_t> tensors;
+  bool writable = false;
 };
 
 using Argument =
@@ -71,7 +75,8 @@ using Argument =
                  rt::BroadcastShape, rt::AddParams, rt::MulParams, rt::RequantizeParams,
                  rt::LeakyReluParams, rt::HardSwishParams, rt::SigmoidParams,
                  rt::SigmoidInt16Params, rt::SoftmaxParams, rt::AffineQuantization, rt::StridedView,
-                 rt::PadShape, rt::ReduceShape, rt::MeanParams, TensorPointer, ScratchPointer,
+                 rt::PadShape, rt::ReduceShape, rt::MeanParams, rt::SvdfShape, rt::SvdfQuantization,
+                 rt::LstmFloatParams, rt::LstmQuantizedParams, TensorPointer, ScratchPointer,
                  ConstantArray, ChannelScales, SoftmaxInt16Tables, TensorPointerList>;
 
 // Where the host finds tensor data and an operator's scratch buffer.

@@ -22,6 +22,8 @@ struct OpBinding {
   bool has_input(size_t i) const;
   detail::Slot input_slot(size_t i) const { return {op.inputs[i], false, false}; }
   detail::Slot output_slot(size_t i) const { return {op.outputs[i], true, false}; }
+  // Writable pointers to every output, in order, passed as one `void* const*` (SPLIT).
+  detail::OutputList output_list() const { return {op.outputs}; }
   // A writable pointer to input i, which must be a variable tensor (state kept across invokes).
   detail::Slot state_slot(size_t i) const;
   // The operator's scratch buffer; the call must declare its size in KernelCall::scratch_bytes.

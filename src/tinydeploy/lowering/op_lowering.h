@@ -35,6 +35,7 @@ struct Family {
 };
 
 using detail::Constants;
+using detail::OutputList;
 using detail::Slot;
 using detail::typed;
 

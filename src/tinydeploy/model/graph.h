@@ -338,6 +338,10 @@ struct Model {
   std::vector<Subgraph> subgraphs;  // subgraph 0 is the entry point
   std::vector<SignatureDef> signatures;
   std::vector<Metadata> metadata;
+  // What the reader accepted although the file deviates from the format's rules, in the way
+  // TFLite Micro accepts it (e.g. a rank-1 bias quantized along dimension 3); `inspect` shows
+  // them.
+  std::vector<std::string> reader_notes;
   // Subgraphs inlined into the entry subgraph (CALL_ONCE initialization); they are not run on
   // their own.
   std::vector<int32_t> inlined_subgraphs;

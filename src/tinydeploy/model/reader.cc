@@ -32,6 +32,11 @@ class Reader {
 
  private:
   template <typename... Args>
+  void note(fmt::format_string<Args...> format, Args&&... args) const {
+    notes_.push_back(fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  template <typename... Args>
   [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) const {
     throw Error("{}: {}", name_, fmt::format(format, std::forward<Args>(args)...));
   }
@@ -52,6 +57,7 @@ class Reader {
   const std::string& name_;
   // Where each buffer's bytes are in the file; nullopt for empty buffers.
   std::vector<std::optional<ByteRange>> buffers_;
+  mutable std::vector<std::string> notes_;
 };
 
 template <typename T>
@@ -139,8 +145,10 @@ Tensor Reader::read_tensor(const fb::Tensor& tensor, size_t subgraph, size_t ind
     }
   }
   if (!out.shape_signature.empty() && out.shape_signature.size() != out.shape.size()) {
-    fail("{}: shape_signature {} and shape {} have different ranks", where(),
+    // TFLite Micro never reads shape_signature; the shape is what counts.
+    note("{}: shape_signature {} does not match shape {} and is ignored", where(),
          shape_text(out.shape_signature), shape_text(out.shape));
+    out.shape_signature.clear();
   }
   const std::optional<int64_t> elements = element_count(out.shape);
   if (!elements)
@@ -151,16 +159,27 @@ Tensor Reader::read_tensor(const fb::Tensor& tensor, size_t subgraph, size_t ind
          where(), shape_text(out.shape), dtype_name(out.dtype), kMaxTensorBytes);
   }
 
-  if (out.buffer >= buffers_.size()) {
+  if (out.buffer == 0 && buffers_.empty()) {
+    // Buffer 0 is the format's empty sentinel; a file without a buffer list simply has no
+    // constant data.
+  } else if (out.buffer >= buffers_.size()) {
     fail("{}: refers to buffer {} but the model has {} buffers", where(), out.buffer,
          buffers_.size());
+  } else {
+    out.data = buffers_[out.buffer];
   }
-  out.data = buffers_[out.buffer];
   if (out.data && !out.is_sparse && dtype_bits(out.dtype) != 0) {
     const auto stored = static_cast<int64_t>(out.data->size);
     // int4 constants may be stored packed (two per byte) or one per byte.
     const bool int4_unpacked = out.dtype == DType::Int4 && stored == *elements;
-    if (stored != *bytes && !int4_unpacked) {
+    if (stored > *bytes && !int4_unpacked) {
+      // TFLite Micro reads the bytes the shape needs from the start of the buffer.
+      note(
+          "{}: buffer {} holds {} bytes, more than the {} that shape {} of {} needs; the rest "
+          "is ignored",
+          where(), out.buffer, stored, *bytes, shape_text(out.shape), dtype_name(out.dtype));
+      out.data->size = static_cast<uint64_t>(*bytes);
+    } else if (stored != *bytes && !int4_unpacked) {
       fail("{}: shape {} of {} needs {} bytes but its buffer {} holds {} bytes", where(),
            shape_text(out.shape), dtype_name(out.dtype), *bytes, out.buffer, stored);
     }
@@ -175,12 +194,34 @@ Tensor Reader::read_tensor(const fb::Tensor& tensor, size_t subgraph, size_t ind
     quant.quantized_dimension = q->quantized_dimension();
     if (!quant.scale.empty()) {
       if (quant.zero_point.empty()) quant.zero_point.assign(quant.scale.size(), 0);
+      if (quant.zero_point.size() == 1 && quant.scale.size() > 1) {
+        // TFLite Micro's space-saving form: one zero point for every channel.
+        note("{}: one zero point for {} per-channel scales applies to every channel", where(),
+             quant.scale.size());
+        quant.zero_point.assign(quant.scale.size(), quant.zero_point[0]);
+      }
       if (quant.zero_point.size() != quant.scale.size()) {
         fail("{}: quantization has {} scales but {} zero points", where(), quant.scale.size(),
              quant.zero_point.size());
       }
-      if (quant.scale.size() > 1) {
-        const int32_t axis = quant.quantized_dimension;
+      if (quant.scale.size() == 1) {
+        // Per-tensor: the dimension means nothing (converters copy the filter's).
+        quant.quantized_dimension = 0;
+      } else {
+        int32_t axis = quant.quantized_dimension;
+        const bool outside = axis < 0 || static_cast<size_t>(axis) >= out.shape.size();
+        if (outside && out.shape.size() == 1 &&
+            quant.scale.size() == static_cast<size_t>(out.shape[0])) {
+          // A bias whose quantization was copied from its filter (dimension 3 of OHWI): TFLite
+          // Micro never reads a bias's quantized_dimension, and its only dimension matches the
+          // scale count.
+          note(
+              "{}: per-channel quantization along dimension {} of a rank-1 tensor is read "
+              "along its only dimension ({} scales for {} elements)",
+              where(), axis, quant.scale.size(), out.shape[0]);
+          axis = 0;
+          quant.quantized_dimension = 0;
+        }
         if (axis < 0 || static_cast<size_t>(axis) >= out.shape.size()) {
           fail("{}: per-channel quantization along dimension {} of a rank-{} tensor", where(), axis,
                out.shape.size());
@@ -213,7 +254,11 @@ void Reader::read_options(const fb::Operator& op, Operator& out, const std::stri
   };
   const auto activation = [&](fb::ActivationFunctionType value) {
     const auto code = static_cast<int>(value);
-    if (code < 0 || code > 5) fail("{}: unknown fused activation code {}", where, code);
+    if (code < 0 || code > 5) {
+      // TFLite Micro reads a code it does not know as no activation.
+      note("{}: unknown fused activation code {} is read as none", where, code);
+      return Activation::None;
+    }
     return static_cast<Activation>(code);
   };
   const auto subgraph_index = [&](int64_t index) {
@@ -813,20 +858,28 @@ Model Reader::read(const fb::Model& root) {
       SignatureDef out;
       out.key = to_string(def.signature_key());
       out.subgraph = def.subgraph_index();
+      // TFLite Micro does not read signatures: one that points nowhere is left out, not fatal.
       if (out.subgraph >= model.subgraphs.size()) {
-        fail("signature {} ('{}') refers to subgraph {} but the model has {} subgraphs", i,
-             printable(out.key), out.subgraph, model.subgraphs.size());
+        note(
+            "signature {} ('{}') refers to subgraph {} but the model has {} subgraphs; it is "
+            "ignored",
+            i, printable(out.key), out.subgraph, model.subgraphs.size());
+        continue;
       }
       const size_t tensor_count = model.subgraphs[out.subgraph].tensors.size();
+      bool valid = true;
       const auto entries = [&](const auto* maps, const char* role) {
         std::vector<TensorMapEntry> result;
         if (maps == nullptr) return result;
-        for (flatbuffers::uoffset_t m = 0; m < maps->size(); ++m) {
+        for (flatbuffers::uoffset_t m = 0; m < maps->size() && valid; ++m) {
           TensorMapEntry entry{to_string(maps->Get(m)->name()), maps->Get(m)->tensor_index()};
           if (entry.tensor >= tensor_count) {
-            fail("signature {} ('{}'): {} '{}' refers to tensor {} but subgraph {} has {} tensors",
-                 i, printable(out.key), role, printable(entry.name), entry.tensor, out.subgraph,
-                 tensor_count);
+            note(
+                "signature {} ('{}'): {} '{}' refers to tensor {} but subgraph {} has {} "
+                "tensors; the signature is ignored",
+                i, printable(out.key), role, printable(entry.name), entry.tensor, out.subgraph,
+                tensor_count);
+            valid = false;
           }
           result.push_back(std::move(entry));
         }
@@ -834,7 +887,7 @@ Model Reader::read(const fb::Model& root) {
       };
       out.inputs = entries(def.inputs(), "input");
       out.outputs = entries(def.outputs(), "output");
-      model.signatures.push_back(std::move(out));
+      if (valid) model.signatures.push_back(std::move(out));
     }
   }
 
@@ -842,13 +895,17 @@ Model Reader::read(const fb::Model& root) {
     for (flatbuffers::uoffset_t i = 0; i < metadata->size(); ++i) {
       Metadata out{to_string(metadata->Get(i)->name()), metadata->Get(i)->buffer(), {}};
       if (out.buffer >= buffers_.size()) {
-        fail("metadata {} ('{}') refers to buffer {} but the model has {} buffers", i,
-             printable(out.name), out.buffer, buffers_.size());
+        // Nothing tinydeploy does depends on metadata, and TFLite Micro reads only its own
+        // entries: a broken one is left out.
+        note("metadata {} ('{}') refers to buffer {} but the model has {} buffers; it is ignored",
+             i, printable(out.name), out.buffer, buffers_.size());
+        continue;
       }
       out.data = buffers_[out.buffer].value_or(ByteRange{});
       model.metadata.push_back(std::move(out));
     }
   }
+  model.reader_notes = std::move(notes_);
   return model;
 }
 
@@ -863,13 +920,6 @@ Model parse_model(std::vector<uint8_t> bytes, std::string display_name) {
   if (bytes.size() < 8) {
     throw Error("{}: {} bytes is too small to be a TFLite model", display_name, bytes.size());
   }
-  if (!fb::ModelBufferHasIdentifier(bytes.data())) {
-    std::string found(4, '?');
-    std::transform(bytes.begin() + 4, bytes.begin() + 8, found.begin(),
-                   [](uint8_t c) { return c >= 32 && c < 127 ? static_cast<char>(c) : '?'; });
-    throw Error("{}: not a TFLite model (file identifier is '{}', expected 'TFL3')", display_name,
-                found);
-  }
   // The verifier covers the FlatBuffer itself; data stored after it (large models) is
   // bound-checked separately.
   const size_t verified_size =
@@ -877,12 +927,31 @@ Model parse_model(std::vector<uint8_t> bytes, std::string display_name) {
   flatbuffers::Verifier::Options options;
   options.max_depth = 64;
   options.max_tables = 10'000'000;
-  flatbuffers::Verifier verifier(bytes.data(), verified_size, options);
-  if (!fb::VerifyModelBuffer(verifier)) {
-    throw Error("{}: the file is corrupt or truncated (FlatBuffer verification failed)",
-                display_name);
+  std::string identifier_note;
+  if (!fb::ModelBufferHasIdentifier(bytes.data())) {
+    std::string found(4, '?');
+    std::transform(bytes.begin() + 4, bytes.begin() + 8, found.begin(),
+                   [](uint8_t c) { return c >= 32 && c < 127 ? static_cast<char>(c) : '?'; });
+    // TFLite Micro does not look at the identifier; a file that is a valid model without it is
+    // read, anything else is not a model.
+    flatbuffers::Verifier verifier(bytes.data(), verified_size, options);
+    if (!verifier.VerifyBuffer<fb::Model>(nullptr)) {
+      throw Error("{}: not a TFLite model (file identifier is '{}', expected 'TFL3')", display_name,
+                  found);
+    }
+    identifier_note = fmt::format(
+        "the file identifier is '{}', not 'TFL3'; the file is a valid model otherwise", found);
+  } else {
+    flatbuffers::Verifier verifier(bytes.data(), verified_size, options);
+    if (!fb::VerifyModelBuffer(verifier)) {
+      throw Error("{}: the file is corrupt or truncated (FlatBuffer verification failed)",
+                  display_name);
+    }
   }
   Model model = Reader(bytes, display_name).read(*fb::GetModel(bytes.data()));
+  if (!identifier_note.empty()) {
+    model.reader_notes.insert(model.reader_notes.begin(), identifier_note);
+  }
   model.file = std::move(bytes);
   resolve_resource_variables(model);
   return model;

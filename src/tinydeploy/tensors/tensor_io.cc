@@ -518,6 +518,9 @@ TensorData random_tensor(const model::Tensor& tensor, uint64_t seed) {
       case DType::Int32:
         append(data.bytes, static_cast<int32_t>(static_cast<int64_t>(r >> 48) - 32768));
         break;
+      case DType::Int64:
+        append(data.bytes, static_cast<int64_t>(r >> 48) - 32768);
+        break;
       case DType::Float32:
         append(data.bytes, static_cast<float>(static_cast<double>(r >> 40) / 8388608.0 - 1.0));
         break;

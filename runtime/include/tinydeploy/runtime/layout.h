@@ -1,6 +1,7 @@
 // Operators that move elements without arithmetic: RESHAPE / SQUEEZE / EXPAND_DIMS (a copy),
-// PAD / PADV2, CONCATENATION, STRIDED_SLICE and TRANSPOSE. They work on any element type of
-// `element_size` bytes (1, 2, 4 or 8).
+// PAD / PADV2, CONCATENATION and PACK (concatenate), SPLIT, SPLIT_V and UNPACK (split),
+// STRIDED_SLICE and TRANSPOSE. They work on any element type of `element_size` bytes (1, 2, 4
+// or 8), or on plain bytes.
 #pragma once
 
 #include "tinydeploy/runtime/common.h"
@@ -39,5 +40,13 @@ void pad(const PadShape& shape, int32_t element_size, const void* input, const v
 // Requires: input i holds outer x chunk_bytes[i] bytes (< 2^31), the output the sum of them.
 void concatenate(int32_t outer, int32_t inputs, const void* const* input_data,
                  const int32_t* chunk_bytes, void* output);
+
+// The inverse of concatenate, for SPLIT / SPLIT_V (the parts along one axis) and UNPACK (equal
+// parts whose axis is dropped): the input is read in order, each of the `outer` rows handing
+// chunk_bytes[i] bytes to output i in turn.
+// Requires: output i holds outer x chunk_bytes[i] bytes (< 2^31), the input the sum of them;
+// an output with chunk_bytes[i] == 0 may be null; no output overlaps the input.
+void split(int32_t outer, int32_t outputs, const void* input, const int32_t* chunk_bytes,
+           void* const* output_data);
 
 }  // namespace tinydeploy::runtime

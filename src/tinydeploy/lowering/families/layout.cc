@@ -1,11 +1,14 @@
-// Lowering of RESHAPE, SQUEEZE, EXPAND_DIMS, PAD, PADV2, CONCATENATION, STRIDED_SLICE and
-// TRANSPOSE: data movement (runtime/kernels/layout.cc).
+// Lowering of RESHAPE, SQUEEZE, EXPAND_DIMS, PAD, PADV2, CONCATENATION, STRIDED_SLICE,
+// TRANSPOSE, PACK, UNPACK, SPLIT and SPLIT_V: data movement (runtime/kernels/layout.cc).
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <span>
 
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/families.h"
@@ -129,6 +132,187 @@ KernelCall prepare_concatenation(const OpBinding& b) {
   const Slot output = b.output_slot(0);
   return call(b, TINYDEPLOY_RUNTIME_KERNEL(concatenate), outer32, input_count, inputs, chunks,
               typed<void>(output));
+}
+
+// PACK, UNPACK, SPLIT and SPLIT_V accept the element types TFLite Micro's kernels accept
+// (pack.cc, unpack.cc, split.cc, split_v.cc); they move bytes, so one kernel serves them all.
+void require_types(const OpBinding& b, DType type, std::span<const DType> accepted) {
+  if (std::find(accepted.begin(), accepted.end(), type) == accepted.end()) unsupported_types(b);
+}
+
+// An axis in [-rank, rank), as the operators' options and axis tensors give it.
+int32_t normalized_axis(const OpBinding& b, int64_t axis, size_t rank) {
+  const auto signed_rank = static_cast<int64_t>(rank);
+  require(axis >= -signed_rank && axis < signed_rank, b,
+          fmt::format("axis {} is out of range for rank {}", axis, rank));
+  return static_cast<int32_t>(axis < 0 ? axis + signed_rank : axis);
+}
+
+// Elements before `axis` (the kernel's outer count) and bytes from `axis` on, of `shape`.
+std::pair<int32_t, int64_t> outer_and_inner(const OpBinding& b, const std::vector<int32_t>& shape,
+                                            size_t axis, int32_t element_bytes) {
+  int64_t outer = 1;
+  for (size_t d = 0; d < axis; ++d) outer *= shape[d];
+  int64_t inner = element_bytes;
+  for (size_t d = axis; d < shape.size(); ++d) inner *= shape[d];
+  return {narrow(outer, b), inner};
+}
+
+KernelCall prepare_pack(const OpBinding& b) {
+  require_inputs(b, 1);
+  const auto& o = options<model::PackOptions>(b);
+  const Tensor& out = b.output(0);
+  const Tensor& first = b.input(0);
+  constexpr std::array kPackTypes = {DType::Float32, DType::Int8, DType::Int16, DType::Int32,
+                                     DType::Int64};
+  require_types(b, out.dtype, kPackTypes);
+  const auto count = static_cast<int32_t>(b.op.inputs.size());
+  require(o.values_count == count, b,
+          fmt::format("values_count is {} but the operator has {} inputs", o.values_count, count));
+  require(out.shape.size() == first.shape.size() + 1, b,
+          "the output's rank must be the inputs' rank plus one");
+  const int32_t axis = normalized_axis(b, o.axis, out.shape.size());
+  std::vector<int32_t> expected = first.shape;
+  expected.insert(expected.begin() + axis, count);
+  require(out.shape == expected, b,
+          fmt::format("output '{}' does not stack {} inputs of the first input's shape along "
+                      "axis {}",
+                      out.name, count, axis));
+  const int32_t size = element_size(b, out);
+  // Each input is one slice of the output along the axis.
+  const auto [outer, slice] = outer_and_inner(b, first.shape, static_cast<size_t>(axis), size);
+  narrow(out.elements() * size, b);
+  TensorPointerList inputs;
+  Constants<int32_t> chunks{"chunk_bytes", {}};
+  for (size_t i = 0; i < b.op.inputs.size(); ++i) {
+    require(b.has_input(i), b, "an input is omitted");
+    const Tensor& in = b.input(i);
+    require(
+        in.dtype == out.dtype && in.shape == first.shape, b,
+        fmt::format("input '{}' must have the output's type and the first input's shape", in.name));
+    require_same_quantization(b, in, out);
+    inputs.tensors.push_back(b.op.inputs[i]);
+    chunks.values.push_back(narrow(slice, b));
+  }
+  const Slot output = b.output_slot(0);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(concatenate), outer, count, inputs, chunks,
+              typed<void>(output));
+}
+
+// SPLIT, SPLIT_V and UNPACK: the input cut along `axis` into the outputs, each of which holds
+// `parts[i]` indexes of that axis (UNPACK's outputs drop the axis, whose parts are all 1).
+KernelCall split_along(const OpBinding& b, size_t input_index, int32_t axis,
+                       const std::vector<int32_t>& parts, bool drop_axis) {
+  const Tensor& in = b.input(input_index);
+  require(parts.size() == b.op.outputs.size(), b, "one part per output");
+  const int32_t size = element_size(b, in);
+  narrow(in.elements() * size, b);
+  int64_t inner = size;
+  for (size_t d = static_cast<size_t>(axis) + 1; d < in.shape.size(); ++d) inner *= in.shape[d];
+  const int32_t outer = outer_and_inner(b, in.shape, static_cast<size_t>(axis), size).first;
+  const OutputList outputs = b.output_list();
+  Constants<int32_t> chunks{"chunk_bytes", {}};
+  int64_t total = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Tensor& out = b.output(i);
+    std::vector<int32_t> expected = in.shape;
+    if (drop_axis) {
+      expected.erase(expected.begin() + axis);
+    } else {
+      expected[static_cast<size_t>(axis)] = parts[i];
+    }
+    require(out.dtype == in.dtype, b,
+            fmt::format("output '{}' must have the input's type", out.name));
+    require(out.shape == expected, b,
+            fmt::format("output '{}' has shape [{}], expected [{}]", out.name,
+                        fmt::join(out.shape, ", "), fmt::join(expected, ", ")));
+    require_same_quantization(b, in, out);
+    total += parts[i];
+    chunks.values.push_back(narrow(inner * parts[i], b));
+  }
+  require(total == in.shape[static_cast<size_t>(axis)], b,
+          fmt::format("the parts add up to {} but the input's dimension {} is {}", total, axis,
+                      in.shape[static_cast<size_t>(axis)]));
+  const auto count = static_cast<int32_t>(parts.size());
+  const Slot input = b.input_slot(input_index);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(split), outer, count, typed<void>(input), chunks,
+              outputs);
+}
+
+constexpr std::array kSplitTypes = {DType::Float32, DType::Int8, DType::Int16, DType::Int32};
+
+KernelCall prepare_unpack(const OpBinding& b) {
+  require_inputs(b, 1);
+  const auto& o = options<model::UnpackOptions>(b);
+  const Tensor& in = b.input(0);
+  require_types(b, in.dtype, kSplitTypes);
+  require(!in.shape.empty(), b, "the input must have at least one dimension");
+  const int32_t axis = normalized_axis(b, o.axis, in.shape.size());
+  const auto count = static_cast<int32_t>(b.op.outputs.size());
+  require(o.num == count && in.shape[static_cast<size_t>(axis)] == count, b,
+          fmt::format("num is {} and dimension {} has size {}, but the operator has {} outputs",
+                      o.num, axis, in.shape[static_cast<size_t>(axis)], count));
+  return split_along(b, 0, axis, std::vector<int32_t>(static_cast<size_t>(count), 1), true);
+}
+
+// SPLIT's and SPLIT_V's axis: a constant int32 tensor with one element (as TFLite Micro reads
+// it).
+int32_t split_axis(const OpBinding& b, size_t index, const Tensor& in) {
+  const Tensor& axis = b.input(index);
+  require(axis.dtype == DType::Int32 && axis.elements() == 1, b,
+          fmt::format("the axis '{}' must be one int32 value", axis.name));
+  const std::vector<int64_t> value = integers(b, index);
+  return normalized_axis(b, value.at(0), in.shape.size());
+}
+
+KernelCall prepare_split(const OpBinding& b) {
+  require_inputs(b, 2);
+  const Tensor& in = b.input(1);
+  require_types(b, in.dtype, kSplitTypes);
+  const int32_t axis = split_axis(b, 0, in);
+  const auto count = static_cast<int32_t>(b.op.outputs.size());
+  const int32_t dim = in.shape[static_cast<size_t>(axis)];
+  require(
+      dim % count == 0, b,
+      fmt::format("dimension {} of size {} does not split into {} equal parts", axis, dim, count));
+  if (const auto* o = std::get_if<model::SplitOptions>(&b.op.options); o && o->num_splits != 0) {
+    require(o->num_splits == count, b,
+            fmt::format("num_splits is {} but the operator has {} outputs", o->num_splits, count));
+  }
+  return split_along(b, 1, axis, std::vector<int32_t>(static_cast<size_t>(count), dim / count),
+                     false);
+}
+
+KernelCall prepare_split_v(const OpBinding& b) {
+  require_inputs(b, 3);
+  const Tensor& in = b.input(0);
+  require_types(b, in.dtype, kSplitTypes);
+  const int32_t axis = split_axis(b, 2, in);
+  const std::vector<int64_t> sizes = integers(b, 1);
+  require(sizes.size() == b.op.outputs.size(), b,
+          fmt::format("{} split sizes for {} outputs", sizes.size(), b.op.outputs.size()));
+  // At most one size is -1: the rest of the dimension.
+  const int32_t dim = in.shape[static_cast<size_t>(axis)];
+  int64_t known = 0;
+  std::optional<size_t> rest;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == -1) {
+      require(!rest, b, "more than one split size is -1");
+      rest = i;
+    } else {
+      require(sizes[i] >= 0 && sizes[i] <= dim, b,
+              fmt::format("split size {} is outside 0..{}", sizes[i], dim));
+      known += sizes[i];
+    }
+  }
+  require(
+      rest ? known <= dim : known == dim, b,
+      fmt::format("the split sizes add up to {} but dimension {} has size {}", known, axis, dim));
+  std::vector<int32_t> parts;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    parts.push_back(static_cast<int32_t>(rest == i ? dim - known : sizes[i]));
+  }
+  return split_along(b, 0, axis, parts, false);
 }
 
 std::vector<int32_t> contiguous_strides(const std::vector<int32_t>& shape) {
@@ -306,6 +490,10 @@ constexpr OperatorLowering kOperators[] = {
     {BuiltinOp::CONCATENATION, prepare_concatenation},
     {BuiltinOp::STRIDED_SLICE, prepare_strided_slice},
     {BuiltinOp::TRANSPOSE, prepare_transpose},
+    {BuiltinOp::PACK, prepare_pack},
+    {BuiltinOp::UNPACK, prepare_unpack},
+    {BuiltinOp::SPLIT, prepare_split},
+    {BuiltinOp::SPLIT_V, prepare_split_v},
 };
 
 }  // namespace
