@@ -91,12 +91,15 @@ int64_t image_flash_bytes(const fs::path& build_dir, const fs::path& image) {
   return text + data;
 }
 
+// 1234567 -> "1,234,567". Built by appending (GCC 12's -Wrestrict misfires on string::insert).
 std::string grouped(uint64_t value) {
-  std::string digits = fmt::format("{}", value);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) {
-    digits.insert(static_cast<size_t>(i), ",");
+  const std::string digits = fmt::format("{}", value);
+  std::string result;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) result += ',';
+    result += digits[i];
   }
-  return digits;
+  return result;
 }
 
 double ratio(uint64_t part, uint64_t whole) {
