@@ -94,4 +94,8 @@ def test_csv_has_one_row_per_operator(profiled):
         assert daccess == int(row[col["dtaglookup"]]) + int(row[col["dhitsline"]])
         assert int(row[col["dhitslookup"]]) <= int(row[col["dtaglookup"]])
     assert sum(int(r[col["Est MACs"]]) for r in body) > 0
+    # The CSV shows one whole inference (the median run): its rows and the tail make its total.
+    median = data["inferences"][data["median_run"]]
+    for name, f in (("instructions", 0), ("cycles", data["fields"].index("est_cycles"))):
+        assert sum(int(r[col[name]]) for r in body) + median["tail"][f] == median["total"][f]
     assert "estimated" in stdout and "counted" in stdout and "simulated" in stdout

@@ -106,6 +106,11 @@ double ratio(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
+uint64_t misses(const Counters& c, Field access, Field hits_lookup, Field hits_line) {
+  const uint64_t hits = c[hits_lookup] + c[hits_line];
+  return c[access] > hits ? c[access] - hits : 0;
+}
+
 void write_text_atomically(const fs::path& file, const std::string& text) {
   const fs::path temporary = file.string() + ".tmp";
   {
@@ -211,7 +216,9 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
                 records.inferences.size(), options.runs, (work.path() / "target.log").string());
   }
 
-  // Per layer and in total: cold, min and median over the runs.
+  // Per layer and in total: the cold run, the minimum over the runs, and the median run (one
+  // whole inference, so that its layers and the tail add up to its total).
+  const size_t median = profile::median_run(records.inferences);
   std::vector<profile::LayerRow> rows;
   for (size_t op = 0; op < layer_count; ++op) {
     const model::Operator& oper = graph.operators[op];
@@ -229,7 +236,7 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
     for (const profile::Inference& inference : records.inferences) {
       if (inference.layers[op]) runs.push_back(*inference.layers[op]);
     }
-    if (runs.size() == records.inferences.size()) row.counters = profile::aggregate(runs);
+    if (runs.size() == records.inferences.size()) row.counters = profile::aggregate(runs, median);
     rows.push_back(std::move(row));
   }
   std::vector<Counters> totals;
@@ -238,8 +245,8 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
     totals.push_back(inference.total);
     tails.push_back(inference.tail);
   }
-  const profile::Aggregate total = profile::aggregate(totals);
-  const profile::Aggregate tail = profile::aggregate(tails);
+  const profile::Aggregate total = profile::aggregate(totals, median);
+  const profile::Aggregate tail = profile::aggregate(tails, median);
 
   std::error_code ec;
   fs::create_directories(options.output_dir, ec);
@@ -256,6 +263,7 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
   doc["clock_hz"] = clock_hz;
   doc["tick_hz"] = hello.tick_hz;
   doc["instructions_per_tick"] = instructions_per_tick;
+  doc["median_run"] = median;  // the inference the CSV's main columns and the summary show
   doc["fields"] = {"instructions", "loads",      "stores",      "branches",    "taken_branches",
                    "est_cycles",   "iaccess",    "itaglookup",  "ihitslookup", "ihitsline",
                    "daccess",      "dtaglookup", "dhitslookup", "dhitsline"};
@@ -277,9 +285,7 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
 
   // The summary.
   const Counters& m = total.median;
-  std::vector<uint64_t> sorted_ticks = ticks;
-  std::sort(sorted_ticks.begin(), sorted_ticks.end());
-  const uint64_t median_ticks = sorted_ticks[(sorted_ticks.size() - 1) / 2];
+  const uint64_t median_ticks = ticks[median];
   const double seconds = static_cast<double>(m[profile::kEstCycles]) / clock_hz;
   const double cold_seconds = static_cast<double>(total.cold[profile::kEstCycles]) / clock_hz;
   const int64_t macs = lowered.analysis.total_macs;
@@ -288,14 +294,15 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
                      target.board.name, target.board.description, options.runs);
   out << fmt::format(
       "  inference time     {:.3f} ms at {:g} MHz (estimated: {} cost-model cycles / clock; "
-      "median; cold {:.3f} ms)\n",
+      "median run; cold {:.3f} ms)\n",
       seconds * 1e3, clock_hz / 1e6, core == "m55" ? "Cortex-M55" : "Cortex-M4",
       cold_seconds * 1e3);
-  out << fmt::format("  estimated cycles   {} (median; min {}, cold {})\n",
+  out << fmt::format("  estimated cycles   {} (median run; min {}, cold {})\n",
                      grouped(m[profile::kEstCycles]), grouped(total.min[profile::kEstCycles]),
                      grouped(total.cold[profile::kEstCycles]));
   out << fmt::format(
-      "  instructions       {} (counted by the plugin, median; SysTick: {} ticks x {:g} = {})\n",
+      "  instructions       {} (counted by the plugin, median run; SysTick: {} ticks x {:g} = "
+      "{})\n",
       grouped(m[profile::kInstructions]), grouped(median_ticks), instructions_per_tick,
       grouped(static_cast<uint64_t>(static_cast<double>(median_ticks) * instructions_per_tick)));
   out << fmt::format("  total MACs         {} (estimated from the model)\n",
@@ -317,19 +324,21 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
       grouped(m[profile::kLoads]), grouped(m[profile::kStores]), grouped(m[profile::kBranches]),
       grouped(m[profile::kTakenBranches]));
   out << fmt::format(
-      "  icache {:<11} {:.2f}% hits of {} accesses (simulated; {} tag lookups, {} hits by line "
-      "buffer)\n",
+      "  icache {:<11} {} misses in {} accesses, {:.3f}% hits (simulated; {} tag lookups, {} "
+      "hits by line buffer)\n",
       options.icache,
+      grouped(misses(m, profile::kIAccess, profile::kIHitsLookup, profile::kIHitsLine)),
+      grouped(m[profile::kIAccess]),
       100 * ratio(m[profile::kIHitsLookup] + m[profile::kIHitsLine], m[profile::kIAccess]),
-      grouped(m[profile::kIAccess]), grouped(m[profile::kITagLookup]),
-      grouped(m[profile::kIHitsLine]));
+      grouped(m[profile::kITagLookup]), grouped(m[profile::kIHitsLine]));
   out << fmt::format(
-      "  dcache {:<11} {:.2f}% hits of {} accesses (simulated; {} tag lookups, {} hits by line "
-      "buffer)\n",
+      "  dcache {:<11} {} misses in {} accesses, {:.3f}% hits (simulated; {} tag lookups, {} "
+      "hits by line buffer)\n",
       options.dcache,
+      grouped(misses(m, profile::kDAccess, profile::kDHitsLookup, profile::kDHitsLine)),
+      grouped(m[profile::kDAccess]),
       100 * ratio(m[profile::kDHitsLookup] + m[profile::kDHitsLine], m[profile::kDAccess]),
-      grouped(m[profile::kDAccess]), grouped(m[profile::kDTagLookup]),
-      grouped(m[profile::kDHitsLine]));
+      grouped(m[profile::kDTagLookup]), grouped(m[profile::kDHitsLine]));
   out << fmt::format("  arena              {} bytes\n",
                      grouped(static_cast<uint64_t>(package.arena_bytes)));
   out << fmt::format("  variable area      {} bytes\n",

@@ -64,16 +64,25 @@ PluginRecords read_plugin_records(const fs::path& file, size_t layers) {
   return records;
 }
 
-Aggregate aggregate(const std::vector<Counters>& runs) {
+size_t median_run(const std::vector<Inference>& inferences) {
+  if (inferences.empty()) return 0;
+  std::vector<size_t> order(inferences.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return inferences[a].total[kInstructions] < inferences[b].total[kInstructions];
+  });
+  return order[(order.size() - 1) / 2];
+}
+
+Aggregate aggregate(const std::vector<Counters>& runs, size_t median) {
   Aggregate result;
   if (runs.empty()) return result;
+  if (median >= runs.size()) throw Error("aggregate: run {} of {}", median, runs.size());
   result.cold = runs.front();
+  result.median = runs[median];
   for (size_t f = 0; f < kFieldCount; ++f) {
-    std::vector<uint64_t> values;
-    for (const Counters& run : runs) values.push_back(run[f]);
-    std::sort(values.begin(), values.end());
-    result.min[f] = values.front();
-    result.median[f] = values[(values.size() - 1) / 2];
+    result.min[f] = runs.front()[f];
+    for (const Counters& run : runs) result.min[f] = std::min(result.min[f], run[f]);
   }
   return result;
 }

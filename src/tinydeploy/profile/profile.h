@@ -1,5 +1,5 @@
 // Per-layer profiles: the records of tinydeploy's QEMU plugin (tools/qemu-plugin) read back,
-// aggregated over inferences (the first, cold one; the minimum and median of all), and written
+// aggregated over inferences (the first, cold one; the minimum of all; the median run), and written
 // as NAME_stats.csv with the columns vendor tools use.
 #pragma once
 
@@ -48,13 +48,18 @@ struct PluginRecords {
 // malformed or truncated file.
 PluginRecords read_plugin_records(const std::filesystem::path& file, size_t layers);
 
-// cold = inferences[0]; min and median over all, field by field.
+// The median inference: the index of the run whose total instruction count is the median
+// (the lower one of an even number of runs). Reporting that one inference's counters, layers
+// and total alike, keeps the layers adding up to the total, which field-by-field medians do not.
+size_t median_run(const std::vector<Inference>& inferences);
+
+// cold = runs[0]; min over all runs, field by field; median = runs[median] (see median_run).
 struct Aggregate {
   Counters cold{};
   Counters min{};
   Counters median{};
 };
-Aggregate aggregate(const std::vector<Counters>& runs);
+Aggregate aggregate(const std::vector<Counters>& runs, size_t median);
 
 // One row of NAME_stats.csv.
 struct LayerRow {
@@ -65,7 +70,8 @@ struct LayerRow {
   Aggregate counters;
 };
 
-// Writes the CSV (median values in the vendor columns; cold and min beside them) atomically.
+// Writes the CSV (the median run's values in the vendor columns; cold and min beside them)
+// atomically.
 // `clock_hz` converts estimated cycles to microseconds.
 void write_stats_csv(const std::filesystem::path& file, const std::vector<LayerRow>& rows,
                      double clock_hz);
