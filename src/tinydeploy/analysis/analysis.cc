@@ -114,7 +114,8 @@ void plan_variables(const model::Model& model, MemoryPlan& plan) {
   const model::Subgraph& main = model.main();
   for (size_t t = 0; t < main.tensors.size(); ++t) {
     const model::Tensor& tensor = main.tensors[t];
-    if (tensor.is_variable) {
+    // A variable without elements has no storage, like any empty tensor.
+    if (tensor.is_variable && tensor.bytes() > 0) {
       add(tensor.name, static_cast<int32_t>(t), tensor.bytes(), model::variable_reset_byte(tensor));
     }
   }
