@@ -84,6 +84,9 @@ const Refusal kRefusals[] = {
      "an input with a 0 dimension: memcpy to a null arena pointer (the same call is in "
      "`tinydeploy run` and `generate`)",
      "model input 0 ('serving_default_x:0') has no place in the arena"},
+    {"variable_tensor_zero_elements.tflite",
+     "a variable tensor with a 0 dimension: memset of a null variable area on reset",
+     "model input 0 ('x') has no place in the arena"},
     {"leaky_relu_huge_alpha.tflite",
      "LEAKY_RELU with alpha 1e10: the rescaling saturated and adding the zero point overflowed",
      "operator 8 (LEAKY_RELU): the rescaling of alpha"},

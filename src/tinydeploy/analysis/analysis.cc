@@ -114,7 +114,8 @@ void plan_variables(const model::Model& model, MemoryPlan& plan) {
   const model::Subgraph& main = model.main();
   for (size_t t = 0; t < main.tensors.size(); ++t) {
     const model::Tensor& tensor = main.tensors[t];
-    if (tensor.is_variable) {
+    // A variable without elements has no storage, like any empty tensor.
+    if (tensor.is_variable && tensor.bytes() > 0) {
       add(tensor.name, static_cast<int32_t>(t), tensor.bytes(), model::variable_reset_byte(tensor));
     }
   }
@@ -146,16 +147,7 @@ std::vector<OpUsage> inventory(const model::Subgraph& graph) {
       index;
   std::vector<OpUsage> usages;
   for (const model::Operator& op : graph.operators) {
-    OpUsage usage;
-    usage.op = op.name();
-    for (const int32_t input : op.inputs) {
-      if (input != model::kNoTensor) {
-        usage.input_types.push_back(graph.tensors[static_cast<size_t>(input)].dtype);
-      }
-    }
-    for (const int32_t output : op.outputs) {
-      usage.output_types.push_back(graph.tensors[static_cast<size_t>(output)].dtype);
-    }
+    OpUsage usage = usage_of(graph, op);
     auto key = std::tuple(usage.op, usage.input_types, usage.output_types);
     const auto [found, inserted] = index.try_emplace(std::move(key), usages.size());
     if (inserted) {
@@ -184,6 +176,20 @@ MemoryPlan plan_memory(const model::Model& model, const std::vector<LayerInfo>& 
   MemoryPlan plan = plan_arena_of(model.main(), layers);
   plan_variables(model, plan);
   return plan;
+}
+
+OpUsage usage_of(const model::Subgraph& graph, const model::Operator& op) {
+  OpUsage usage;
+  usage.op = op.name();
+  for (const int32_t input : op.inputs) {
+    if (input != model::kNoTensor) {
+      usage.input_types.push_back(graph.tensors[static_cast<size_t>(input)].dtype);
+    }
+  }
+  for (const int32_t output : op.outputs) {
+    usage.output_types.push_back(graph.tensors[static_cast<size_t>(output)].dtype);
+  }
+  return usage;
 }
 
 std::string signature_text(const OpUsage& usage) {

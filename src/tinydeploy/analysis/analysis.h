@@ -65,6 +65,10 @@ struct OpUsage {
   bool supported = false;  // set by lowering: no operator of this signature was refused
 };
 
+// The signature of one operator of `graph`: its name and the types of its present inputs and
+// its outputs (count 0, not yet marked supported).
+OpUsage usage_of(const model::Subgraph& graph, const model::Operator& op);
+
 // "OP (input types -> output types)", as messages and reports name a type signature.
 std::string signature_text(const OpUsage& usage);
 

@@ -63,22 +63,6 @@ std::map<std::string, int32_t> histogram(const model::Subgraph& graph) {
   return counts;
 }
 
-// "(int8, int8, int32 -> int8)": the types of operator `index`'s operands.
-std::string signature_of(const model::Subgraph& graph, int32_t index) {
-  const model::Operator& op = graph.operators[static_cast<size_t>(index)];
-  std::vector<std::string_view> in;
-  std::vector<std::string_view> out;
-  for (const int32_t input : op.inputs) {
-    if (input != model::kNoTensor) {
-      in.push_back(model::dtype_name(graph.tensors[static_cast<size_t>(input)].dtype));
-    }
-  }
-  for (const int32_t output : op.outputs) {
-    out.push_back(model::dtype_name(graph.tensors[static_cast<size_t>(output)].dtype));
-  }
-  return fmt::format("{} ({} -> {})", op.name(), fmt::join(in, ", "), fmt::join(out, ", "));
-}
-
 }  // namespace
 
 json inspect_json(const model::Model& model, const lowering::LoweredModel& lowered, bool layers) {
@@ -227,7 +211,9 @@ std::string inspect_text(const model::Model& model, const lowering::LoweredModel
                         graph.operators.size());
     for (const lowering::Refusal& refusal : lowered.refusals) {
       text += fmt::format("            operator {} {}: {}\n", refusal.op_index,
-                          signature_of(graph, refusal.op_index), printable(refusal.reason));
+                          analysis::signature_text(analysis::usage_of(
+                              graph, graph.operators[static_cast<size_t>(refusal.op_index)])),
+                          printable(refusal.reason));
     }
   }
 

@@ -39,24 +39,6 @@ KernelCall lower_op(const OpBinding& b) {
   return call;
 }
 
-namespace {
-
-// The signature (op, input types, output types) of an operator, as the inventory keys it.
-std::tuple<std::string, std::vector<model::DType>, std::vector<model::DType>> signature(
-    const model::Subgraph& graph, const model::Operator& op) {
-  std::vector<model::DType> in;
-  std::vector<model::DType> out;
-  for (const int32_t input : op.inputs) {
-    if (input != model::kNoTensor) in.push_back(graph.tensors[static_cast<size_t>(input)].dtype);
-  }
-  for (const int32_t output : op.outputs) {
-    out.push_back(graph.tensors[static_cast<size_t>(output)].dtype);
-  }
-  return {op.name(), std::move(in), std::move(out)};
-}
-
-}  // namespace
-
 LoweredModel lower(const model::Model& model) {
   LoweredModel lowered;
   lowered.analysis = analysis::analyze(model);
@@ -75,7 +57,8 @@ LoweredModel lower(const model::Model& model) {
       const std::string prefix = binding.where() + ": ";
       std::string reason = message.starts_with(prefix) ? message.substr(prefix.size()) : message;
       lowered.refusals.push_back({binding.index, graph.operators[i].name(), std::move(reason)});
-      refused.insert(signature(graph, graph.operators[i]));
+      const analysis::OpUsage usage = analysis::usage_of(graph, graph.operators[i]);
+      refused.insert({usage.op, usage.input_types, usage.output_types});
     }
   }
   for (analysis::OpUsage& usage : lowered.analysis.inventory) {
