@@ -32,8 +32,8 @@ struct TensorMeta {
 
 // One layer (operator of subgraph 0) as analysis and lowering see it.
 struct LayerMeta {
-  std::string op;   // CONV_2D, ...
-  std::string tag;  // its first output tensor's name
+  std::string op;      // CONV_2D, ...
+  std::string tag;     // its first output tensor's name
   std::string kernel;  // the runtime function the generated invoke calls ("" when none)
   int64_t macs = 0;    // estimated from shapes
   int64_t output_bytes = 0;
@@ -43,7 +43,7 @@ struct LayerMeta {
 // One placement of the arena plan: a tensor or a layer's scratch, live from first_layer to
 // last_layer inclusive.
 struct PlacementMeta {
-  int32_t tensor = -1;          // -1 for scratch
+  int32_t tensor = -1;            // -1 for scratch
   int32_t scratch_of_layer = -1;  // -1 for a tensor
   std::string name;
   int64_t offset = 0;
@@ -81,7 +81,7 @@ struct ProfileMeta {
   // Per layer; nullopt for a layer the profiler saw no marks for.
   std::vector<std::optional<CounterAggregate>> layers;
   CounterAggregate total;
-  CounterAggregate tail;  // after the last layer: invoke's epilogue
+  CounterAggregate tail;       // after the last layer: invoke's epilogue
   uint64_t systick_ticks = 0;  // of the median inference
   double instructions_per_tick = 0;
   int64_t flash_bytes = 0;  // the profiled image's text + data; 0 when unknown
@@ -133,7 +133,7 @@ struct ExampleTensorMeta {
 
 struct Metadata {
   int version = kMetadataVersion;
-  std::string tool;  // "tinydeploy 0.1.0"
+  std::string tool;        // "tinydeploy 0.1.0"
   std::string model_file;  // file name as given (no directories)
   std::string model_sha256;
   int64_t model_bytes = 0;
