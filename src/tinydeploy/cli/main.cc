@@ -226,32 +226,52 @@ void add_firmware_command(CLI::App& app, tinydeploy::cli::FirmwareOptions& optio
   });
 }
 
+void add_profile_settings(CLI::App& command, tinydeploy::cli::ProfileSettings& settings) {
+  command.add_option("--runs", settings.runs, "Inferences profiled (the first is the cold one)")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{100000}))
+      ->capture_default_str();
+  command
+      .add_option("--clock-mhz", settings.clock_mhz,
+                  "Core clock the times are given at (default: the board's)")
+      ->check(CLI::PositiveNumber);
+  command.add_option("--icache", settings.icache, "Simulated instruction cache SIZE:WAYS:LINE")
+      ->capture_default_str();
+  command.add_option("--dcache", settings.dcache, "Simulated data cache SIZE:WAYS:LINE")
+      ->capture_default_str();
+}
+
 void add_profile_command(CLI::App& app, tinydeploy::cli::ProfileOptions& options, int& exit_code) {
   CLI::App* profile = app.add_subcommand(
       "profile",
       "Profile every layer on an emulated board under tinydeploy's QEMU plugin: counted "
       "instructions, loads, stores and branches, simulated caches, estimated cycles; writes "
-      "NAME_stats.csv and prints a summary");
+      "NAME_stats.csv, NAME.meta.json and a summary");
   profile->add_option("model", options.model, "The .tflite model")->required();
   profile->add_option("--target", options.target, "qemu-m4 or qemu-m55")
       ->check(board_check())
       ->capture_default_str();
-  profile->add_option("--runs", options.runs, "Inferences (the first is the cold one)")
-      ->check(CLI::Range(uint32_t{1}, uint32_t{100000}))
-      ->capture_default_str();
+  add_profile_settings(*profile, options.settings);
+  profile->add_option("-o,--output-dir", options.output_dir,
+                      "Directory to write (default: NAME_profile): a new one, or one tinydeploy "
+                      "wrote (replaced atomically)");
+  profile->add_flag("--force", options.force,
+                    "Let -o replace an existing directory that tinydeploy did not write");
+  profile->add_option("--package", options.package,
+                      "Profile this package directory (written by generate, maybe edited) "
+                      "instead of generating one");
+  profile->add_option("--baseline", options.baseline,
+                      "An earlier NAME.meta.json: exit 1 when a layer or the total is slower by "
+                      "more than --max-regression");
   profile
-      ->add_option("--clock-mhz", options.clock_mhz,
-                   "Core clock for the times (default: the board's)")
-      ->check(CLI::PositiveNumber);
-  profile->add_option("-o,--output-dir", options.output_dir, "Where NAME_stats.csv goes")
+      ->add_option("--max-regression", options.max_regression_percent,
+                   "Percent of estimated cycles a layer or the total may grow over the baseline")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
-  profile->add_option("--icache", options.icache, "Simulated instruction cache SIZE:WAYS:LINE")
-      ->capture_default_str();
-  profile->add_option("--dcache", options.dcache, "Simulated data cache SIZE:WAYS:LINE")
-      ->capture_default_str();
-  profile->add_option("--seed", options.seed, "Seed of the first run's random inputs")
+  profile->add_option("--seed", options.settings.seed, "Seed of the first run's random inputs")
       ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"));
-  profile->add_option("--timeout", options.timeout_seconds, "Seconds allowed for one inference")
+  profile
+      ->add_option("--timeout", options.settings.timeout_seconds,
+                   "Seconds allowed for one inference")
       ->check(CLI::PositiveNumber);
   profile->add_flag("-q,--quiet", options.quiet, "No progress lines");
   profile->callback([&options, &exit_code] {

@@ -69,7 +69,7 @@ codegen::ExampleData compute_example(const model::Model& model, engine::Engine& 
 
 }  // namespace
 
-codegen::Package make_package(const PackageCommandOptions& options) {
+PreparedPackage prepare_package(const PackageCommandOptions& options) {
   const board::Target target = board::parse_target(options.target);
   if (target.board.runner == board::Runner::Serial) {
     throw Error(
@@ -80,19 +80,26 @@ codegen::Package make_package(const PackageCommandOptions& options) {
   const std::string name =
       options.name ? *options.name : codegen::default_package_name(options.model);
   codegen::check_package_name(name);
-  const model::Model model = model::read_model(options.model);
+  PreparedPackage prepared{target, model::read_model(options.model), {}, {}, {}};
+  const model::Model& model = prepared.model;
   // Every refusal in one message, before anything is computed or generated.
-  const lowering::LoweredModel lowered = lowering::lower(model);
+  prepared.lowered = lowering::lower(model);
+  const lowering::LoweredModel& lowered = prepared.lowered;
   lowering::require_supported(model, lowered, "nothing generated");
   // The package prints the very calls the engine ran for the example.
   engine::Engine engine(model, lowered, options.max_arena_bytes);
-  const codegen::ExampleData example = compute_example(
+  prepared.example = compute_example(
       model, engine, options.example_seed,
       options.example_invokes.value_or(
           lowered.analysis.plan.variable_arena_bytes > 0 ? kStatefulExampleInvokes : 1),
       options.max_example_bytes);
-  return codegen::generate_package(model, lowered.analysis, lowered.calls, example,
-                                   {name, target.board.core});
+  prepared.package = codegen::generate_package(model, lowered.analysis, lowered.calls,
+                                               prepared.example, {name, target.board.core});
+  return prepared;
+}
+
+codegen::Package make_package(const PackageCommandOptions& options) {
+  return prepare_package(options).package;
 }
 
 OutputRequest output_request(const PackageCommandOptions& options, std::string command) {

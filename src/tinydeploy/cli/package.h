@@ -8,9 +8,12 @@
 #include <optional>
 #include <string>
 
+#include "tinydeploy/board/board.h"
 #include "tinydeploy/codegen/package.h"
 #include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/engine/engine.h"
+#include "tinydeploy/lowering/lowering.h"
+#include "tinydeploy/model/graph.h"
 
 namespace tinydeploy::cli {
 
@@ -35,6 +38,18 @@ struct PackageCommandOptions {
   int64_t max_arena_bytes = engine::kDefaultMaxArenaBytes;  // refused before allocating
   int64_t max_example_bytes = kDefaultMaxExampleBytes;      // refused before computing it
 };
+
+// A package with what it was made from: the model, its lowering and the example's data.
+struct PreparedPackage {
+  board::Target target;
+  model::Model model;
+  lowering::LoweredModel lowered;
+  codegen::ExampleData example;
+  codegen::Package package;
+};
+
+// The package `generate` writes, with the model it was made from (see make_package).
+PreparedPackage prepare_package(const PackageCommandOptions& options);
 
 // The package `generate` writes: the model read, checked and lowered once, with the example's
 // inputs and the outputs the host engine computes for them.

@@ -12,10 +12,13 @@
 
 #include "tinydeploy/board/board.h"
 #include "tinydeploy/build/firmware_image.h"
+#include "tinydeploy/cli/model_metadata.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/progress.h"
 #include "tinydeploy/codegen/firmware.h"
+#include "tinydeploy/common/atomic_file.h"
 #include "tinydeploy/common/error.h"
+#include "tinydeploy/common/output_directory.h"
 #include "tinydeploy/common/process.h"
 #include "tinydeploy/common/sha256.h"
 #include "tinydeploy/common/temporary_directory.h"
@@ -24,6 +27,7 @@
 #include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/profile/profile.h"
+#include "tinydeploy/report/baseline.h"
 #include "tinydeploy/tensors/tensor_io.h"
 
 #ifndef TINYDEPLOY_QEMU_PLUGIN_BUILT
@@ -36,6 +40,8 @@ namespace {
 namespace fs = std::filesystem;
 using profile::Counters;
 using profile::Field;
+static_assert(std::is_same_v<Counters, report::CounterValues>,
+              "the plugin's counters are the metadata's");
 
 constexpr std::string_view kMarksSymbol = "td_model_profile_marks";
 
@@ -111,18 +117,6 @@ uint64_t misses(const Counters& c, Field access, Field hits_lookup, Field hits_l
   return c[access] > hits ? c[access] - hits : 0;
 }
 
-void write_text_atomically(const fs::path& file, const std::string& text) {
-  const fs::path temporary = file.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error("cannot write {}", temporary.string());
-  }
-  std::error_code ec;
-  fs::rename(temporary, file, ec);
-  if (ec) throw Error("cannot write {}: {}", file.string(), ec.message());
-}
-
 }  // namespace
 
 fs::path qemu_plugin_path() {
@@ -146,31 +140,28 @@ fs::path qemu_plugin_path() {
       "tinydeploy_profile target, or set TINYDEPLOY_QEMU_PLUGIN to its path");
 }
 
-int run_profile(const ProfileOptions& options, std::ostream& out) {
-  if (options.runs == 0) throw Error("--runs must be at least 1");
-  const board::Target target = board::parse_target(options.target);
+ProfileOutcome profile_on_target(const PreparedPackage& prepared, const std::string& target_name,
+                                 const ProfileSettings& settings,
+                                 const std::optional<fs::path>& package_dir,
+                                 const Progress& progress) {
+  if (settings.runs == 0) throw Error("--runs must be at least 1");
+  const board::Target target = board::parse_target(target_name);
   if (target.board.runner != board::Runner::Qemu) {
     throw Error(
         "--target {}: profile runs on the emulated boards (qemu-m4, qemu-m55) under "
         "tinydeploy's QEMU plugin; reading a real board's DWT counters is not implemented yet",
-        options.target);
+        target_name);
   }
   const double clock_hz =
-      options.clock_mhz ? *options.clock_mhz * 1e6 : static_cast<double>(target.board.clock_hz);
+      settings.clock_mhz ? *settings.clock_mhz * 1e6 : static_cast<double>(target.board.clock_hz);
   if (!(clock_hz > 0)) throw Error("--clock-mhz must be a positive number of MHz");
-  const Progress progress(out, options.quiet);
   const fs::path plugin = qemu_plugin_path();
 
-  const model::Model model = model::read_model(options.model);
+  const model::Model& model = prepared.model;
   const std::string model_hash = sha256_hex(model.file);
   const model::Subgraph& graph = model.main();
-  const lowering::LoweredModel lowered = lowering::lower(model);
-  lowering::require_supported(model, lowered, options.model.string());
-  PackageCommandOptions package_options;
-  package_options.model = options.model;
-  package_options.target = std::string(board::core_name(target.board.core));
-  package_options.quiet = true;
-  const codegen::Package package = make_package(package_options);
+  const codegen::Package package =
+      package_dir ? read_package_directory(*package_dir) : prepared.package;
   const auto files =
       codegen::firmware_files(package, target.board.port, board::toolchain_file(target.board.core));
   const build::FirmwareImage firmware =
@@ -184,9 +175,9 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
   TemporaryDirectory work(fs::temp_directory_path());
   const fs::path records_file = work.path() / "plugin_records.txt";
   const std::string core = target.board.core == board::Core::CortexM55 ? "m55" : "m4";
-  const std::string plugin_arg =
-      fmt::format("{},marks={:#x},layers={},out={},core={},icache={},dcache={}", plugin.string(),
-                  marks, layer_count, records_file.string(), core, options.icache, options.dcache);
+  const std::string plugin_arg = fmt::format(
+      "{},marks={:#x},layers={},out={},core={},icache={},dcache={}", plugin.string(), marks,
+      layer_count, records_file.string(), core, settings.icache, settings.dcache);
 
   std::vector<uint64_t> ticks;
   link::HelloInfo hello;
@@ -196,48 +187,54 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
         link::connect(target, firmware.image, work.path() / "target.log", {"-plugin", plugin_arg});
     link::Timeouts timeouts;
     timeouts.invoke =
-        std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1e3));
+        std::chrono::milliseconds(static_cast<int64_t>(settings.timeout_seconds * 1e3));
     link::Client client(*transport, timeouts);
     hello = client.hello(model_hash);
-    progress.step(fmt::format("profiling {} inference(s)", options.runs));
-    for (uint32_t r = 0; r < options.runs; ++r) {
+    progress.step(fmt::format("profiling {} inference(s)", settings.runs));
+    for (uint32_t r = 0; r < settings.runs; ++r) {
       for (size_t i = 0; i < graph.inputs.size(); ++i) {
         const model::Tensor& t = graph.tensors[static_cast<size_t>(graph.inputs[i])];
         const tensors::TensorData data =
-            tensors::random_tensor(t, options.seed + r * graph.inputs.size() + i);
+            tensors::random_tensor(t, settings.seed + r * graph.inputs.size() + i);
         client.write_input(static_cast<uint16_t>(i), data.bytes);
       }
       ticks.push_back(client.invoke(false, true).ticks);
     }
   }
   const profile::PluginRecords records = profile::read_plugin_records(records_file, layer_count);
-  if (records.inferences.size() != options.runs) {
+  if (records.inferences.size() != settings.runs) {
     throw Error("the profiler plugin recorded {} of {} inferences (its log: {})",
-                records.inferences.size(), options.runs, (work.path() / "target.log").string());
+                records.inferences.size(), settings.runs, (work.path() / "target.log").string());
   }
 
   // Per layer and in total: the cold run, the minimum over the runs, and the median run (one
   // whole inference, so that its layers and the tail add up to its total).
   const size_t median = profile::median_run(records.inferences);
-  std::vector<profile::LayerRow> rows;
+  auto as_meta = [](const profile::Aggregate& a) {
+    return report::CounterAggregate{a.cold, a.min, a.median};
+  };
+  ProfileOutcome outcome;
+  report::ProfileMeta& meta = outcome.meta;
+  meta.target = target_name;
+  meta.board = target.board.name;
+  meta.core = std::string(board::core_name(target.board.core));
+  meta.method = "qemu-plugin";
+  meta.plugin = records.header;
+  meta.icache = settings.icache;
+  meta.dcache = settings.dcache;
+  meta.clock_hz = clock_hz;
+  meta.runs = settings.runs;
+  meta.seed = settings.seed;
   for (size_t op = 0; op < layer_count; ++op) {
-    const model::Operator& oper = graph.operators[op];
-    const analysis::LayerInfo& info = lowered.analysis.layers[op];
-    profile::LayerRow row;
-    row.event = info.op;
-    if (!oper.outputs.empty() && oper.outputs[0] >= 0) {
-      row.tag = graph.tensors[static_cast<size_t>(oper.outputs[0])].name;
-    }
-    row.macs = info.macs;
-    for (int32_t o : oper.outputs) {
-      if (o >= 0) row.output_bytes += graph.tensors[static_cast<size_t>(o)].bytes();
-    }
     std::vector<Counters> runs;
     for (const profile::Inference& inference : records.inferences) {
       if (inference.layers[op]) runs.push_back(*inference.layers[op]);
     }
-    if (runs.size() == records.inferences.size()) row.counters = profile::aggregate(runs, median);
-    rows.push_back(std::move(row));
+    if (runs.size() == records.inferences.size()) {
+      meta.layers.push_back(as_meta(profile::aggregate(runs, median)));
+    } else {
+      meta.layers.push_back(std::nullopt);
+    }
   }
   std::vector<Counters> totals;
   std::vector<Counters> tails;
@@ -245,28 +242,22 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
     totals.push_back(inference.total);
     tails.push_back(inference.tail);
   }
-  const profile::Aggregate total = profile::aggregate(totals, median);
-  const profile::Aggregate tail = profile::aggregate(tails, median);
-
-  std::error_code ec;
-  fs::create_directories(options.output_dir, ec);
-  if (ec) throw Error("cannot create {}: {}", options.output_dir.string(), ec.message());
-  const fs::path csv = options.output_dir / (package.name + "_stats.csv");
-  profile::write_stats_csv(csv, rows, clock_hz);
+  meta.total = as_meta(profile::aggregate(totals, median));
+  meta.tail = as_meta(profile::aggregate(tails, median));
+  meta.systick_ticks = ticks[median];
+  meta.instructions_per_tick = hello.tick_hz == 0 ? 0.0 : 1e9 / hello.tick_hz;
+  meta.flash_bytes = image_flash_bytes(build_dir, firmware.image);
 
   // The raw figures, for tools and tests: every inference's totals and SysTick ticks.
-  const double instructions_per_tick = hello.tick_hz == 0 ? 0.0 : 1e9 / hello.tick_hz;
   nlohmann::json doc;
-  doc["model"] = options.model.filename().string();
+  doc["model"] = fs::path(model.path).filename().string();
   doc["target"] = target.board.name;
   doc["plugin"] = records.header;
   doc["clock_hz"] = clock_hz;
   doc["tick_hz"] = hello.tick_hz;
-  doc["instructions_per_tick"] = instructions_per_tick;
+  doc["instructions_per_tick"] = meta.instructions_per_tick;
   doc["median_run"] = median;  // the inference the CSV's main columns and the summary show
-  doc["fields"] = {"instructions", "loads",      "stores",      "branches",    "taken_branches",
-                   "est_cycles",   "iaccess",    "itaglookup",  "ihitslookup", "ihitsline",
-                   "daccess",      "dtaglookup", "dhitslookup", "dhitsline"};
+  doc["fields"] = report::kCounterNames;
   nlohmann::json inferences = nlohmann::json::array();
   for (size_t r = 0; r < records.inferences.size(); ++r) {
     const profile::Inference& inference = records.inferences[r];
@@ -280,75 +271,141 @@ int run_profile(const ProfileOptions& options, std::ostream& out) {
                           {"layers", layers}});
   }
   doc["inferences"] = inferences;
-  const fs::path json_file = options.output_dir / (package.name + "_profile.json");
-  write_text_atomically(json_file, doc.dump(1) + "\n");
+  outcome.raw_json = doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return outcome;
+}
 
-  // The summary.
-  const Counters& m = total.median;
-  const uint64_t median_ticks = ticks[median];
+std::string profile_stats_csv(const report::Metadata& metadata) {
+  if (!metadata.profile) throw Error("the metadata of {} holds no profile", metadata.model_file);
+  const report::ProfileMeta& p = *metadata.profile;
+  std::vector<profile::LayerRow> rows;
+  for (size_t op = 0; op < metadata.layers.size(); ++op) {
+    const report::LayerMeta& layer = metadata.layers[op];
+    profile::LayerRow row;
+    row.event = layer.op;
+    row.tag = layer.tag;
+    row.macs = layer.macs;
+    row.output_bytes = layer.output_bytes;
+    if (op < p.layers.size() && p.layers[op]) {
+      row.counters = {p.layers[op]->cold, p.layers[op]->min, p.layers[op]->median};
+    }
+    rows.push_back(std::move(row));
+  }
+  return profile::stats_csv(rows, p.clock_hz);
+}
+
+std::string profile_summary(const report::Metadata& metadata) {
+  if (!metadata.profile) throw Error("the metadata of {} holds no profile", metadata.model_file);
+  const report::ProfileMeta& p = *metadata.profile;
+  const Counters& m = p.total.median;
+  const double clock_hz = p.clock_hz;
   const double seconds = static_cast<double>(m[profile::kEstCycles]) / clock_hz;
-  const double cold_seconds = static_cast<double>(total.cold[profile::kEstCycles]) / clock_hz;
-  const int64_t macs = lowered.analysis.total_macs;
-  const int64_t flash = image_flash_bytes(build_dir, firmware.image);
-  out << fmt::format("profile {} on {} ({}), {} inference(s)\n", options.model.filename().string(),
-                     target.board.name, target.board.description, options.runs);
-  out << fmt::format(
+  const double cold_seconds = static_cast<double>(p.total.cold[profile::kEstCycles]) / clock_hz;
+  const int64_t macs = metadata.total_macs;
+  std::string out;
+  out += fmt::format("profile {} on {} ({}), {} inference(s)\n", metadata.model_file, p.board,
+                     p.core, p.runs);
+  out += fmt::format(
       "  inference time     {:.3f} ms at {:g} MHz (estimated: {} cost-model cycles / clock; "
       "median run; cold {:.3f} ms)\n",
-      seconds * 1e3, clock_hz / 1e6, core == "m55" ? "Cortex-M55" : "Cortex-M4",
-      cold_seconds * 1e3);
-  out << fmt::format("  estimated cycles   {} (median run; min {}, cold {})\n",
-                     grouped(m[profile::kEstCycles]), grouped(total.min[profile::kEstCycles]),
-                     grouped(total.cold[profile::kEstCycles]));
-  out << fmt::format(
+      seconds * 1e3, clock_hz / 1e6, p.core, cold_seconds * 1e3);
+  out += fmt::format("  estimated cycles   {} (median run; min {}, cold {})\n",
+                     grouped(m[profile::kEstCycles]), grouped(p.total.min[profile::kEstCycles]),
+                     grouped(p.total.cold[profile::kEstCycles]));
+  out += fmt::format(
       "  instructions       {} (counted by the plugin, median run; SysTick: {} ticks x {:g} = "
       "{})\n",
-      grouped(m[profile::kInstructions]), grouped(median_ticks), instructions_per_tick,
-      grouped(static_cast<uint64_t>(static_cast<double>(median_ticks) * instructions_per_tick)));
-  out << fmt::format("  total MACs         {} (estimated from the model)\n",
+      grouped(m[profile::kInstructions]), grouped(p.systick_ticks), p.instructions_per_tick,
+      grouped(
+          static_cast<uint64_t>(static_cast<double>(p.systick_ticks) * p.instructions_per_tick)));
+  out += fmt::format("  total MACs         {} (estimated from the model)\n",
                      grouped(static_cast<uint64_t>(macs)));
   if (macs > 0 && seconds > 0) {
-    out << fmt::format("  MACs per second    {:.3g} (estimated)\n",
+    out += fmt::format("  MACs per second    {:.3g} (estimated)\n",
                        static_cast<double>(macs) / seconds);
-    out << fmt::format(
+    out += fmt::format(
         "  cycles per MAC     {:.2f} (estimated); instructions per MAC {:.2f} (counted)\n",
         ratio(m[profile::kEstCycles], static_cast<uint64_t>(macs)),
         ratio(m[profile::kInstructions], static_cast<uint64_t>(macs)));
   }
-  out << fmt::format(
+  out += fmt::format(
       "  layers             {} (their sum is the total but for {} instructions after the last "
       "layer: invoke's epilogue)\n",
-      layer_count, grouped(tail.median[profile::kInstructions]));
-  out << fmt::format(
+      metadata.layers.size(), grouped(p.tail.median[profile::kInstructions]));
+  out += fmt::format(
       "  memory accesses    {} loads, {} stores (counted); {} branches, {} taken (counted)\n",
       grouped(m[profile::kLoads]), grouped(m[profile::kStores]), grouped(m[profile::kBranches]),
       grouped(m[profile::kTakenBranches]));
-  out << fmt::format(
+  out += fmt::format(
       "  icache {:<11} {} misses in {} accesses, {:.3f}% hits (simulated; {} tag lookups, {} "
       "hits by line buffer)\n",
-      options.icache,
-      grouped(misses(m, profile::kIAccess, profile::kIHitsLookup, profile::kIHitsLine)),
+      p.icache, grouped(misses(m, profile::kIAccess, profile::kIHitsLookup, profile::kIHitsLine)),
       grouped(m[profile::kIAccess]),
       100 * ratio(m[profile::kIHitsLookup] + m[profile::kIHitsLine], m[profile::kIAccess]),
       grouped(m[profile::kITagLookup]), grouped(m[profile::kIHitsLine]));
-  out << fmt::format(
+  out += fmt::format(
       "  dcache {:<11} {} misses in {} accesses, {:.3f}% hits (simulated; {} tag lookups, {} "
       "hits by line buffer)\n",
-      options.dcache,
-      grouped(misses(m, profile::kDAccess, profile::kDHitsLookup, profile::kDHitsLine)),
+      p.dcache, grouped(misses(m, profile::kDAccess, profile::kDHitsLookup, profile::kDHitsLine)),
       grouped(m[profile::kDAccess]),
       100 * ratio(m[profile::kDHitsLookup] + m[profile::kDHitsLine], m[profile::kDAccess]),
       grouped(m[profile::kDTagLookup]), grouped(m[profile::kDHitsLine]));
-  out << fmt::format("  arena              {} bytes\n",
-                     grouped(static_cast<uint64_t>(package.arena_bytes)));
-  out << fmt::format("  variable area      {} bytes\n",
-                     grouped(static_cast<uint64_t>(package.variable_bytes)));
-  if (flash > 0) {
-    out << fmt::format(
+  out += fmt::format("  arena              {} bytes\n",
+                     grouped(static_cast<uint64_t>(metadata.arena_bytes)));
+  out += fmt::format("  variable area      {} bytes\n",
+                     grouped(static_cast<uint64_t>(metadata.variable_bytes)));
+  if (p.flash_bytes > 0) {
+    out += fmt::format(
         "  flash              {} bytes (the validator image: package, link and start-up)\n",
-        grouped(static_cast<uint64_t>(flash)));
+        grouped(static_cast<uint64_t>(p.flash_bytes)));
   }
-  out << fmt::format("wrote {} and {}\n", csv.string(), json_file.string());
+  return out;
+}
+
+int run_profile(const ProfileOptions& options, std::ostream& out) {
+  const Progress progress(out, options.quiet);
+  // A baseline that cannot be read is found before minutes of profiling, not after.
+  std::optional<report::Metadata> baseline;
+  if (options.baseline) baseline = report::read_metadata(*options.baseline);
+
+  PackageCommandOptions package_options;
+  package_options.model = options.model;
+  package_options.target = options.target;
+  package_options.quiet = true;
+  progress.step("generating");
+  const PreparedPackage prepared = prepare_package(package_options);
+  const std::string& name = prepared.package.name;
+  const fs::path output_path =
+      options.output_dir ? *options.output_dir : fs::path(name + "_profile");
+  OutputDirectory output(OutputRequest{
+      output_path, options.model,
+      options.baseline ? std::vector<fs::path>{*options.baseline} : std::vector<fs::path>{},
+      options.force, "profile"});
+
+  report::Metadata metadata = describe_package(prepared, options.target);
+  ProfileOutcome outcome =
+      profile_on_target(prepared, options.target, options.settings, options.package, progress);
+  metadata.profile = std::move(outcome.meta);
+
+  const std::string summary = profile_summary(metadata);
+  const fs::path& staging = output.staging();
+  write_file_atomically(staging / (name + "_stats.csv"), profile_stats_csv(metadata));
+  write_file_atomically(staging / (name + "_profile.json"), outcome.raw_json);
+  write_file_atomically(staging / (name + "_summary.txt"), summary);
+  report::write_metadata(staging / (name + ".meta.json"), metadata);
+  output.commit();
+  out << summary;
+  out << fmt::format("wrote {}/: {}_stats.csv, {}.meta.json, {}_profile.json, {}_summary.txt\n",
+                     output.path().string(), name, name, name, name);
+
+  if (!baseline) return 0;
+  const report::BaselineComparison comparison =
+      report::compare_with_baseline(*baseline, metadata, options.max_regression_percent);
+  out << report::comparison_text(comparison);
+  if (comparison.regressed()) {
+    out << fmt::format("FAIL: slower than the baseline {}\n", options.baseline->string());
+    return kProfileRegression;
+  }
   return 0;
 }
 

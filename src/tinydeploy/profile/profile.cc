@@ -101,7 +101,7 @@ std::string csv_text(std::string_view text) {
 
 }  // namespace
 
-void write_stats_csv(const fs::path& file, const std::vector<LayerRow>& rows, double clock_hz) {
+std::string stats_csv(const std::vector<LayerRow>& rows, double clock_hz) {
   std::string text =
       "Event,Tag,uSeconds,Est MACs,cycles,cpi,exc,sleep,lsu,fold,daccess,dtaglookup,dhitslookup,"
       "dhitsline,iaccess,itaglookup,ihitslookup,ihitsline,instructions,loads,stores,branches,"
@@ -136,15 +136,7 @@ void write_stats_csv(const fs::path& file, const std::vector<LayerRow>& rows, do
     }
     text += line + "\n";
   }
-  const fs::path temporary = file.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error("cannot write {}: {}", temporary.string(), std::strerror(errno));
-  }
-  std::error_code ec;
-  fs::rename(temporary, file, ec);
-  if (ec) throw Error("cannot write {}: {}", file.string(), ec.message());
+  return text;
 }
 
 }  // namespace tinydeploy::profile

@@ -70,10 +70,8 @@ struct LayerRow {
   Aggregate counters;
 };
 
-// Writes the CSV (the median run's values in the vendor columns; cold and min beside them)
-// atomically.
-// `clock_hz` converts estimated cycles to microseconds.
-void write_stats_csv(const std::filesystem::path& file, const std::vector<LayerRow>& rows,
-                     double clock_hz);
+// The CSV: the median run's values in the vendor columns, cold and min beside them; what the
+// target cannot measure is left empty. `clock_hz` converts estimated cycles to microseconds.
+std::string stats_csv(const std::vector<LayerRow>& rows, double clock_hz);
 
 }  // namespace tinydeploy::profile

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tinydeploy/common/atomic_file.h"
 #include "tinydeploy/common/error.h"
 
 namespace tinydeploy::report {
@@ -364,7 +365,7 @@ std::string metadata_json(const Metadata& m) {
   } else {
     doc["library"] = nullptr;
   }
-  return doc.dump(1) + "\n";
+  return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Metadata parse_metadata(std::string_view text, const std::string& where) {
@@ -448,16 +449,7 @@ Metadata parse_metadata(std::string_view text, const std::string& where) {
 }
 
 void write_metadata(const fs::path& file, const Metadata& metadata) {
-  const std::string text = metadata_json(metadata);
-  const fs::path temporary = file.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error("cannot write {}", temporary.string());
-  }
-  std::error_code ec;
-  fs::rename(temporary, file, ec);
-  if (ec) throw Error("cannot write {}: {}", file.string(), ec.message());
+  write_file_atomically(file, metadata_json(metadata));
 }
 
 Metadata read_metadata(const fs::path& file) {
