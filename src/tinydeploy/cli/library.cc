@@ -24,20 +24,17 @@ constexpr std::chrono::milliseconds kExampleTimeout{300'000};
 
 }  // namespace
 
-void run_library(const PackageCommandOptions& options, std::ostream& out) {
-  OutputDirectory output(output_request(options, "library"));
-  Progress progress(out, options.quiet);
-  progress.step("generating");
-  const codegen::Package package = make_package(options);
-  const fs::path& result = output.staging();
+LibraryOutcome build_library(const PreparedPackage& prepared, const std::string& model_shown,
+                             const fs::path& result, const Progress& progress) {
+  const codegen::Package& package = prepared.package;
   TemporaryDirectory work(temporary_root());
   const fs::path source = work.path() / "package";
   const fs::path build = work.path() / "build";
   codegen::write_files(package.files, source);
 
-  const board::Target target = board::parse_target(options.target);
-  build::require_build_tools(target.board.core != board::Core::Host);
-  progress.step("building");
+  const board::Board& board = prepared.target.board;
+  build::require_build_tools(board.core != board::Core::Host);
+  progress.step("building the library");
   try {
     build::cmake_build(source, build, {}, "", work.path(), "the package");
   } catch (const Error&) {
@@ -57,18 +54,17 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
   fs::copy_file(build / (n + "_example"), result / "example" / (n + "_example"));
 
   progress.step("measuring");
-  build::MemoryReport report =
-      build::measure(build, build / (n + "_footprint"), n, package.variable_bytes);
-  report.archive_bytes = static_cast<int64_t>(fs::file_size(build / ("lib" + n + ".a")));
-  const build::ReportContext context{options.model.string(), package.name,
-                                     std::string(board::core_name(target.board.core)),
-                                     package.kernel_sources};
-  const std::string text = build::report_text(report, context);
-  codegen::write_files(
-      {{"memory_report.txt", text}, {"memory_report.json", build::report_json(report, context)}},
-      result);
+  LibraryOutcome outcome;
+  outcome.report = build::measure(build, build / (n + "_footprint"), n, package.variable_bytes);
+  outcome.report.archive_bytes = static_cast<int64_t>(fs::file_size(build / ("lib" + n + ".a")));
+  const build::ReportContext context{
+      model_shown, package.name, std::string(board::core_name(board.core)), package.kernel_sources};
+  outcome.text = build::report_text(outcome.report, context);
+  codegen::write_files({{"memory_report.txt", outcome.text},
+                        {"memory_report.json", build::report_json(outcome.report, context)}},
+                       result);
 
-  if (target.board.core == board::Core::Host) {
+  if (board.core == board::Core::Host) {
     progress.step("running the example");
     ProcessResult run;
     try {
@@ -81,10 +77,35 @@ void run_library(const PackageCommandOptions& options, std::ostream& out) {
     if (run.exit_code != 0) {
       throw Error("the built example did not pass:\n{}", build::last_lines(run.output, 20));
     }
-    out << "example: PASS\n";
+    outcome.example_ran = true;
   }
+  return outcome;
+}
+
+report::LibraryMeta library_meta(const build::MemoryReport& report, board::Core core) {
+  report::LibraryMeta meta;
+  meta.core = std::string(board::core_name(core));
+  meta.library_code = report.library_code;
+  meta.parameters = report.parameters;
+  meta.weights = report.weights;
+  meta.flash_total = report.flash_total;
+  meta.arena = report.arena;
+  meta.variables = report.resource_variables;
+  meta.ram_total = report.ram_total;
+  meta.archive_bytes = report.archive_bytes;
+  return meta;
+}
+
+void run_library(const PackageCommandOptions& options, std::ostream& out) {
+  OutputDirectory output(output_request(options, "library"));
+  Progress progress(out, options.quiet);
+  progress.step("generating");
+  const PreparedPackage prepared = prepare_package(options);
+  const LibraryOutcome outcome =
+      build_library(prepared, options.model.string(), output.staging(), progress);
+  if (outcome.example_ran) out << "example: PASS\n";
   output.commit();
-  out << text << fmt::format("wrote {}\n", output.path().string());
+  out << outcome.text << fmt::format("wrote {}\n", output.path().string());
 }
 
 }  // namespace tinydeploy::cli

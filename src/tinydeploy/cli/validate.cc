@@ -125,7 +125,8 @@ std::vector<codegen::GeneratedFile> validator_firmware_tree(
   return codegen::firmware_files(package, board.port, board::toolchain_file(board.core));
 }
 
-int run_validate(const ValidateOptions& options, std::ostream& out) {
+ValidationOutcome validate_on_target(const ValidateOptions& options,
+                                     const codegen::Package* package, const Progress& progress) {
   if (options.reference != "tflm" && options.reference != "litert") {
     throw Error("--reference must be tflm or litert");
   }
@@ -135,7 +136,6 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
     throw Error("target {} only builds code: validate runs it, so choose one of {}",
                 target.board.name, board::target_names());
   }
-  const Progress progress(out, options.quiet);
   const model::Model model = model::read_model(options.model);
   const std::string model_hash = sha256_hex(model.file);
   const model::Subgraph& graph = model.main();
@@ -147,7 +147,10 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
   // runs what the user flashed, and the hello exchange checks it is this model.
   fs::path image;
   if (target.board.runner != board::Runner::Serial) {
-    const auto files = validator_firmware_tree(options.model, options.package, target.board);
+    const auto files = package != nullptr
+                           ? codegen::firmware_files(*package, target.board.port,
+                                                     board::toolchain_file(target.board.core))
+                           : validator_firmware_tree(options.model, options.package, target.board);
     const build::FirmwareImage firmware = build::build_firmware(
         files, target.board.name, "validator", target.board.core != board::Core::Host,
         [&](std::string_view step) { progress.step(step); });
@@ -232,9 +235,11 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
     }
   }
 
-  out << fmt::format("validate {} on {} ({}) against {}, {} run(s)\n", options.model.string(),
+  ValidationOutcome outcome;
+  std::string& out = outcome.text;
+  out += fmt::format("validate {} on {} ({}) against {}, {} run(s)\n", options.model.string(),
                      target.board.name, hello.board, options.reference, runs.size());
-  out << fmt::format("{:<8} {:<24} {:>9} {:>12} {:>16} {:>8}\n", "output", "name", "max LSB",
+  out += fmt::format("{:<8} {:<24} {:>9} {:>12} {:>16} {:>8}\n", "output", "name", "max LSB",
                      "max real", "differing", "top-1");
   for (size_t o = 0; o < graph.outputs.size(); ++o) {
     const model::Tensor& t = tensor(graph.outputs[o]);
@@ -243,13 +248,14 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
         s.classifier ? fmt::format("{}/{}", s.top1_agree, runs.size()) : std::string("-");
     const std::string lsb =
         t.dtype == model::DType::Float32 ? std::string("-") : fmt::format("{:.0f}", s.max_lsb);
-    out << fmt::format("{:<8} {:<24} {:>9} {:>12.6g} {:>16} {:>8}\n", o, t.name.substr(0, 24), lsb,
+    out += fmt::format("{:<8} {:<24} {:>9} {:>12.6g} {:>16} {:>8}\n", o, t.name.substr(0, 24), lsb,
                        s.max_real, fmt::format("{}/{}", s.differing, s.elements), top1);
-    if (s.shape_mismatch) out << "         (the reference's output has another shape or type)\n";
+    if (s.shape_mismatch) out += "         (the reference's output has another shape or type)\n";
   }
   const std::string timing = timing_line(target.board, hello, ticks);
-  if (!timing.empty()) out << timing << "\n";
+  if (!timing.empty()) out += timing + "\n";
 
+  std::string first_divergence;
   const auto failed = std::find(run_passed.begin(), run_passed.end(), false);
   const bool pass = failed == run_passed.end();
   if (!pass || options.trace) {
@@ -278,21 +284,45 @@ int run_validate(const ValidateOptions& options, std::ostream& out) {
             validate::compare(data, tensors::read_npy(theirs->second), t);
         ++compared;
         if (!within_tolerance(c, t, options.tolerance)) {
-          out << fmt::format("first divergence: layer {} ({}) output '{}' [{}] {}: {}\n", op,
-                             oper.name(), t.name, fmt::join(t.shape, ","),
-                             model::dtype_name(t.dtype), validate::describe(c, t));
+          first_divergence = fmt::format("layer {} ({}) output '{}' [{}] {}: {}", op, oper.name(),
+                                         t.name, fmt::join(t.shape, ","),
+                                         model::dtype_name(t.dtype), validate::describe(c, t));
+          out += "first divergence: " + first_divergence + "\n";
           diverged = true;
         }
       }
     }
     if (!diverged) {
-      out << fmt::format("trace of run {}: all {} layer outputs match\n", r, compared);
+      out += fmt::format("trace of run {}: all {} layer outputs match\n", r, compared);
     }
   }
-  out << (pass ? "PASS" : "FAIL")
-      << fmt::format(": {} on {} {} {}\n", options.model.filename().string(), target.board.name,
-                     pass ? "matches" : "differs from", options.reference);
-  return pass ? 0 : kValidateFail;
+  out +=
+      fmt::format("{}: {} on {} {} {}\n", pass ? "PASS" : "FAIL", options.model.filename().string(),
+                  target.board.name, pass ? "matches" : "differs from", options.reference);
+
+  report::ValidationMeta& meta = outcome.meta;
+  meta.target = options.target;
+  meta.reference = options.reference;
+  meta.runs = static_cast<uint32_t>(runs.size());
+  meta.seed = options.seed;
+  meta.tolerance = options.tolerance;
+  meta.pass = pass;
+  meta.first_divergence = first_divergence;
+  meta.timing = timing;
+  for (size_t o = 0; o < graph.outputs.size(); ++o) {
+    const OutputSummary& s = summaries[o];
+    const bool is_float = tensor(graph.outputs[o]).dtype == model::DType::Float32;
+    meta.outputs.push_back({tensor(graph.outputs[o]).name, is_float ? 0.0 : s.max_lsb, s.max_real,
+                            s.differing, s.elements, s.classifier, s.top1_agree});
+  }
+  return outcome;
+}
+
+int run_validate(const ValidateOptions& options, std::ostream& out) {
+  const Progress progress(out, options.quiet);
+  const ValidationOutcome outcome = validate_on_target(options, nullptr, progress);
+  out << outcome.text;
+  return outcome.meta.pass ? 0 : kValidateFail;
 }
 
 }  // namespace tinydeploy::cli

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "tinydeploy/board/board.h"
+#include "tinydeploy/cli/progress.h"
 #include "tinydeploy/codegen/package.h"
+#include "tinydeploy/report/metadata.h"
 
 namespace tinydeploy::cli {
 
@@ -33,6 +35,17 @@ struct ValidateOptions {
 constexpr int kValidateFail = 1;
 
 int run_validate(const ValidateOptions& options, std::ostream& out);
+
+struct ValidationOutcome {
+  report::ValidationMeta meta;
+  std::string text;  // the table, the timing, the first divergence and PASS/FAIL, as printed
+};
+
+// Validates on the target as `run_validate` does, without printing the result. `package` (if
+// given) is the generated package to build the validator from, else options.package or a
+// package generated from options.model.
+ValidationOutcome validate_on_target(const ValidateOptions& options,
+                                     const codegen::Package* package, const Progress& progress);
 
 // The validator firmware's source tree for `board`: the package generated from `model` for the
 // board's core, or the one in `package_dir` (written by `generate`, possibly edited).
