@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "tinydeploy/board/board.h"
+#include "tinydeploy/cli/deploy.h"
 #include "tinydeploy/cli/firmware.h"
 #include "tinydeploy/cli/generate.h"
 #include "tinydeploy/cli/inspect.h"
@@ -281,6 +282,58 @@ void add_profile_command(CLI::App& app, tinydeploy::cli::ProfileOptions& options
   });
 }
 
+void add_deploy_command(CLI::App& app, tinydeploy::cli::DeployOptions& options, int& exit_code) {
+  CLI::App* deploy = app.add_subcommand(
+      "deploy",
+      "The whole flow: inspect, generate, build, validate, profile, library, report; every "
+      "artifact under DIR/NAME/");
+  deploy->add_option("model", options.model, "The .tflite model")->required();
+  deploy
+      ->add_option("--target", options.target,
+                   "host, qemu-m4 or qemu-m55 (default: the metadata's target with "
+                   "--from-metadata, else qemu-m4)")
+      ->check(board_check());
+  deploy
+      ->add_option("-o,--output-dir", options.output_dir,
+                   "Directory the artifacts go to, as DIR/NAME/ (DIR is created if its parent "
+                   "exists; DIR/NAME must be new, empty or written by tinydeploy)")
+      ->required();
+  deploy->add_option("--name", options.name,
+                     "NAME: prefix of the files and C symbols (default: the model file's name)");
+  deploy->add_flag("!--no-validate", options.validate, "Skip validation against the PC reference");
+  deploy->add_flag("!--no-profile", options.profile, "Skip profiling");
+  deploy->add_flag("!--no-library", options.library, "Skip building the static library");
+  deploy->add_option("--from-metadata", options.from_metadata,
+                     "Take validation and profile from this NAME.meta.json (of the same model) "
+                     "instead of running the target; the library and the report are rebuilt");
+  deploy
+      ->add_option("--validate-runs", options.validate_runs,
+                   "Inferences compared with the reference")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{100000}))
+      ->capture_default_str();
+  deploy->add_option("--reference", options.reference, "PC reference: tflm or litert")
+      ->check(CLI::IsMember({"litert", "tflm"}))
+      ->capture_default_str();
+  deploy->add_option("--tolerance", options.tolerance, "LSB allowed on integer outputs")
+      ->capture_default_str();
+  deploy->add_option("--seed", options.seed, "Seed of the random inputs")
+      ->transform(CLI::Validator(tinydeploy::cli::check_seed, "SEED in 0..2^64-1"));
+  options.profile_settings.runs = 5;
+  add_profile_settings(*deploy, options.profile_settings);
+  deploy
+      ->add_option("--timeout", options.profile_settings.timeout_seconds,
+                   "Seconds allowed for one inference on the target")
+      ->check(CLI::PositiveNumber);
+  deploy->add_flag("--force", options.force,
+                   "Let DIR/NAME replace an existing directory that tinydeploy did not write");
+  deploy->add_flag("-q,--quiet", options.quiet, "No progress lines");
+  deploy->callback([&options, &exit_code] {
+    tinydeploy::cli::DeployOptions effective = options;
+    effective.quiet = quiet_unless_at_a_terminal(options.quiet);
+    exit_code = tinydeploy::cli::run_deploy(effective, std::cout);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -306,6 +359,8 @@ int main(int argc, char** argv) {
   add_firmware_command(app, firmware_options);
   tinydeploy::cli::ProfileOptions profile_options;
   add_profile_command(app, profile_options, exit_code);
+  tinydeploy::cli::DeployOptions deploy_options;
+  add_deploy_command(app, deploy_options, exit_code);
 
   try {
     app.parse(argc, argv);

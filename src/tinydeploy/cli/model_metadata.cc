@@ -46,6 +46,19 @@ std::vector<report::ExampleTensorMeta> example_meta(const model::Subgraph& graph
 
 }  // namespace
 
+std::string package_sha256(const codegen::Package& package) {
+  std::vector<uint8_t> bytes;
+  for (const codegen::GeneratedFile& file : package.files) {
+    // Each path and content preceded by its length: no two trees hash the same bytes.
+    for (const std::string* part : {&file.path, &file.content}) {
+      const std::string length = fmt::format("{}:", part->size());
+      bytes.insert(bytes.end(), length.begin(), length.end());
+      bytes.insert(bytes.end(), part->begin(), part->end());
+    }
+  }
+  return sha256_hex(bytes);
+}
+
 report::Metadata describe_package(const PreparedPackage& prepared, const std::string& target) {
   const model::Model& model = prepared.model;
   const model::Subgraph& graph = model.main();
@@ -56,6 +69,7 @@ report::Metadata describe_package(const PreparedPackage& prepared, const std::st
   m.model_sha256 = sha256_hex(model.file);
   m.model_bytes = static_cast<int64_t>(model.file.size());
   m.name = prepared.package.name;
+  m.package_sha256 = package_sha256(prepared.package);
   m.target = target;
   m.core = std::string(board::core_name(prepared.target.board.core));
   m.arena_bytes = prepared.package.arena_bytes;

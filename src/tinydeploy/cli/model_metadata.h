@@ -12,6 +12,9 @@ namespace tinydeploy::cli {
 
 inline constexpr std::string_view kToolName = "tinydeploy 0.1.0";
 
+// The SHA-256 of a package's files (paths and contents): equal for packages that build alike.
+std::string package_sha256(const codegen::Package& package);
+
 // `target` is the name the user gave (a board or a core).
 report::Metadata describe_package(const PreparedPackage& prepared, const std::string& target);
 

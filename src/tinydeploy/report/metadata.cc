@@ -267,6 +267,7 @@ std::string metadata_json(const Metadata& m) {
   doc["tool"] = m.tool;
   doc["model"] = {{"file", m.model_file}, {"sha256", m.model_sha256}, {"bytes", m.model_bytes}};
   doc["name"] = m.name;
+  doc["package"] = {{"sha256", m.package_sha256}};
   doc["target"] = m.target;
   doc["core"] = m.core;
   doc["memory"] = {{"arena_bytes", m.arena_bytes},
@@ -396,6 +397,7 @@ Metadata parse_metadata(std::string_view text, const std::string& where) {
   }
   m.model_bytes = model.at("bytes").size_value();
   m.name = r.at("name").text();
+  m.package_sha256 = r.at("package").at("sha256").text();
   m.target = r.at("target").text();
   m.core = r.at("core").text();
   const Reader memory = r.at("memory");

@@ -137,7 +137,8 @@ struct Metadata {
   std::string model_file;  // file name as given (no directories)
   std::string model_sha256;
   int64_t model_bytes = 0;
-  std::string name;  // the package name
+  std::string name;            // the package name
+  std::string package_sha256;  // of the generated package's files (paths and contents)
   std::string target;
   std::string core;
   int64_t arena_bytes = 0;
