@@ -35,11 +35,15 @@ VENDOR_COLUMNS = ["Event", "Tag", "uSeconds", "Est MACs", "cycles", "cpi", "exc"
 OUR_COLUMNS = ["instructions", "loads", "stores", "branches", "taken branches", "output bytes"]
 
 
+profiled_dirs = {}  # target -> the fixture's output directory
+
+
 @pytest.fixture(scope="module", params=[("qemu-m4", 40.0), ("qemu-m55", 31.25)],
                 ids=["qemu-m4", "qemu-m55"])
 def profiled(request, tmp_path_factory):
     target, per_tick = request.param
     out_dir = tmp_path_factory.mktemp(target)
+    profiled_dirs[target] = out_dir
     result = subprocess.run([TOOL, "profile", str(MODEL), "--target", target, "--runs", str(RUNS),
                              "-o", str(out_dir), "--quiet"], capture_output=True, text=True,
                             timeout=900)
@@ -99,3 +103,62 @@ def test_csv_has_one_row_per_operator(profiled):
     for name, f in (("instructions", 0), ("cycles", data["fields"].index("est_cycles"))):
         assert sum(int(r[col[name]]) for r in body) + median["tail"][f] == median["total"][f]
     assert "estimated" in stdout and "counted" in stdout and "simulated" in stdout
+
+
+def test_metadata_holds_the_profile(profiled):
+    _, _, _, data, rows = profiled
+    # profile -o DIR also writes DIR/NAME.meta.json, with the CSV's median figures per layer.
+    target = data["target"]
+    meta_files = list(Path(profiled_dirs[target]).glob("*.meta.json"))
+    assert len(meta_files) == 1
+    meta = json.loads(meta_files[0].read_text())
+    header, body = rows[0], rows[1:]
+    col = header.index("instructions")
+    assert [layer["median"]["instructions"] for layer in meta["profile"]["layers"]] == \
+        [int(row[col]) for row in body]
+    assert meta["profile"]["runs"] == RUNS
+    assert meta["profile"]["method"] == "qemu-plugin"
+
+
+def profile(*args):
+    return subprocess.run([TOOL, "profile", str(MODEL), "--target", "qemu-m4", "--runs", "1",
+                           "--quiet", *args], capture_output=True, text=True, timeout=900)
+
+
+def test_baseline_catches_a_deliberately_slowed_layer(tmp_path):
+    """Layer 3 of a generated package gets a busy loop; profiling that package against the
+    unmodified model's metadata fails and names layer 3, and only it."""
+    base = profile("-o", str(tmp_path / "base"))
+    assert base.returncode == 0, base.stderr
+    baseline = tmp_path / "base" / "kws_ref_model.meta.json"
+
+    same = profile("-o", str(tmp_path / "same"), "--baseline", str(baseline))
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "no regression" in same.stdout
+
+    package = tmp_path / "package"
+    generated = subprocess.run([TOOL, "generate", str(MODEL), "--target", "cortex-m4", "-o",
+                                str(package)], capture_output=True, text=True, timeout=300)
+    assert generated.returncode == 0, generated.stderr
+    source = package / "kws_ref_model_model.cc"
+    text = source.read_text()
+    # The layer hook call after layer 3: code placed before it counts to layer 3.
+    mark = "if (hook != nullptr) hook(context, 3, 0,"
+    assert text.count(mark) == 1
+    spin = "for (volatile unsigned spin = 0; spin < 300000u; ++spin) {\n  }\n  "
+    source.write_text(text.replace(mark, spin + mark))
+
+    slowed = profile("-o", str(tmp_path / "slowed"), "--package", str(package), "--baseline",
+                     str(baseline), "--max-regression", "5")
+    assert slowed.returncode == 1, slowed.stdout + slowed.stderr
+    regressions = [line for line in slowed.stdout.splitlines() if "REGRESSION" in line]
+    assert any(line.strip().startswith("REGRESSION layer 3 DEPTHWISE_CONV_2D") for line in
+               regressions), slowed.stdout
+    assert not any("REGRESSION layer" in line and "layer 3 " not in line for line in regressions)
+    assert "FAIL: slower than the baseline" in slowed.stdout
+    # The figures of the slowed run are still written, for a look at what changed.
+    slowed_meta = json.loads((tmp_path / "slowed" / "kws_ref_model.meta.json").read_text())
+    base_meta = json.loads(baseline.read_text())
+    grown = slowed_meta["profile"]["layers"][3]["median"]["instructions"] - \
+        base_meta["profile"]["layers"][3]["median"]["instructions"]
+    assert grown > 300000  # at least one instruction per iteration of the busy loop

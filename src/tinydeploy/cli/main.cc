@@ -236,8 +236,10 @@ void add_profile_settings(CLI::App& command, tinydeploy::cli::ProfileSettings& s
                   "Core clock the times are given at (default: the board's)")
       ->check(CLI::PositiveNumber);
   command.add_option("--icache", settings.icache, "Simulated instruction cache SIZE:WAYS:LINE")
+      ->check(CLI::Validator(tinydeploy::cli::check_cache_geometry, "SIZE:WAYS:LINE"))
       ->capture_default_str();
   command.add_option("--dcache", settings.dcache, "Simulated data cache SIZE:WAYS:LINE")
+      ->check(CLI::Validator(tinydeploy::cli::check_cache_geometry, "SIZE:WAYS:LINE"))
       ->capture_default_str();
 }
 

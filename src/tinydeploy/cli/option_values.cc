@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "tinydeploy/common/text.h"
 
@@ -53,6 +54,34 @@ std::string check_byte_size(std::string& text) {
         printable(text));
   }
   text = std::to_string(value << shift);
+  return {};
+}
+
+std::string check_cache_geometry(std::string& text) {
+  std::vector<uint64_t> parts;
+  size_t start = 0;
+  while (parts.size() < 4) {
+    const size_t end = text.find(':', start);
+    const std::string part = text.substr(start, end == std::string::npos ? end : end - start);
+    if (part.empty() || part.size() > 9 ||
+        part.find_first_not_of("0123456789") != std::string::npos) {
+      return "expected SIZE:WAYS:LINE in bytes, ways and bytes, e.g. 32768:4:32";
+    }
+    parts.push_back(std::stoull(part));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  if (parts.size() != 3) return "expected SIZE:WAYS:LINE in bytes, ways and bytes, e.g. 32768:4:32";
+  const uint64_t size = parts[0];
+  const uint64_t ways = parts[1];
+  const uint64_t line = parts[2];
+  if (line < 4 || line > 4096 || (line & (line - 1)) != 0) {
+    return "LINE must be a power of two from 4 to 4096 bytes";
+  }
+  if (ways < 1 || ways > 64) return "WAYS must be from 1 to 64";
+  if (size == 0 || size > (uint64_t{64} << 20) || size % (ways * line) != 0) {
+    return "SIZE must be a multiple of WAYS*LINE, at most 64 MiB";
+  }
   return {};
 }
 

@@ -15,4 +15,8 @@ std::string check_seed(std::string& text);
 // GiB, B; any case), at most 2^62 bytes; rewritten as plain bytes.
 std::string check_byte_size(std::string& text);
 
+// A simulated cache's geometry SIZE:WAYS:LINE in bytes, ways and bytes: LINE a power of two
+// from 4 to 4096, WAYS from 1 to 64, SIZE a multiple of WAYS*LINE of at most 64 MiB.
+std::string check_cache_geometry(std::string& text);
+
 }  // namespace tinydeploy::cli
