@@ -311,12 +311,14 @@ int run_deploy(const DeployOptions& options, std::ostream& out) {
           metadata.library = library_meta(library.report, target.board.core);
         }
         written.push_back(artifacts.library);
-        return fmt::format("{}/ (flash {} B, RAM {} B{}){}", artifacts.library,
-                           metadata.library->flash_total, metadata.library->ram_total,
-                           target.board.core == board::Core::Host && !reusable
-                               ? "; the example ran and passed"
-                               : "",
-                           reusable ? " reused: built earlier from the same package" : "");
+        std::string note;
+        if (reusable) {
+          note = "; reused: built earlier from the same package";
+        } else if (target.board.core == board::Core::Host) {
+          note = "; the example ran and passed";
+        }
+        return fmt::format("{}/ (flash {} B, RAM {} B{})", artifacts.library,
+                           metadata.library->flash_total, metadata.library->ram_total, note);
       });
     } else {
       flow.skip("library", "--no-library");
