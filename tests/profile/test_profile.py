@@ -94,6 +94,12 @@ def test_csv_has_one_row_per_operator(profiled):
         assert int(row[col["cycles"]]) >= int(row[col["instructions"]])  # 1 cycle at least each
         assert row[col["cycles kind"]] == "estimated"
         assert row[col["cache kind"]] == "simulated"
+        macs = int(row[col["Est MACs"]])
+        if macs > 0:
+            assert float(row[col["cycles per MAC"]]) == pytest.approx(
+                int(row[col["cycles"]]) / macs, abs=0.0005)
+        else:
+            assert row[col["cycles per MAC"]] == ""
         daccess = int(row[col["daccess"]])
         assert daccess == int(row[col["dtaglookup"]]) + int(row[col["dhitsline"]])
         assert int(row[col["dhitslookup"]]) <= int(row[col["dtaglookup"]])

@@ -106,7 +106,7 @@ std::string stats_csv(const std::vector<LayerRow>& rows, double clock_hz) {
       "Event,Tag,uSeconds,Est MACs,cycles,cpi,exc,sleep,lsu,fold,daccess,dtaglookup,dhitslookup,"
       "dhitsline,iaccess,itaglookup,ihitslookup,ihitsline,instructions,loads,stores,branches,"
       "taken branches,output bytes,cycles kind,cache kind,cold cycles,min cycles,"
-      "cold instructions,min instructions\n";
+      "cold instructions,min instructions,cycles per MAC\n";
   for (const LayerRow& row : rows) {
     const Counters& m = row.counters.median;
     const bool measured = m[kInstructions] > 0;
@@ -128,11 +128,16 @@ std::string stats_csv(const std::vector<LayerRow>& rows, double clock_hz) {
     }
     line += fmt::format("{},", row.output_bytes);
     if (measured) {
-      line += fmt::format("estimated,simulated,{},{},{},{}", row.counters.cold[kEstCycles],
+      line += fmt::format("estimated,simulated,{},{},{},{},", row.counters.cold[kEstCycles],
                           row.counters.min[kEstCycles], row.counters.cold[kInstructions],
                           row.counters.min[kInstructions]);
+      // Estimated cycles per estimated MAC; empty for a layer without MACs (a reshape, a pool).
+      if (row.macs > 0) {
+        line += fmt::format("{:.3f}",
+                            static_cast<double>(m[kEstCycles]) / static_cast<double>(row.macs));
+      }
     } else {
-      line += ",,,,,";
+      line += ",,,,,,";
     }
     text += line + "\n";
   }
