@@ -483,6 +483,12 @@ TEST(MetadataTest, RefusesAStringWhereANumberGoes) {
             "kws.meta.json: profile.clock_hz is not a number");
   EXPECT_EQ(refusal([](json& d) { d["profile"]["clock_hz"] = 0; }),
             "kws.meta.json: profile.clock_hz is not positive");
+  // Read from text, 0 is an unsigned number: the lower bound holds for it too.
+  EXPECT_EQ(refusal([](json& d) { d["profile"]["runs"] = 0; }),
+            "kws.meta.json: profile.runs is 0, outside [1, 4294967295]");
+  EXPECT_EQ(refusal([](json& d) { d["validation"]["runs"] = 0; }),
+            "kws.meta.json: validation.runs is 0, outside [1, 4294967295]");
+  EXPECT_EQ(refusal([](json& d) { d["profile"]["runs"] = 1; }), "");
 }
 
 TEST(MetadataTest, RefusesAHashThatIsNotLowercaseHexSha256) {

@@ -103,13 +103,18 @@ class Reader {
   }
 
   int64_t integer(int64_t min, int64_t max) const {
+    int64_t v = 0;
+    // The parser stores every non-negative integer unsigned: those are checked against `min`
+    // too (a `runs` of 0).
     if (value_.is_number_unsigned()) {
-      const uint64_t v = value_.get<uint64_t>();
-      if (v > static_cast<uint64_t>(max)) fail(fmt::format("is {}, above {}", v, max));
-      return static_cast<int64_t>(v);
+      const uint64_t u = value_.get<uint64_t>();
+      if (u > static_cast<uint64_t>(max)) fail(fmt::format("is {}, above {}", u, max));
+      v = static_cast<int64_t>(u);
+    } else if (value_.is_number_integer()) {
+      v = value_.get<int64_t>();
+    } else {
+      fail("is not an integer");
     }
-    if (!value_.is_number_integer()) fail("is not an integer");
-    const int64_t v = value_.get<int64_t>();
     if (v < min || v > max) fail(fmt::format("is {}, outside [{}, {}]", v, min, max));
     return v;
   }
