@@ -475,10 +475,18 @@ TEST(MetadataTest, RefusesAStringWhereANumberGoes) {
             "kws.meta.json: model.bytes is not an integer");
   EXPECT_EQ(refusal([](json& d) { d["outputs"][0]["quantization"]["scales"][1] = "0.5"; }),
             "kws.meta.json: outputs[0].quantization.scales[1] is not a number");
+  // Results may also be the strings of NaN and the infinities (see NonFiniteResultsRoundTrip),
+  // but no other string.
   EXPECT_EQ(refusal([](json& d) { d["validation"]["outputs"][1]["max_real"] = "1e-7"; }),
-            "kws.meta.json: validation.outputs[1].max_real is not a number");
-  EXPECT_EQ(refusal([](json& d) { d["example"]["outputs"][1]["values"][0] = "1"; }),
+            "kws.meta.json: validation.outputs[1].max_real is neither a number nor \"NaN\", "
+            "\"Infinity\" or \"-Infinity\"");
+  EXPECT_EQ(refusal([](json& d) { d["example"]["outputs"][1]["values"][0] = "inf"; }),
+            "kws.meta.json: example.outputs[1].values[0] is neither a number nor \"NaN\", "
+            "\"Infinity\" or \"-Infinity\"");
+  EXPECT_EQ(refusal([](json& d) { d["example"]["outputs"][1]["values"][0] = nullptr; }),
             "kws.meta.json: example.outputs[1].values[0] is not a number");
+  EXPECT_EQ(refusal([](json& d) { d["inputs"][0]["quantization"]["scales"][0] = "NaN"; }),
+            "kws.meta.json: inputs[0].quantization.scales[0] is not a number");
   EXPECT_EQ(refusal([](json& d) { d["profile"]["clock_hz"] = "25 MHz"; }),
             "kws.meta.json: profile.clock_hz is not a number");
   EXPECT_EQ(refusal([](json& d) { d["profile"]["clock_hz"] = 0; }),
@@ -558,6 +566,31 @@ TEST(MetadataTest, RefusesMoreExampleValuesThanAreKept) {
   EXPECT_EQ(refusal(with_values(kMaxExampleElements)), "");
   EXPECT_EQ(refusal(with_values(kMaxExampleElements + 1)),
             "kws.meta.json: example.inputs[0].values holds more than 4096 values");
+}
+
+// A float model's outputs, and the difference between the target's and the reference's, can be
+// NaN or infinite; JSON has no such numbers, and the document must still read back.
+TEST(MetadataTest, NonFiniteResultsRoundTrip) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  Metadata m = full_metadata();
+  m.example_outputs[1].values = {kInf, std::nan(""), -kInf, 1.5};
+  m.validation->outputs[1].max_real = kInf;
+  m.validation->outputs[1].max_lsb = std::nan("");
+  m.validation->pass = false;
+  const std::string text = metadata_json(m);
+  const json doc = json::parse(text);
+  EXPECT_EQ(doc["example"]["outputs"][1]["values"], json({"Infinity", "NaN", "-Infinity", 1.5}));
+  EXPECT_EQ(doc["validation"]["outputs"][1]["max_real"], "Infinity");
+  const Metadata back = parse_metadata(text, kWhere);
+  const std::vector<double>& values = back.example_outputs[1].values;
+  ASSERT_EQ(values.size(), 4u);
+  EXPECT_EQ(values[0], kInf);
+  EXPECT_TRUE(std::isnan(values[1]));
+  EXPECT_EQ(values[2], -kInf);
+  EXPECT_EQ(values[3], 1.5);
+  EXPECT_EQ(back.validation->outputs[1].max_real, kInf);
+  EXPECT_TRUE(std::isnan(back.validation->outputs[1].max_lsb));
+  EXPECT_EQ(metadata_json(back), text);
 }
 
 TEST(MetadataTest, InvalidUtf8InNamesIsReplacedWhenWritten) {
