@@ -499,6 +499,17 @@ TEST(MetadataTest, RefusesAStringWhereANumberGoes) {
   EXPECT_EQ(refusal([](json& d) { d["profile"]["runs"] = 1; }), "");
 }
 
+TEST(MetadataTest, RefusesANumberBeyondADouble) {
+  std::string text = metadata_json(full_metadata());
+  const std::string clock = "\"clock_hz\": 25000000.0";
+  const size_t at = text.find(clock);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, clock.size(), "\"clock_hz\": 1e999");
+  // The parser itself refuses it, and says where.
+  EXPECT_THAT(refusal_of_text(text), AllOf(StartsWith("kws.meta.json is not valid JSON: "),
+                                           HasSubstr("number overflow parsing '1e999'")));
+}
+
 TEST(MetadataTest, RefusesAHashThatIsNotLowercaseHexSha256) {
   const std::string expected = "kws.meta.json: model.sha256 is not a SHA-256 in lowercase hex";
   const std::string upper = "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef";
