@@ -341,6 +341,12 @@ TEST(MetadataTest, OptionalPartsAreNullAndStayAbsent) {
   EXPECT_TRUE(doc.at("validation").is_null());
   EXPECT_TRUE(doc.at("library").is_null());
   expect_same(m, round_trip(m));
+  // A quantization of null is no quantization.
+  json unquantized = doc;
+  unquantized["inputs"][0]["quantization"] = nullptr;
+  const Metadata plain = parse_metadata(unquantized.dump(), kWhere);
+  EXPECT_TRUE(plain.inputs[0].scales.empty());
+  EXPECT_TRUE(plain.inputs[0].zero_points.empty());
   // A document without the keys at all reads the same.
   json without = doc;
   without.erase("profile");
