@@ -53,8 +53,18 @@ json tensor_json(const TensorMeta& t) {
   return out;
 }
 
+// JSON has no NaN or infinity (a writer would put null there): a value that was computed, an
+// output or a difference, is spelled "NaN", "Infinity" or "-Infinity" then, and read back.
+json result_json(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  return value;
+}
+
 json example_json(const ExampleTensorMeta& t) {
-  return {{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"values", t.values}};
+  json values = json::array();
+  for (double v : t.values) values.push_back(result_json(v));
+  return {{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"values", values}};
 }
 
 // ---- reading: every field checked, errors name the field's path ----
@@ -102,14 +112,32 @@ class Reader {
     return v;
   }
 
-  int64_t integer(int64_t min, int64_t max) const {
-    if (value_.is_number_unsigned()) {
-      const uint64_t v = value_.get<uint64_t>();
-      if (v > static_cast<uint64_t>(max)) fail(fmt::format("is {}, above {}", v, max));
-      return static_cast<int64_t>(v);
+  // A number, or one of the spellings of result_json for NaN and the infinities.
+  double result() const {
+    if (value_.is_string()) {
+      const auto& text = value_.get_ref<const std::string&>();
+      if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+      if (text == "Infinity") return std::numeric_limits<double>::infinity();
+      if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
+      fail("is neither a number nor \"NaN\", \"Infinity\" or \"-Infinity\"");
     }
-    if (!value_.is_number_integer()) fail("is not an integer");
-    const int64_t v = value_.get<int64_t>();
+    if (!value_.is_number()) fail("is not a number");
+    return value_.get<double>();
+  }
+
+  int64_t integer(int64_t min, int64_t max) const {
+    int64_t v = 0;
+    // The parser stores every non-negative integer unsigned: those are checked against `min`
+    // too (a `runs` of 0).
+    if (value_.is_number_unsigned()) {
+      const uint64_t u = value_.get<uint64_t>();
+      if (u > static_cast<uint64_t>(max)) fail(fmt::format("is {}, above {}", u, max));
+      v = static_cast<int64_t>(u);
+    } else if (value_.is_number_integer()) {
+      v = value_.get<int64_t>();
+    } else {
+      fail("is not an integer");
+    }
     if (v < min || v > max) fail(fmt::format("is {}, outside [{}, {}]", v, min, max));
     return v;
   }
@@ -185,7 +213,7 @@ ExampleTensorMeta read_example(const Reader& r) {
   t.name = r.at("name").text();
   t.dtype = r.at("dtype").text();
   t.shape = read_shape(r.at("shape"));
-  t.values = r.at("values").list([](const Reader& v) { return v.number(); });
+  t.values = r.at("values").list([](const Reader& v) { return v.result(); });
   if (static_cast<int64_t>(t.values.size()) > kMaxExampleElements) {
     r.at("values").fail(fmt::format("holds more than {} values", kMaxExampleElements));
   }
@@ -231,8 +259,8 @@ ValidationMeta read_validation(const Reader& r) {
   v.outputs = r.at("outputs").list([](const Reader& o) {
     OutputValidationMeta out;
     out.name = o.at("name").text();
-    out.max_lsb = o.at("max_lsb").number();
-    out.max_real = o.at("max_real").number();
+    out.max_lsb = o.at("max_lsb").result();
+    out.max_real = o.at("max_real").result();
     out.differing = o.at("differing").size_value();
     out.elements = o.at("elements").size_value();
     out.classifier = o.at("classifier").boolean();
@@ -337,8 +365,8 @@ std::string metadata_json(const Metadata& m) {
     json out = json::array();
     for (const OutputValidationMeta& o : v.outputs) {
       out.push_back({{"name", o.name},
-                     {"max_lsb", o.max_lsb},
-                     {"max_real", o.max_real},
+                     {"max_lsb", result_json(o.max_lsb)},
+                     {"max_real", result_json(o.max_real)},
                      {"differing", o.differing},
                      {"elements", o.elements},
                      {"classifier", o.classifier},

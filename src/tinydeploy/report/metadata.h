@@ -89,8 +89,8 @@ struct ProfileMeta {
 
 struct OutputValidationMeta {
   std::string name;
-  double max_lsb = 0;  // integer outputs; 0 for float
-  double max_real = 0;
+  double max_lsb = 0;   // integer outputs; 0 for float
+  double max_real = 0;  // infinite when only one side was infinite
   int64_t differing = 0;
   int64_t elements = 0;
   bool classifier = false;
@@ -128,7 +128,7 @@ struct ExampleTensorMeta {
   std::string name;
   std::string dtype;
   std::vector<int32_t> shape;
-  std::vector<double> values;  // empty when left out
+  std::vector<double> values;  // empty when left out; NaN and infinities are kept (see docs)
 };
 
 struct Metadata {
