@@ -172,6 +172,14 @@ class Reader {
   const std::string& where_;
 };
 
+std::string read_sha256(const Reader& r) {
+  std::string hash = r.text();
+  if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    r.fail("is not a SHA-256 in lowercase hex");
+  }
+  return hash;
+}
+
 std::vector<int32_t> read_shape(const Reader& r) {
   return r.list([](const Reader& d) { return static_cast<int32_t>(d.integer(0, 1 << 30)); });
 }
@@ -418,14 +426,10 @@ Metadata parse_metadata(std::string_view text, const std::string& where) {
   m.tool = r.at("tool").text();
   const Reader model = r.at("model");
   m.model_file = model.at("file").text();
-  m.model_sha256 = model.at("sha256").text();
-  if (m.model_sha256.size() != 64 ||
-      m.model_sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    model.at("sha256").fail("is not a SHA-256 in lowercase hex");
-  }
+  m.model_sha256 = read_sha256(model.at("sha256"));
   m.model_bytes = model.at("bytes").size_value();
   m.name = r.at("name").text();
-  m.package_sha256 = r.at("package").at("sha256").text();
+  m.package_sha256 = read_sha256(r.at("package").at("sha256"));
   m.target = r.at("target").text();
   m.core = r.at("core").text();
   const Reader memory = r.at("memory");
