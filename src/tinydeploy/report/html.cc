@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -312,6 +313,11 @@ class Page {
                : 0;
   }
 
+  // Estimated cycles as time at the profile's clock; not a number when the clock is unknown.
+  double seconds_of(double cycles) const {
+    return clock_hz() > 0 ? cycles / clock_hz() : std::numeric_limits<double>::quiet_NaN();
+  }
+
   const char* colour_of(const std::string& op) const {
     const auto it = colours_.find(op);
     return it == colours_.end() ? kPalette.back() : it->second;
@@ -435,12 +441,11 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     const double macs = as_double(non_negative(m_.total_macs));
     if (p) {
       const double cycles = as_double(p->total.median[f.est_cycles]);
-      const double seconds = ratio(cycles, clock_hz());
-      summary_item(
-          "Inference time", duration(seconds),
-          fmt::format("estimated: cost-model cycles at {} MHz, {}; cold {}",
-                      decimal(clock_hz() / 1e6, 3), runs_words(),
-                      duration(ratio(as_double(p->total.cold[f.est_cycles]), clock_hz()))));
+      const double seconds = seconds_of(cycles);
+      summary_item("Inference time", duration(seconds),
+                   fmt::format("estimated: cost-model cycles at {} MHz, {}; cold {}",
+                               decimal(clock_hz() / 1e6, 3), runs_words(),
+                               duration(seconds_of(as_double(p->total.cold[f.est_cycles])))));
       summary_item("Total cycles", grouped(p->total.median[f.est_cycles]),
                    fmt::format("estimated ({} cost model)", core_words()));
       summary_item("Instructions", grouped(p->total.median[f.instructions]),
@@ -607,7 +612,7 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
             "#{} {} {}\n{} estimated cycles ({} of the inference), {} at {} MHz\n{} instructions "
             "(counted)",
             i, text(layer.op), text(layer.tag), grouped((*c)[f.est_cycles]), percent(cycles, total),
-            duration(ratio(cycles, clock_hz())), decimal(clock_hz() / 1e6, 3),
+            duration(seconds_of(cycles)), decimal(clock_hz() / 1e6, 3),
             grouped((*c)[f.instructions]));
       } else {
         b.value_text = "not profiled";
