@@ -16,6 +16,7 @@
 #include "tinydeploy/cli/library.h"
 #include "tinydeploy/cli/option_values.h"
 #include "tinydeploy/cli/profile.h"
+#include "tinydeploy/cli/report.h"
 #include "tinydeploy/cli/run.h"
 #include "tinydeploy/cli/validate.h"
 #include "tinydeploy/common/error.h"
@@ -336,6 +337,23 @@ void add_deploy_command(CLI::App& app, tinydeploy::cli::DeployOptions& options, 
   });
 }
 
+void add_report_command(CLI::App& app, tinydeploy::cli::ReportOptions& options) {
+  CLI::App* report = app.add_subcommand(
+      "report",
+      "Write report.html from a model's metadata (NAME.meta.json): one self-contained page with "
+      "the summary, time per layer, MACs against time, cycles per MAC, the memory plan and the "
+      "validation result");
+  report->add_option("metadata", options.metadata, "The NAME.meta.json to draw from")->required();
+  report
+      ->add_option("-o,--output", options.output,
+                   "The HTML file to write: a new file, or a report tinydeploy wrote (replaced "
+                   "atomically; its directory must exist)")
+      ->required();
+  report->add_flag("--force", options.force,
+                   "Let -o replace an existing file that is not a tinydeploy report");
+  report->callback([&options] { tinydeploy::cli::run_report(options, std::cout); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -363,6 +381,8 @@ int main(int argc, char** argv) {
   add_profile_command(app, profile_options, exit_code);
   tinydeploy::cli::DeployOptions deploy_options;
   add_deploy_command(app, deploy_options, exit_code);
+  tinydeploy::cli::ReportOptions report_options;
+  add_report_command(app, report_options);
 
   try {
     app.parse(argc, argv);
