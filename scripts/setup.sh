@@ -10,7 +10,7 @@ apt_packages=(
   libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
-  python3 python3-venv
+  python3 python3-venv chromium
 )
 
 missing=()
