@@ -120,6 +120,9 @@ TEST(HtmlReport, ShowsTheFiguresOfTheMetadata) {
   EXPECT_THAT(page, HasSubstr("estimated: cost-model cycles at 25.000 MHz, median of 3 runs"));
   EXPECT_THAT(page, HasSubstr("counted (qemu-plugin)"));
   EXPECT_THAT(page, HasSubstr("d-cache hits<small>simulated</small>"));
+  // Simulated caches over the whole inference: every instruction fetch hits, (190 + 50) / 250 of
+  // the data accesses do.
+  EXPECT_THAT(page, HasSubstr("<dd>100.000% / 96.000%</dd>"));
   // D-cache of layer 0: (190 + 50) / 250 = 96.00%.
   EXPECT_THAT(page, HasSubstr(">96.00%<"));
   EXPECT_THAT(page, HasSubstr("<span class=\"badge pass\">PASS</span>"));

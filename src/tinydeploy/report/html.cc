@@ -16,140 +16,11 @@
 #include <utility>
 #include <vector>
 
-#include "tinydeploy/common/text.h"
+#include "tinydeploy/report/html_text.h"
+#include "tinydeploy/report/svg_charts.h"
 
 namespace tinydeploy::report {
 namespace {
-
-// ---- text and numbers ----
-
-// Text that printable() has made well-formed, for HTML content and quoted attributes.
-std::string html(std::string_view shown) {
-  std::string out;
-  out.reserve(shown.size());
-  for (const char c : shown) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-// Untrusted text (names from the model or the metadata file).
-std::string text(std::string_view untrusted) { return html(printable(untrusted)); }
-
-// At most `max_chars` characters of untrusted text, cut at a character boundary with an ellipsis.
-std::string shortened(std::string_view untrusted, size_t max_chars) {
-  const std::string shown = printable(untrusted);
-  const auto starts_character = [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  };
-  const auto characters =
-      static_cast<size_t>(std::count_if(shown.begin(), shown.end(), starts_character));
-  if (characters <= max_chars || max_chars == 0) return html(shown);
-  size_t kept = 0;
-  size_t cut = 0;
-  for (; cut < shown.size(); ++cut) {
-    if (starts_character(shown[cut]) && kept++ == max_chars - 1) break;
-  }
-  return html(std::string_view(shown).substr(0, cut)) + "\u2026";
-}
-
-uint64_t non_negative(int64_t value) { return value < 0 ? 0 : static_cast<uint64_t>(value); }
-
-// 1234567 -> "1,234,567".
-std::string grouped(uint64_t value) {
-  const std::string digits = fmt::format("{}", value);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string grouped(int64_t value) {
-  if (value >= 0) return grouped(static_cast<uint64_t>(value));
-  // Built by appending (GCC 12's -Wrestrict misfires on "-" + string).
-  std::string out = "-";
-  out += grouped(static_cast<uint64_t>(-(value + 1)) + 1);
-  return out;
-}
-
-// A fixed-point number with its integer part grouped; "-" for what is not a finite number.
-std::string decimal(double value, int decimals) {
-  if (!std::isfinite(value)) return "-";
-  const std::string digits = fmt::format("{:.{}f}", std::fabs(value), decimals);
-  const size_t point = std::min(digits.find('.'), digits.size());
-  std::string out = value < 0 && digits.find_first_not_of("0.") != std::string::npos ? "-" : "";
-  for (size_t i = 0; i < point; ++i) {
-    if (i > 0 && (point - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out + digits.substr(point);
-}
-
-// Three significant digits and a metric prefix: 1.01M, 250k, 12.5.
-std::string compact(double value) {
-  if (!std::isfinite(value)) return "-";
-  static constexpr std::array<const char*, 7> kPrefixes = {"", "k", "M", "G", "T", "P", "E"};
-  double scaled = std::fabs(value);
-  size_t prefix = 0;
-  while (scaled >= 999.5 && prefix + 1 < kPrefixes.size()) {
-    scaled /= 1000;
-    ++prefix;
-  }
-  const int decimals = scaled >= 99.95 || scaled == std::floor(scaled) ? 0
-                       : scaled >= 9.995                               ? 1
-                                                                       : 2;
-  std::string out = fmt::format("{:.{}f}", scaled, decimals);
-  if (out.find('.') != std::string::npos) {
-    while (out.back() == '0') out.pop_back();
-    if (out.back() == '.') out.pop_back();
-  }
-  return (value < 0 ? "-" : "") + out + kPrefixes[prefix];
-}
-
-// An SVG coordinate or length: never NaN or infinite, whatever the data.
-std::string px(double value) {
-  if (!std::isfinite(value)) return "0";
-  const std::string out = fmt::format("{:.1f}", value);
-  return out == "-0.0" ? "0.0" : out;
-}
-
-double ratio(double part, double whole) {
-  const double r = whole > 0 ? part / whole : 0;
-  return std::isfinite(r) ? r : 0;
-}
-
-std::string percent(double part, double whole, int decimals = 1) {
-  if (!(whole > 0)) return "-";
-  return decimal(100 * ratio(part, whole), decimals) + "%";
-}
-
-// A duration in the unit that reads best.
-std::string duration(double seconds) {
-  if (!std::isfinite(seconds)) return "-";
-  if (seconds >= 1) return decimal(seconds, 3) + " s";
-  if (seconds >= 1e-3) return decimal(seconds * 1e3, 3) + " ms";
-  return decimal(seconds * 1e6, 3) + " \u00b5s";
-}
 
 std::string join_shape(const std::vector<int32_t>& shape) {
   std::string out = "[";
@@ -181,87 +52,12 @@ struct Fields {
 
 double as_double(uint64_t value) { return static_cast<double>(value); }
 
-// ---- chart helpers ----
-
-constexpr double kChartWidth = 960;
+// ---- colours ----
 
 // The palette: one colour per operator type, in order of first appearance.
 constexpr std::array<const char*, 10> kPalette = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759",
                                                   "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
                                                   "#9c755f", "#8c8c8c"};
-constexpr const char* kScratchColour = "#f28e2b";
-constexpr std::array<const char*, 3> kTensorColours = {"#4e79a7", "#6f9fca", "#345d86"};
-
-// Round steps (1, 2 or 5 times a power of ten) from 0 up to at least `max`, about `count`.
-std::vector<double> ticks(double max, int count, bool integers) {
-  if (!std::isfinite(max) || max <= 0) return {0, 1};
-  const double rough = max / count;
-  const double power = std::pow(10.0, std::floor(std::log10(rough)));
-  double step = 10 * power;
-  for (const double m : {1.0, 2.0, 5.0}) {
-    if (m * power >= rough) {
-      step = m * power;
-      break;
-    }
-  }
-  if (integers) step = std::max(step, 1.0);
-  std::vector<double> out;
-  const auto steps = static_cast<int>(std::ceil(max / step - 1e-9));
-  for (int i = 0; i <= std::max(steps, 1); ++i) out.push_back(i * step);
-  return out;
-}
-
-// A value axis from 0: linear, or logarithmic when the data spans more than two decades. A log
-// axis runs from the decade below the smallest positive value; zeros, which it cannot place,
-// get a lane of their own at the origin.
-struct Axis {
-  static constexpr double kZeroLane = 0.06;  // of the axis length
-  bool log = false;
-  bool zero_lane = false;
-  double bottom = 1;  // the log axis's first decade
-  double top = 1;
-  std::vector<double> marks;
-
-  static Axis over(const std::vector<double>& values) {
-    double max = 0;
-    double min_positive = 0;
-    bool zeros = false;
-    for (const double v : values) {
-      if (!std::isfinite(v) || v <= 0) {
-        zeros = true;
-        continue;
-      }
-      max = std::max(max, v);
-      min_positive = min_positive == 0 ? v : std::min(min_positive, v);
-    }
-    Axis axis;
-    axis.log = min_positive > 0 && max / min_positive > 100;
-    if (axis.log) {
-      const int first = static_cast<int>(std::floor(std::log10(min_positive) + 1e-9));
-      const int last = std::max(first + 1, static_cast<int>(std::ceil(std::log10(max) - 1e-9)));
-      axis.bottom = std::pow(10.0, first);
-      axis.top = std::pow(10.0, last);
-      axis.zero_lane = zeros;
-      if (zeros) axis.marks.push_back(0);
-      for (int d = first; d <= last; ++d) axis.marks.push_back(std::pow(10.0, d));
-    } else {
-      axis.marks = ticks(max, 5, false);
-      axis.top = axis.marks.back();
-    }
-    return axis;
-  }
-
-  // 0 at the origin, 1 at the top.
-  double at(double value) const {
-    if (!std::isfinite(value) || value <= 0) return 0;
-    double r = value / top;
-    if (log) {
-      const double lane = zero_lane ? kZeroLane : 0;
-      r = lane + (1 - lane) * std::log10(value / bottom) / std::log10(top / bottom);
-    }
-    return std::isfinite(r) ? std::clamp(r, 0.0, 1.0) : 0;
-  }
-};
 
 class Page {
  public:
@@ -325,7 +121,7 @@ class Page {
 
   std::string layer_label(size_t i, size_t max_chars) const {
     const LayerMeta& layer = m_.layers[i];
-    return fmt::format("#{} {}", i, shortened(layer.op + "  " + layer.tag, max_chars));
+    return fmt::format("#{} {}", i, html_text_shortened(layer.op + "  " + layer.tag, max_chars));
   }
 
   std::string runs_words() const {
@@ -334,7 +130,7 @@ class Page {
   }
 
   std::string core_words() const {
-    return text(m_.profile && !m_.profile->core.empty() ? m_.profile->core : m_.core);
+    return html_text(m_.profile && !m_.profile->core.empty() ? m_.profile->core : m_.core);
   }
 
   // ---- the page ----
@@ -347,7 +143,7 @@ class Page {
     out_ +=
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n";
-    add("<title>{} \u2014 tinydeploy report</title>\n", text(m_.name));
+    add("<title>{} \u2014 tinydeploy report</title>\n", html_text(m_.name));
     // Errors are kept on the page (and still logged): how a test sees that the page ran clean.
     out_ +=
         "<script>window.onerror = function (message, source, line) {\n"
@@ -410,10 +206,10 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
   }
 
   void header() {
-    add("<header>\n<h1>{} <span class=\"sub\">tinydeploy report</span></h1>\n", text(m_.name));
+    add("<header>\n<h1>{} <span class=\"sub\">tinydeploy report</span></h1>\n", html_text(m_.name));
     add("<p class=\"sub\">{} ({} bytes, sha256 <code>{}</code>) for {} ({})</p>\n</header>\n",
-        text(m_.model_file), grouped(m_.model_bytes), text(m_.model_sha256), text(m_.target),
-        text(m_.core));
+        html_text(m_.model_file), grouped(m_.model_bytes), html_text(m_.model_sha256),
+        html_text(m_.target), html_text(m_.core));
   }
 
   void summary_item(std::string_view term, const std::string& value, const std::string& how) {
@@ -432,11 +228,12 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
           "unknown (run <code>tinydeploy profile</code>).</p>\n";
     }
     out_ += "<dl class=\"summary\">\n";
-    summary_item("Model", text(m_.model_file), text(m_.name));
+    summary_item("Model", html_text(m_.model_file), html_text(m_.name));
     if (p) {
-      summary_item("Target", text(p->target), fmt::format("{}, {}", text(p->board), text(p->core)));
+      summary_item("Target", html_text(p->target),
+                   fmt::format("{}, {}", html_text(p->board), html_text(p->core)));
     } else {
-      summary_item("Target", text(m_.target), text(m_.core));
+      summary_item("Target", html_text(m_.target), html_text(m_.core));
     }
     const double macs = as_double(non_negative(m_.total_macs));
     if (p) {
@@ -449,8 +246,17 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       summary_item("Total cycles", grouped(p->total.median[f.est_cycles]),
                    fmt::format("estimated ({} cost model)", core_words()));
       summary_item("Instructions", grouped(p->total.median[f.instructions]),
-                   fmt::format("counted ({})", text(p->method)));
+                   fmt::format("counted ({})", html_text(p->method)));
       summary_item("Total MACs", grouped(non_negative(m_.total_macs)), "estimated from shapes");
+      const CounterValues& t = p->total.median;
+      summary_item("Cache hits",
+                   fmt::format("{} / {}",
+                               percent(as_double(t[f.ihitslookup]) + as_double(t[f.ihitsline]),
+                                       as_double(t[f.iaccess]), 3),
+                               percent(as_double(t[f.dhitslookup]) + as_double(t[f.dhitsline]),
+                                       as_double(t[f.daccess]), 3)),
+                   fmt::format("simulated; instruction / data caches {} and {} (SIZE:WAYS:LINE)",
+                               html_text(p->icache), html_text(p->dcache)));
       summary_item("MACs per second", seconds > 0 ? compact(macs / seconds) : "-",
                    "estimated: MACs / inference time");
       summary_item(
@@ -490,7 +296,8 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       }
       add("<tr><td>{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>"
           "<td>{}</td></tr>\n",
-          role, text(t.name), text(t.dtype), join_shape(t.shape), grouped(t.bytes), quantization);
+          role, html_text(t.name), html_text(t.dtype), join_shape(t.shape), grouped(t.bytes),
+          quantization);
     }
   }
 
@@ -509,7 +316,7 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     if (!m_.kernel_sources.empty()) {
       std::string sources;
       for (const std::string& s : m_.kernel_sources) {
-        sources += fmt::format("{}<code>{}</code>", sources.empty() ? "" : ", ", text(s));
+        sources += fmt::format("{}<code>{}</code>", sources.empty() ? "" : ", ", html_text(s));
       }
       add("<p class=\"caption\">Kernel sources in the package: {}.</p>\n", sources);
     }
@@ -518,81 +325,12 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
   void legend() {
     out_ += "<ul class=\"legend\">";
     for (const std::string& op : op_order_) {
-      add("<li><i style=\"background:{}\"></i>{}</li>", colour_of(op), text(op));
+      add("<li><i style=\"background:{}\"></i>{}</li>", colour_of(op), html_text(op));
     }
     out_ += "</ul>\n";
   }
 
-  // ---- horizontal bars, one row per layer ----
-
-  struct Bar {
-    std::string label;  // HTML
-    std::string title;  // HTML
-    std::optional<double> value;
-    std::string value_text;  // HTML; shown instead of a bar when there is no value
-    const char* colour = "";
-  };
-
-  void bar_chart(std::string_view id, std::string_view aria, const std::vector<Bar>& bars,
-                 std::string_view axis_title, std::optional<double> reference,
-                 const std::string& reference_label) {
-    const size_t n = bars.size();
-    const double row = n <= 40 ? 22 : n <= 150 ? 15 : 11;
-    const double font = n <= 40 ? 12 : n <= 150 ? 10.5 : 8.5;
-    const double label_width = 340;
-    const double value_width = 140;
-    const double plot_width = kChartWidth - label_width - value_width;
-    const double top = reference ? 22 : 8;  // room for the reference line's label
-    const double height = top + static_cast<double>(n) * row + 44;
-    double max = reference.value_or(0);
-    for (const Bar& b : bars) {
-      if (b.value) max = std::max(max, *b.value);
-    }
-    const std::vector<double> marks = ticks(max, 6, false);
-    const double domain = marks.back();
-    const auto x_of = [&](double v) { return label_width + plot_width * ratio(v, domain); };
-    const double bottom = top + static_cast<double>(n) * row;
-
-    add("<svg class=\"chart\" data-chart=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" "
-        "aria-label=\"{}\">\n",
-        id, px(kChartWidth), px(height), aria);
-    for (const double mark : marks) {
-      add("<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
-          "<text x=\"{0}\" y=\"{3}\" font-size=\"11\" text-anchor=\"middle\" class=\"muted\">"
-          "{4}</text>\n",
-          px(x_of(mark)), px(top), px(bottom), px(bottom + 15), compact(mark));
-    }
-    add("<line class=\"axis\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>\n", px(label_width),
-        px(top), px(bottom));
-    for (size_t i = 0; i < n; ++i) {
-      const Bar& b = bars[i];
-      const double y = top + static_cast<double>(i) * row;
-      add("<g><title>{}</title>", b.title);
-      add("<text x=\"{}\" y=\"{}\" font-size=\"{}\" text-anchor=\"end\">{}</text>",
-          px(label_width - 8), px(y + row * 0.5 + font * 0.35), px(font), b.label);
-      if (b.value) {
-        const double w = x_of(*b.value) - label_width;
-        add("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" rx=\"1.5\"/>",
-            px(label_width), px(y + row * 0.15), px(w), px(row * 0.7), b.colour);
-        add("<text x=\"{}\" y=\"{}\" font-size=\"{}\">{}</text>", px(label_width + w + 5),
-            px(y + row * 0.5 + font * 0.35), px(font), b.value_text);
-      } else {
-        add("<text x=\"{}\" y=\"{}\" font-size=\"{}\" class=\"muted\">{}</text>",
-            px(label_width + 6), px(y + row * 0.5 + font * 0.35), px(font), b.value_text);
-      }
-      out_ += "</g>\n";
-    }
-    if (reference) {
-      const double x = x_of(*reference);
-      add("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#1f2933\" "
-          "stroke-dasharray=\"4 3\"/><text x=\"{0}\" y=\"{3}\" font-size=\"11\" "
-          "text-anchor=\"middle\">{4}</text>\n",
-          px(x), px(top - 2), px(bottom), px(top - 7), reference_label);
-    }
-    add("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>\n",
-        px(label_width + plot_width / 2), px(bottom + 31), axis_title);
-    out_ += "</svg>\n";
-  }
+  // ---- the charts of the profile ----
 
   void layer_time_chart() {
     const Fields f;
@@ -601,30 +339,30 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     for (size_t i = 0; i < m_.layers.size(); ++i) {
       const LayerMeta& layer = m_.layers[i];
       Bar b;
-      b.label = layer_label(i, 40);
+      b.label_html = layer_label(i, 40);
       b.colour = colour_of(layer.op);
       const CounterValues* c = layer_counters(i);
       if (c) {
         const double cycles = as_double((*c)[f.est_cycles]);
         b.value = cycles;
-        b.value_text = fmt::format("{} ({})", compact(cycles), percent(cycles, total));
-        b.title = fmt::format(
+        b.value_html = fmt::format("{} ({})", compact(cycles), percent(cycles, total));
+        b.title_html = fmt::format(
             "#{} {} {}\n{} estimated cycles ({} of the inference), {} at {} MHz\n{} instructions "
             "(counted)",
-            i, text(layer.op), text(layer.tag), grouped((*c)[f.est_cycles]), percent(cycles, total),
-            duration(seconds_of(cycles)), decimal(clock_hz() / 1e6, 3),
+            i, html_text(layer.op), html_text(layer.tag), grouped((*c)[f.est_cycles]),
+            percent(cycles, total), duration(seconds_of(cycles)), decimal(clock_hz() / 1e6, 3),
             grouped((*c)[f.instructions]));
       } else {
-        b.value_text = "not profiled";
-        b.title = fmt::format("#{} {} {}: the profile has no figures for this layer", i,
-                              text(layer.op), text(layer.tag));
+        b.value_html = "not profiled";
+        b.title_html = fmt::format("#{} {} {}: the profile has no figures for this layer", i,
+                                   html_text(layer.op), html_text(layer.tag));
       }
       bars.push_back(std::move(b));
     }
-    bar_chart(
-        kChartLayerTime, "Estimated cycles per layer", bars,
-        fmt::format("estimated cycles per layer ({} cost model, {})", core_words(), runs_words()),
-        std::nullopt, "");
+    out_ += bar_chart(
+        {kChartLayerTime, "Estimated cycles per layer", std::move(bars),
+         fmt::format("estimated cycles per layer ({} cost model, {})", core_words(), runs_words()),
+         std::nullopt, ""});
   }
 
   void cycles_per_mac_chart() {
@@ -635,123 +373,56 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     for (size_t i = 0; i < m_.layers.size(); ++i) {
       const LayerMeta& layer = m_.layers[i];
       Bar b;
-      b.label = layer_label(i, 40);
+      b.label_html = layer_label(i, 40);
       b.colour = colour_of(layer.op);
       const CounterValues* c = layer_counters(i);
       const double layer_macs = as_double(non_negative(layer.macs));
       if (c && layer_macs > 0) {
         const double value = ratio(as_double((*c)[f.est_cycles]), layer_macs);
         b.value = value;
-        b.value_text = decimal(value, 2);
-        b.title =
-            fmt::format("#{} {} {}\n{} estimated cycles per MAC ({} MACs)", i, text(layer.op),
-                        text(layer.tag), decimal(value, 2), grouped(non_negative(layer.macs)));
+        b.value_html = decimal(value, 2);
+        b.title_html =
+            fmt::format("#{} {} {}\n{} estimated cycles per MAC ({} MACs)", i, html_text(layer.op),
+                        html_text(layer.tag), decimal(value, 2), grouped(non_negative(layer.macs)));
       } else {
-        b.value_text = c ? "-" : "not profiled";
-        b.title = fmt::format("#{} {} {}: {}", i, text(layer.op), text(layer.tag),
-                              c ? "no MACs" : "the profile has no figures for this layer");
+        b.value_html = c ? "-" : "not profiled";
+        b.title_html = fmt::format("#{} {} {}: {}", i, html_text(layer.op), html_text(layer.tag),
+                                   c ? "no MACs" : "the profile has no figures for this layer");
       }
       bars.push_back(std::move(b));
     }
     std::optional<double> reference;
     if (macs > 0) reference = whole;
-    bar_chart(kChartCyclesPerMac, "Estimated cycles per MAC per layer", bars,
-              "estimated cycles per MAC (layers without MACs: -)", reference,
-              fmt::format("whole model {}", decimal(whole, 2)));
+    out_ += bar_chart({kChartCyclesPerMac, "Estimated cycles per MAC per layer", std::move(bars),
+                       "estimated cycles per MAC (layers without MACs: -)", reference,
+                       fmt::format("whole model {}", decimal(whole, 2))});
   }
 
   // ---- MACs against time ----
 
   void macs_vs_time_chart() {
     const Fields f;
-    struct Point {
-      double macs;
-      double cycles;
-      size_t layer;
-    };
-    std::vector<Point> points;
+    ScatterChart chart;
+    chart.id = kChartMacsVsTime;
+    chart.description = "Estimated MACs against estimated cycles per layer";
+    chart.x_title_html = "estimated MACs per layer (from shapes)";
+    chart.y_title_html = "estimated cycles per layer";
     for (size_t i = 0; i < m_.layers.size(); ++i) {
-      if (const CounterValues* c = layer_counters(i)) {
-        points.push_back(
-            {as_double(non_negative(m_.layers[i].macs)), as_double((*c)[f.est_cycles]), i});
-      }
+      const CounterValues* c = layer_counters(i);
+      if (!c) continue;
+      const LayerMeta& layer = m_.layers[i];
+      Point p;
+      p.x = as_double(non_negative(layer.macs));
+      p.y = as_double((*c)[f.est_cycles]);
+      p.title_html =
+          fmt::format("#{} {} {}\n{} MACs (estimated), {} cycles (estimated), {} cycles per MAC", i,
+                      html_text(layer.op), html_text(layer.tag), grouped(non_negative(layer.macs)),
+                      grouped((*c)[f.est_cycles]), p.x > 0 ? decimal(ratio(p.y, p.x), 2) : "-");
+      p.label_html = fmt::format("#{}", i);
+      p.colour = colour_of(layer.op);
+      chart.points.push_back(std::move(p));
     }
-    std::vector<double> xs;
-    std::vector<double> ys;
-    for (const Point& p : points) {
-      xs.push_back(p.macs);
-      ys.push_back(p.cycles);
-    }
-    const Axis x_axis = Axis::over(xs);
-    const Axis y_axis = Axis::over(ys);
-    const double left = 90;
-    const double right = 30;
-    const double top = 16;
-    const double plot_height = 380;
-    const double plot_width = kChartWidth - left - right;
-    const double bottom = top + plot_height;
-    const auto x_of = [&](double v) { return left + plot_width * x_axis.at(v); };
-    const auto y_of = [&](double v) { return bottom - plot_height * y_axis.at(v); };
-
-    add("<svg class=\"chart\" data-chart=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" "
-        "aria-label=\"Estimated MACs against estimated cycles per layer\">\n",
-        kChartMacsVsTime, px(kChartWidth), px(bottom + 52));
-    double last_label = -1e9;
-    for (const double mark : x_axis.marks) {
-      const double x = x_of(mark);
-      add("<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>", px(x), px(top),
-          px(bottom));
-      if (x - last_label >= 34) {
-        add("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" class=\"muted\">{}"
-            "</text>",
-            px(x), px(bottom + 15), compact(mark));
-        last_label = x;
-      }
-      out_ += "\n";
-    }
-    last_label = 1e9;
-    for (const double mark : y_axis.marks) {
-      const double y = y_of(mark);
-      add("<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>", px(left),
-          px(left + plot_width), px(y));
-      if (last_label - y >= 14) {
-        add("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\" class=\"muted\">{}"
-            "</text>",
-            px(left - 6), px(y + 4), compact(mark));
-        last_label = y;
-      }
-      out_ += "\n";
-    }
-    add("<line class=\"axis\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
-        "<line class=\"axis\" x1=\"{0}\" x2=\"{3}\" y1=\"{2}\" y2=\"{2}\"/>\n",
-        px(left), px(top), px(bottom), px(left + plot_width));
-    // Layers that land on the same spot share one label.
-    std::map<std::pair<long, long>, std::string> labels;
-    for (const Point& p : points) {
-      const LayerMeta& layer = m_.layers[p.layer];
-      add("<g><title>#{} {} {}\n{} MACs (estimated), {} cycles (estimated), {} cycles per MAC"
-          "</title><circle cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\" fill-opacity=\"0.85\" "
-          "stroke=\"#fff\" stroke-width=\"1\"/></g>\n",
-          p.layer, text(layer.op), text(layer.tag), grouped(non_negative(layer.macs)),
-          grouped(static_cast<uint64_t>(p.cycles)),
-          p.macs > 0 ? decimal(ratio(p.cycles, p.macs), 2) : "-", px(x_of(p.macs)),
-          px(y_of(p.cycles)), colour_of(layer.op));
-      std::string& label = labels[{std::lround(x_of(p.macs)), std::lround(y_of(p.cycles))}];
-      label += fmt::format("{}#{}", label.empty() ? "" : " ", p.layer);
-    }
-    if (points.size() <= 40) {
-      for (const auto& [at, label] : labels) {
-        add("<text x=\"{}\" y=\"{}\" font-size=\"10\" class=\"muted\">{}</text>\n",
-            px(static_cast<double>(at.first) + 8), px(static_cast<double>(at.second) + 3.5), label);
-      }
-    }
-    add("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">estimated MACs per "
-        "layer (from shapes){}</text>\n",
-        px(left + plot_width / 2), px(bottom + 36), x_axis.log ? ", log scale" : "");
-    add("<text transform=\"translate({} {}) rotate(-90)\" font-size=\"12\" "
-        "text-anchor=\"middle\">estimated cycles per layer{}</text>\n",
-        px(18), px(top + plot_height / 2), y_axis.log ? ", log scale" : "");
-    out_ += "</svg>\n";
+    out_ += scatter_chart(chart);
   }
 
   void time_section() {
@@ -771,8 +442,8 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
         "branches are counted; caches ({} instruction, {} data, SIZE:WAYS:LINE) are simulated; "
         "cycles are estimated from the {} instruction-cost model; times are estimated cycles at "
         "{} MHz.</p>\n",
-        text(p.method), text(p.target), text(p.board), runs_words(), text(p.icache), text(p.dcache),
-        core_words(), decimal(clock_hz() / 1e6, 3));
+        html_text(p.method), html_text(p.target), html_text(p.board), runs_words(),
+        html_text(p.icache), html_text(p.dcache), core_words(), decimal(clock_hz() / 1e6, 3));
     legend();
     out_ += "<h3>Estimated cycles per layer</h3>\n";
     layer_time_chart();
@@ -787,92 +458,6 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
 
   // ---- the arena plan ----
 
-  void memory_plan_chart() {
-    const auto layers = static_cast<int64_t>(m_.layers.size());
-    const double arena = as_double(non_negative(m_.arena_bytes));
-    const double left = 96;
-    const double right = 24;
-    const double top = 16;
-    const double plot_height = 360;
-    const double plot_width = kChartWidth - left - right;
-    const double bottom = top + plot_height;
-    const double column = plot_width / static_cast<double>(layers);
-    const auto y_of = [&](double offset) {
-      return bottom - plot_height * std::clamp(ratio(offset, arena), 0.0, 1.0);
-    };
-
-    add("<svg class=\"chart\" data-chart=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" "
-        "aria-label=\"Arena byte offsets of each tensor and scratch buffer per layer\">\n",
-        kChartMemoryPlan, px(kChartWidth), px(bottom + 76));
-    for (const double mark : ticks(arena, 6, true)) {
-      if (mark > arena) break;
-      add("<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>"
-          "<text x=\"{3}\" y=\"{4}\" font-size=\"11\" text-anchor=\"end\" "
-          "class=\"muted\">{5}</text>\n",
-          px(left), px(left + plot_width), px(y_of(mark)), px(left - 6), px(y_of(mark) + 4),
-          grouped(static_cast<uint64_t>(mark)));
-    }
-    double last_label = -1e9;
-    for (const double mark : ticks(static_cast<double>(layers - 1), 12, true)) {
-      if (mark > static_cast<double>(layers - 1)) break;
-      const double x = left + column * (mark + 0.5);
-      if (x - last_label < 26) continue;
-      add("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\" class=\"muted\">{}"
-          "</text>\n",
-          px(x), px(bottom + 15), static_cast<int64_t>(mark));
-      last_label = x;
-    }
-    size_t drawn = 0;
-    for (const PlacementMeta& p : m_.plan) {
-      const int64_t first = std::clamp<int64_t>(p.first_layer, 0, layers - 1);
-      const int64_t last = std::clamp<int64_t>(p.last_layer, first, layers - 1);
-      const double offset = std::clamp(as_double(non_negative(p.offset)), 0.0, arena);
-      const double end = std::clamp(offset + as_double(non_negative(p.bytes)), offset, arena);
-      const bool scratch = p.tensor < 0;
-      const char* colour =
-          scratch ? kScratchColour
-                  : kTensorColours[static_cast<size_t>(p.tensor) % kTensorColours.size()];
-      const double y = y_of(end);
-      const double h = std::max(y_of(offset) - y, 0.75);
-      std::string what = scratch ? fmt::format("scratch of layer {}", p.scratch_of_layer)
-                                 : fmt::format("tensor {}", p.tensor);
-      std::string live = first == last
-                             ? fmt::format("layer {}", p.first_layer)
-                             : fmt::format("layers {}\u2013{}", p.first_layer, p.last_layer);
-      add("<g><title>{} ({})\n{} bytes at offsets {}\u2013{}\nlive in {}</title>"
-          "<rect class=\"placement\" data-kind=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
-          "fill=\"{}\"/></g>\n",
-          text(p.name), what, grouped(p.bytes), grouped(p.offset),
-          grouped(non_negative(p.offset) + std::max<uint64_t>(non_negative(p.bytes), 1) - 1), live,
-          scratch ? "scratch" : "tensor", px(left + column * static_cast<double>(first)), px(y),
-          px(column * static_cast<double>(last - first + 1)), px(h), colour);
-      ++drawn;
-    }
-    add("<line class=\"axis\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
-        "<line class=\"axis\" x1=\"{0}\" x2=\"{3}\" y1=\"{2}\" y2=\"{2}\"/>"
-        "<line x1=\"{0}\" x2=\"{3}\" y1=\"{1}\" y2=\"{1}\" stroke=\"#c62828\" "
-        "stroke-dasharray=\"5 3\"/>"
-        "<text x=\"{3}\" y=\"{4}\" font-size=\"11\" text-anchor=\"end\" fill=\"#c62828\">arena "
-        "end: {5} bytes</text>\n",
-        px(left), px(top), px(bottom), px(left + plot_width), px(top - 4), grouped(m_.arena_bytes));
-    add("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">layer (operator "
-        "index, in execution order)</text>\n",
-        px(left + plot_width / 2), px(bottom + 36));
-    add("<text transform=\"translate({} {}) rotate(-90)\" font-size=\"12\" "
-        "text-anchor=\"middle\">arena byte offset</text>\n",
-        px(16), px(top + plot_height / 2));
-    const double legend_y = bottom + 58;
-    add("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" "
-        "font-size=\"11\">tensor</text><rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" "
-        "fill=\"{}\"/><text x=\"{}\" y=\"{}\" font-size=\"11\">layer scratch</text>\n",
-        px(left), px(legend_y - 10), kTensorColours[0], px(left + 17), px(legend_y), px(left + 80),
-        px(legend_y - 10), kScratchColour, px(left + 97), px(legend_y));
-    out_ += "</svg>\n";
-    add("<p class=\"caption\">{} placements in a {}-byte arena over {} layers; a rectangle spans "
-        "the layers in which its tensor or scratch buffer is live and the bytes it occupies.</p>\n",
-        drawn, grouped(m_.arena_bytes), layers);
-  }
-
   void memory_section() {
     out_ += "<h2 id=\"memory\">Memory plan</h2>\n";
     if (m_.layers.empty()) {
@@ -882,7 +467,11 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     } else if (m_.plan.empty()) {
       out_ += "<p class=\"absent\">The metadata holds no arena plan.</p>\n";
     } else {
-      memory_plan_chart();
+      out_ += memory_plan_chart(kChartMemoryPlan, m_.plan, m_.layers.size(), m_.arena_bytes);
+      add("<p class=\"caption\">{} placements in a {}-byte arena over {} layers; a rectangle "
+          "spans the layers in which its tensor or scratch buffer is live and the bytes it "
+          "occupies.</p>\n",
+          m_.plan.size(), grouped(m_.arena_bytes), m_.layers.size());
     }
     add("<p class=\"caption\">Arena {} bytes, variable area {} bytes, weights {} bytes (in "
         "flash).</p>\n",
@@ -902,8 +491,8 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     const ValidationMeta& v = *m_.validation;
     add("<p><span class=\"badge {}\">{}</span>{} against the {} reference, {} run{}, seed {}, "
         "tolerance {} LSB</p>\n",
-        v.pass ? "pass" : "fail", v.pass ? "PASS" : "FAIL", text(v.target), text(v.reference),
-        v.runs, v.runs == 1 ? "" : "s", v.seed, v.tolerance);
+        v.pass ? "pass" : "fail", v.pass ? "PASS" : "FAIL", html_text(v.target),
+        html_text(v.reference), v.runs, v.runs == 1 ? "" : "s", v.seed, v.tolerance);
     if (v.outputs.empty()) {
       out_ += "<p class=\"absent\">No outputs compared.</p>\n";
     } else {
@@ -915,7 +504,7 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       for (const OutputValidationMeta& o : v.outputs) {
         add("<tr><td class=\"name\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
             "<td class=\"n\">{} of {}</td><td class=\"n\">{}</td></tr>\n",
-            text(o.name), decimal(o.max_lsb, 0),
+            html_text(o.name), decimal(o.max_lsb, 0),
             std::isfinite(o.max_real) ? fmt::format("{:.6g}", o.max_real) : std::string("-"),
             grouped(o.differing), grouped(o.elements),
             o.classifier ? fmt::format("{} of {} runs", grouped(o.top1_agree), v.runs)
@@ -924,9 +513,9 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       out_ += "</tbody></table></div>\n";
     }
     if (!v.first_divergence.empty()) {
-      add("<p class=\"caption\">First divergence: {}</p>\n", text(v.first_divergence));
+      add("<p class=\"caption\">First divergence: {}</p>\n", html_text(v.first_divergence));
     }
-    if (!v.timing.empty()) add("<p class=\"caption\">Target timing: {}</p>\n", text(v.timing));
+    if (!v.timing.empty()) add("<p class=\"caption\">Target timing: {}</p>\n", html_text(v.timing));
   }
 
   // ---- every layer ----
@@ -976,8 +565,8 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       add("<tr><td class=\"n\">{0}</td><td><i class=\"swatch\" style=\"background:{1}\"></i>{2}"
           "</td><td class=\"tag\" title=\"{3}\">{3}</td><td><code>{4}</code></td>"
           "<td class=\"n\">{5}</td>",
-          i, colour_of(layer.op), text(layer.op), text(layer.tag),
-          layer.kernel.empty() ? "-" : text(layer.kernel), grouped(layer.macs));
+          i, colour_of(layer.op), html_text(layer.op), html_text(layer.tag),
+          layer.kernel.empty() ? "-" : html_text(layer.kernel), grouped(layer.macs));
       if (profiled) counter_cells(layer_counters(i), as_double(non_negative(layer.macs)));
       add("<td class=\"n\">{}</td>", grouped(layer.output_bytes));
       if (scratch) add("<td class=\"n\">{}</td>", grouped(layer.scratch_bytes));
@@ -1010,7 +599,7 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     const LibraryMeta& l = *m_.library;
     add("<p class=\"caption\">The static library built for {}, as its memory report counts "
         "it.</p>\n",
-        text(l.core));
+        html_text(l.core));
     out_ +=
         "<div class=\"scroll\"><table>\n<thead><tr><th>memory</th><th>part</th>"
         "<th class=\"n\">bytes</th></tr></thead>\n<tbody>\n";
@@ -1042,7 +631,7 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     add("<footer>Written by {} from the metadata of {} (format version {}). Counted and simulated "
         "figures come from the emulator, estimated ones from models; none is a measurement on "
         "silicon unless its label says so.</footer>\n",
-        text(m_.tool.empty() ? std::string("tinydeploy") : m_.tool), text(m_.model_file),
+        html_text(m_.tool.empty() ? std::string("tinydeploy") : m_.tool), html_text(m_.model_file),
         m_.version);
   }
 
