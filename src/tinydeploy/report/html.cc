@@ -165,7 +165,7 @@ h3 { font-size: 1rem; margin: 26px 0 2px; }
 .caption { margin: 0 0 6px; }
 .absent { color: var(--muted); font-style: italic; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85em; }
-dl.summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 10px;
+dl.summary { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 10px;
   margin: 12px 0 0; }
 dl.summary div { background: var(--panel); border: 1px solid var(--line); border-radius: 6px;
   padding: 9px 12px; }
