@@ -158,7 +158,7 @@ TEST_F(ReportFileTest, NeverTheMetadataItIsDrawnFrom) {
   fs::create_hard_link(metadata, hard_link);
   for (const fs::path& output : {metadata, hard_link}) {
     EXPECT_THAT(error_of([&] { write_report_file(output, kPage, true, {metadata}); }),
-                HasSubstr("which the report is drawn from"));
+                HasSubstr("is the file the report is drawn from"));
   }
   EXPECT_EQ(read(metadata), text);
 }

@@ -79,8 +79,8 @@ bool check_report_target(const fs::path& file, bool force, const std::vector<fs:
   }
   for (const fs::path& input : keep) {
     if (fs::equivalent(file, input, ec)) {
-      throw Error("-o {} is {}, which the report is drawn from; write the report elsewhere", shown,
-                  printable(input.string()));
+      throw Error("-o {} is the file the report is drawn from ({}); write the report elsewhere",
+                  shown, printable(input.string()));
     }
   }
   if (!force && !is_tinydeploy_report(file)) {

@@ -197,7 +197,6 @@ svg.chart text { fill: var(--ink); font-family: inherit; }
 svg.chart text.muted { fill: var(--muted); }
 svg.chart .axis { stroke: #8a96a3; stroke-width: 1; }
 svg.chart .grid { stroke: var(--line); stroke-width: 1; }
-svg.chart rect.placement { stroke: #fff; stroke-width: .5; }
 svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
 </style>
 </head>

@@ -294,6 +294,8 @@ std::string memory_plan_chart(std::string_view id, const std::vector<PlacementMe
         px(x), px(bottom + 15), static_cast<int64_t>(mark));
     last_label = x;
   }
+  // A thin white outline separates neighbours, unless the columns are too narrow to show more.
+  const char* outline = column >= 4 ? " stroke=\"#fff\" stroke-width=\"0.5\"" : "";
   for (const PlacementMeta& p : plan) {
     const int64_t first = std::clamp<int64_t>(p.first_layer, 0, layers - 1);
     const int64_t last = std::clamp<int64_t>(p.last_layer, first, layers - 1);
@@ -314,11 +316,11 @@ std::string memory_plan_chart(std::string_view id, const std::vector<PlacementMe
     svg.add(
         "<g><title>{} ({})\n{} bytes at offsets {}\u2013{}\nlive in {}</title>"
         "<rect class=\"placement\" data-kind=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" "
-        "height=\"{}\" fill=\"{}\"/></g>\n",
+        "height=\"{}\" fill=\"{}\"{}/></g>\n",
         html_text(p.name), what, grouped(p.bytes), grouped(p.offset),
         grouped(non_negative(p.offset) + std::max<uint64_t>(non_negative(p.bytes), 1) - 1), live,
         scratch ? "scratch" : "tensor", px(left + column * static_cast<double>(first)), px(y),
-        px(column * static_cast<double>(last - first + 1)), px(height), colour);
+        px(column * static_cast<double>(last - first + 1)), px(height), colour, outline);
   }
   svg.add(
       "<line class=\"axis\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
