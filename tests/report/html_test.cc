@@ -128,6 +128,7 @@ TEST(HtmlReport, ShowsTheFiguresOfTheMetadata) {
   EXPECT_THAT(page, HasSubstr("<span class=\"badge pass\">PASS</span>"));
   EXPECT_THAT(page, HasSubstr("5 of 5 runs"));
   EXPECT_THAT(page, HasSubstr("other (C library, start-up)</td><td class=\"n\">1,404<"));
+  EXPECT_THAT(page, HasSubstr("package SHA-256 <code>" + std::string(64, 'b') + "</code>"));
 }
 
 TEST(HtmlReport, FailIsAsProminentAsPass) {
@@ -152,6 +153,7 @@ TEST(HtmlReport, EscapesEveryStringFromTheMetadata) {
   m.target = hostile;
   m.core = hostile;
   m.tool = hostile;
+  m.package_sha256 = hostile;
   m.inputs[0].name = hostile;
   m.inputs[0].dtype = hostile;
   m.outputs[0].name = hostile;

@@ -51,6 +51,7 @@ inline Metadata sample_metadata(size_t layers, bool profile = true, bool validat
   m.model_sha256 = std::string(64, 'a');
   m.model_bytes = 12345;
   m.name = "chain";
+  m.package_sha256 = std::string(64, 'b');
   m.target = "qemu-m4";
   m.core = "cortex-m4";
   m.arena_bytes = layers == 0 ? 0 : 224;

@@ -88,7 +88,8 @@ def build_metadata():
     return {
         "format": "tinydeploy-metadata", "version": 1, "tool": "tinydeploy 0.1.0",
         "model": {"file": "kws_like.tflite", "sha256": "ab" * 32, "bytes": 53936},
-        "name": "kws_like", "target": "qemu-m4", "core": "cortex-m4",
+        "name": "kws_like", "package": {"sha256": "cd" * 32},
+        "target": "qemu-m4", "core": "cortex-m4",
         "memory": {"arena_bytes": 16640, "variable_bytes": 0, "weight_bytes": 24376},
         "total_macs": sum(s[2] for s in spec),
         "inputs": [{"index": 0, "name": "input_1", "dtype": "int8", "shape": [1, 49, 10, 1],

@@ -514,7 +514,8 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     if (!v.first_divergence.empty()) {
       add("<p class=\"caption\">First divergence: {}</p>\n", html_text(v.first_divergence));
     }
-    if (!v.timing.empty()) add("<p class=\"caption\">Target timing: {}</p>\n", html_text(v.timing));
+    // As validate words it ("time per inference: ...").
+    if (!v.timing.empty()) add("<p class=\"caption\">{}</p>\n", html_text(v.timing));
   }
 
   // ---- every layer ----
@@ -627,11 +628,13 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
   }
 
   void footer() {
-    add("<footer>Written by {} from the metadata of {} (format version {}). Counted and simulated "
-        "figures come from the emulator, estimated ones from models; none is a measurement on "
-        "silicon unless its label says so.</footer>\n",
+    const std::string package =
+        m_.package_sha256.empty()
+            ? std::string()
+            : fmt::format("; package SHA-256 <code>{}</code>", html_text(m_.package_sha256));
+    add("<footer>Written by {} from the metadata of {} (format version {}{}).</footer>\n",
         html_text(m_.tool.empty() ? std::string("tinydeploy") : m_.tool), html_text(m_.model_file),
-        m_.version);
+        m_.version, package);
   }
 
   const Metadata& m_;
