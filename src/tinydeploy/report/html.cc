@@ -506,7 +506,8 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
             html_text(o.name), decimal(o.max_lsb, 0),
             std::isfinite(o.max_real) ? fmt::format("{:.6g}", o.max_real) : std::string("-"),
             grouped(o.differing), grouped(o.elements),
-            o.classifier ? fmt::format("{} of {} runs", grouped(o.top1_agree), v.runs)
+            o.classifier ? fmt::format("{} of {} run{}", grouped(o.top1_agree), v.runs,
+                                       v.runs == 1 ? "" : "s")
                          : std::string("-"));
       }
       out_ += "</tbody></table></div>\n";
