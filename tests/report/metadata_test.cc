@@ -659,7 +659,7 @@ TEST_F(MetadataFileTest, RefusesAFileOverSixtyFourMebibytes) {
 TEST_F(MetadataFileTest, RefusesADirectoryOrAMissingFile) {
   EXPECT_EQ(read_refusal(dir_), dir_.string() + " is not a file");
   EXPECT_EQ(read_refusal(dir_ / "missing.meta.json"),
-            (dir_ / "missing.meta.json").string() + " is not a file");
+            (dir_ / "missing.meta.json").string() + ": no such file");
 }
 
 TEST_F(MetadataFileTest, NamesTheFileInAnError) {

@@ -488,6 +488,7 @@ void write_metadata(const fs::path& file, const Metadata& metadata) {
 
 Metadata read_metadata(const fs::path& file) {
   std::error_code ec;
+  if (!fs::exists(fs::symlink_status(file, ec))) throw Error("{}: no such file", file.string());
   if (!fs::is_regular_file(file, ec)) throw Error("{} is not a file", file.string());
   const uintmax_t size = fs::file_size(file, ec);
   if (ec) throw Error("cannot read {}: {}", file.string(), ec.message());
