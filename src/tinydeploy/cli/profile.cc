@@ -22,6 +22,7 @@
 #include "tinydeploy/common/process.h"
 #include "tinydeploy/common/sha256.h"
 #include "tinydeploy/common/temporary_directory.h"
+#include "tinydeploy/common/text.h"
 #include "tinydeploy/link/client.h"
 #include "tinydeploy/link/launch.h"
 #include "tinydeploy/lowering/lowering.h"
@@ -95,17 +96,6 @@ int64_t image_flash_bytes(const fs::path& build_dir, const fs::path& image) {
   int64_t data = 0;
   if (result.exit_code != 0 || !(lines >> text >> data)) return 0;
   return text + data;
-}
-
-// 1234567 -> "1,234,567". Built by appending (GCC 12's -Wrestrict misfires on string::insert).
-std::string grouped(uint64_t value) {
-  const std::string digits = fmt::format("{}", value);
-  std::string result;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) result += ',';
-    result += digits[i];
-  }
-  return result;
 }
 
 double ratio(uint64_t part, uint64_t whole) {

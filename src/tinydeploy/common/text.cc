@@ -89,4 +89,22 @@ std::string printable(std::string_view text) { return escaped(text, false); }
 
 std::string printable_message(std::string_view text) { return escaped(text, true); }
 
+// Built by appending: GCC 12's -Wrestrict misfires on string::insert and on "-" + string.
+std::string grouped(uint64_t value) {
+  const std::string digits = fmt::format("{}", value);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string grouped(int64_t value) {
+  if (value >= 0) return grouped(static_cast<uint64_t>(value));
+  std::string out = "-";
+  out += grouped(static_cast<uint64_t>(-(value + 1)) + 1);
+  return out;
+}
+
 }  // namespace tinydeploy

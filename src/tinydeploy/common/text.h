@@ -3,6 +3,7 @@
 // output lines, bytes that are not UTF-8 (which JSON cannot carry).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,9 @@ std::string printable(std::string_view text);
 // but line breaks and tabs are kept and backslashes are left alone, so a message that is
 // already printable comes out unchanged.
 std::string printable_message(std::string_view text);
+
+// 1234567 -> "1,234,567": a count for people to read.
+std::string grouped(uint64_t value);
+std::string grouped(int64_t value);
 
 }  // namespace tinydeploy

@@ -57,24 +57,6 @@ std::string html_text_shortened(std::string_view untrusted, size_t max_chars) {
 
 uint64_t non_negative(int64_t value) { return value < 0 ? 0 : static_cast<uint64_t>(value); }
 
-std::string grouped(uint64_t value) {
-  const std::string digits = fmt::format("{}", value);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string grouped(int64_t value) {
-  if (value >= 0) return grouped(static_cast<uint64_t>(value));
-  // Built by appending (GCC 12's -Wrestrict misfires on "-" + string).
-  std::string out = "-";
-  out += grouped(static_cast<uint64_t>(-(value + 1)) + 1);
-  return out;
-}
-
 std::string decimal(double value, int decimals) {
   if (!std::isfinite(value)) return "-";
   const std::string digits = fmt::format("{:.{}f}", std::fabs(value), decimals);

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "tinydeploy/common/text.h"  // grouped()
+
 namespace tinydeploy::report {
 
 // Text that printable() has made well-formed, escaped for HTML content and quoted attributes.
@@ -19,9 +21,6 @@ std::string html_text(std::string_view untrusted);
 std::string html_text_shortened(std::string_view untrusted, size_t max_chars);
 
 uint64_t non_negative(int64_t value);
-// 1234567 -> "1,234,567".
-std::string grouped(uint64_t value);
-std::string grouped(int64_t value);
 // A fixed-point number with its integer part grouped; "-" for what is not a finite number.
 std::string decimal(double value, int decimals);
 // Three significant digits and a metric prefix: 1.01M, 250k, 12.5; "-" when not finite.
