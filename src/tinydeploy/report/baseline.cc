@@ -17,7 +17,11 @@ constexpr size_t kCycles = 5;  // est_cycles in kCounterNames
 std::string short_tag(const std::string& tag) {
   constexpr size_t kShown = 40;
   const std::string shown = printable(tag);
-  return shown.size() <= kShown ? shown : shown.substr(0, kShown) + "...";
+  if (shown.size() <= kShown) return shown;
+  size_t cut = kShown;
+  // Never inside a UTF-8 sequence: back up to the first byte of a character.
+  while (cut > 0 && (static_cast<unsigned char>(shown[cut]) & 0xC0) == 0x80) --cut;
+  return shown.substr(0, cut) + "...";
 }
 
 Change change(std::string what, uint64_t before, uint64_t after, double max_percent,
