@@ -1,6 +1,7 @@
 // An output directory filled artifact by artifact (`deploy`): what it accepts as its directory,
 // and that each file or subdirectory is replaced whole, never through a link.
 #include "tinydeploy/common/artifact_directory.h"
+#include "support/files.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -25,21 +26,9 @@ using ::testing::StartsWith;
 
 const std::string kMarker(kOutputMarker);
 
-void write(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::vector<std::string> names_in(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using test_files::names_in;
+using test_files::read;
+using test_files::write;
 
 class ArtifactDirectoryTest : public ::testing::Test {
  protected:

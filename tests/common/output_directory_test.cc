@@ -1,6 +1,7 @@
 // The output policy (-o), the atomic replacement, the tree removal and the temporary
 // directories. The command-line paths that use them are tested in tests/cli/test_output_safety.py.
 #include "tinydeploy/common/output_directory.h"
+#include "support/files.h"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>
@@ -24,21 +25,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-void write(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::vector<std::string> names_in(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using test_files::names_in;
+using test_files::read;
+using test_files::write;
 
 class OutputDirectoryTest : public ::testing::Test {
  protected:

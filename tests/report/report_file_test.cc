@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "metadata_builder.h"
+#include "support/files.h"
 #include "tinydeploy/cli/report.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/report/html.h"
@@ -28,21 +29,9 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-void write(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::vector<std::string> names_in(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
-  std::sort(names.begin(), names.end());
-  return names;
-}
+using test_files::names_in;
+using test_files::read;
+using test_files::write;
 
 // The message of the tinydeploy::Error that `f` throws ("" when it throws none).
 template <typename F>
