@@ -119,12 +119,13 @@ std::string validation_line(const report::ValidationMeta& v) {
 
 std::string profile_line(const report::Metadata& m) {
   const report::ProfileMeta& p = *m.profile;
-  const double cycles = static_cast<double>(p.total.median[5]);
+  const double cycles = static_cast<double>(p.total.median[report::kEstCyclesCounter]);
   return fmt::format(
       "{:.3f} ms at {:g} MHz (estimated cycles), {} instructions (counted), {} layers, median of "
       "{}",
-      cycles / p.clock_hz * 1e3, p.clock_hz / 1e6, megas(static_cast<int64_t>(p.total.median[0])),
-      m.layers.size(), p.runs);
+      cycles / p.clock_hz * 1e3, p.clock_hz / 1e6,
+      megas(static_cast<int64_t>(p.total.median[report::kInstructionsCounter])), m.layers.size(),
+      p.runs);
 }
 
 }  // namespace

@@ -43,6 +43,9 @@ using profile::Counters;
 using profile::Field;
 static_assert(std::is_same_v<Counters, report::CounterValues>,
               "the plugin's counters are the metadata's");
+static_assert(profile::kInstructions == report::kInstructionsCounter &&
+                  profile::kEstCycles == report::kEstCyclesCounter,
+              "the plugin's field order is the metadata's");
 
 constexpr std::string_view kMarksSymbol = "td_model_profile_marks";
 

@@ -11,7 +11,7 @@
 namespace tinydeploy::report {
 namespace {
 
-constexpr size_t kCycles = 5;  // est_cycles in kCounterNames
+constexpr size_t kCycles = kEstCyclesCounter;
 
 // A tensor name can be a whole converter path; a line shows its start.
 std::string short_tag(const std::string& tag) {

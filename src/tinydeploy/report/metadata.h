@@ -56,6 +56,9 @@ struct PlacementMeta {
 // (profile::Field): instructions, loads, stores, branches, taken_branches, est_cycles, iaccess,
 // itaglookup, ihitslookup, ihitsline, daccess, dtaglookup, dhitslookup, dhitsline.
 inline constexpr size_t kCounterCount = 14;
+// The two counters read by name most often: counted instructions and estimated cycles.
+inline constexpr size_t kInstructionsCounter = 0;
+inline constexpr size_t kEstCyclesCounter = 5;
 using CounterValues = std::array<uint64_t, kCounterCount>;
 
 // The field names, as the JSON spells them, in that order.
