@@ -48,5 +48,10 @@ uint64_t td_port_ticks(void) {
 
 uint32_t td_port_tick_hz(void) { return 1000000000u; }
 void td_port_marker(int on) { (void)on; }
+/* The PC's cycle counters are not the target's business: the profile is the clock's. */
+uint32_t td_port_counters(uint32_t values[TD_COUNTER_COUNT]) {
+  (void)values;
+  return 0;
+}
 void td_port_exit(int code) { exit(code); }
 const char* td_port_board_name(void) { return "host"; }

@@ -115,19 +115,70 @@ void mark_layer(void* context, uint32_t layer, uint32_t output, const void* data
   if (layer < td_model_layer_count()) td_model_profile_marks[2 + layer] = 1;
 }
 
+// A counted invoke's state: the tick counter and the port's counters where the current layer
+// began.
+struct CountContext {
+  uint8_t sequence;
+  uint64_t ticks;
+  uint32_t mask;
+  uint32_t values[TD_COUNTER_COUNT];
+};
+
+void count_start(CountContext* count) {
+  count->mask = td_port_counters(count->values);
+  count->ticks = td_port_ticks();
+}
+
+// Sends what `layer` took since count_start; the caller starts the next count after the send.
+void count_send(const CountContext* count, uint32_t layer) {
+  const uint64_t now_ticks = td_port_ticks();
+  uint32_t now[TD_COUNTER_COUNT] = {};
+  const uint32_t mask = td_port_counters(now) & count->mask;
+  PayloadWriter w(payload_out, sizeof(payload_out));
+  w.u16(static_cast<uint16_t>(layer)).u64(now_ticks - count->ticks).u8(static_cast<uint8_t>(mask));
+  for (uint32_t i = 0; i < TD_COUNTER_COUNT; ++i) {
+    uint32_t delta = 0;
+    if (mask & (1u << i)) {
+      delta = now[i] - count->values[i];
+      if (i != TD_COUNTER_CYCLES) delta &= 0xFFu;
+    }
+    w.u32(delta);
+  }
+  send(MessageType::LayerCounters, count->sequence, payload_out, w.size());
+}
+
+// A counted invoke's hook: measures the layer once its first output is written. The hook's calls
+// for further outputs only restart the count, so the link's time is never a layer's.
+void count_layer(void* context, uint32_t layer, uint32_t output, const void* data, size_t bytes) {
+  (void)data;
+  (void)bytes;
+  auto* count = static_cast<CountContext*>(context);
+  if (output == 0) count_send(count, layer);
+  count_start(count);
+}
+
 void invoke(uint8_t sequence, PayloadReader& r) {
   const uint8_t flags = r.u8();
   if (!r.ok()) return respond_error(sequence, ErrorCode::BadRequest, "short Invoke");
   TraceContext trace{sequence};
+  CountContext count{};
+  count.sequence = sequence;
   const bool traced = (flags & tinydeploy::link::kInvokeTrace) != 0;
-  const bool profiled = (flags & tinydeploy::link::kInvokeProfile) != 0 && !traced;
-  const td_model_layer_hook hook = traced ? stream_layer : profiled ? mark_layer : nullptr;
+  const bool counted = (flags & tinydeploy::link::kInvokeCount) != 0 && !traced;
+  const bool profiled = (flags & tinydeploy::link::kInvokeProfile) != 0 && !traced && !counted;
+  const td_model_layer_hook hook = traced     ? stream_layer
+                                   : counted  ? count_layer
+                                   : profiled ? mark_layer
+                                              : nullptr;
+  void* context = counted ? static_cast<void*>(&count) : static_cast<void*>(&trace);
   td_port_marker(1);
   const uint64_t start = td_port_ticks();
   // The marks sit next to the tick reads, so that the plugin's count and the ticks cover the
   // same instructions but for the reads themselves.
   if (profiled) td_model_profile_marks[0] = 1;
-  const int status = td_model_invoke(hook, &trace);
+  if (counted) count_start(&count);
+  const int status = td_model_invoke(hook, context);
+  if (counted && status == 0) count_send(&count, tinydeploy::link::kTailLayer);
   if (profiled) td_model_profile_marks[1] = 1;
   const uint64_t ticks = td_port_ticks() - start;
   td_port_marker(0);
@@ -180,6 +231,12 @@ void handle(const FrameDecoder& frame) {
 }
 
 }  // namespace
+
+// A port written before td_port_counters existed links as one without counters.
+extern "C" __attribute__((weak)) uint32_t td_port_counters(uint32_t values[TD_COUNTER_COUNT]) {
+  (void)values;
+  return 0;
+}
 
 int main() {
   td_port_init();

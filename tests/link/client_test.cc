@@ -27,6 +27,8 @@ class FakeTarget : public Transport {
   std::vector<uint8_t> input = std::vector<uint8_t>(3000);
   std::vector<uint8_t> output = std::vector<uint8_t>(2500);
   int invokes = 0;
+  // The LayerCounters a counted invoke sends: (layer, mask), ticks 100 * (n + 1), values n + i.
+  std::vector<std::pair<uint16_t, uint8_t>> counts = {{0, 0x3F}, {1, 0x3F}, {kTailLayer, 0x3F}};
 
   void write(std::span<const uint8_t> bytes) override {
     for (uint8_t b : bytes) {
@@ -75,9 +77,20 @@ class FakeTarget : public Transport {
         payload.resize(0);
         return reply(MessageType::Ok, payload);
       }
-      case MessageType::Invoke:
+      case MessageType::Invoke: {
         ++invokes;
-        if ((r.u8() & kInvokeTrace) != 0) {
+        const uint8_t flags = r.u8();
+        if ((flags & kInvokeCount) != 0) {
+          for (size_t n = 0; n < counts.size(); ++n) {
+            std::vector<uint8_t> count(kMaxPayload);
+            PayloadWriter c(count.data(), count.size());
+            c.u16(counts[n].first).u64(100 * (n + 1)).u8(counts[n].second);
+            for (uint32_t i = 0; i < kCounterValues; ++i) c.u32(static_cast<uint32_t>(n + i));
+            count.resize(c.size());
+            reply(MessageType::LayerCounters, count);
+          }
+        }
+        if ((flags & kInvokeTrace) != 0) {
           for (uint16_t layer = 0; layer < 2; ++layer) {
             std::vector<uint8_t> chunk(kMaxPayload);
             PayloadWriter c(chunk.data(), chunk.size());
@@ -88,6 +101,7 @@ class FakeTarget : public Transport {
         }
         w.u32(0).u64(12345);
         break;
+      }
       case MessageType::ReadOutput: {
         r.u16();
         const uint32_t offset = r.u32();
@@ -130,7 +144,7 @@ TEST(Client, RunsAWholeSession) {
   for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<uint8_t>(i * 3);
   client.write_input(0, input);
   EXPECT_EQ(target.input, input);
-  const InvokeResult result = client.invoke(true);
+  const InvokeResult result = client.invoke(InvokeMode::Trace);
   EXPECT_EQ(result.ticks, 12345u);
   ASSERT_EQ(result.layers.size(), 2u);
   EXPECT_EQ(result.layers.at({1, 0}), (std::vector<uint8_t>{1, 1, 2}));
@@ -215,7 +229,46 @@ TEST(Client, RefusesALayerChunkOutsideItsOutput) {
   };
   Client client(target, fast());
   client.hello(kHash);
-  EXPECT_THROW(client.invoke(true), Error);
+  EXPECT_THROW(client.invoke(InvokeMode::Trace), Error);
+}
+
+TEST(Client, CollectsTheCountersOfACountedInvoke) {
+  FakeTarget target;
+  Client client(target, fast());
+  client.hello(kHash);
+  const InvokeResult result = client.invoke(InvokeMode::Count);
+  EXPECT_EQ(result.ticks, 12345u);
+  ASSERT_EQ(result.counts.size(), 2u);
+  ASSERT_TRUE(result.counts[1].has_value());
+  EXPECT_EQ(result.counts[1]->ticks, 200u);
+  EXPECT_EQ(result.counts[1]->mask, 0x3F);
+  EXPECT_EQ(result.counts[1]->values[5], 6u);
+  ASSERT_TRUE(result.tail.has_value());
+  EXPECT_EQ(result.tail->ticks, 300u);
+  EXPECT_EQ(result.tail->values[0], 2u);
+  // A plain invoke ignores counters it did not ask for.
+  EXPECT_FALSE(client.invoke(InvokeMode::Plain).tail.has_value());
+}
+
+TEST(Client, RefusesCountersThatLie) {
+  const std::vector<std::pair<std::vector<std::pair<uint16_t, uint8_t>>, std::string>> cases = {
+      {{{2, 0x01}, {kTailLayer, 0x01}}, "past the model's 2 layers"},
+      {{{0, 0x01}, {0, 0x01}, {kTailLayer, 0x01}}, "twice"},
+      {{{0, 0x40}, {kTailLayer, 0x01}}, "unknown counter"},
+      {{{0, 0x01}, {1, 0x01}}, "without its counters"},
+  };
+  for (const auto& [counts, message] : cases) {
+    FakeTarget target;
+    target.counts = counts;
+    Client client(target, fast());
+    client.hello(kHash);
+    try {
+      client.invoke(InvokeMode::Count);
+      ADD_FAILURE() << "expected a refusal: " << message;
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(message));
+    }
+  }
 }
 
 }  // namespace

@@ -9,7 +9,10 @@ import zlib
 
 SYNC = b"\xa5\x5a"
 HELLO, WRITE_INPUT, INVOKE, READ_OUTPUT = 0x01, 0x02, 0x03, 0x04
-HELLO_REPLY, OK, INVOKE_DONE, DATA, LAYER_DATA, ERROR = 0x41, 0x42, 0x43, 0x44, 0x45, 0x7F
+HELLO_REPLY, OK, INVOKE_DONE, DATA, LAYER_DATA, LAYER_COUNTERS, ERROR = (
+    0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x7F)
+INVOKE_TRACE, INVOKE_PROFILE, INVOKE_COUNT = 0x01, 0x02, 0x04
+TAIL_LAYER = 0xFFFF
 MAX_PAYLOAD = 1024
 
 
@@ -99,9 +102,12 @@ class Target:
                                  data[offset:offset + chunk])
             assert reply is not None and reply[0] == OK, reply
 
-    def invoke(self, trace=False):
+    def invoke(self, trace=False, flags=None, counts=None):
+        """Status, ticks and traced layer outputs; a counted invoke's LayerCounters go into
+        `counts` as (layer, ticks, mask, [6 values]) in the order received."""
         seq = self.next_seq()
-        self.send_raw(frame(INVOKE, seq, bytes([1 if trace else 0])))
+        self.send_raw(frame(INVOKE, seq, bytes([flags if flags is not None else
+                                                (INVOKE_TRACE if trace else 0)])))
         layers = {}
         while True:
             reply = self.read_frame(60.0)
@@ -113,6 +119,13 @@ class Target:
                 layer, output, offset, total = struct.unpack_from("<HBII", payload)
                 data = layers.setdefault((layer, output), bytearray(total))
                 data[offset:offset + len(payload) - 11] = payload[11:]
+                continue
+            if msg_type == LAYER_COUNTERS:
+                assert len(payload) == 2 + 8 + 1 + 6 * 4, payload
+                layer, ticks, mask = struct.unpack_from("<HQB", payload)
+                values = list(struct.unpack_from("<6I", payload, 11))
+                assert counts is not None, "counters of an invoke that did not ask for them"
+                counts.append((layer, ticks, mask, values))
                 continue
             assert msg_type == INVOKE_DONE, reply
             status, ticks = struct.unpack("<IQ", payload)

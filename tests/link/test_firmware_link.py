@@ -55,9 +55,28 @@ def inference(t):
 
 def test_clean_session(target):
     info = target.hello()
-    assert info["version"] == 1 and info["inputs"] == 1 and info["layers"] == 13
+    assert info["version"] == 2 and info["inputs"] == 1 and info["layers"] == 13
     first = inference(target)
     assert inference(target) == first
+
+
+def test_a_counted_invoke_reports_every_layer_and_the_tail(target):
+    target.hello()
+    expected = inference(target)
+    target.write_input(0, INPUT)
+    counts = []
+    status, ticks, _ = target.invoke(flags=lc.INVOKE_COUNT, counts=counts)
+    assert status == 0
+    assert [c[0] for c in counts] == list(range(13)) + [lc.TAIL_LAYER]
+    # Neither the host process nor QEMU has a DWT: no counter is read, every value is 0.
+    assert all(mask == 0 and values == [0] * 6 for _, _, mask, values in counts)
+    # The layers' ticks leave the link's time out: less than the invoke as a whole.
+    assert 0 < sum(c[1] for c in counts) <= ticks
+    assert target.read_output(0, 12) == expected
+    # Tracing wins over counting: output chunks, no counters.
+    target.write_input(0, INPUT)
+    status, _, layers = target.invoke(flags=lc.INVOKE_TRACE | lc.INVOKE_COUNT, counts=None)
+    assert status == 0 and len(layers) == 13
 
 
 def test_garbage_between_requests(target):

@@ -33,6 +33,23 @@ uint32_t td_port_tick_hz(void);
  * trigger. Boards without one do nothing. */
 void td_port_marker(int on);
 
+/* Optional: the core's own event counters, read by a profiled invoke at every layer boundary
+ * (`tinydeploy profile --target serial:...` and `--target host`). Fills values[TD_COUNTER_*] and
+ * returns a mask of the ones it read (bit i for values[i]); a board without such counters
+ * returns 0, and then the profile holds the tick counter's time per layer only. The counters are
+ * free-running and wrap: TD_COUNTER_CYCLES modulo 2^32, the five event counters modulo 2^8 (as
+ * the Cortex-M DWT has them). boards/cortex-m/dwt.h implements this for any core with a DWT. */
+enum {
+  TD_COUNTER_CYCLES, /* processor clock cycles (DWT CYCCNT) */
+  TD_COUNTER_CPI,    /* extra cycles of multi-cycle instructions, load-stores excepted (CPICNT) */
+  TD_COUNTER_EXC,    /* cycles of exception entry and return (EXCCNT) */
+  TD_COUNTER_SLEEP,  /* cycles asleep (SLEEPCNT) */
+  TD_COUNTER_LSU,    /* extra cycles of load-store instructions (LSUCNT) */
+  TD_COUNTER_FOLD,   /* instructions folded, taking no cycle (FOLDCNT) */
+  TD_COUNTER_COUNT
+};
+uint32_t td_port_counters(uint32_t values[TD_COUNTER_COUNT]);
+
 /* Ends the program with `code`: semihosting exit on an emulator, a halt or reset on a board. */
 void td_port_exit(int code);
 

@@ -179,7 +179,8 @@ ValidationOutcome validate_on_target(const ValidateOptions& options,
     for (size_t i = 0; i < inputs.size(); ++i) {
       client.write_input(static_cast<uint16_t>(i), inputs[i].bytes);
     }
-    link::InvokeResult result = client.invoke(trace);
+    link::InvokeResult result =
+        client.invoke(trace ? link::InvokeMode::Trace : link::InvokeMode::Plain);
     outputs.clear();
     for (size_t o = 0; o < graph.outputs.size(); ++o) {
       const model::Tensor& t = tensor(graph.outputs[o]);

@@ -135,6 +135,7 @@ HelloInfo Client::hello(const std::string& expected_sha256) {
                 info.max_payload);
   }
   max_payload_ = info.max_payload;
+  layers_ = info.layers;
   return info;
 }
 
@@ -153,15 +154,65 @@ void Client::write_input(uint16_t index, std::span<const uint8_t> bytes) {
   } while (offset < bytes.size());
 }
 
-InvokeResult Client::invoke(bool trace, bool profile) {
-  const uint8_t flags =
-      static_cast<uint8_t>((trace ? kInvokeTrace : 0) | (profile ? kInvokeProfile : 0));
+namespace {
+
+uint8_t invoke_flags(InvokeMode mode) {
+  switch (mode) {
+    case InvokeMode::Trace:
+      return kInvokeTrace;
+    case InvokeMode::Profile:
+      return kInvokeProfile;
+    case InvokeMode::Count:
+      return kInvokeCount;
+    case InvokeMode::Plain:
+      break;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void Client::take_layer_count(std::span<const uint8_t> payload, InvokeResult& result) const {
+  PayloadReader r(payload.data(), payload.size());
+  const uint16_t layer = r.u16();
+  LayerCount count;
+  count.ticks = r.u64();
+  count.mask = r.u8();
+  for (uint32_t& value : count.values) value = r.u32();
+  if (!r.ok() || r.remaining() != 0) {
+    throw Error("{} sent malformed layer counters ({} bytes)", transport_.describe(),
+                payload.size());
+  }
+  if ((count.mask >> kCounterValues) != 0) {
+    throw Error("{} sent layer {} counters with an unknown counter (mask 0x{:02x})",
+                transport_.describe(), layer, count.mask);
+  }
+  std::optional<LayerCount>* slot = nullptr;
+  if (layer == kTailLayer) {
+    slot = &result.tail;
+  } else if (layer < result.counts.size()) {
+    slot = &result.counts[layer];
+  } else {
+    throw Error("{} sent counters of layer {}, past the model's {} layers", transport_.describe(),
+                layer, result.counts.size());
+  }
+  if (slot->has_value()) {
+    throw Error("{} sent the counters of layer {} twice in one invoke", transport_.describe(),
+                layer);
+  }
+  *slot = count;
+}
+
+InvokeResult Client::invoke(InvokeMode mode) {
+  const uint8_t flags = invoke_flags(mode);
   const uint8_t sequence = ++sequence_;
   InvokeResult result;
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> received;  // bytes per layer output
   for (int attempt = 0; attempt < timeouts_.attempts; ++attempt) {
     if (attempt > 0) ++resent_;
     send(MessageType::Invoke, sequence, {&flags, 1});
+    result.counts.assign(layers_, std::nullopt);
+    result.tail.reset();
     const auto deadline = Clock::now() + timeouts_.invoke;
     Reply reply;
     uint8_t got_sequence = 0;
@@ -191,6 +242,10 @@ InvokeResult Client::invoke(bool trace, bool profile) {
         received[{layer, output}] += static_cast<uint32_t>(size);
         continue;
       }
+      if (reply.type == MessageType::LayerCounters && mode == InvokeMode::Count) {
+        take_layer_count(reply.payload, result);
+        continue;
+      }
       if (reply.type != MessageType::InvokeDone) fail_with(reply, "invoke");
       PayloadReader r(reply.payload.data(), reply.payload.size());
       const uint32_t status = r.u32();
@@ -201,6 +256,12 @@ InvokeResult Client::invoke(bool trace, bool profile) {
           throw Error("{} sent {} of {} bytes of layer {} output {}: the trace is incomplete",
                       transport_.describe(), received[key], bytes.size(), key.first, key.second);
         }
+      }
+      if (mode == InvokeMode::Count && !result.tail) {
+        throw Error(
+            "{} finished a counted invoke without its counters: is the firmware older "
+            "than this tool?",
+            transport_.describe());
       }
       return result;
     }

@@ -2,10 +2,12 @@
 // timeouts, retries and checks on everything that comes back.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,9 +37,28 @@ struct Timeouts {
 // One layer output streamed by a traced invoke: (operator index, output number) -> bytes.
 using LayerOutputs = std::map<std::pair<uint32_t, uint32_t>, std::vector<uint8_t>>;
 
+// What a counted invoke measured for one layer (or the tail after the last one): the target's
+// ticks and the port's counters, as LayerCounters carries them (frame.h).
+struct LayerCount {
+  uint64_t ticks = 0;
+  uint8_t mask = 0;  // bit i: values[i] was read (TD_COUNTER_i of tinydeploy/port.h)
+  std::array<uint32_t, kCounterValues> values{};
+};
+
 struct InvokeResult {
   uint64_t ticks = 0;  // of the invoke, in the target's ticks (HelloInfo::tick_hz)
   LayerOutputs layers;
+  // A counted invoke's measurements: one per layer (index = operator), and the tail.
+  std::vector<std::optional<LayerCount>> counts;
+  std::optional<LayerCount> tail;
+};
+
+// What an invoke does besides the inference.
+enum class InvokeMode : uint8_t {
+  Plain,
+  Trace,    // streams every layer's output (kInvokeTrace)
+  Profile,  // marks the layers for a profiler watching the target (kInvokeProfile)
+  Count,    // measures every layer with the port's ticks and counters (kInvokeCount)
 };
 
 class Client {
@@ -48,9 +69,7 @@ class Client {
   // or runs another model than `expected_sha256` (a stale image).
   HelloInfo hello(const std::string& expected_sha256);
   void write_input(uint16_t index, std::span<const uint8_t> bytes);
-  // `trace` streams every layer's output; `profile` marks the layers for a watching profiler
-  // (the two exclude each other: tracing wins).
-  InvokeResult invoke(bool trace, bool profile = false);
+  InvokeResult invoke(InvokeMode mode = InvokeMode::Plain);
   std::vector<uint8_t> read_output(uint16_t index, size_t bytes);
 
   // Counters for diagnostics: frames dropped by the checks, requests sent again.
@@ -69,6 +88,8 @@ class Client {
                   uint8_t& sequence, std::vector<uint8_t>& payload);
   void send(MessageType type, uint8_t sequence, std::span<const uint8_t> payload);
   [[noreturn]] void fail_with(const Reply& reply, std::string_view what) const;
+  // Checks one LayerCounters payload and files it in `result`.
+  void take_layer_count(std::span<const uint8_t> payload, InvokeResult& result) const;
 
   Transport& transport_;
   Timeouts timeouts_;
@@ -79,6 +100,7 @@ class Client {
   uint8_t sequence_ = 0;
   uint32_t resent_ = 0;
   uint32_t max_payload_ = kMaxPayload;
+  uint16_t layers_ = 0;  // the model's operators, from hello
 };
 
 }  // namespace tinydeploy::link

@@ -22,7 +22,7 @@ namespace tinydeploy::link {
 constexpr uint8_t kSync0 = 0xA5;
 constexpr uint8_t kSync1 = 0x5A;
 // Raised whenever a message's layout changes; the hello exchange refuses a mismatch.
-constexpr uint16_t kProtocolVersion = 1;
+constexpr uint16_t kProtocolVersion = 2;
 constexpr size_t kMaxPayload = 1024;
 constexpr size_t kHeaderBytes = 6;
 constexpr size_t kChecksumBytes = 4;
@@ -32,7 +32,8 @@ enum class MessageType : uint8_t {
   // Requests (PC -> target).
   Hello = 0x01,       // -> HelloReply
   WriteInput = 0x02,  // u16 input, u32 offset, bytes -> Ok
-  Invoke = 0x03,      // u8 flags (kInvokeTrace, kInvokeProfile) -> [LayerData...] InvokeDone
+  Invoke = 0x03,      // u8 flags (kInvokeTrace, kInvokeProfile, kInvokeCount)
+                      //   -> [LayerData... | LayerCounters...] InvokeDone
   ReadOutput = 0x04,  // u16 output, u32 offset, u16 length -> Data
   // Responses (target -> PC).
   HelloReply = 0x41,
@@ -40,7 +41,12 @@ enum class MessageType : uint8_t {
   InvokeDone = 0x43,  // u32 status, u64 ticks of the invoke
   Data = 0x44,        // bytes
   LayerData = 0x45,   // u16 layer, u8 output, u32 offset, u32 total, bytes: a chunk of its output
-  Error = 0x7F,       // u16 ErrorCode, then a short text
+  // u16 layer (kTailLayer: from the last layer to the invoke's end), u64 ticks, u8 mask of the
+  // port's counters read (bit i: TD_COUNTER_i of tinydeploy/port.h), then u32 values[6]: what
+  // the layer took, as differences of the free-running counters (cycles modulo 2^32, the five
+  // event counters modulo 2^8; zero where the mask has no bit).
+  LayerCounters = 0x46,
+  Error = 0x7F,  // u16 ErrorCode, then a short text
 };
 
 // Flags of an Invoke request.
@@ -48,6 +54,12 @@ constexpr uint8_t kInvokeTrace = 0x01;  // send every layer's output as it is co
 // Mark the inference and each layer's end for a profiler watching the target (QEMU's plugin):
 // byte stores into td_model_profile_marks (firmware/validator/validator_model.h).
 constexpr uint8_t kInvokeProfile = 0x02;
+// Measure each layer with the port's tick counter and its event counters (td_port_counters) and
+// send one LayerCounters per layer and one for the tail. The time spent sending is left out: the
+// counters are read again after each send.
+constexpr uint8_t kInvokeCount = 0x04;
+constexpr uint16_t kTailLayer = 0xFFFF;
+constexpr size_t kCounterValues = 6;
 
 enum class ErrorCode : uint16_t {
   UnknownMessage = 2,  // a type this firmware does not handle
