@@ -89,12 +89,16 @@ TEST(ProfileRecords, MedianRunIsOneWholeInference) {
 
 TEST(ProfileRecords, StatsCsvHasOneRowPerLayerAndLeavesUnmeasuredEmpty) {
   // Designated initialisers: GCC 12 at -O3 misreports -Wrestrict on `string = "literal"`.
-  LayerRow conv{.event = "CONV_2D", .tag = "a,b", .macs = 1000, .output_bytes = 64, .counters = {}};
-  conv.counters.median[kInstructions] = 400;
-  conv.counters.median[kEstCycles] = 500;
-  const LayerRow unmeasured{
-      .event = "RESHAPE", .tag = "r", .macs = 0, .output_bytes = 0, .counters = {}};
-  std::istringstream in(stats_csv({conv, unmeasured}, 25e6));
+  LayerRow conv{.event = "CONV_2D",
+                .tag = "a,b",
+                .macs = 1000,
+                .output_bytes = 64,
+                .counters = Aggregate{unmeasured(), unmeasured(), unmeasured()}};
+  conv.counters->median[kInstructions] = 400;
+  conv.counters->median[kEstCycles] = 500;
+  const LayerRow unprofiled{
+      .event = "RESHAPE", .tag = "r", .macs = 0, .output_bytes = 0, .counters = std::nullopt};
+  std::istringstream in(stats_csv({conv, unprofiled}, CsvTiming{false, 25e6, 0}));
   std::string header;
   std::string first;
   std::string second;
@@ -110,6 +114,76 @@ TEST(ProfileRecords, StatsCsvHasOneRowPerLayerAndLeavesUnmeasuredEmpty) {
   const auto commas = [](const std::string& s) { return std::count(s.begin(), s.end(), ','); };
   EXPECT_EQ(commas(first), commas(header) + 1);  // + the comma inside the quoted tag
   EXPECT_EQ(commas(second), commas(header));
+}
+
+TEST(ProfileRecords, BoardCountsKeepEventCountersOnlyWhenTheyCannotHaveWrapped) {
+  // Ticks, cycles and the five 8-bit DWT event counters of a 200-cycle layer: all exact.
+  const BoardCount short_layer{1234, 0x3F, {200, 11, 0, 0, 40, 3}};
+  EXPECT_TRUE(event_counts_exact(short_layer));
+  const Counters a = board_counters(short_layer);
+  EXPECT_EQ(a[kTicks], 1234u);
+  EXPECT_EQ(a[kCycles], 200u);
+  EXPECT_EQ(a[kCpi], 11u);
+  EXPECT_EQ(a[kLsu], 40u);
+  EXPECT_EQ(a[kFold], 3u);
+  EXPECT_EQ(a[kInstructions], kNotMeasured);  // the plugin's fields are not a board's
+  EXPECT_EQ(a[kEstCycles], kNotMeasured);
+
+  // 256 cycles or more: an 8-bit counter may have wrapped, so its value says nothing.
+  const BoardCount long_layer{99, 0x3F, {256, 11, 0, 0, 40, 3}};
+  EXPECT_FALSE(event_counts_exact(long_layer));
+  const Counters b = board_counters(long_layer);
+  EXPECT_EQ(b[kCycles], 256u);
+  for (Field f : {kCpi, kExc, kSleep, kLsu, kFold}) EXPECT_EQ(b[f], kNotMeasured) << f;
+
+  // No cycle counter: the event counters cannot be bounded either; ticks alone.
+  const BoardCount no_cycles{77, 0x3E, {0, 1, 2, 3, 4, 5}};
+  EXPECT_FALSE(event_counts_exact(no_cycles));
+  const Counters c = board_counters(no_cycles);
+  EXPECT_EQ(c[kTicks], 77u);
+  for (Field f : {kCycles, kCpi, kExc, kSleep, kLsu, kFold}) EXPECT_EQ(c[f], kNotMeasured) << f;
+  // A port without counters (host, QEMU): ticks only.
+  const Counters d = board_counters(BoardCount{5, 0, {}});
+  EXPECT_EQ(d[kTicks], 5u);
+  EXPECT_EQ(d[kCycles], kNotMeasured);
+}
+
+TEST(ProfileRecords, SumsAndMinimaOfBoardCountsStayUnknownWhereAnyPartIs) {
+  const Counters a = board_counters({100, 0x3F, {100, 1, 2, 3, 4, 5}});
+  const Counters b = board_counters({300, 0x3F, {300, 1, 2, 3, 4, 5}});  // events wrapped
+  const Counters sum = add_counters({a, b});
+  EXPECT_EQ(sum[kTicks], 400u);
+  EXPECT_EQ(sum[kCycles], 400u);
+  EXPECT_EQ(sum[kCpi], kNotMeasured);
+  EXPECT_EQ(add_counters({a, a})[kCpi], 2u);
+  const Aggregate agg = aggregate({a, b}, 1);
+  EXPECT_EQ(agg.min[kTicks], 100u);
+  EXPECT_EQ(agg.min[kCpi], kNotMeasured);
+  EXPECT_EQ(agg.cold[kCpi], 1u);
+  EXPECT_EQ(agg.median[kCpi], kNotMeasured);
+}
+
+TEST(ProfileRecords, StatsCsvOfABoardShowsMeasuredTimeCyclesAndEvents) {
+  LayerRow conv{
+      .event = "CONV_2D", .tag = "c", .macs = 100, .output_bytes = 8, .counters = Aggregate{}};
+  conv.counters->median = board_counters({2000, 0x3F, {200, 11, 1, 2, 40, 3}});
+  conv.counters->cold = board_counters({3000, 0x3F, {300, 11, 1, 2, 40, 3}});
+  conv.counters->min = conv.counters->median;
+  std::istringstream in(stats_csv({conv}, CsvTiming{true, 100e6, 1e9}));
+  std::string header;
+  std::string row;
+  std::getline(in, header);
+  std::getline(in, row);
+  // 2000 ticks at 1 GHz = 2 us; 200 measured cycles; cpi, exc, sleep, lsu, fold; no simulated
+  // cache, no counted instructions.
+  EXPECT_EQ(
+      row.rfind("CONV_2D,c,2.000,100,200,11,1,2,40,3,,,,,,,,,,,,,,8,measured,,300,200,,,2.000,"
+                "3.000,2.000",
+                0),
+      0u)
+      << row;
+  const auto commas = [](const std::string& s) { return std::count(s.begin(), s.end(), ','); };
+  EXPECT_EQ(commas(row), commas(header));
 }
 
 }  // namespace

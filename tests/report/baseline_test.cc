@@ -263,5 +263,41 @@ TEST(BaselineTest, ANegativeOrNanLimitThrows) {
   EXPECT_EQ(refusal(m, m, 0), "");
 }
 
+// The same model measured by a board: its ticks per layer (no cycle counter).
+Metadata measured(const std::vector<uint64_t>& layer_ticks) {
+  Metadata m = profiled(layer_ticks);
+  ProfileMeta& p = *m.profile;
+  p.method = "ticks";
+  p.counters = CounterMask{1} << kTicksCounter;
+  p.tick_hz = 1e6;
+  for (auto& layer : p.layers) {
+    layer->median[kTicksCounter] = layer->median[kEstCycles];
+    layer->median[kEstCycles] = kNotMeasured;
+  }
+  p.total.median[kTicksCounter] = p.total.median[kEstCycles];
+  p.total.median[kEstCycles] = kNotMeasured;
+  return m;
+}
+
+TEST(BaselineTest, ABoardsTicksCompareWithTicks) {
+  const Metadata before = measured({600'000, 300'000, 100'000});
+  const Metadata after = measured({600'000, 400'000, 100'000});
+  const BaselineComparison c = compare_with_baseline(before, after, 5);
+  EXPECT_EQ(c.metric, "ticks (median inference)");
+  ASSERT_EQ(c.layers.size(), 3u);
+  EXPECT_TRUE(c.layers[1].regression);
+  EXPECT_THAT(comparison_text(c),
+              HasSubstr("REGRESSION layer 1 DEPTHWISE_CONV_2D 'dw1': 300000 -> 400000 ticks"));
+}
+
+TEST(BaselineTest, MeasuredAndEstimatedFiguresDoNotCompare) {
+  const Metadata estimated = profiled({600'000, 300'000, 100'000});
+  const Metadata board = measured({600'000, 300'000, 100'000});
+  EXPECT_THAT(refusal(estimated, board, 5),
+              HasSubstr("the baseline holds estimated cycles (), this run ticks (ticks): they do "
+                        "not compare"));
+  EXPECT_THAT(refusal(board, estimated, 5), HasSubstr("do not compare"));
+}
+
 }  // namespace
 }  // namespace tinydeploy::report

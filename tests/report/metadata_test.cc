@@ -104,9 +104,14 @@ Metadata full_metadata() {
   p.icache = "8192:2:32";
   p.dcache = "4096:4:32";
   p.clock_hz = 25e6;
+  // Every counter there is (no method gives all of them: the document does not mind), one of
+  // them not measured in one layer.
+  p.counters = (CounterMask{1} << kCounterCount) - 1;
+  p.tick_hz = 1e9;
   p.runs = 3;
   p.seed = std::numeric_limits<uint64_t>::max() - 1;  // above int64: stored unsigned
   p.layers = {aggregate(100), std::nullopt, aggregate(300)};
+  p.layers[2]->median[kCounterCount - 1] = kNotMeasured;
   p.total = aggregate(10'000'000'000);  // above 32 bits
   p.tail = aggregate(40);
   p.systick_ticks = 123'456;
@@ -669,6 +674,46 @@ TEST_F(MetadataFileTest, NamesTheFileInAnError) {
   std::ofstream(file, std::ios::binary) << doc.dump();
   EXPECT_EQ(read_refusal(file),
             file.string() + ": plan[0] ends at byte 4586, beyond the 1024-byte arena");
+}
+
+}  // namespace
+}  // namespace tinydeploy::report
+
+namespace tinydeploy::report {
+namespace {
+
+TEST(MetadataTest, TheProfilesCounterListIsChecked) {
+  EXPECT_EQ(refusal([](json& d) {
+              d["profile"]["counters"] = {"ticks", "watts"};
+            }),
+            "kws.meta.json: profile.counters names an unknown counter 'watts'");
+  EXPECT_EQ(refusal([](json& d) {
+              d["profile"]["counters"] = {"ticks", "ticks"};
+            }),
+            "kws.meta.json: profile.counters names 'ticks' twice");
+  EXPECT_EQ(refusal([](json& d) { d["profile"]["counters"] = json::array(); }),
+            "kws.meta.json: profile.counters is empty");
+  // A listed counter must be in every aggregate (null where it was not measured).
+  EXPECT_EQ(refusal([](json& d) { d["profile"]["total"]["cold"].erase("fold"); }),
+            "kws.meta.json: profile.total.cold.fold is missing");
+  EXPECT_EQ(refusal([](json& d) { d["profile"]["tick_hz"] = 0; }),
+            "kws.meta.json: profile.tick_hz is not positive");
+}
+
+TEST(MetadataTest, AProfileWrittenBeforeTheCounterListHoldsThePluginsCounters) {
+  Metadata m = full_metadata();
+  m.profile->counters = kPluginCounters;
+  m.profile->tick_hz = 0;
+  m.profile->layers[2]->median[kCounterCount - 1] = 0;
+  json doc = json::parse(metadata_json(m));
+  doc["profile"].erase("counters");
+  doc["profile"].erase("tick_hz");
+  const Metadata read = parse_metadata(doc.dump(), kWhere);
+  EXPECT_EQ(read.profile->counters, kPluginCounters);
+  EXPECT_EQ(read.profile->total.median[kInstructionsCounter],
+            m.profile->total.median[kInstructionsCounter]);
+  EXPECT_EQ(read.profile->total.median[kTicksCounter], kNotMeasured);
+  EXPECT_EQ(time_counter(*read.profile), kEstCyclesCounter);
 }
 
 }  // namespace

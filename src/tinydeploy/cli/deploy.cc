@@ -119,13 +119,18 @@ std::string validation_line(const report::ValidationMeta& v) {
 
 std::string profile_line(const report::Metadata& m) {
   const report::ProfileMeta& p = *m.profile;
-  const double cycles = static_cast<double>(p.total.median[report::kEstCyclesCounter]);
-  return fmt::format(
-      "{:.3f} ms at {:g} MHz (estimated cycles), {} instructions (counted), {} layers, median of "
-      "{}",
-      cycles / p.clock_hz * 1e3, p.clock_hz / 1e6,
-      megas(static_cast<int64_t>(p.total.median[report::kInstructionsCounter])), m.layers.size(),
-      p.runs);
+  const size_t time = report::time_counter(p);
+  const double ms = report::counter_seconds(p, p.total.median[time]) * 1e3;
+  if (time == report::kEstCyclesCounter) {
+    return fmt::format(
+        "{:.3f} ms at {:g} MHz (estimated cycles), {} instructions (counted), {} layers, median "
+        "of {}",
+        ms, p.clock_hz / 1e6,
+        megas(static_cast<int64_t>(p.total.median[report::kInstructionsCounter])), m.layers.size(),
+        p.runs);
+  }
+  return fmt::format("{:.3f} ms ({}: measured {}), {} layers, median of {}", ms, p.method,
+                     report::time_counter_label(p), m.layers.size(), p.runs);
 }
 
 }  // namespace
@@ -146,7 +151,8 @@ int run_deploy(const DeployOptions& options, std::ostream& out) {
         target_name);
   }
   const bool runs_code = target.board.runner != board::Runner::None;
-  const bool profile_possible = target.board.runner == board::Runner::Qemu;
+  const bool profile_possible = target.board.runner == board::Runner::Qemu ||
+                                target.board.runner == board::Runner::HostProcess;
   const bool validate = options.validate && runs_code && !recorded;
   const bool profile = options.profile && profile_possible && !recorded;
 
@@ -284,9 +290,8 @@ int run_deploy(const DeployOptions& options, std::ostream& out) {
                                                    profile_line(metadata)
                                              : "the metadata holds no profile");
     } else {
-      flow.skip("profile", !options.profile ? "--no-profile"
-                                            : "profiling needs an emulated board (qemu-m4, "
-                                              "qemu-m55)");
+      flow.skip("profile",
+                !options.profile ? "--no-profile" : "a bare core runs nothing to profile");
     }
     if (metadata.profile) {
       dir.write_file(artifacts.stats, profile_stats_csv(metadata));

@@ -247,12 +247,22 @@ void add_profile_settings(CLI::App& command, tinydeploy::cli::ProfileSettings& s
 void add_profile_command(CLI::App& app, tinydeploy::cli::ProfileOptions& options, int& exit_code) {
   CLI::App* profile = app.add_subcommand(
       "profile",
-      "Profile every layer on an emulated board under tinydeploy's QEMU plugin: counted "
-      "instructions, loads, stores and branches, simulated caches, estimated cycles; writes "
-      "NAME_stats.csv, NAME.meta.json and a summary");
+      "Profile every layer: on an emulated board under tinydeploy's QEMU plugin (counted "
+      "instructions, loads, stores and branches, simulated caches, estimated cycles), on the host "
+      "or a board on a serial line with its own tick counter and DWT counters (measured time, "
+      "cycles, CPI, exception, sleep, load-store and folded counts); writes NAME_stats.csv, "
+      "NAME.meta.json and a summary");
   profile->add_option("model", options.model, "The .tflite model")->required();
-  profile->add_option("--target", options.target, "qemu-m4 or qemu-m55")
+  profile
+      ->add_option("--target", options.target,
+                   "qemu-m4, qemu-m55, host, or serial:DEVICE[@BAUD] (a board flashed with the "
+                   "validator of `tinydeploy firmware`)")
       ->check(board_check())
+      ->capture_default_str();
+  profile
+      ->add_option("--core", options.core,
+                   "The core of a board on a serial line (cortex-m4, cortex-m55), for the "
+                   "package and the metadata")
       ->capture_default_str();
   add_profile_settings(*profile, options.settings);
   profile->add_option("-o,--output-dir", options.output_dir,
@@ -268,7 +278,8 @@ void add_profile_command(CLI::App& app, tinydeploy::cli::ProfileOptions& options
                       "more than --max-regression");
   profile
       ->add_option("--max-regression", options.max_regression_percent,
-                   "Percent of estimated cycles a layer or the total may grow over the baseline")
+                   "Percent of cycles (estimated or measured) or ticks a layer or the total may "
+                   "grow over the baseline")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   profile->add_option("--seed", options.settings.seed, "Seed of the first run's random inputs")

@@ -28,6 +28,7 @@ struct ProfileSettings {
 struct ProfileOptions {
   std::filesystem::path model;
   std::string target = "qemu-m4";
+  std::string core = "cortex-m4";  // of a serial:DEVICE target, which does not say
   ProfileSettings settings;
   std::optional<std::filesystem::path> output_dir;  // default: NAME_profile
   bool force = false;

@@ -11,8 +11,6 @@
 namespace tinydeploy::report {
 namespace {
 
-constexpr size_t kCycles = kEstCyclesCounter;
-
 // A tensor name can be a whole converter path; a line shows its start.
 std::string short_tag(const std::string& tag) {
   constexpr size_t kShown = 40;
@@ -70,12 +68,24 @@ BaselineComparison compare_with_baseline(const Metadata& baseline, const Metadat
         "do not compare",
         before.core, before.target, after.core, after.target);
   }
+  const size_t counter = time_counter(after);
+  if (time_counter(before) != counter) {
+    throw Error("the baseline holds {} ({}), this run {} ({}): they do not compare",
+                time_counter_label(before), before.method, time_counter_label(after), after.method);
+  }
+  const uint64_t before_total = before.total.median[counter];
+  const uint64_t after_total = after.total.median[counter];
+  if (before_total == kNotMeasured || after_total == kNotMeasured) {
+    throw Error("the {} of the whole inference were not measured in the {}",
+                time_counter_label(after), before_total == kNotMeasured ? "baseline" : "this run");
+  }
   BaselineComparison result;
-  result.metric = "estimated cycles (median inference)";
+  result.metric = time_counter_label(after) + " (median inference)";
+  result.unit = counter == kTicksCounter ? "ticks" : "cycles";
   result.max_regression_percent = max_regression_percent;
-  result.noise_floor = std::max<uint64_t>(1, before.total.median[kCycles] / 1000);
-  result.total = change("total", before.total.median[kCycles], after.total.median[kCycles],
-                        max_regression_percent, result.noise_floor);
+  result.noise_floor = std::max<uint64_t>(1, before_total / 1000);
+  result.total =
+      change("total", before_total, after_total, max_regression_percent, result.noise_floor);
 
   bool same_layers = baseline.layers.size() == current.layers.size();
   for (size_t i = 0; same_layers && i < current.layers.size(); ++i) {
@@ -89,19 +99,21 @@ BaselineComparison compare_with_baseline(const Metadata& baseline, const Metadat
   }
   for (size_t i = 0; i < current.layers.size(); ++i) {
     if (!before.layers[i] || !after.layers[i]) continue;
+    const uint64_t was = before.layers[i]->median[counter];
+    const uint64_t is = after.layers[i]->median[counter];
+    if (was == kNotMeasured || is == kNotMeasured) continue;
     const LayerMeta& layer = current.layers[i];
     result.layers.push_back(
-        change(fmt::format("layer {} {} '{}'", i, layer.op, short_tag(layer.tag)),
-               before.layers[i]->median[kCycles], after.layers[i]->median[kCycles],
+        change(fmt::format("layer {} {} '{}'", i, layer.op, short_tag(layer.tag)), was, is,
                max_regression_percent, result.noise_floor));
   }
   return result;
 }
 
 std::string comparison_text(const BaselineComparison& c) {
-  std::string text = fmt::format(
-      "baseline: {} compared, a regression is more than {:g}% and more than {} cycles\n", c.metric,
-      c.max_regression_percent, c.noise_floor);
+  std::string text =
+      fmt::format("baseline: {} compared, a regression is more than {:g}% and more than {} {}\n",
+                  c.metric, c.max_regression_percent, c.noise_floor, c.unit);
   if (!c.layers_not_compared.empty()) {
     text += fmt::format("  layers not compared: {}\n", c.layers_not_compared);
   }
@@ -109,11 +121,11 @@ std::string comparison_text(const BaselineComparison& c) {
   for (const Change& layer : c.layers) {
     if (!layer.regression) continue;
     ++regressions;
-    text += fmt::format("  REGRESSION {}: {} -> {} cycles ({})\n", layer.what, layer.before,
-                        layer.after, percent_text(layer.percent));
+    text += fmt::format("  REGRESSION {}: {} -> {} {} ({})\n", layer.what, layer.before,
+                        layer.after, c.unit, percent_text(layer.percent));
   }
-  text += fmt::format("  {}total: {} -> {} cycles ({})\n", c.total.regression ? "REGRESSION " : "",
-                      c.total.before, c.total.after, percent_text(c.total.percent));
+  text += fmt::format("  {}total: {} -> {} {} ({})\n", c.total.regression ? "REGRESSION " : "",
+                      c.total.before, c.total.after, c.unit, percent_text(c.total.percent));
   if (regressions == 0 && !c.total.regression) {
     text += "  no regression\n";
   }

@@ -20,6 +20,8 @@ struct Change {
 
 struct BaselineComparison {
   std::string metric;  // what is compared, e.g. "estimated cycles (median inference)"
+  std::string unit =
+      "cycles";  // of the figures: cycles, or ticks of a board without a cycle counter
   double max_regression_percent = 0;
   uint64_t noise_floor = 0;  // growth below this many cycles never counts
   // The layers are compared one by one when both profiles have the same operators in the same

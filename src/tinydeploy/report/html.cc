@@ -52,6 +52,11 @@ struct Fields {
 
 double as_double(uint64_t value) { return static_cast<double>(value); }
 
+// A count for people; "-" for one that was not measured.
+std::string count_text(uint64_t value) {
+  return value == kNotMeasured ? std::string("-") : grouped(value);
+}
+
 // ---- colours ----
 
 // The palette: one colour per operator type, in order of first appearance.
@@ -62,6 +67,7 @@ constexpr std::array<const char*, 10> kPalette = {"#4e79a7", "#f28e2b", "#59a14f
 class Page {
  public:
   explicit Page(const Metadata& m) : m_(m) {
+    if (m_.profile) time_ = time_counter(*m_.profile);
     for (const LayerMeta& layer : m_.layers) {
       if (!colours_.count(layer.op)) {
         colours_.emplace(layer.op, kPalette[colours_.size() % kPalette.size()]);
@@ -109,9 +115,27 @@ class Page {
                : 0;
   }
 
-  // Estimated cycles as time at the profile's clock; not a number when the clock is unknown.
-  double seconds_of(double cycles) const {
-    return clock_hz() > 0 ? cycles / clock_hz() : std::numeric_limits<double>::quiet_NaN();
+  // A value of the profile's time counter (estimated or measured cycles, or ticks) as seconds;
+  // not a number when the profile has no rate for it.
+  double seconds_of(double value) const {
+    if (!m_.profile) return std::numeric_limits<double>::quiet_NaN();
+    return counter_seconds(*m_.profile, static_cast<uint64_t>(value));
+  }
+
+  // Whether the profile holds counter `field` at all.
+  bool has(size_t field) const {
+    return m_.profile && (m_.profile->counters & (CounterMask{1} << field)) != 0;
+  }
+
+  // How the time counter's figures came about, one word: estimated, measured.
+  std::string time_kind() const { return time_ == kEstCyclesCounter ? "estimated" : "measured"; }
+  // The time counter's unit: cycles, or ticks of a board without a cycle counter.
+  std::string time_unit() const { return time_ == kTicksCounter ? "ticks" : "cycles"; }
+  // "Estimated cycles", "Measured cycles", "Measured ticks".
+  std::string time_title() const {
+    std::string title = time_kind() + " " + time_unit();
+    title[0] = static_cast<char>(title[0] - 'a' + 'A');
+    return title;
   }
 
   const char* colour_of(const std::string& op) const {
@@ -236,33 +260,53 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     }
     const double macs = as_double(non_negative(m_.total_macs));
     if (p) {
-      const double cycles = as_double(p->total.median[f.est_cycles]);
+      const double cycles = as_double(p->total.median[time_]);
       const double seconds = seconds_of(cycles);
-      summary_item("Inference time", duration(seconds),
-                   fmt::format("estimated: cost-model cycles at {} MHz, {}; cold {}",
-                               decimal(clock_hz() / 1e6, 3), runs_words(),
-                               duration(seconds_of(as_double(p->total.cold[f.est_cycles])))));
-      summary_item("Total cycles", grouped(p->total.median[f.est_cycles]),
-                   fmt::format("estimated ({} cost model)", core_words()));
-      summary_item("Instructions", grouped(p->total.median[f.instructions]),
-                   fmt::format("counted ({})", html_text(p->method)));
+      if (time_ == kEstCyclesCounter) {
+        summary_item("Inference time", duration(seconds),
+                     fmt::format("estimated: cost-model cycles at {} MHz, {}; cold {}",
+                                 decimal(clock_hz() / 1e6, 3), runs_words(),
+                                 duration(seconds_of(as_double(p->total.cold[time_])))));
+        summary_item("Total cycles", count_text(p->total.median[time_]),
+                     fmt::format("estimated ({} cost model)", core_words()));
+      } else {
+        summary_item("Inference time", duration(seconds),
+                     fmt::format("measured ({}), {}; cold {}", html_text(p->method), runs_words(),
+                                 duration(seconds_of(as_double(p->total.cold[time_])))));
+        summary_item(time_ == kCyclesCounter ? "Total cycles" : "Total ticks",
+                     count_text(p->total.median[time_]),
+                     time_ == kCyclesCounter
+                         ? "measured (DWT CYCCNT)"
+                         : fmt::format("measured, {} per second",
+                                       grouped(static_cast<uint64_t>(std::max(0.0, p->tick_hz)))));
+      }
+      if (has(f.instructions)) {
+        summary_item("Instructions", count_text(p->total.median[f.instructions]),
+                     fmt::format("counted ({})", html_text(p->method)));
+      }
       summary_item("Total MACs", grouped(non_negative(m_.total_macs)), "estimated from shapes");
       const CounterValues& t = p->total.median;
-      summary_item("Cache hits",
-                   fmt::format("{} / {}",
-                               percent(as_double(t[f.ihitslookup]) + as_double(t[f.ihitsline]),
-                                       as_double(t[f.iaccess]), 3),
-                               percent(as_double(t[f.dhitslookup]) + as_double(t[f.dhitsline]),
-                                       as_double(t[f.daccess]), 3)),
-                   fmt::format("simulated; instruction / data caches {} and {} (SIZE:WAYS:LINE)",
-                               html_text(p->icache), html_text(p->dcache)));
+      if (has(f.iaccess)) {
+        summary_item("Cache hits",
+                     fmt::format("{} / {}",
+                                 percent(as_double(t[f.ihitslookup]) + as_double(t[f.ihitsline]),
+                                         as_double(t[f.iaccess]), 3),
+                                 percent(as_double(t[f.dhitslookup]) + as_double(t[f.dhitsline]),
+                                         as_double(t[f.daccess]), 3)),
+                     fmt::format("simulated; instruction / data caches {} and {} (SIZE:WAYS:LINE)",
+                                 html_text(p->icache), html_text(p->dcache)));
+      }
       summary_item("MACs per second", seconds > 0 ? compact(macs / seconds) : "-",
-                   "estimated: MACs / inference time");
-      summary_item(
-          "Cycles per MAC", macs > 0 ? decimal(ratio(cycles, macs), 2) : "-",
-          fmt::format("estimated; {} instructions per MAC (counted)",
-                      macs > 0 ? decimal(ratio(as_double(p->total.median[f.instructions]), macs), 2)
-                               : "-"));
+                   fmt::format("{}: MACs / inference time", time_kind()));
+      if (time_ != kTicksCounter) {
+        std::string how = time_kind();
+        if (has(f.instructions)) {
+          how += fmt::format(
+              "; {} instructions per MAC (counted)",
+              macs > 0 ? decimal(ratio(as_double(p->total.median[f.instructions]), macs), 2) : "-");
+        }
+        summary_item("Cycles per MAC", macs > 0 ? decimal(ratio(cycles, macs), 2) : "-", how);
+      }
     } else {
       summary_item("Total MACs", grouped(non_negative(m_.total_macs)), "estimated from shapes");
     }
@@ -333,7 +377,7 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
 
   void layer_time_chart() {
     const Fields f;
-    const double total = as_double(m_.profile->total.median[f.est_cycles]);
+    const double total = as_double(m_.profile->total.median[time_]);
     std::vector<Bar> bars;
     for (size_t i = 0; i < m_.layers.size(); ++i) {
       const LayerMeta& layer = m_.layers[i];
@@ -342,15 +386,17 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       b.colour = colour_of(layer.op);
       const CounterValues* c = layer_counters(i);
       if (c) {
-        const double cycles = as_double((*c)[f.est_cycles]);
+        const double cycles = as_double((*c)[time_]);
         b.value = cycles;
         b.value_html = fmt::format("{} ({})", compact(cycles), percent(cycles, total));
-        b.title_html = fmt::format(
-            "#{} {} {}\n{} estimated cycles ({} of the inference), {} at {} MHz\n{} instructions "
-            "(counted)",
-            i, html_text(layer.op), html_text(layer.tag), grouped((*c)[f.est_cycles]),
-            percent(cycles, total), duration(seconds_of(cycles)), decimal(clock_hz() / 1e6, 3),
-            grouped((*c)[f.instructions]));
+        b.title_html =
+            fmt::format("#{} {} {}\n{} {} {} ({} of the inference), {}", i, html_text(layer.op),
+                        html_text(layer.tag), count_text((*c)[time_]), time_kind(), time_unit(),
+                        percent(cycles, total), duration(seconds_of(cycles)));
+        if (has(f.instructions)) {
+          b.title_html +=
+              fmt::format("\n{} instructions (counted)", count_text((*c)[f.instructions]));
+        }
       } else {
         b.value_html = "not profiled";
         b.title_html = fmt::format("#{} {} {}: the profile has no figures for this layer", i,
@@ -358,16 +404,19 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       }
       bars.push_back(std::move(b));
     }
-    out_ += bar_chart(
-        {kChartLayerTime, "Estimated cycles per layer", std::move(bars),
-         fmt::format("estimated cycles per layer ({} cost model, {})", core_words(), runs_words()),
-         std::nullopt, ""});
+    out_ += bar_chart({kChartLayerTime, time_title() + " per layer", std::move(bars),
+                       time_ == kEstCyclesCounter
+                           ? fmt::format("estimated cycles per layer ({} cost model, {})",
+                                         core_words(), runs_words())
+                           : fmt::format("measured {} per layer ({}, {})", time_unit(),
+                                         html_text(m_.profile->method), runs_words()),
+                       std::nullopt, ""});
   }
 
   void cycles_per_mac_chart() {
     const Fields f;
     const double macs = as_double(non_negative(m_.total_macs));
-    const double whole = ratio(as_double(m_.profile->total.median[f.est_cycles]), macs);
+    const double whole = ratio(as_double(m_.profile->total.median[time_]), macs);
     std::vector<Bar> bars;
     for (size_t i = 0; i < m_.layers.size(); ++i) {
       const LayerMeta& layer = m_.layers[i];
@@ -377,12 +426,12 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       const CounterValues* c = layer_counters(i);
       const double layer_macs = as_double(non_negative(layer.macs));
       if (c && layer_macs > 0) {
-        const double value = ratio(as_double((*c)[f.est_cycles]), layer_macs);
+        const double value = ratio(as_double((*c)[time_]), layer_macs);
         b.value = value;
         b.value_html = decimal(value, 2);
-        b.title_html =
-            fmt::format("#{} {} {}\n{} estimated cycles per MAC ({} MACs)", i, html_text(layer.op),
-                        html_text(layer.tag), decimal(value, 2), grouped(non_negative(layer.macs)));
+        b.title_html = fmt::format("#{} {} {}\n{} {} {} per MAC ({} MACs)", i, html_text(layer.op),
+                                   html_text(layer.tag), decimal(value, 2), time_kind(),
+                                   time_unit(), grouped(non_negative(layer.macs)));
       } else {
         b.value_html = c ? "-" : "not profiled";
         b.title_html = fmt::format("#{} {} {}: {}", i, html_text(layer.op), html_text(layer.tag),
@@ -392,9 +441,10 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     }
     std::optional<double> reference;
     if (macs > 0) reference = whole;
-    out_ += bar_chart({kChartCyclesPerMac, "Estimated cycles per MAC per layer", std::move(bars),
-                       "estimated cycles per MAC (layers without MACs: -)", reference,
-                       fmt::format("whole model {}", decimal(whole, 2))});
+    out_ +=
+        bar_chart({kChartCyclesPerMac, time_title() + " per MAC per layer", std::move(bars),
+                   fmt::format("{} {} per MAC (layers without MACs: -)", time_kind(), time_unit()),
+                   reference, fmt::format("whole model {}", decimal(whole, 2))});
   }
 
   // ---- MACs against time ----
@@ -403,20 +453,22 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
     const Fields f;
     ScatterChart chart;
     chart.id = kChartMacsVsTime;
-    chart.description = "Estimated MACs against estimated cycles per layer";
+    const std::string description =
+        "Estimated MACs against " + time_kind() + " " + time_unit() + " per layer";
+    chart.description = description;  // a view: `description` outlives the chart
     chart.x_title_html = "estimated MACs per layer (from shapes)";
-    chart.y_title_html = "estimated cycles per layer";
+    chart.y_title_html = time_kind() + " " + time_unit() + " per layer";
     for (size_t i = 0; i < m_.layers.size(); ++i) {
       const CounterValues* c = layer_counters(i);
       if (!c) continue;
       const LayerMeta& layer = m_.layers[i];
       Point p;
       p.x = as_double(non_negative(layer.macs));
-      p.y = as_double((*c)[f.est_cycles]);
-      p.title_html =
-          fmt::format("#{} {} {}\n{} MACs (estimated), {} cycles (estimated), {} cycles per MAC", i,
-                      html_text(layer.op), html_text(layer.tag), grouped(non_negative(layer.macs)),
-                      grouped((*c)[f.est_cycles]), p.x > 0 ? decimal(ratio(p.y, p.x), 2) : "-");
+      p.y = as_double((*c)[time_]);
+      p.title_html = fmt::format(
+          "#{} {} {}\n{} MACs (estimated), {} {} ({}), {} {} per MAC", i, html_text(layer.op),
+          html_text(layer.tag), grouped(non_negative(layer.macs)), count_text((*c)[time_]),
+          time_unit(), time_kind(), p.x > 0 ? decimal(ratio(p.y, p.x), 2) : "-", time_unit());
       p.label_html = fmt::format("#{}", i);
       p.colour = colour_of(layer.op);
       chart.points.push_back(std::move(p));
@@ -437,21 +489,30 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       return;
     }
     const ProfileMeta& p = *m_.profile;
-    add("<p class=\"caption\">Figures from {} on {} ({}); {}. Instructions, loads, stores and "
-        "branches are counted; caches ({} instruction, {} data, SIZE:WAYS:LINE) are simulated; "
-        "cycles are estimated from the {} instruction-cost model; times are estimated cycles at "
-        "{} MHz.</p>\n",
-        html_text(p.method), html_text(p.target), html_text(p.board), runs_words(),
-        html_text(p.icache), html_text(p.dcache), core_words(), decimal(clock_hz() / 1e6, 3));
+    if (time_ == kEstCyclesCounter) {
+      add("<p class=\"caption\">Figures from {} on {} ({}); {}. Instructions, loads, stores and "
+          "branches are counted; caches ({} instruction, {} data, SIZE:WAYS:LINE) are simulated; "
+          "cycles are estimated from the {} instruction-cost model; times are estimated cycles at "
+          "{} MHz.</p>\n",
+          html_text(p.method), html_text(p.target), html_text(p.board), runs_words(),
+          html_text(p.icache), html_text(p.dcache), core_words(), decimal(clock_hz() / 1e6, 3));
+    } else {
+      add("<p class=\"caption\">Figures measured on {} ({}) by {}; {}. {} The time of the link "
+          "between layers is left out.</p>\n",
+          html_text(p.target), html_text(p.board), html_text(p.method), runs_words(),
+          time_ == kCyclesCounter ? "Cycles are the core's DWT cycle counter; times are its "
+                                    "tick counter."
+                                  : "Times are the board's tick counter; it has no cycle counter.");
+    }
     legend();
-    out_ += "<h3>Estimated cycles per layer</h3>\n";
+    add("<h3>{} per layer</h3>\n", time_title());
     layer_time_chart();
     out_ += "<h3>MACs against time, per layer</h3>\n";
     out_ +=
         "<p class=\"caption\">Each point is one layer; points high above the others spend many "
         "cycles for their MACs.</p>\n";
     macs_vs_time_chart();
-    out_ += "<h3>Estimated cycles per MAC, per layer</h3>\n";
+    add("<h3>{} per MAC, per layer</h3>\n", time_title());
     cycles_per_mac_chart();
   }
 
@@ -535,31 +596,32 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
         "<div class=\"scroll\"><table>\n<thead><tr><th class=\"n\">#</th><th>op</th><th>tag</th>"
         "<th>kernel</th><th class=\"n\">MACs<small>estimated</small></th>";
     if (profiled) {
-      out_ +=
-          "<th class=\"n\">instructions<small>counted</small></th><th class=\"n\">cycles"
-          "<small>estimated</small></th><th class=\"n\">share<small>of cycles</small></th>"
-          "<th class=\"n\">cycles/MAC<small>estimated</small></th><th class=\"n\">loads"
+      add("<th class=\"n\">instructions<small>counted</small></th><th class=\"n\">{1}"
+          "<small>{0}</small></th><th class=\"n\">share<small>of {1}</small></th>"
+          "<th class=\"n\">{1}/MAC<small>{0}</small></th><th class=\"n\">loads"
           "<small>counted</small></th><th class=\"n\">stores<small>counted</small></th>"
-          "<th class=\"n\">d-cache hits<small>simulated</small></th>";
+          "<th class=\"n\">d-cache hits<small>simulated</small></th>",
+          time_kind(), time_unit());
     }
     out_ += "<th class=\"n\">output<small>bytes</small></th>";
     if (scratch) out_ += "<th class=\"n\">scratch<small>bytes</small></th>";
     out_ += "</tr></thead>\n<tbody>\n";
-    const double total_cycles = profiled ? as_double(m_.profile->total.median[f.est_cycles]) : 0;
+    const double total_cycles = profiled ? as_double(m_.profile->total.median[time_]) : 0;
     const auto counter_cells = [&](const CounterValues* c, double macs) {
       if (!c) {
         out_ += "<td class=\"n\" colspan=\"7\">not profiled</td>";
         return;
       }
-      const double cycles = as_double((*c)[f.est_cycles]);
+      const double cycles = as_double((*c)[time_]);
       add("<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
           "<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
           "<td class=\"n\">{}</td>",
-          grouped((*c)[f.instructions]), grouped((*c)[f.est_cycles]), percent(cycles, total_cycles),
-          macs > 0 ? decimal(ratio(cycles, macs), 2) : "-", grouped((*c)[f.loads]),
-          grouped((*c)[f.stores]),
-          percent(as_double((*c)[f.dhitslookup]) + as_double((*c)[f.dhitsline]),
-                  as_double((*c)[f.daccess]), 2));
+          count_text((*c)[f.instructions]), count_text((*c)[time_]), percent(cycles, total_cycles),
+          macs > 0 ? decimal(ratio(cycles, macs), 2) : "-", count_text((*c)[f.loads]),
+          count_text((*c)[f.stores]),
+          has(f.daccess) ? percent(as_double((*c)[f.dhitslookup]) + as_double((*c)[f.dhitsline]),
+                                   as_double((*c)[f.daccess]), 2)
+                         : std::string("-"));
     };
     for (size_t i = 0; i < m_.layers.size(); ++i) {
       const LayerMeta& layer = m_.layers[i];
@@ -581,11 +643,15 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
       out_ += scratch ? "<td></td><td></td></tr></tfoot>\n" : "<td></td></tr></tfoot>\n";
     }
     out_ += "</table></div>\n";
-    if (profiled) {
+    if (profiled && has(f.instructions)) {
       add("<p class=\"caption\">The layers add up to the whole inference but for {} instructions "
           "after the last layer (invoke's epilogue). D-cache hits: hits by tag lookup and by line "
           "buffer over accesses.</p>\n",
-          grouped(m_.profile->tail.median[f.instructions]));
+          count_text(m_.profile->tail.median[f.instructions]));
+    } else if (profiled) {
+      add("<p class=\"caption\">The layers add up to the whole inference but for {} {} after "
+          "the last layer (invoke's epilogue). Columns the board does not measure show -.</p>\n",
+          count_text(m_.profile->tail.median[time_]), time_unit());
     }
   }
 
@@ -642,6 +708,7 @@ svg.chart g:hover > rect, svg.chart g:hover > circle { opacity: .75; }
   std::map<std::string, const char*> colours_;
   std::vector<std::string> op_order_;
   std::string out_;
+  size_t time_ = kEstCyclesCounter;  // the profile's time counter (time_counter)
 };
 
 }  // namespace

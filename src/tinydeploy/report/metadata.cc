@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -16,7 +17,33 @@ namespace tinydeploy::report {
 const std::array<const char*, kCounterCount> kCounterNames = {
     "instructions", "loads",      "stores",      "branches",    "taken_branches",
     "est_cycles",   "iaccess",    "itaglookup",  "ihitslookup", "ihitsline",
-    "daccess",      "dtaglookup", "dhitslookup", "dhitsline"};
+    "daccess",      "dtaglookup", "dhitslookup", "dhitsline",   "ticks",
+    "cycles",       "cpi",        "exc",         "sleep",       "lsu",
+    "fold"};
+
+size_t time_counter(const ProfileMeta& profile) {
+  if (profile.counters & (CounterMask{1} << kCyclesCounter)) return kCyclesCounter;
+  if (profile.counters & (CounterMask{1} << kEstCyclesCounter)) return kEstCyclesCounter;
+  return kTicksCounter;
+}
+
+std::string time_counter_label(const ProfileMeta& profile) {
+  switch (time_counter(profile)) {
+    case kCyclesCounter:
+      return "measured cycles";
+    case kEstCyclesCounter:
+      return "estimated cycles";
+    default:
+      return "ticks";
+  }
+}
+
+double counter_seconds(const ProfileMeta& profile, uint64_t value) {
+  const size_t counter = time_counter(profile);
+  const double hz = counter == kTicksCounter ? profile.tick_hz : profile.clock_hz;
+  if (value == kNotMeasured || !(hz > 0)) return std::numeric_limits<double>::quiet_NaN();
+  return static_cast<double>(value) / hz;
+}
 
 namespace {
 
@@ -27,16 +54,21 @@ constexpr uintmax_t kMaxMetadataBytes = uintmax_t{64} << 20;
 
 // ---- writing ----
 
-json counters_json(const CounterValues& values) {
+// The counters a profile holds, by name; null for one not measured here (a DWT event count that
+// may have wrapped).
+json counters_json(const CounterValues& values, CounterMask mask) {
   json out = json::object();
-  for (size_t i = 0; i < kCounterCount; ++i) out[kCounterNames[i]] = values[i];
+  for (size_t i = 0; i < kCounterCount; ++i) {
+    if ((mask & (CounterMask{1} << i)) == 0) continue;
+    out[kCounterNames[i]] = values[i] == kNotMeasured ? json(nullptr) : json(values[i]);
+  }
   return out;
 }
 
-json aggregate_json(const CounterAggregate& a) {
-  return {{"cold", counters_json(a.cold)},
-          {"min", counters_json(a.min)},
-          {"median", counters_json(a.median)}};
+json aggregate_json(const CounterAggregate& a, CounterMask mask) {
+  return {{"cold", counters_json(a.cold, mask)},
+          {"min", counters_json(a.min, mask)},
+          {"median", counters_json(a.median, mask)}};
 }
 
 json tensor_json(const TensorMeta& t) {
@@ -184,18 +216,45 @@ std::vector<int32_t> read_shape(const Reader& r) {
   return r.list([](const Reader& d) { return static_cast<int32_t>(d.integer(0, 1 << 30)); });
 }
 
-CounterValues read_counters(const Reader& r) {
-  CounterValues values{};
-  for (size_t i = 0; i < kCounterCount; ++i) values[i] = r.at(kCounterNames[i]).count();
+CounterValues read_counters(const Reader& r, CounterMask mask) {
+  CounterValues values;
+  values.fill(kNotMeasured);
+  for (size_t i = 0; i < kCounterCount; ++i) {
+    if ((mask & (CounterMask{1} << i)) == 0) continue;
+    const Reader value = r.at(kCounterNames[i]);
+    if (value.value().is_null()) continue;  // not measured here
+    values[i] = value.count();
+    // All ones is how memory spells "not measured"; no counter gets there.
+    if (values[i] == kNotMeasured) value.fail("is out of range");
+  }
   return values;
 }
 
-CounterAggregate read_aggregate(const Reader& r) {
+CounterAggregate read_aggregate(const Reader& r, CounterMask mask) {
   CounterAggregate a;
-  a.cold = read_counters(r.at("cold"));
-  a.min = read_counters(r.at("min"));
-  a.median = read_counters(r.at("median"));
+  a.cold = read_counters(r.at("cold"), mask);
+  a.min = read_counters(r.at("min"), mask);
+  a.median = read_counters(r.at("median"), mask);
   return a;
+}
+
+// The profile's "counters": names of known counters, each once. A file written before the list
+// existed holds the plugin's.
+CounterMask read_counter_mask(const Reader& r) {
+  if (!r.has("counters")) return kPluginCounters;
+  const Reader list = r.at("counters");
+  CounterMask mask = 0;
+  const std::vector<std::string> names = list.list([](const Reader& n) { return n.text(); });
+  for (const std::string& name : names) {
+    const auto* at = std::find_if(kCounterNames.begin(), kCounterNames.end(),
+                                  [&](const char* known) { return name == known; });
+    if (at == kCounterNames.end()) list.fail(fmt::format("names an unknown counter '{}'", name));
+    const CounterMask bit = CounterMask{1} << (at - kCounterNames.begin());
+    if (mask & bit) list.fail(fmt::format("names '{}' twice", name));
+    mask |= bit;
+  }
+  if (mask == 0) list.fail("is empty");
+  return mask;
 }
 
 TensorMeta read_tensor(const Reader& r) {
@@ -234,22 +293,32 @@ ProfileMeta read_profile(const Reader& r, size_t layer_count) {
   p.board = r.at("board").text();
   p.core = r.at("core").text();
   p.method = r.at("method").text();
+  p.counters = read_counter_mask(r);
+  const CounterMask mask = p.counters;
   p.plugin = r.at("plugin").text();
   p.icache = r.at("icache").text();
   p.dcache = r.at("dcache").text();
   p.clock_hz = r.at("clock_hz").number();
-  if (!(p.clock_hz > 0)) r.at("clock_hz").fail("is not positive");
+  if (!(p.clock_hz >= 0)) r.at("clock_hz").fail("is negative");
+  if (p.counters & ((CounterMask{1} << kEstCyclesCounter) | (CounterMask{1} << kCyclesCounter))) {
+    if (!(p.clock_hz > 0)) r.at("clock_hz").fail("is not positive");
+  }
+  if (r.has("tick_hz")) p.tick_hz = r.at("tick_hz").number();
+  if (!(p.tick_hz >= 0)) r.at("tick_hz").fail("is negative");
+  if ((p.counters & (CounterMask{1} << kTicksCounter)) && !(p.tick_hz > 0)) {
+    r.at("tick_hz").fail("is not positive");
+  }
   p.runs = static_cast<uint32_t>(r.at("runs").integer(1, std::numeric_limits<uint32_t>::max()));
   p.seed = r.at("seed").count();
-  p.layers = r.at("layers").list([](const Reader& l) -> std::optional<CounterAggregate> {
+  p.layers = r.at("layers").list([mask](const Reader& l) -> std::optional<CounterAggregate> {
     if (l.value().is_null()) return std::nullopt;
-    return read_aggregate(l);
+    return read_aggregate(l, mask);
   });
   if (p.layers.size() != layer_count) {
     r.at("layers").fail(fmt::format("has {} entries for {} layers", p.layers.size(), layer_count));
   }
-  p.total = read_aggregate(r.at("total"));
-  p.tail = read_aggregate(r.at("tail"));
+  p.total = read_aggregate(r.at("total"), mask);
+  p.tail = read_aggregate(r.at("tail"), mask);
   p.systick_ticks = r.at("systick_ticks").count();
   p.instructions_per_tick = r.at("instructions_per_tick").number();
   p.flash_bytes = r.at("flash_bytes").size_value();
@@ -348,20 +417,28 @@ std::string metadata_json(const Metadata& m) {
   if (m.profile) {
     const ProfileMeta& p = *m.profile;
     json layer_counters = json::array();
-    for (const auto& l : p.layers) layer_counters.push_back(l ? aggregate_json(*l) : json(nullptr));
+    for (const auto& l : p.layers) {
+      layer_counters.push_back(l ? aggregate_json(*l, p.counters) : json(nullptr));
+    }
+    json counter_names = json::array();
+    for (size_t i = 0; i < kCounterCount; ++i) {
+      if (p.counters & (CounterMask{1} << i)) counter_names.push_back(kCounterNames[i]);
+    }
     doc["profile"] = {{"target", p.target},
                       {"board", p.board},
                       {"core", p.core},
                       {"method", p.method},
+                      {"counters", counter_names},
                       {"plugin", p.plugin},
                       {"icache", p.icache},
                       {"dcache", p.dcache},
                       {"clock_hz", p.clock_hz},
+                      {"tick_hz", p.tick_hz},
                       {"runs", p.runs},
                       {"seed", p.seed},
                       {"layers", layer_counters},
-                      {"total", aggregate_json(p.total)},
-                      {"tail", aggregate_json(p.tail)},
+                      {"total", aggregate_json(p.total, p.counters)},
+                      {"tail", aggregate_json(p.tail, p.counters)},
                       {"systick_ticks", p.systick_ticks},
                       {"instructions_per_tick", p.instructions_per_tick},
                       {"flash_bytes", p.flash_bytes}};

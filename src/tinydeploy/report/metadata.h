@@ -52,14 +52,23 @@ struct PlacementMeta {
   int32_t last_layer = 0;
 };
 
-// The counters of one layer (or of the whole inference) in the plugin's field order
-// (profile::Field): instructions, loads, stores, branches, taken_branches, est_cycles, iaccess,
-// itaglookup, ihitslookup, ihitsline, daccess, dtaglookup, dhitslookup, dhitsline.
-inline constexpr size_t kCounterCount = 14;
-// The two counters read by name most often: counted instructions and estimated cycles.
+// The counters of one layer (or of the whole inference) in profile::Field order: the QEMU
+// plugin's instructions, loads, stores, branches, taken_branches, est_cycles, iaccess,
+// itaglookup, ihitslookup, ihitsline, daccess, dtaglookup, dhitslookup, dhitsline; then what a
+// board measures: ticks, cycles, cpi, exc, sleep, lsu, fold. A profile holds the ones its method
+// gives (ProfileMeta::counters); any other value is kNotMeasured.
+inline constexpr size_t kCounterCount = 21;
+// The counters read by name most often: counted instructions, estimated cycles, and a board's
+// ticks and measured cycles.
 inline constexpr size_t kInstructionsCounter = 0;
 inline constexpr size_t kEstCyclesCounter = 5;
+inline constexpr size_t kTicksCounter = 14;
+inline constexpr size_t kCyclesCounter = 15;
+inline constexpr uint64_t kNotMeasured = ~uint64_t{0};
 using CounterValues = std::array<uint64_t, kCounterCount>;
+// Bit i for counter i.
+using CounterMask = uint32_t;
+inline constexpr CounterMask kPluginCounters = (CounterMask{1} << 14) - 1;
 
 // The field names, as the JSON spells them, in that order.
 extern const std::array<const char*, kCounterCount> kCounterNames;
@@ -74,18 +83,23 @@ struct ProfileMeta {
   std::string target;  // qemu-m4, ...
   std::string board;   // the registry's board the figures come from (qemu-m4, ...)
   std::string core;    // cortex-m4, ...
-  std::string method;  // how the figures were obtained, e.g. "qemu-plugin"
-  std::string plugin;  // the plugin's header line: core model and cache geometry
+  // How the figures were obtained: "qemu-plugin" (counted, simulated, estimated), "dwt" (a board's
+  // cycle and event counters, and its ticks), "ticks" (a board's tick counter only), "host-clock"
+  // (the PC's monotonic clock, in nanoseconds).
+  std::string method;
+  CounterMask counters = kPluginCounters;  // the counters this method gives
+  std::string plugin;  // the plugin's header line: core model and cache geometry ("" otherwise)
   std::string icache;  // SIZE:WAYS:LINE
   std::string dcache;
-  double clock_hz = 0;
+  double clock_hz = 0;  // converts cycles to time; 0 when unknown (a board with ticks only)
+  double tick_hz = 0;   // the rate of a board's ticks; 0 under the plugin
   uint32_t runs = 0;
   uint64_t seed = 0;
   // Per layer; nullopt for a layer the profiler saw no marks for.
   std::vector<std::optional<CounterAggregate>> layers;
   CounterAggregate total;
   CounterAggregate tail;       // after the last layer: invoke's epilogue
-  uint64_t systick_ticks = 0;  // of the median inference
+  uint64_t systick_ticks = 0;  // of the median inference (the link's own time included on a board)
   double instructions_per_tick = 0;
   int64_t flash_bytes = 0;  // the profiled image's text + data; 0 when unknown
 };
@@ -159,6 +173,14 @@ struct Metadata {
   std::optional<ValidationMeta> validation;
   std::optional<LibraryMeta> library;
 };
+
+// The counter that stands for time in a profile: a board's measured cycles where it counted them,
+// else the plugin's estimated cycles, else the board's ticks.
+size_t time_counter(const ProfileMeta& profile);
+// What that counter is, for people: "measured cycles", "estimated cycles", "ticks".
+std::string time_counter_label(const ProfileMeta& profile);
+// Seconds of `value` of the time counter; NaN when the profile has no rate to convert it by.
+double counter_seconds(const ProfileMeta& profile, uint64_t value);
 
 std::string metadata_json(const Metadata& metadata);
 // Parses and checks a metadata document; `where` names it in errors. Throws tinydeploy::Error.
