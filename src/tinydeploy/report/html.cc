@@ -118,8 +118,10 @@ class Page {
   // A value of the profile's time counter (estimated or measured cycles, or ticks) as seconds;
   // not a number when the profile has no rate for it.
   double seconds_of(double value) const {
-    if (!m_.profile) return std::numeric_limits<double>::quiet_NaN();
-    return counter_seconds(*m_.profile, static_cast<uint64_t>(value));
+    const double hz = !m_.profile              ? 0.0
+                      : time_ == kTicksCounter ? m_.profile->tick_hz
+                                               : m_.profile->clock_hz;
+    return std::isfinite(hz) && hz > 0 ? value / hz : std::numeric_limits<double>::quiet_NaN();
   }
 
   // Whether the profile holds counter `field` at all.
