@@ -5,11 +5,15 @@ against TFLite Micro, a corrupted package found and its layer named, a board on 
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from qemu_pty import start_qemu_on_pty  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("TINYDEPLOY_SHARED_DIR", REPO.parent / "shared"))
@@ -82,17 +86,6 @@ def test_a_corrupted_weight_fails_and_the_trace_names_its_layer(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAIL: kws_ref_model.tflite on qemu-m4 differs from tflm" in result.stdout
     assert f"first divergence: layer {layer} (CONV_2D)" in result.stdout, result.stdout
-
-
-def start_qemu_on_pty(image, machine="mps2-an386"):
-    qemu = subprocess.Popen(
-        ["qemu-system-arm", "-M", machine, "-display", "none", "-monitor", "none", "-icount",
-         "shift=0", "-semihosting-config", "enable=on,target=native", "-serial", "pty",
-         "-kernel", str(image)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = qemu.stdout.readline()
-    match = re.search(r"(/dev/pts/\d+)", line)
-    assert match, f"QEMU did not report its pseudo-terminal: {line!r}"
-    return qemu, match.group(1)
 
 
 @pytest.fixture(scope="module")

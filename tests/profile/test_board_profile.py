@@ -8,11 +8,14 @@ teeth: each layer's ticks x 40 must agree with the instructions QEMU's plugin co
 import csv
 import json
 import os
-import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from qemu_pty import start_qemu_on_pty  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("TINYDEPLOY_SHARED_DIR", REPO.parent / "shared"))
@@ -76,17 +79,6 @@ def test_host_profile_is_the_clock_per_layer(tmp_path):
     page = html.read_text()
     assert "Measured ticks per layer" in page
     assert "host-clock" in page
-
-
-def start_qemu_on_pty(image):
-    qemu = subprocess.Popen(
-        ["qemu-system-arm", "-M", "mps2-an386", "-display", "none", "-monitor", "none", "-icount",
-         "shift=0", "-semihosting-config", "enable=on,target=native", "-serial", "pty",
-         "-kernel", str(image)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    line = qemu.stdout.readline()
-    match = re.search(r"(/dev/pts/\d+)", line)
-    assert match, f"QEMU did not report its pseudo-terminal: {line!r}"
-    return qemu, match.group(1)
 
 
 def test_serial_board_ticks_per_layer_agree_with_the_plugin(tmp_path):

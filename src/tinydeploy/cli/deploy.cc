@@ -13,8 +13,8 @@
 #include "tinydeploy/cli/model_metadata.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/progress.h"
+#include "tinydeploy/cli/target_session.h"
 #include "tinydeploy/cli/validate.h"
-#include "tinydeploy/codegen/firmware.h"
 #include "tinydeploy/common/artifact_directory.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/report/html.h"
@@ -227,11 +227,7 @@ int run_deploy(const DeployOptions& options, std::ostream& out) {
     // 3. build: the image validate and profile run (built once per content, then reused).
     if (validate || profile) {
       flow.stage("build", [&] {
-        const auto files = codegen::firmware_files(package, target.board.port,
-                                                   board::toolchain_file(target.board.core));
-        const build::FirmwareImage image = build::build_firmware(
-            files, target.board.name, "validator", target.board.core != board::Core::Host,
-            [&](std::string_view step) { progress.step(step); });
+        const build::FirmwareImage image = build_validator(package, target.board, progress);
         return fmt::format("validator for {}{}", target.board.name,
                            image.reused ? " (reused: built earlier from the same sources)" : "");
       });

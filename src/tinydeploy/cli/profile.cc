@@ -15,7 +15,7 @@
 #include "tinydeploy/cli/model_metadata.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/progress.h"
-#include "tinydeploy/codegen/firmware.h"
+#include "tinydeploy/cli/target_session.h"
 #include "tinydeploy/common/atomic_file.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/output_directory.h"
@@ -24,7 +24,6 @@
 #include "tinydeploy/common/temporary_directory.h"
 #include "tinydeploy/common/text.h"
 #include "tinydeploy/link/client.h"
-#include "tinydeploy/link/launch.h"
 #include "tinydeploy/lowering/lowering.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/profile/profile.h"
@@ -232,15 +231,9 @@ ProfileOutcome profile_with_board_counters(const PreparedPackage& prepared,
   // exchange checks that it is this model.
   fs::path image;
   if (target.board.runner != board::Runner::Serial) {
-    const codegen::Package package =
-        package_dir ? read_package_directory(*package_dir) : prepared.package;
-    const auto files = codegen::firmware_files(package, target.board.port,
-                                               board::toolchain_file(target.board.core));
-    const build::FirmwareImage firmware = build::build_firmware(
-        files, target.board.name, "validator", target.board.core != board::Core::Host,
-        [&](std::string_view step) { progress.step(step); });
-    if (firmware.reused) progress.step("reusing the validator built earlier for this model");
-    image = firmware.image;
+    image = build_validator(package_dir ? read_package_directory(*package_dir) : prepared.package,
+                            target.board, progress)
+                .image;
   } else if (package_dir) {
     throw Error(
         "--package with --target {}: the board runs the firmware flashed on it; build that "
@@ -249,13 +242,11 @@ ProfileOutcome profile_with_board_counters(const PreparedPackage& prepared,
   }
 
   TemporaryDirectory work(fs::temp_directory_path());
-  progress.step(fmt::format("starting {}", target.board.name));
-  const std::unique_ptr<link::Transport> transport =
-      link::connect(target, image, work.path() / "target.log");
-  link::Timeouts timeouts;
-  timeouts.invoke = std::chrono::milliseconds(static_cast<int64_t>(settings.timeout_seconds * 1e3));
-  link::Client client(*transport, timeouts);
-  const link::HelloInfo hello = client.hello(model_hash);
+  const TargetSession session = open_target(target, image, work.path() / "target.log",
+                                            settings.timeout_seconds, model_hash, progress);
+  const std::unique_ptr<link::Transport>& transport = session.transport;
+  link::Client& client = *session.client;
+  const link::HelloInfo& hello = session.hello;
   if (hello.layers != layer_count) {
     throw Error("{} reports {} layers; the model has {}", transport->describe(), hello.layers,
                 layer_count);
@@ -368,14 +359,9 @@ ProfileOutcome profile_on_target(const PreparedPackage& prepared, const std::str
   const model::Model& model = prepared.model;
   const std::string model_hash = sha256_hex(model.file);
   const model::Subgraph& graph = model.main();
-  const codegen::Package package =
-      package_dir ? read_package_directory(*package_dir) : prepared.package;
-  const auto files =
-      codegen::firmware_files(package, target.board.port, board::toolchain_file(target.board.core));
   const build::FirmwareImage firmware =
-      build::build_firmware(files, target.board.name, "validator", true,
-                            [&](std::string_view step) { progress.step(step); });
-  if (firmware.reused) progress.step("reusing the validator built earlier for this model");
+      build_validator(package_dir ? read_package_directory(*package_dir) : prepared.package,
+                      target.board, progress);
   const fs::path build_dir = firmware.image.parent_path();
   const uint64_t marks = marks_address(build_dir, firmware.image);
   const size_t layer_count = graph.operators.size();
@@ -390,14 +376,12 @@ ProfileOutcome profile_on_target(const PreparedPackage& prepared, const std::str
   std::vector<uint64_t> ticks;
   link::HelloInfo hello;
   {
-    progress.step(fmt::format("starting {} with the profiler plugin", target.board.name));
-    const std::unique_ptr<link::Transport> transport =
-        link::connect(target, firmware.image, work.path() / "target.log", {"-plugin", plugin_arg});
-    link::Timeouts timeouts;
-    timeouts.invoke =
-        std::chrono::milliseconds(static_cast<int64_t>(settings.timeout_seconds * 1e3));
-    link::Client client(*transport, timeouts);
-    hello = client.hello(model_hash);
+    // QEMU ends, and the plugin writes its records, when the session closes.
+    const TargetSession session =
+        open_target(target, firmware.image, work.path() / "target.log", settings.timeout_seconds,
+                    model_hash, progress, {"-plugin", plugin_arg});
+    link::Client& client = *session.client;
+    hello = session.hello;
     progress.step(fmt::format("profiling {} inference(s)", settings.runs));
     for (uint32_t r = 0; r < settings.runs; ++r) {
       write_random_inputs(client, graph, settings, r);

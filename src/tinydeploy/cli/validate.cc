@@ -12,15 +12,14 @@
 
 #include "tinydeploy/analysis/analysis.h"
 #include "tinydeploy/board/board.h"
-#include "tinydeploy/build/firmware_image.h"
 #include "tinydeploy/cli/package.h"
 #include "tinydeploy/cli/progress.h"
+#include "tinydeploy/cli/target_session.h"
 #include "tinydeploy/codegen/firmware.h"
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/common/sha256.h"
 #include "tinydeploy/common/temporary_directory.h"
 #include "tinydeploy/link/client.h"
-#include "tinydeploy/link/launch.h"
 #include "tinydeploy/model/reader.h"
 #include "tinydeploy/reference/reference.h"
 #include "tinydeploy/tensors/npz.h"
@@ -111,18 +110,20 @@ std::string timing_line(const board::Board& board, const link::HelloInfo& hello,
 
 }  // namespace
 
+codegen::Package validator_package(const fs::path& model,
+                                   const std::optional<fs::path>& package_dir,
+                                   const board::Board& board) {
+  if (package_dir) return read_package_directory(*package_dir);
+  PackageCommandOptions package_options;
+  package_options.model = model;
+  package_options.target = std::string(board::core_name(board.core));
+  return make_package(package_options);
+}
+
 std::vector<codegen::GeneratedFile> validator_firmware_tree(
     const fs::path& model, const std::optional<fs::path>& package_dir, const board::Board& board) {
-  codegen::Package package;
-  if (package_dir) {
-    package = read_package_directory(*package_dir);
-  } else {
-    PackageCommandOptions package_options;
-    package_options.model = model;
-    package_options.target = std::string(board::core_name(board.core));
-    package = make_package(package_options);
-  }
-  return codegen::firmware_files(package, board.port, board::toolchain_file(board.core));
+  return codegen::firmware_files(validator_package(model, package_dir, board), board.port,
+                                 board::toolchain_file(board.core));
 }
 
 ValidationOutcome validate_on_target(const ValidateOptions& options,
@@ -147,24 +148,16 @@ ValidationOutcome validate_on_target(const ValidateOptions& options,
   // runs what the user flashed, and the hello exchange checks it is this model.
   fs::path image;
   if (target.board.runner != board::Runner::Serial) {
-    const auto files = package != nullptr
-                           ? codegen::firmware_files(*package, target.board.port,
-                                                     board::toolchain_file(target.board.core))
-                           : validator_firmware_tree(options.model, options.package, target.board);
-    const build::FirmwareImage firmware = build::build_firmware(
-        files, target.board.name, "validator", target.board.core != board::Core::Host,
-        [&](std::string_view step) { progress.step(step); });
-    if (firmware.reused) progress.step("reusing the validator built earlier for this model");
-    image = firmware.image;
+    std::optional<codegen::Package> own;
+    if (package == nullptr) own = validator_package(options.model, options.package, target.board);
+    image = build_validator(package != nullptr ? *package : *own, target.board, progress).image;
   }
 
-  progress.step(fmt::format("starting {}", target.board.name));
-  const std::unique_ptr<link::Transport> transport =
-      link::connect(target, image, work.path() / "target.log");
-  link::Timeouts timeouts;
-  timeouts.invoke = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1e3));
-  link::Client client(*transport, timeouts);
-  const link::HelloInfo hello = client.hello(model_hash);
+  const TargetSession session = open_target(target, image, work.path() / "target.log",
+                                            options.timeout_seconds, model_hash, progress);
+  const std::unique_ptr<link::Transport>& transport = session.transport;
+  link::Client& client = *session.client;
+  const link::HelloInfo& hello = session.hello;
   if (hello.inputs != graph.inputs.size() || hello.outputs != graph.outputs.size()) {
     throw Error("{} reports {} inputs and {} outputs; the model has {} and {}",
                 transport->describe(), hello.inputs, hello.outputs, graph.inputs.size(),

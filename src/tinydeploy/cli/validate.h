@@ -47,8 +47,12 @@ struct ValidationOutcome {
 ValidationOutcome validate_on_target(const ValidateOptions& options,
                                      const codegen::Package* package, const Progress& progress);
 
-// The validator firmware's source tree for `board`: the package generated from `model` for the
-// board's core, or the one in `package_dir` (written by `generate`, possibly edited).
+// The package the validator of `board` runs: the one generated from `model` for the board's core,
+// or the one in `package_dir` (written by `generate`, possibly edited).
+codegen::Package validator_package(const std::filesystem::path& model,
+                                   const std::optional<std::filesystem::path>& package_dir,
+                                   const board::Board& board);
+// The validator firmware's source tree for `board`, around validator_package.
 std::vector<codegen::GeneratedFile> validator_firmware_tree(
     const std::filesystem::path& model, const std::optional<std::filesystem::path>& package_dir,
     const board::Board& board);
