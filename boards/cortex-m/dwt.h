@@ -20,9 +20,10 @@
 #define TD_DEMCR 0xE000EDFCu       /* Debug Exception and Monitor Control */
 #define TD_DEMCR_TRCENA (1u << 24) /* powers the DWT and ITM */
 #define TD_DWT_CTRL 0xE0001000u    /* DWT control */
-#define TD_DWT_CYCCNT 0xE0001004u  /* then CPICNT, EXCCNT, SLEEPCNT, LSUCNT, FOLDCNT, a word each \
-                                    */
-#define TD_DWT_LAR 0xE0001FB0u     /* CoreSight lock access (a Cortex-M7 needs it unlocked) */
+#define TD_DWT_CYCCNT                                                                         \
+  0xE0001004u                  /* then CPICNT, EXCCNT, SLEEPCNT, LSUCNT, FOLDCNT, a word each \
+                                */
+#define TD_DWT_LAR 0xE0001FB0u /* CoreSight lock access (a Cortex-M7 needs it unlocked) */
 #define TD_DWT_UNLOCK 0xC5ACCE55u
 #define TD_DWT_NOCYCCNT (1u << 25)  /* CTRL: no cycle counter */
 #define TD_DWT_NOPRFCNT (1u << 24)  /* CTRL: no event counters */
