@@ -163,6 +163,16 @@ TEST(ProfileRecords, SumsAndMinimaOfBoardCountsStayUnknownWhereAnyPartIs) {
   EXPECT_EQ(agg.median[kCpi], kNotMeasured);
 }
 
+TEST(ProfileRecords, CountsThatLieAreRefused) {
+  // A board claiming "all ones" ticks, or layers whose ticks add up past a count.
+  EXPECT_THROW(board_counters({~uint64_t{0}, 0, {}}), Error);
+  const Counters half = board_counters({uint64_t{1} << 63, 0, {}});
+  EXPECT_THROW(add_counters({half, half}), Error);
+  const Counters almost = board_counters({~uint64_t{0} - 1, 0, {}});
+  EXPECT_THROW(add_counters({almost, board_counters({1, 0, {}})}), Error);
+  EXPECT_EQ(add_counters({almost})[kTicks], ~uint64_t{0} - 1);
+}
+
 TEST(ProfileRecords, StatsCsvOfABoardShowsMeasuredTimeCyclesAndEvents) {
   LayerRow conv{
       .event = "CONV_2D", .tag = "c", .macs = 100, .output_bytes = 8, .counters = Aggregate{}};

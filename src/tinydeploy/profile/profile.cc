@@ -86,6 +86,9 @@ bool event_counts_exact(const BoardCount& count) {
 }
 
 Counters board_counters(const BoardCount& count) {
+  if (count.ticks == kNotMeasured) {
+    throw Error("the board reported {} ticks for one layer: not a time", count.ticks);
+  }
   Counters c = unmeasured();
   c[kTicks] = count.ticks;
   constexpr Field kOrder[] = {kCycles, kCpi, kExc, kSleep, kLsu, kFold};
@@ -104,8 +107,9 @@ Counters add_counters(const std::vector<Counters>& parts) {
     for (size_t f = 0; f < kFieldCount; ++f) {
       if (sum[f] == kNotMeasured || part[f] == kNotMeasured) {
         sum[f] = kNotMeasured;
-      } else {
-        sum[f] += part[f];
+      } else if (__builtin_add_overflow(sum[f], part[f], &sum[f]) || sum[f] == kNotMeasured) {
+        // Only counts that lie get here (2^64 ticks of 1 ns is 584 years).
+        throw Error("the layers' counts add up past 2^64 - 2: the board's counters are wrong");
       }
     }
   }

@@ -89,7 +89,8 @@ struct BoardCount {
 // when the layer took fewer than 256 cycles. Otherwise kNotMeasured.
 Counters board_counters(const BoardCount& count);
 bool event_counts_exact(const BoardCount& count);
-// The whole inference: the layers and the tail added up (kNotMeasured where any part is).
+// The whole inference: the layers and the tail added up (kNotMeasured where any part is). Throws
+// tinydeploy::Error when a sum leaves the range of a count (a board's counters that lie).
 Counters add_counters(const std::vector<Counters>& parts);
 
 // cold = runs[0]; min over all runs, field by field; median = runs[median] (see median_run). A
