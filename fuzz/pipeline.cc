@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 #include <stdexcept>
@@ -17,11 +18,34 @@
 namespace tinydeploy::fuzz {
 namespace {
 
-bool within_limits(const analysis::ModelAnalysis& analysis, const PipelineLimits& limits) {
+// What the pooling layers compute, which MACs do not count: for each output element a window of
+// the filter's size, clipped to the input.
+int64_t pooling_work(const model::Model& model, const analysis::ModelAnalysis& analysis) {
+  const model::Subgraph& graph = model.main();
+  int64_t work = 0;
+  for (size_t i = 0; i < graph.operators.size() && i < analysis.layers.size(); ++i) {
+    const model::Operator& op = graph.operators[i];
+    const auto* pool = std::get_if<model::Pool2DOptions>(&op.options);
+    if (pool == nullptr || op.inputs.empty() || op.inputs[0] < 0 ||
+        static_cast<size_t>(op.inputs[0]) >= graph.tensors.size()) {
+      continue;
+    }
+    const std::vector<int32_t>& in = graph.tensors[static_cast<size_t>(op.inputs[0])].shape;
+    if (in.size() != 4) continue;
+    const int64_t window = int64_t{std::clamp(pool->filter_h, 1, std::max(in[1], 1))} *
+                           std::clamp(pool->filter_w, 1, std::max(in[2], 1));
+    work += analysis.layers[i].output_elements * window;
+  }
+  return work;
+}
+
+bool within_limits(const model::Model& model, const analysis::ModelAnalysis& analysis,
+                   const PipelineLimits& limits) {
   if (analysis.plan.arena_bytes + analysis.plan.variable_arena_bytes > limits.max_arena_bytes) {
     return false;
   }
   if (analysis.total_macs > limits.max_macs) return false;
+  if (pooling_work(model, analysis) > limits.max_macs) return false;
   int64_t traffic = 0;
   for (const analysis::LayerInfo& layer : analysis.layers) {
     traffic += layer.weight_bytes + layer.activation_read_bytes + layer.activation_write_bytes +
@@ -40,7 +64,7 @@ PipelineResult run_pipeline(std::vector<uint8_t> model_bytes, const PipelineLimi
   const model::Model model = model::parse_model(std::move(model_bytes), "fuzz.tflite");
   const lowering::LoweredModel lowered = lowering::lower(model);
   const analysis::ModelAnalysis& analysis = lowered.analysis;
-  if (!within_limits(analysis, limits)) return {};
+  if (!within_limits(model, analysis, limits)) return {};
 
   engine::Engine engine(model, lowered);
   codegen::ExampleData example;

@@ -114,15 +114,24 @@ std::string refusal(const std::string& file) {
 }
 
 TEST(FuzzRegressions, EveryReproducerHasAnExpectation) {
-  std::set<std::string> listed = {"relu6_tiny_output_scale.tflite",
-                                  "conv_hybrid_non_finite_input.tflite",
-                                  "softmax_int8_long_row_of_equal_values.tflite"};
+  std::set<std::string> listed = {
+      "relu6_tiny_output_scale.tflite", "conv_hybrid_non_finite_input.tflite",
+      "softmax_int8_long_row_of_equal_values.tflite", "pooling_windows_over_the_work_limit.tflite"};
   for (const Refusal& r : kRefusals) listed.insert(r.file);
   std::set<std::string> present;
   for (const auto& entry : fs::directory_iterator(kDirectory)) {
     if (entry.path().extension() == ".tflite") present.insert(entry.path().filename().string());
   }
   EXPECT_EQ(present, listed);
+}
+
+// Five pooling layers over a [1, 9, 32767, 3] float input with windows of up to the input's
+// size: 0 MACs, so the pipeline ran them and one input took 46 s under ASan (a libFuzzer timeout
+// in CI). The pipeline's work limit now counts pooling windows too.
+TEST(FuzzRegressions, PoolingWindowsCountAgainstTheWorkLimit) {
+  const PipelineResult result =
+      run_pipeline(read_bytes(kDirectory / "pooling_windows_over_the_work_limit.tflite"));
+  EXPECT_EQ(result.outcome, PipelineOutcome::OverLimits);
 }
 
 TEST(FuzzRegressions, RefusedWithAnErrorNamingTheOperator) {
