@@ -1,0 +1,163 @@
+// Kernel variants chosen by core: a Cortex-M4 gets the DSP kernels for int8 FULLY_CONNECTED and
+// for int8 CONV_2D layers that are plain matrix products (1x1 filter, stride 1, no dilation, no
+// padding, one group), with the input zero point folded into the bias; everything else, and
+// every layer on the host, keeps the portable call.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowering/one_op.h"
+#include "tinydeploy/lowering/lowering.h"
+
+namespace tinydeploy::lowering {
+namespace {
+
+using board::Core;
+using model::BuiltinOp;
+using model::DType;
+using model::Padding;
+
+const ConstantArray* folded_bias(const KernelCall& call) {
+  for (const Argument& a : call.arguments) {
+    const auto* array = std::get_if<ConstantArray>(&a);
+    if (array != nullptr && array->role == "folded_bias") return array;
+  }
+  return nullptr;
+}
+
+struct ConvLayer {
+  int32_t filter_h = 1, filter_w = 1, filter_c = 4;
+  int32_t stride = 1, dilation = 1;
+  Padding padding = Padding::Valid;
+  DType activations = DType::Int8;
+  bool bias = true;
+};
+
+// CONV_2D on a 1x5x5x4 input with two output channels; input zero point -3 (offset 3).
+OneOp conv_layer(const ConvLayer& l) {
+  OneOp m;
+  const bool int16 = l.activations == DType::Int16;
+  const bool real = l.activations == DType::Float32;
+  const std::vector<float> scale = real ? std::vector<float>{} : std::vector<float>{0.5f};
+  const int32_t x = m.tensor("x", {1, 5, 5, 4}, l.activations, scale, {real || int16 ? 0 : -3});
+  const int32_t taps = l.filter_h * l.filter_w * l.filter_c;
+  std::vector<int8_t> weights(static_cast<size_t>(2 * taps));
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(int(i) - 4);
+  std::vector<float> weights_float(weights.begin(), weights.end());
+  const int32_t w = real ? m.constant<float>("w", {2, l.filter_h, l.filter_w, l.filter_c},
+                                             DType::Float32, weights_float)
+                         : m.constant<int8_t>("w", {2, l.filter_h, l.filter_w, l.filter_c},
+                                              DType::Int8, weights, {0.25f, 0.125f});
+  std::vector<int32_t> inputs = {x, w};
+  if (l.bias) {
+    if (real) {
+      inputs.push_back(m.constant<float>("b", {2}, DType::Float32, {1.0f, 2.0f}));
+    } else if (int16) {
+      inputs.push_back(m.constant<int64_t>("b", {2}, DType::Int64, {100, -200}, {0.125f, 0.0625f}));
+    } else {
+      inputs.push_back(m.constant<int32_t>("b", {2}, DType::Int32, {100, -200}, {0.125f, 0.0625f}));
+    }
+  }
+  const int32_t out_hw = l.padding == Padding::Same
+                             ? (5 + l.stride - 1) / l.stride
+                             : (5 - (l.filter_h - 1) * l.dilation - 1) / l.stride + 1;
+  const int32_t y = m.tensor("y", {1, out_hw, out_hw, 2}, l.activations, scale, {0});
+  model::Conv2DOptions o;
+  o.padding = l.padding;
+  o.stride_h = o.stride_w = l.stride;
+  o.dilation_h = o.dilation_w = l.dilation;
+  m.op(BuiltinOp::CONV_2D, inputs, {y}, o);
+  return m;
+}
+
+TEST(KernelVariantsTest, Conv1x1OnCortexM4IsTheDspKernelWithFoldedBias) {
+  const OneOp m = conv_layer({});
+  const KernelCall call = m.lowered(Core::CortexM4);
+  EXPECT_EQ(call.kernel, "conv_1x1_s8_dsp");
+  EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  const ConstantArray* bias = folded_bias(call);
+  ASSERT_NE(bias, nullptr);
+  // Weights -4, -3, -2, -1 (sum -10) and 0, 1, 2, 3 (sum 6); input offset 3: 100 + 3 * -10 = 70,
+  // -200 + 3 * 6 = -182.
+  EXPECT_EQ(std::get<std::vector<int32_t>>(bias->values), (std::vector<int32_t>{70, -182}));
+}
+
+TEST(KernelVariantsTest, Conv1x1WithoutBiasFoldsTheOffsetAlone) {
+  const KernelCall call = conv_layer({.bias = false}).lowered(Core::CortexM4);
+  ASSERT_EQ(call.kernel, "conv_1x1_s8_dsp");
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+            (std::vector<int32_t>{-30, 18}));
+}
+
+TEST(KernelVariantsTest, HostAndCortexM55KeepThePortableConv) {
+  EXPECT_EQ(conv_layer({}).lowered(Core::Host).kernel, "conv");
+  EXPECT_EQ(conv_layer({}).lowered(Core::Host).source, "conv");
+  EXPECT_EQ(conv_layer({}).lowered(Core::CortexM55).kernel, "conv");
+}
+
+TEST(KernelVariantsTest, ConvLayersThatAreNotMatrixProductsStayPortable) {
+  const std::vector<std::pair<std::string, ConvLayer>> layers = {
+      {"3x3 filter", {.filter_h = 3, .filter_w = 3}},
+      {"stride 2", {.stride = 2}},
+      {"dilation 2", {.dilation = 2}},
+      {"SAME padding of a 3x3 filter", {.filter_h = 3, .filter_w = 3, .padding = Padding::Same}},
+      {"two groups", {.filter_c = 2}},
+      {"int16 activations", {.activations = DType::Int16}},
+      {"float", {.activations = DType::Float32}},
+  };
+  for (const auto& [what, layer] : layers) {
+    const KernelCall call = conv_layer(layer).lowered(Core::CortexM4);
+    EXPECT_EQ(call.kernel, "conv") << what;
+    EXPECT_EQ(call.source, "conv") << what;
+  }
+}
+
+// FULLY_CONNECTED int8 [2, 5] x [3, 5]; input zero point 10 (offset -10).
+OneOp fully_connected(int64_t weights_zero_point, bool per_channel) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {2, 5}, DType::Int8, {0.5f}, {10});
+  std::vector<int8_t> weights(15);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(i);
+  const std::vector<float> scales =
+      per_channel ? std::vector<float>{0.25f, 0.5f, 0.75f} : std::vector<float>{0.25f};
+  const int32_t w = m.constant<int8_t>("w", {3, 5}, DType::Int8, weights, scales);
+  m.at(w).quantization.zero_point.assign(scales.size(), weights_zero_point);
+  const int32_t b = m.constant<int32_t>("b", {3}, DType::Int32, {1, 2, 3}, {0.125f});
+  const int32_t y = m.tensor("y", {2, 3}, DType::Int8, {1.0f}, {0});
+  m.op(BuiltinOp::FULLY_CONNECTED, {x, w, b}, {y}, model::FullyConnectedOptions{});
+  return m;
+}
+
+TEST(KernelVariantsTest, FullyConnectedOnCortexM4IsTheDspKernel) {
+  for (bool per_channel : {false, true}) {
+    const KernelCall call = fully_connected(0, per_channel).lowered(Core::CortexM4);
+    EXPECT_EQ(call.kernel, "fully_connected_s8_dsp");
+    EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+    // Row sums 0+..+4 = 10, 35, 60; offset -10.
+    EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+              (std::vector<int32_t>{1 - 100, 2 - 350, 3 - 600}));
+  }
+  EXPECT_EQ(fully_connected(0, false).lowered(Core::Host).kernel, "fully_connected");
+}
+
+TEST(KernelVariantsTest, FullyConnectedWithAsymmetricWeightsStaysPortable) {
+  EXPECT_EQ(fully_connected(3, false).lowered(Core::CortexM4).kernel, "fully_connected");
+}
+
+TEST(KernelVariantsTest, LowerTakesTheCoreForEveryLayerAndKeepsThePlan) {
+  OneOp m = conv_layer({});
+  m.io({0}, {m.model().main().operators.front().outputs.front()});
+  const LoweredModel host = lower(m.model());
+  const LoweredModel m4 = lower(m.model(), Core::CortexM4);
+  ASSERT_EQ(host.calls.size(), 1u);
+  ASSERT_EQ(m4.calls.size(), 1u);
+  EXPECT_EQ(host.calls[0].kernel, "conv");
+  EXPECT_EQ(m4.calls[0].kernel, "conv_1x1_s8_dsp");
+  EXPECT_EQ(m4.analysis.plan.arena_bytes, host.analysis.plan.arena_bytes);
+}
+
+}  // namespace
+}  // namespace tinydeploy::lowering
