@@ -118,6 +118,16 @@ std::string literal(T value) {
   }
 }
 
+// The C type of a prepared constant array's elements.
+template <typename T>
+const char* element_type_name(const std::vector<T>&) {
+  if constexpr (std::is_same_v<T, float>) return "float";
+  if constexpr (std::is_same_v<T, int32_t>) return "int32_t";
+  if constexpr (std::is_same_v<T, int16_t>) return "int16_t";
+  if constexpr (std::is_same_v<T, int8_t>) return "int8_t";
+  if constexpr (std::is_same_v<T, uint8_t>) return "uint8_t";
+}
+
 template <typename T>
 std::vector<std::string> literals_of(const std::vector<T>& values) {
   std::vector<std::string> out;
@@ -226,6 +236,7 @@ class Generator {
 
   Package generate() {
     place_tensors();
+    name_prepared_weights();
     Package package;
     package.name = name_;
     package.arena_bytes = analysis_.plan.arena_bytes;
@@ -315,6 +326,34 @@ class Generator {
     std::string base = identifier(t.name);
     homes_[index].constant = fmt::format("t{}{}{}", index, base.empty() ? "" : "_", base);
     constants_.push_back(index);
+  }
+
+  // Names the arrays the calls prepared from the model's weights (ConstantArray::weights): they
+  // are written to NAME_model_data with the constant tensors, as op<N>_<role>.
+  void name_prepared_weights() {
+    for (const KernelCall& call : calls_) {
+      std::map<std::string, int> role_count;
+      for (size_t position = 0; position < call.arguments.size(); ++position) {
+        const auto* array = std::get_if<lowering::ConstantArray>(&call.arguments[position]);
+        if (array == nullptr || !array->weights) continue;
+        const int k = role_count[array->role]++;
+        const std::string name =
+            fmt::format("op{}_{}{}", call.op_index, array->role, k == 0 ? "" : std::to_string(k));
+        const model::Operator& op = graph_.operators[static_cast<size_t>(call.op_index)];
+        prepared_weights_.push_back(
+            {call.op_index, position, name,
+             fmt::format("{} of layer {} ({}), prepared from its constant inputs", array->role,
+                         call.op_index, comment_text(op.name())),
+             array});
+      }
+    }
+  }
+
+  const std::string& prepared_weight_name(int32_t op_index, size_t position) const {
+    for (const PreparedWeights& p : prepared_weights_) {
+      if (p.op_index == op_index && p.position == position) return p.name;
+    }
+    throw Error("{}: prepared weights that were never named", where(op_index));
   }
 
   void place_tensors() {
@@ -495,6 +534,14 @@ const char* {n}_model_sha256(void);
                           c_type(t.dtype), homes_.at(index).constant,
                           std::max<int64_t>(t.elements(), 1));
     }
+    for (const PreparedWeights& p : prepared_weights_) {
+      std::visit(
+          [&](const auto& values) {
+            text += fmt::format("// {}\nalignas(16) extern const {} {}[{}];\n", p.label,
+                                element_type_name(values), p.name, values.size());
+          },
+          p.array->values);
+    }
     return text + fmt::format("\n}}  // namespace {}_model_data\n", name_);
   }
 
@@ -523,6 +570,16 @@ const char* {n}_model_sha256(void);
             return count == 0 ? std::string("0") : element_literal(values, t.dtype, i);
           },
           per_line);
+    }
+    for (const PreparedWeights& p : prepared_weights_) {
+      std::visit(
+          [&](const auto& values) {
+            weight_bytes += static_cast<int64_t>(values.size() * sizeof(values[0]));
+            text += fmt::format("\n// {}\n", p.label);
+            text += literal_array_definition(element_type_name(values), p.name, literals_of(values),
+                                             12);
+          },
+          p.array->values);
     }
     return text + fmt::format("\n}}  // namespace {}_model_data\n", name_);
   }
@@ -553,7 +610,8 @@ const char* {n}_model_sha256(void);
     int dims_total = 0;
     for (const Argument& a : call.arguments) dims_total += std::holds_alternative<rt::Dims4>(a);
     std::vector<std::string> args;
-    for (const Argument& argument : call.arguments) {
+    for (size_t position = 0; position < call.arguments.size(); ++position) {
+      const Argument& argument = call.arguments[position];
       std::visit(
           [&](const auto& value) {
             using T = std::decay_t<decltype(value)>;
@@ -589,14 +647,15 @@ const char* {n}_model_sha256(void);
               args.push_back(
                   fmt::format("at<{}>({})", lowering::c_type_name(value.type), found->second));
             } else if constexpr (std::is_same_v<T, lowering::ConstantArray>) {
+              if (value.weights) {
+                args.push_back("data::" + prepared_weight_name(call.op_index, position));
+                return;
+              }
               const std::string name = fresh(value.role);
               std::visit(
                   [&](const auto& values) {
-                    using E = typename std::decay_t<decltype(values)>::value_type;
-                    const char* type = std::is_same_v<E, float>
-                                           ? "float"
-                                           : (std::is_same_v<E, int32_t> ? "int32_t" : "uint8_t");
-                    constants += literal_array_definition(type, name, literals_of(values), 12);
+                    constants += literal_array_definition(element_type_name(values), name,
+                                                          literals_of(values), 12);
                   },
                   value.values);
               args.push_back(name);
@@ -1150,6 +1209,15 @@ Build: `cmake -S . -B build && cmake --build build`, then run `build/{n}_example
   std::map<int32_t, int64_t> variable_offsets_;
   std::map<int32_t, TensorHome> homes_;
   std::vector<int32_t> constants_;  // constant tensors in order of first use
+  // Arrays the calls prepared from constant tensors, written and counted with the weights.
+  struct PreparedWeights {
+    int32_t op_index = 0;
+    size_t position = 0;  // of the argument in the call
+    std::string name;
+    std::string label;
+    const lowering::ConstantArray* array = nullptr;
+  };
+  std::vector<PreparedWeights> prepared_weights_;
   std::set<std::string> sources_;
 };
 

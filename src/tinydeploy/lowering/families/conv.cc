@@ -120,7 +120,8 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
   return with_source(
       call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp), act, scales, in,
            typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
-           Constants<int32_t>{"folded_bias", *bias}, out, typed<int8_t>(b.output_slot(0))),
+           Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+           typed<int8_t>(b.output_slot(0))),
       kDspSource);
 }
 
@@ -412,7 +413,9 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
           return with_source(
               call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp), act, scales, per_channel,
                    shape, typed<int8_t>(input), typed<int8_t>(weights),
-                   Constants<int32_t>{"folded_bias", std::move(*folded)}, typed<int8_t>(output)),
+                   Constants<int32_t>{
+                       .role = "folded_bias", .values = std::move(*folded), .weights = true},
+                   typed<int8_t>(output)),
               kDspSource);
         }
       }
