@@ -1,0 +1,35 @@
+// Helium (MVE) variants for the Cortex-M55. Each one has exactly the semantics and the argument
+// list of the portable kernel it replaces (conv.h), bit for bit; only the instruction sequence
+// differs. Declared only where the compiler targets MVE (__ARM_FEATURE_MVE), so a call from a
+// build without it fails at compile time instead of at run time.
+#pragma once
+
+#include "tinydeploy/runtime/conv.h"
+
+#if defined(__ARM_FEATURE_MVE)
+
+namespace tinydeploy::runtime {
+
+// int8 FULLY_CONNECTED as `fully_connected` (int8 input, int32 bias) defines it.
+//
+// The input offset is folded out of the inner loop: sum((x + io) * (w + wo)) = sum(x * w) +
+// io * sum(w) + wo * (sum(x) + features * io), all taken modulo 2^32 like the portable int32
+// accumulator, so the loop is a plain int8 dot product. Nothing is prepared ahead of time yet
+// (the argument list is the portable one): with one row, io * sum(w) enters the same
+// accumulator as dot(w, splat(io)) (io split into two int8 constants when it is 128); with
+// several rows, the weight sums of each block of units are computed once before its rows.
+// sum(x) only when wo != 0. Four units share each 16-byte input load; the feature tail is one
+// predicated step (vctp8q). Requantization is the scalar multiply_by_quantized_multiplier.
+//
+// A 1x1 CONV_2D with stride 1, no padding and one group is the same computation: rows =
+// n * h * w, features = input channels, units = output channels, weights_offset = 0.
+//
+// Requires: as `fully_connected`.
+void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                            bool per_channel, int32_t weights_offset,
+                            const FullyConnectedShape& shape, const int8_t* input,
+                            const int8_t* weights, const int32_t* bias, int8_t* output);
+
+}  // namespace tinydeploy::runtime
+
+#endif  // __ARM_FEATURE_MVE

@@ -1,0 +1,190 @@
+#include "tinydeploy/runtime/cortex-m55/fully_connected_s8_mve.h"
+
+#if defined(__ARM_FEATURE_MVE)
+
+#include <arm_mve.h>
+
+#include "tinydeploy/runtime/fixed_point.h"
+
+namespace tinydeploy::runtime {
+namespace {
+
+// The portable kernel's int32 sums wrap; the folded terms are taken modulo 2^32 the same way.
+uint32_t bits(int32_t value) { return static_cast<uint32_t>(value); }
+
+template <int kUnits>
+using Sums = int32_t[static_cast<unsigned>(kUnits)];
+
+// The weights of `kUnits` consecutive units, one pointer each. Each pointer is derived from the
+// previous one: pointers computed side by side get vectorized by GCC, and then live in memory
+// instead of registers through the loops.
+template <int kUnits>
+void weight_rows(const int8_t* weights, int32_t features,
+                 const int8_t* (&row)[static_cast<unsigned>(kUnits)]) {
+  row[0] = weights;
+  for (int u = 1; u < kUnits; ++u) row[u] = row[u - 1] + features;
+}
+
+// The input offset as `kParts` int8 constants whose sum it is: dot(w, splat(part)) adds
+// part * sum(w) to the same accumulator as the input's products, so a single row needs no
+// separate weight sums (and no registers for them).
+struct OffsetParts {
+  int8x16_t first;
+  int8x16_t second;
+};
+
+// Adds one 16-feature step of every unit to `dot`: x . w, plus the offset's parts . w.
+template <int kUnits, int kParts>
+inline void step(int8x16_t x, const int8x16_t (&w)[static_cast<unsigned>(kUnits)],
+                 const OffsetParts& offset, Sums<kUnits>& dot) {
+#pragma GCC unroll 4
+  for (int u = 0; u < kUnits; ++u) {
+    dot[u] = vmladavaq_s8(dot[u], x, w[u]);
+    if constexpr (kParts >= 1) dot[u] = vmladavaq_s8(dot[u], offset.first, w[u]);
+    if constexpr (kParts >= 2) dot[u] = vmladavaq_s8(dot[u], offset.second, w[u]);
+  }
+}
+
+// One input row against `kUnits` weight rows: one input load serves every unit. Full steps are
+// unpredicated; the last partial step loads its missing lanes as zero, which add nothing. The
+// sums live in locals until the end: int8 loads may alias any object, so sums kept in the
+// caller's array would be stored back on every step.
+template <int kUnits, int kParts>
+void dot_products(const int8_t* input, const int8_t* weights, int32_t features,
+                  const OffsetParts& offset, Sums<kUnits>& result) {
+  const int8_t* rows[static_cast<unsigned>(kUnits)];
+  weight_rows<kUnits>(weights, features, rows);
+  Sums<kUnits> dot;
+  for (int u = 0; u < kUnits; ++u) dot[u] = 0;
+  int8x16_t w[static_cast<unsigned>(kUnits)];
+  for (int32_t steps = features >> 4; steps > 0; --steps) {
+    const int8x16_t x = vldrbq_s8(input);
+    input += 16;
+#pragma GCC unroll 4
+    for (int u = 0; u < kUnits; ++u) {
+      w[u] = vldrbq_s8(rows[u]);
+      rows[u] += 16;
+    }
+    step<kUnits, kParts>(x, w, offset, dot);
+  }
+  const int32_t tail = features & 15;
+  if (tail != 0) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(tail));
+    const int8x16_t x = vldrbq_z_s8(input, active);
+#pragma GCC unroll 4
+    for (int u = 0; u < kUnits; ++u) w[u] = vldrbq_z_s8(rows[u], active);
+    step<kUnits, kParts>(x, w, offset, dot);
+  }
+  for (int u = 0; u < kUnits; ++u) result[u] = dot[u];
+}
+
+// sum(w) of each of `kUnits` weight rows.
+template <int kUnits>
+void weight_sums(const int8_t* weights, int32_t features, Sums<kUnits>& result) {
+  const int8_t* rows[static_cast<unsigned>(kUnits)];
+  weight_rows<kUnits>(weights, features, rows);
+  Sums<kUnits> sums;
+  for (int u = 0; u < kUnits; ++u) sums[u] = 0;
+  for (int32_t f = 0; f < features; f += 16) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(features - f));
+#pragma GCC unroll 4
+    for (int u = 0; u < kUnits; ++u) {
+      sums[u] = vaddvaq_s8(sums[u], vldrbq_z_s8(rows[u], active));
+      rows[u] += 16;
+    }
+  }
+  for (int u = 0; u < kUnits; ++u) result[u] = sums[u];
+}
+
+int32_t input_sum(const int8_t* input, int32_t features) {
+  int32_t sum = 0;
+  for (int32_t f = 0; f < features; f += 16) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(features - f));
+    sum = vaddvaq_s8(sum, vldrbq_z_s8(input + f, active));
+  }
+  return sum;
+}
+
+// Units [first, first + kUnits) for every row.
+template <int kUnits>
+void unit_block(const QuantizedActivation& activation, const PerChannelScale& scale,
+                bool per_channel, int32_t weights_offset, const FullyConnectedShape& shape,
+                const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
+                int32_t first) {
+  const int32_t input_offset = activation.input_offset;
+  const int8_t* unit_weights = weights + first * shape.features;
+  // How the input offset's term io * sum(w) enters: folded into the dot products through one
+  // or two int8 constants when a single row uses the weights (io within [-256, 254], which
+  // every valid zero point gives), else through the weight sums computed once for all rows.
+  int parts = 0;
+  OffsetParts offset{vdupq_n_s8(0), vdupq_n_s8(0)};
+  if (shape.rows == 1 && input_offset >= -128 && input_offset <= 127) {
+    parts = 1;
+    offset.first = vdupq_n_s8(static_cast<int8_t>(input_offset));
+  } else if (shape.rows == 1 && input_offset >= -256 && input_offset <= 254) {
+    parts = 2;
+    const int32_t half = input_offset / 2;
+    offset.first = vdupq_n_s8(static_cast<int8_t>(half));
+    offset.second = vdupq_n_s8(static_cast<int8_t>(input_offset - half));
+  }
+  Sums<kUnits> constant;  // io * sum(w) (unless folded) + bias, per unit
+  if (parts == 0) {
+    weight_sums<kUnits>(unit_weights, shape.features, constant);
+    for (int u = 0; u < kUnits; ++u)
+      constant[u] = static_cast<int32_t>(bits(constant[u]) * bits(input_offset));
+  } else {
+    for (int u = 0; u < kUnits; ++u) constant[u] = 0;
+  }
+  if (bias != nullptr) {
+    for (int u = 0; u < kUnits; ++u)
+      constant[u] = static_cast<int32_t>(bits(constant[u]) + bits(bias[first + u]));
+  }
+  const uint32_t features_times_offset = bits(shape.features) * bits(input_offset);
+  for (int32_t row = 0; row < shape.rows; ++row) {
+    const int8_t* in = input + row * shape.features;
+    Sums<kUnits> dot;
+    if (parts == 1) {
+      dot_products<kUnits, 1>(in, unit_weights, shape.features, offset, dot);
+    } else if (parts == 2) {
+      dot_products<kUnits, 2>(in, unit_weights, shape.features, offset, dot);
+    } else {
+      dot_products<kUnits, 0>(in, unit_weights, shape.features, offset, dot);
+    }
+    // wo * sum(x + io): only with asymmetric weights, which int8 models rarely have.
+    const uint32_t input_term =
+        weights_offset != 0
+            ? bits(weights_offset) * (bits(input_sum(in, shape.features)) + features_times_offset)
+            : 0u;
+    int8_t* out = output + row * shape.units + first;
+    for (int u = 0; u < kUnits; ++u) {
+      const int32_t accumulator =
+          static_cast<int32_t>(bits(dot[u]) + bits(constant[u]) + input_term);
+      const int32_t c = per_channel ? first + u : 0;
+      const int32_t scaled =
+          multiply_by_quantized_multiplier(accumulator, scale.multiplier[c], scale.shift[c]);
+      out[u] = static_cast<int8_t>(
+          clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+    }
+  }
+}
+
+}  // namespace
+
+void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                            bool per_channel, int32_t weights_offset,
+                            const FullyConnectedShape& shape, const int8_t* input,
+                            const int8_t* weights, const int32_t* bias, int8_t* output) {
+  int32_t unit = 0;
+  for (; unit + 4 <= shape.units; unit += 4) {
+    unit_block<4>(activation, scale, per_channel, weights_offset, shape, input, weights, bias,
+                  output, unit);
+  }
+  for (; unit < shape.units; ++unit) {
+    unit_block<1>(activation, scale, per_channel, weights_offset, shape, input, weights, bias,
+                  output, unit);
+  }
+}
+
+}  // namespace tinydeploy::runtime
+
+#endif  // __ARM_FEATURE_MVE
