@@ -1,7 +1,8 @@
 // Kernel variants chosen by core: a Cortex-M4 gets the DSP kernels for int8 FULLY_CONNECTED and
 // for int8 CONV_2D layers that are plain matrix products (1x1 filter, stride 1, no dilation, no
-// padding, one group), with the input zero point folded into the bias; everything else, and
-// every layer on the host, keeps the portable call.
+// padding, one group), with the input zero point folded into the bias; a Cortex-M55 gets the
+// Helium kernels for the same layers, with the model's bias; everything else, and every layer on
+// the host, keeps the portable call.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "lowering/one_op.h"
+#include "tinydeploy/board/core.h"
 #include "tinydeploy/lowering/lowering.h"
 
 namespace tinydeploy::lowering {
@@ -25,6 +27,15 @@ const ConstantArray* folded_bias(const KernelCall& call) {
     if (array != nullptr && array->role == "folded_bias") return array;
   }
   return nullptr;
+}
+
+// The tensors the call's pointer arguments name, in order (-1 for an omitted one).
+std::vector<int32_t> pointed_tensors(const KernelCall& call) {
+  std::vector<int32_t> tensors;
+  for (const Argument& a : call.arguments) {
+    if (const auto* p = std::get_if<TensorPointer>(&a)) tensors.push_back(p->tensor);
+  }
+  return tensors;
 }
 
 struct ConvLayer {
@@ -92,10 +103,23 @@ TEST(KernelVariantsTest, Conv1x1WithoutBiasFoldsTheOffsetAlone) {
             (std::vector<int32_t>{-30, 18}));
 }
 
-TEST(KernelVariantsTest, HostAndCortexM55KeepThePortableConv) {
+TEST(KernelVariantsTest, HostKeepsThePortableConv) {
   EXPECT_EQ(conv_layer({}).lowered(Core::Host).kernel, "conv");
   EXPECT_EQ(conv_layer({}).lowered(Core::Host).source, "conv");
-  EXPECT_EQ(conv_layer({}).lowered(Core::CortexM55).kernel, "conv");
+}
+
+TEST(KernelVariantsTest, Conv1x1OnCortexM55IsTheMveKernelWithTheModelsBias) {
+  const OneOp m = conv_layer({});
+  const KernelCall call = m.lowered(Core::CortexM55);
+  EXPECT_EQ(call.kernel, "conv_1x1_s8_mve");
+  EXPECT_EQ(call.source, "cortex-m55/fully_connected_s8_mve");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  EXPECT_EQ(folded_bias(call), nullptr);
+  // Tensors x, w, b, y of conv_layer in that order: input, filter, bias, output.
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
+  const KernelCall unbiased = conv_layer({.bias = false}).lowered(Core::CortexM55);
+  EXPECT_EQ(unbiased.kernel, "conv_1x1_s8_mve");
+  EXPECT_EQ(pointed_tensors(unbiased), (std::vector<int32_t>{0, 1, -1, 2}));
 }
 
 TEST(KernelVariantsTest, ConvLayersThatAreNotMatrixProductsStayPortable) {
@@ -109,9 +133,11 @@ TEST(KernelVariantsTest, ConvLayersThatAreNotMatrixProductsStayPortable) {
       {"float", {.activations = DType::Float32}},
   };
   for (const auto& [what, layer] : layers) {
-    const KernelCall call = conv_layer(layer).lowered(Core::CortexM4);
-    EXPECT_EQ(call.kernel, "conv") << what;
-    EXPECT_EQ(call.source, "conv") << what;
+    for (Core core : {Core::CortexM4, Core::CortexM55}) {
+      const KernelCall call = conv_layer(layer).lowered(core);
+      EXPECT_EQ(call.kernel, "conv") << what << " on " << board::core_name(core);
+      EXPECT_EQ(call.source, "conv") << what << " on " << board::core_name(core);
+    }
   }
 }
 
@@ -143,8 +169,25 @@ TEST(KernelVariantsTest, FullyConnectedOnCortexM4IsTheDspKernel) {
   EXPECT_EQ(fully_connected(0, false).lowered(Core::Host).kernel, "fully_connected");
 }
 
-TEST(KernelVariantsTest, FullyConnectedWithAsymmetricWeightsStaysPortable) {
+TEST(KernelVariantsTest, FullyConnectedWithAsymmetricWeightsStaysPortableOnCortexM4) {
   EXPECT_EQ(fully_connected(3, false).lowered(Core::CortexM4).kernel, "fully_connected");
+}
+
+TEST(KernelVariantsTest, FullyConnectedOnCortexM55IsTheMveKernelWithAnyWeightsOffset) {
+  for (int64_t zero_point : {0, 3}) {
+    for (bool per_channel : {false, true}) {
+      if (per_channel && zero_point != 0) continue;  // per-channel weights are symmetric
+      const KernelCall call = fully_connected(zero_point, per_channel).lowered(Core::CortexM55);
+      EXPECT_EQ(call.kernel, "fully_connected_s8_mve");
+      EXPECT_EQ(call.source, "cortex-m55/fully_connected_s8_mve");
+      EXPECT_EQ(folded_bias(call), nullptr);
+      // The portable argument list: the weights offset (-zero point) as the fourth argument.
+      ASSERT_GE(call.arguments.size(), 4u);
+      EXPECT_EQ(std::get<int32_t>(call.arguments[3]), -zero_point);
+      EXPECT_EQ(std::get<bool>(call.arguments[2]), per_channel);
+      EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
+    }
+  }
 }
 
 TEST(KernelVariantsTest, LowerTakesTheCoreForEveryLayerAndKeepsThePlan) {

@@ -1,6 +1,35 @@
 #include "tinydeploy/runtime/cortex-m55/fully_connected_s8_mve.h"
 
-#if defined(__ARM_FEATURE_MVE)
+namespace tinydeploy::runtime {
+
+void conv_1x1_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                     const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                     const int8_t* filter, const int32_t* bias, const Dims4& output_dims,
+                     int8_t* output) {
+  FullyConnectedShape shape;
+  shape.rows = input_dims.n * input_dims.h * input_dims.w;
+  shape.features = filter_dims.c;
+  shape.units = output_dims.c;
+  fully_connected_s8_mve(activation, scale, true, 0, shape, input, filter, bias, output);
+}
+
+}  // namespace tinydeploy::runtime
+
+#if !defined(__ARM_FEATURE_MVE)
+
+namespace tinydeploy::runtime {
+
+void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                            bool per_channel, int32_t weights_offset,
+                            const FullyConnectedShape& shape, const int8_t* input,
+                            const int8_t* weights, const int32_t* bias, int8_t* output) {
+  fully_connected(activation, scale, per_channel, weights_offset, shape, input, weights, bias,
+                  output);
+}
+
+}  // namespace tinydeploy::runtime
+
+#else
 
 #include <arm_mve.h>
 

@@ -250,6 +250,9 @@ class Generator {
       if (s == "activation") files.insert("sigmoid_table");
       // The LSTM's gates use the int16 sigmoid and tanh of the activation kernels.
       if (s == "lstm") files.insert({"activation", "sigmoid_table"});
+      // The Helium kernels are the portable ones where the compiler has no MVE (a package for a
+      // Cortex-M55 built for another core still links).
+      if (s.starts_with("cortex-m55/")) files.insert("conv");
     }
     for (const std::string& f : files) package.kernel_sources.push_back(f);
     package.files.push_back({name_ + ".h", api_header()});

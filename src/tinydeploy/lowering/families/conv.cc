@@ -15,6 +15,7 @@
 #include "tinydeploy/lowering/op_lowering.h"
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
+#include "tinydeploy/runtime/cortex-m55/fully_connected_s8_mve.h"
 
 namespace tinydeploy::lowering {
 
@@ -58,8 +59,14 @@ Flavor flavor(const OpBinding& b, size_t weights_input, size_t bias_input) {
 constexpr const char* kDspSource = "cortex-m4/conv_s8_dsp";
 
 // The cores whose int8 products use the dual 16-bit multiply-accumulates. The Cortex-M55 has the
-// instructions too, but its kernels are to be MVE ones; it keeps the portable calls until then.
+// instructions too, but takes the Helium kernels below where there are some.
 bool has_dsp_kernels(board::Core core) { return core == board::Core::CortexM4; }
+
+// --- Variants for cores with Helium (runtime/kernels/cortex-m55/fully_connected_s8_mve.cc) ---
+
+constexpr const char* kMveSource = "cortex-m55/fully_connected_s8_mve";
+
+bool has_mve_kernels(board::Core core) { return core == board::Core::CortexM55; }
 
 // bias[u] + input_offset * (sum of weights[u][0 .. features)) for each of `units` rows of
 // constant weights: the input zero point's share of every sum, computed once here so that the
@@ -103,18 +110,26 @@ KernelCall with_source(KernelCall call, const char* source) {
   return call;
 }
 
-// The int8 CONV_2D as conv_1x1_s8_dsp where the core has it and the layer is a plain matrix
-// product: a 1x1 filter over all input channels (one group), stride 1, no dilation, no padding.
+// The int8 CONV_2D as conv_1x1_s8_dsp / conv_1x1_s8_mve where the core has it and the layer is
+// a plain matrix product: a 1x1 filter over all input channels (one group), stride 1, no
+// dilation, no padding.
 std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometry& geometry,
                                        const rt::QuantizedActivation& act,
                                        const ChannelScales& scales, const rt::Dims4& in,
                                        const rt::Dims4& filter, const rt::Dims4& out) {
-  if (!has_dsp_kernels(b.core)) return std::nullopt;
   const bool matrix_product =
       filter.h == 1 && filter.w == 1 && filter.c == in.c && geometry.stride_h == 1 &&
       geometry.stride_w == 1 && geometry.dilation_h == 1 && geometry.dilation_w == 1 &&
       geometry.pad_top == 0 && geometry.pad_left == 0 && out.h == in.h && out.w == in.w;
   if (!matrix_product) return std::nullopt;
+  if (has_mve_kernels(b.core)) {
+    const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
+    return with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_mve), act, scales, in,
+                            typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                            typed<int32_t>(bias), out, typed<int8_t>(b.output_slot(0))),
+                       kMveSource);
+  }
+  if (!has_dsp_kernels(b.core)) return std::nullopt;
   const auto bias = folded_bias(b, 1, 2, out.c, filter.c, act.input_offset);
   if (!bias) return std::nullopt;
   return with_source(
@@ -408,6 +423,13 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
   const rt::QuantizedActivation act = quantized_activation(b, o.activation);
   switch (kind) {
     case Flavor::Int8:
+      if (has_mve_kernels(b.core)) {
+        return with_source(
+            call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_mve), act, scales, per_channel,
+                 weights_offset, shape, typed<int8_t>(input), typed<int8_t>(weights),
+                 typed<int32_t>(bias), typed<int8_t>(output)),
+            kMveSource);
+      }
       if (has_dsp_kernels(b.core) && weights_offset == 0) {
         if (auto folded = folded_bias(b, 1, 2, units, features, act.input_offset)) {
           return with_source(

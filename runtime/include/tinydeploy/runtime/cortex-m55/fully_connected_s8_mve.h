@@ -1,12 +1,10 @@
 // Helium (MVE) variants for the Cortex-M55. Each one has exactly the semantics and the argument
 // list of the portable kernel it replaces (conv.h), bit for bit; only the instruction sequence
-// differs. Declared only where the compiler targets MVE (__ARM_FEATURE_MVE), so a call from a
-// build without it fails at compile time instead of at run time.
+// differs. Where the compiler does not target MVE (the host tool, which records and binds the
+// calls lowering makes for a Cortex-M55) they are the portable kernels themselves.
 #pragma once
 
 #include "tinydeploy/runtime/conv.h"
-
-#if defined(__ARM_FEATURE_MVE)
 
 namespace tinydeploy::runtime {
 
@@ -30,6 +28,14 @@ void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChan
                             const FullyConnectedShape& shape, const int8_t* input,
                             const int8_t* weights, const int32_t* bias, int8_t* output);
 
-}  // namespace tinydeploy::runtime
+// As the int8 conv of conv.h for a 1x1 filter with stride 1, no padding and one group (filter
+// [out_c, 1, 1, in_c], one scale per output channel): the fully connected product above with
+// rows = n * h * w, features = in_c, units = out_c and symmetric weights.
+// Requires: filter.h == filter.w == 1, filter.c == input.c, filter.n == output.c, and output.n,
+// h, w equal to the input's.
+void conv_1x1_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                     const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                     const int8_t* filter, const int32_t* bias, const Dims4& output_dims,
+                     int8_t* output);
 
-#endif  // __ARM_FEATURE_MVE
+}  // namespace tinydeploy::runtime
