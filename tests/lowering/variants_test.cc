@@ -106,6 +106,9 @@ TEST(KernelVariantsTest, Conv1x1WithoutBiasFoldsTheOffsetAlone) {
 TEST(KernelVariantsTest, HostKeepsThePortableConv) {
   EXPECT_EQ(conv_layer({}).lowered(Core::Host).kernel, "conv");
   EXPECT_EQ(conv_layer({}).lowered(Core::Host).source, "conv");
+  const KernelCall three = conv_layer({.filter_h = 3, .filter_w = 3}).lowered(Core::Host);
+  EXPECT_EQ(three.kernel, "conv");
+  EXPECT_EQ(three.scratch_bytes, 0);
 }
 
 TEST(KernelVariantsTest, Conv1x1OnCortexM55IsTheMveKernelWithTheModelsBias) {
@@ -122,12 +125,33 @@ TEST(KernelVariantsTest, Conv1x1OnCortexM55IsTheMveKernelWithTheModelsBias) {
   EXPECT_EQ(pointed_tensors(unbiased), (std::vector<int32_t>{0, 1, -1, 2}));
 }
 
-TEST(KernelVariantsTest, ConvLayersThatAreNotMatrixProductsStayPortable) {
+TEST(KernelVariantsTest, OtherOneGroupConvsOnDspCoresAreIm2colWithScratch) {
   const std::vector<std::pair<std::string, ConvLayer>> layers = {
       {"3x3 filter", {.filter_h = 3, .filter_w = 3}},
       {"stride 2", {.stride = 2}},
-      {"dilation 2", {.dilation = 2}},
+      {"dilation 2", {.filter_h = 3, .filter_w = 3, .dilation = 2}},
       {"SAME padding of a 3x3 filter", {.filter_h = 3, .filter_w = 3, .padding = Padding::Same}},
+  };
+  for (const auto& [what, layer] : layers) {
+    for (Core core : {Core::CortexM4, Core::CortexM55}) {
+      const KernelCall call = conv_layer(layer).lowered(core);
+      EXPECT_EQ(call.kernel, "conv_s8_dsp") << what;
+      EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp") << what;
+      // Two patches of filter_h x filter_w x 4 channels.
+      EXPECT_EQ(call.scratch_bytes, 2 * layer.filter_h * layer.filter_w * 4) << what;
+      EXPECT_TRUE(std::holds_alternative<ScratchPointer>(call.arguments.back())) << what;
+    }
+  }
+  // 3x3 weights -4 .. 31 (sum 486) and 32 .. 67 (sum 1782); input offset 3.
+  const KernelCall call = conv_layer({.filter_h = 3, .filter_w = 3}).lowered(Core::CortexM4);
+  ASSERT_NE(folded_bias(call), nullptr);
+  EXPECT_TRUE(folded_bias(call)->weights);
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+            (std::vector<int32_t>{100 + 3 * 486, -200 + 3 * 1782}));
+}
+
+TEST(KernelVariantsTest, ConvLayersTheVariantsDoNotCoverStayPortable) {
+  const std::vector<std::pair<std::string, ConvLayer>> layers = {
       {"two groups", {.filter_c = 2}},
       {"int16 activations", {.activations = DType::Int16}},
       {"float", {.activations = DType::Float32}},
@@ -139,6 +163,41 @@ TEST(KernelVariantsTest, ConvLayersThatAreNotMatrixProductsStayPortable) {
       EXPECT_EQ(call.source, "conv") << what << " on " << board::core_name(core);
     }
   }
+}
+
+// DEPTHWISE_CONV_2D int8, 3x3 SAME over a 1x6x6x4 input with `multiplier` outputs per channel.
+OneOp depthwise_layer(int32_t multiplier) {
+  OneOp m;
+  const int32_t channels = 4 * multiplier;
+  const int32_t x = m.tensor("x", {1, 6, 6, 4}, DType::Int8, {0.5f}, {-3});
+  std::vector<int8_t> weights(static_cast<size_t>(9 * channels));
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(int(i % 7) - 3);
+  const int32_t w = m.constant<int8_t>("w", {1, 3, 3, channels}, DType::Int8, weights,
+                                       std::vector<float>(static_cast<size_t>(channels), 0.25f));
+  m.at(w).quantization.quantized_dimension = 3;  // a depthwise filter's channels are last
+  const int32_t b = m.constant<int32_t>("b", {channels}, DType::Int32,
+                                        std::vector<int32_t>(static_cast<size_t>(channels), 7),
+                                        std::vector<float>(static_cast<size_t>(channels), 0.125f));
+  const int32_t y = m.tensor("y", {1, 6, 6, channels}, DType::Int8, {1.0f}, {0});
+  model::DepthwiseConv2DOptions o;
+  o.stride_h = o.stride_w = 1;
+  o.depth_multiplier = multiplier;
+  m.op(BuiltinOp::DEPTHWISE_CONV_2D, {x, w, b}, {y}, o);
+  return m;
+}
+
+TEST(KernelVariantsTest, DepthwiseWithMultiplierOneOnDspCoresIsTheDspKernel) {
+  for (Core core : {Core::CortexM4, Core::CortexM55}) {
+    const KernelCall call = depthwise_layer(1).lowered(core);
+    EXPECT_EQ(call.kernel, "depthwise_conv_s8_dsp");
+    EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+    EXPECT_EQ(call.scratch_bytes, 0);
+    // The model's bias, no prepared constants: input, filter, bias, output.
+    EXPECT_EQ(folded_bias(call), nullptr);
+    EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
+    EXPECT_EQ(depthwise_layer(2).lowered(core).kernel, "depthwise_conv");
+  }
+  EXPECT_EQ(depthwise_layer(1).lowered(Core::Host).kernel, "depthwise_conv");
 }
 
 // FULLY_CONNECTED int8 [2, 5] x [3, 5]; input zero point 10 (offset -10).

@@ -1,5 +1,6 @@
 // The DSP variants against the portable kernels they replace: on random shapes (odd counts,
-// features that are not a multiple of 4), scales and zero points, the bytes must be identical.
+// features that are not a multiple of 4, convolution geometries with strides, dilations and
+// padding), scales and zero points, the bytes must be identical.
 // On the host the variants run with the exact emulation of SXTB16 and SMLAD.
 #include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
 
@@ -120,6 +121,170 @@ TEST(Conv1x1S8DspTest, MatchesPortableBytes) {
     EXPECT_EQ(d.output_variant, d.output_portable)
         << "rows " << c.rows << " features " << c.features << " units " << c.units;
   }
+}
+
+struct ConvCase {
+  Dims4 input;
+  int32_t filter_h, filter_w, out_c;
+  ConvGeometry geometry;
+};
+
+// Output size for the geometry, as if the padding after equals the padding before.
+int32_t output_extent(int32_t in, int32_t filter, int32_t stride, int32_t dilation, int32_t pad) {
+  const int32_t span = (filter - 1) * dilation + 1;
+  return (in + 2 * pad - span) / stride + 1;
+}
+
+std::vector<ConvCase> conv_cases() {
+  std::vector<ConvCase> all = {
+      // kws's first layer: 49x10x1, 10x4 filter, stride 2, SAME (pad 4 above, 1 left).
+      {{1, 49, 10, 1}, 10, 4, 64, {2, 2, 1, 1, 4, 1}},
+      // vww-like 3x3 stride 2 over 3 channels, and 3x3 stride 1 over 8 with SAME padding.
+      {{1, 17, 17, 3}, 3, 3, 8, {2, 2, 1, 1, 0, 0}},
+      {{2, 6, 7, 8}, 3, 3, 5, {1, 1, 1, 1, 1, 1}},
+      // A 1x1 filter with stride 2 (not a plain matrix product), and a dilated one.
+      {{1, 9, 9, 16}, 1, 1, 7, {2, 2, 1, 1, 0, 0}},
+      {{1, 11, 10, 5}, 3, 2, 3, {1, 2, 2, 3, 2, 1}},
+      // The window wider than the input: every row partly padded.
+      {{1, 3, 2, 4}, 5, 5, 2, {1, 1, 1, 1, 2, 2}},
+  };
+  std::mt19937 rng(99);
+  auto pick = [&](int32_t low, int32_t high) {
+    return std::uniform_int_distribution<int32_t>(low, high)(rng);
+  };
+  while (all.size() < 80) {
+    ConvCase c;
+    c.input = {pick(1, 2), pick(1, 12), pick(1, 12), pick(1, 19)};
+    c.filter_h = pick(1, 5);
+    c.filter_w = pick(1, 5);
+    c.out_c = pick(1, 9);
+    c.geometry.stride_h = pick(1, 3);
+    c.geometry.stride_w = pick(1, 3);
+    c.geometry.dilation_h = pick(1, 2);
+    c.geometry.dilation_w = pick(1, 2);
+    c.geometry.pad_top = pick(0, (c.filter_h - 1) * c.geometry.dilation_h);
+    c.geometry.pad_left = pick(0, (c.filter_w - 1) * c.geometry.dilation_w);
+    const ConvGeometry& g = c.geometry;
+    if (output_extent(c.input.h, c.filter_h, g.stride_h, g.dilation_h, g.pad_top) < 1 ||
+        output_extent(c.input.w, c.filter_w, g.stride_w, g.dilation_w, g.pad_left) < 1) {
+      continue;
+    }
+    all.push_back(c);
+  }
+  return all;
+}
+
+TEST(ConvS8DspTest, MatchesPortableBytesOnManyGeometries) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::uniform_int_distribution<int32_t> bias_value(-100000, 100000);
+  std::uniform_int_distribution<int32_t> multiplier(1 << 30, INT32_MAX);
+  std::uniform_int_distribution<int32_t> shift(-16, -10);
+  const int32_t zero_points[] = {-128, 127, 0, -3, 41};
+  size_t inside = 0;
+  size_t outputs = 0;
+  int index = 0;
+  for (const ConvCase& c : conv_cases()) {
+    const ConvGeometry& g = c.geometry;
+    const Dims4 filter{c.out_c, c.filter_h, c.filter_w, c.input.c};
+    const Dims4 out{
+        c.input.n, output_extent(c.input.h, c.filter_h, g.stride_h, g.dilation_h, g.pad_top),
+        output_extent(c.input.w, c.filter_w, g.stride_w, g.dilation_w, g.pad_left), c.out_c};
+    const int32_t patch = filter.h * filter.w * filter.c;
+    std::vector<int8_t> input(static_cast<size_t>(c.input.n * c.input.h * c.input.w * c.input.c));
+    std::vector<int8_t> weights(static_cast<size_t>(c.out_c * patch));
+    for (int8_t& v : input) v = static_cast<int8_t>(byte(rng));
+    for (int8_t& v : weights) v = static_cast<int8_t>(byte(rng));
+    const bool with_bias = index % 4 != 3;
+    const int32_t input_zero_point = zero_points[index % 5];
+    const int32_t output_zero_point = zero_points[(index + 2) % 5];
+    const QuantizedActivation activation{-input_zero_point, output_zero_point,
+                                         index % 3 == 0 ? output_zero_point : -128, 127};
+    std::vector<int32_t> bias, folded, multipliers, shifts;
+    for (int32_t u = 0; u < c.out_c; ++u) {
+      const int32_t b = with_bias ? bias_value(rng) : 0;
+      bias.push_back(b);
+      int32_t sum = 0;
+      for (int32_t k = 0; k < patch; ++k) sum += weights[static_cast<size_t>(u * patch + k)];
+      folded.push_back(b + activation.input_offset * sum);
+      multipliers.push_back(multiplier(rng));
+      shifts.push_back(shift(rng));
+    }
+    const PerChannelScale scale{multipliers.data(), shifts.data()};
+    const size_t count = static_cast<size_t>(out.n * out.h * out.w * out.c);
+    std::vector<int8_t> portable(count, 0);
+    std::vector<int8_t> variant(count, 1);
+    std::vector<int8_t> scratch(static_cast<size_t>(conv_s8_dsp_scratch_bytes(filter)), 55);
+    conv(g, activation, scale, c.input, input.data(), filter, weights.data(),
+         with_bias ? bias.data() : nullptr, out, portable.data());
+    conv_s8_dsp(g, activation, scale, c.input, input.data(), filter, weights.data(), folded.data(),
+                out, variant.data(), scratch.data());
+    EXPECT_EQ(variant, portable) << "case " << index << ": input " << c.input.h << "x" << c.input.w
+                                 << "x" << c.input.c << " filter " << c.filter_h << "x"
+                                 << c.filter_w << " stride " << g.stride_h << "," << g.stride_w
+                                 << " dilation " << g.dilation_h << "," << g.dilation_w << " pad "
+                                 << g.pad_top << "," << g.pad_left;
+    for (int8_t v : portable) inside += v > activation.min && v < activation.max;
+    outputs += count;
+    ++index;
+  }
+  // The comparison means something only if most outputs are not clamped.
+  EXPECT_GT(inside, outputs / 2);
+  EXPECT_EQ(index, 80);
+}
+
+TEST(DepthwiseConvS8DspTest, MatchesPortableBytesOnManyGeometries) {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::uniform_int_distribution<int32_t> bias_value(-50000, 50000);
+  std::uniform_int_distribution<int32_t> multiplier(1 << 30, INT32_MAX);
+  std::uniform_int_distribution<int32_t> shift(-12, -6);
+  const int32_t zero_points[] = {-128, 127, 0, -7, 90};
+  size_t inside = 0;
+  size_t outputs = 0;
+  int index = 0;
+  for (ConvCase c : conv_cases()) {
+    // Depthwise shapes: the channel counts vary in the same cases (1 to 19, and 16 or 64 in the
+    // fixed ones), the output channels equal the input's.
+    c.out_c = c.input.c;
+    const ConvGeometry& g = c.geometry;
+    const Dims4 filter{1, c.filter_h, c.filter_w, c.input.c};
+    const Dims4 out{
+        c.input.n, output_extent(c.input.h, c.filter_h, g.stride_h, g.dilation_h, g.pad_top),
+        output_extent(c.input.w, c.filter_w, g.stride_w, g.dilation_w, g.pad_left), c.out_c};
+    std::vector<int8_t> input(static_cast<size_t>(c.input.n * c.input.h * c.input.w * c.input.c));
+    std::vector<int8_t> weights(static_cast<size_t>(c.filter_h * c.filter_w * c.input.c));
+    for (int8_t& v : input) v = static_cast<int8_t>(byte(rng));
+    for (int8_t& v : weights) v = static_cast<int8_t>(byte(rng));
+    const bool with_bias = index % 4 != 1;
+    const int32_t input_zero_point = zero_points[index % 5];
+    const QuantizedActivation activation{-input_zero_point, zero_points[(index + 3) % 5],
+                                         index % 3 == 0 ? 0 : -128, 127};
+    std::vector<int32_t> bias, multipliers, shifts;
+    for (int32_t ch = 0; ch < c.out_c; ++ch) {
+      bias.push_back(bias_value(rng));
+      multipliers.push_back(multiplier(rng));
+      shifts.push_back(shift(rng));
+    }
+    const PerChannelScale scale{multipliers.data(), shifts.data()};
+    const size_t count = static_cast<size_t>(out.n * out.h * out.w * out.c);
+    std::vector<int8_t> portable(count, 0);
+    std::vector<int8_t> variant(count, 1);
+    depthwise_conv(g, 1, activation, scale, c.input, input.data(), filter, weights.data(),
+                   with_bias ? bias.data() : nullptr, out, portable.data());
+    depthwise_conv_s8_dsp(g, activation, scale, c.input, input.data(), filter, weights.data(),
+                          with_bias ? bias.data() : nullptr, out, variant.data());
+    EXPECT_EQ(variant, portable) << "case " << index << ": input " << c.input.h << "x" << c.input.w
+                                 << "x" << c.input.c << " filter " << c.filter_h << "x"
+                                 << c.filter_w << " stride " << g.stride_h << "," << g.stride_w
+                                 << " dilation " << g.dilation_h << "," << g.dilation_w << " pad "
+                                 << g.pad_top << "," << g.pad_left;
+    for (int8_t v : portable) inside += v > activation.min && v < activation.max;
+    outputs += count;
+    ++index;
+  }
+  EXPECT_GT(inside, outputs / 2);
+  EXPECT_EQ(index, 80);
 }
 
 TEST(FullyConnectedS8DspTest, SumsNearTheInt32LimitsAreExact) {

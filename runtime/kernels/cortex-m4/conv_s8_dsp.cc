@@ -39,6 +39,26 @@ inline int32_t dual_multiply_accumulate(int32_t a, int32_t b, int32_t acc) {
   return __smlad(a, b, acc);
 }
 
+// Bytes 0 and 2 of the word, sign-extended, added to the two 16-bit halves of `pair` (SXTAB16).
+inline int32_t even_bytes_plus(int32_t pair, uint32_t word) {
+  return __sxtab16(pair, static_cast<int32_t>(word));
+}
+
+// Bytes 1 and 3 the same way (SXTAB16 with its rotation).
+inline int32_t odd_bytes_plus(int32_t pair, uint32_t word) {
+  int32_t result;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(result) : "r"(pair), "r"(word));
+  return result;
+}
+
+// acc + low(a) * low(b) (SMLABB) and acc + high(a) * high(b) (SMLATT).
+inline int32_t multiply_accumulate_low(int32_t a, int32_t b, int32_t acc) {
+  return __smlabb(a, b, acc);
+}
+inline int32_t multiply_accumulate_high(int32_t a, int32_t b, int32_t acc) {
+  return __smlatt(a, b, acc);
+}
+
 #else
 
 // Exact emulations of the two instructions, for cores and hosts without them.
@@ -62,6 +82,29 @@ inline int32_t dual_multiply_accumulate(int32_t a, int32_t b, int32_t acc) {
   const int32_t high = half(a, 1) * half(b, 1);
   return static_cast<int32_t>(static_cast<uint32_t>(acc) + static_cast<uint32_t>(low) +
                               static_cast<uint32_t>(high));
+}
+
+// SXTAB16: each 16-bit half of `pair` plus its sign-extended byte, modulo 2^16.
+inline int32_t even_bytes_plus(int32_t pair, uint32_t word) {
+  const uint32_t bytes = static_cast<uint32_t>(even_bytes(word));
+  const uint32_t p = static_cast<uint32_t>(pair);
+  const uint32_t low = (p + bytes) & 0xFFFFu;
+  const uint32_t high = ((p >> 16) + (bytes >> 16)) & 0xFFFFu;
+  return static_cast<int32_t>(low | (high << 16));
+}
+
+inline int32_t odd_bytes_plus(int32_t pair, uint32_t word) {
+  return even_bytes_plus(pair, (word >> 8) | (word << 24));
+}
+
+// SMLABB and SMLATT, wrapping modulo 2^32 like the instructions.
+inline int32_t multiply_accumulate_low(int32_t a, int32_t b, int32_t acc) {
+  return static_cast<int32_t>(static_cast<uint32_t>(acc) +
+                              static_cast<uint32_t>(half(a, 0) * half(b, 0)));
+}
+inline int32_t multiply_accumulate_high(int32_t a, int32_t b, int32_t acc) {
+  return static_cast<int32_t>(static_cast<uint32_t>(acc) +
+                              static_cast<uint32_t>(half(a, 1) * half(b, 1)));
 }
 
 #endif
@@ -201,7 +244,162 @@ class MatrixProduct {
   const int32_t* folded_bias_;
 };
 
+// Copies the input window of output pixel (batch, out_y, out_x) into `patch` in the filter's
+// order (filter rows, then columns, then channels). Positions outside the input get `pad`.
+void gather_patch(const ConvGeometry& g, const Dims4& in, const Dims4& filter, int32_t batch,
+                  int32_t out_y, int32_t out_x, const int8_t* input, int8_t pad, int8_t* patch) {
+  const int32_t x0 = out_x * g.stride_w - g.pad_left;
+  const size_t channels = static_cast<size_t>(in.c);
+  const size_t row_bytes = static_cast<size_t>(filter.w) * channels;
+  // Without dilation, a window row inside the input is one contiguous run of bytes.
+  const bool contiguous = g.dilation_w == 1 && x0 >= 0 && x0 + filter.w <= in.w;
+  for (int32_t ky = 0; ky < filter.h; ++ky) {
+    const int32_t y = out_y * g.stride_h - g.pad_top + ky * g.dilation_h;
+    if (y < 0 || y >= in.h) {
+      memset(patch, pad, row_bytes);
+    } else {
+      const int8_t* line = input + (static_cast<size_t>(batch) * static_cast<size_t>(in.h) +
+                                    static_cast<size_t>(y)) *
+                                       static_cast<size_t>(in.w) * channels;
+      if (contiguous) {
+        memcpy(patch, line + static_cast<size_t>(x0) * channels, row_bytes);
+      } else {
+        for (int32_t kx = 0; kx < filter.w; ++kx) {
+          const int32_t x = x0 + kx * g.dilation_w;
+          int8_t* to = patch + static_cast<size_t>(kx) * channels;
+          if (x < 0 || x >= in.w) {
+            memset(to, pad, channels);
+          } else {
+            memcpy(to, line + static_cast<size_t>(x) * channels, channels);
+          }
+        }
+      }
+    }
+    patch += row_bytes;
+  }
+}
+
 }  // namespace
+
+void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                 const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  const int32_t patch = filter_dims.h * filter_dims.w * filter_dims.c;
+  const MatrixProduct product(activation, scale, true, patch, output_dims.c, filter, folded_bias);
+  // x + input_offset == 0 at a padded position, as the portable kernel's skipped terms.
+  const auto pad = static_cast<int8_t>(-activation.input_offset);
+  int8_t* out = output;
+  int32_t pending = 0;  // patches gathered in scratch, not yet multiplied
+  for (int32_t n = 0; n < output_dims.n; ++n) {
+    for (int32_t y = 0; y < output_dims.h; ++y) {
+      for (int32_t x = 0; x < output_dims.w; ++x) {
+        gather_patch(geometry, input_dims, filter_dims, n, y, x, input, pad,
+                     scratch + pending * patch);
+        if (++pending == 2) {
+          product.run(2, scratch, out);
+          out += 2 * output_dims.c;
+          pending = 0;
+        }
+      }
+    }
+  }
+  if (pending != 0) product.run(1, scratch, out);
+}
+
+void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output) {
+  const int32_t channels = input_dims.c;
+  const int32_t offset = activation.input_offset;
+  // The input offset in both 16-bit halves: x + offset lies in [-255, 255] for every int8 x and
+  // valid zero point, so the halfword additions never wrap.
+  const int32_t offset_pair =
+      static_cast<int32_t>((static_cast<uint32_t>(offset) & 0xFFFFu) * 0x10001u);
+  const auto store = [&](int32_t sum, int32_t c) {
+    const int32_t scaled =
+        multiply_by_quantized_multiplier(sum, scale.multiplier[c], scale.shift[c]);
+    return static_cast<int8_t>(
+        clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+  };
+  const size_t row_stride = static_cast<size_t>(input_dims.w) * static_cast<size_t>(channels);
+  const size_t tap_stride = static_cast<size_t>(channels);
+  int8_t* out = output;
+  for (int32_t n = 0; n < output_dims.n; ++n) {
+    const int8_t* image =
+        input + static_cast<size_t>(n) * static_cast<size_t>(input_dims.h) * row_stride;
+    for (int32_t oy = 0; oy < output_dims.h; ++oy) {
+      const int32_t y0 = oy * geometry.stride_h - geometry.pad_top;
+      // The filter rows that land inside the input, found once per output row.
+      int32_t ky_begin = 0;
+      while (ky_begin < filter_dims.h && y0 + ky_begin * geometry.dilation_h < 0) ++ky_begin;
+      int32_t ky_end = filter_dims.h;
+      while (ky_end > ky_begin && y0 + (ky_end - 1) * geometry.dilation_h >= input_dims.h) {
+        --ky_end;
+      }
+      for (int32_t ox = 0; ox < output_dims.w; ++ox) {
+        const int32_t x0 = ox * geometry.stride_w - geometry.pad_left;
+        int32_t kx_begin = 0;
+        while (kx_begin < filter_dims.w && x0 + kx_begin * geometry.dilation_w < 0) ++kx_begin;
+        int32_t kx_end = filter_dims.w;
+        while (kx_end > kx_begin && x0 + (kx_end - 1) * geometry.dilation_w >= input_dims.w) {
+          --kx_end;
+        }
+        int32_t c = 0;
+        // Four channels per pass: one word of input and one of weights per tap, split into
+        // even and odd channels, each half multiplied on its own.
+        for (; c + 4 <= channels; c += 4) {
+          int32_t sum0 = bias != nullptr ? bias[c] : 0;
+          int32_t sum1 = bias != nullptr ? bias[c + 1] : 0;
+          int32_t sum2 = bias != nullptr ? bias[c + 2] : 0;
+          int32_t sum3 = bias != nullptr ? bias[c + 3] : 0;
+          for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
+            const int8_t* in_row = image +
+                                   static_cast<size_t>(y0 + ky * geometry.dilation_h) * row_stride +
+                                   static_cast<size_t>(c);
+            const int8_t* w_row = filter + static_cast<size_t>(ky * filter_dims.w) * tap_stride +
+                                  static_cast<size_t>(c);
+            for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
+              const uint32_t x = load_word(
+                  in_row + static_cast<size_t>(x0 + kx * geometry.dilation_w) * tap_stride);
+              const uint32_t w = load_word(w_row + static_cast<size_t>(kx) * tap_stride);
+              const int32_t x_even = even_bytes_plus(offset_pair, x);
+              const int32_t x_odd = odd_bytes_plus(offset_pair, x);
+              const int32_t w_even = even_bytes(w);
+              const int32_t w_odd = odd_bytes(w);
+              sum0 = multiply_accumulate_low(x_even, w_even, sum0);
+              sum2 = multiply_accumulate_high(x_even, w_even, sum2);
+              sum1 = multiply_accumulate_low(x_odd, w_odd, sum1);
+              sum3 = multiply_accumulate_high(x_odd, w_odd, sum3);
+            }
+          }
+          out[c] = store(sum0, c);
+          out[c + 1] = store(sum1, c + 1);
+          out[c + 2] = store(sum2, c + 2);
+          out[c + 3] = store(sum3, c + 3);
+        }
+        for (; c < channels; ++c) {
+          int32_t sum = bias != nullptr ? bias[c] : 0;
+          for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
+            const int8_t* in_row = image +
+                                   static_cast<size_t>(y0 + ky * geometry.dilation_h) * row_stride +
+                                   static_cast<size_t>(c);
+            const int8_t* w_row = filter + static_cast<size_t>(ky * filter_dims.w) * tap_stride +
+                                  static_cast<size_t>(c);
+            for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
+              const int32_t x =
+                  in_row[static_cast<size_t>(x0 + kx * geometry.dilation_w) * tap_stride];
+              sum = wrapping_add(sum, (x + offset) * w_row[static_cast<size_t>(kx) * tap_stride]);
+            }
+          }
+          out[c] = store(sum, c);
+        }
+        out += channels;
+      }
+    }
+  }
+}
 
 void fully_connected_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
                             bool per_channel, const FullyConnectedShape& shape, const int8_t* input,

@@ -59,8 +59,10 @@ Flavor flavor(const OpBinding& b, size_t weights_input, size_t bias_input) {
 constexpr const char* kDspSource = "cortex-m4/conv_s8_dsp";
 
 // The cores whose int8 products use the dual 16-bit multiply-accumulates. The Cortex-M55 has the
-// instructions too, but takes the Helium kernels below where there are some.
-bool has_dsp_kernels(board::Core core) { return core == board::Core::CortexM4; }
+// instructions too; it takes the Helium kernels below where there are some.
+bool has_dsp_kernels(board::Core core) {
+  return core == board::Core::CortexM4 || core == board::Core::CortexM55;
+}
 
 // --- Variants for cores with Helium (runtime/kernels/cortex-m55/fully_connected_s8_mve.cc) ---
 
@@ -110,9 +112,10 @@ KernelCall with_source(KernelCall call, const char* source) {
   return call;
 }
 
-// The int8 CONV_2D as conv_1x1_s8_dsp / conv_1x1_s8_mve where the core has it and the layer is
+// The int8 CONV_2D as conv_1x1_s8_mve / conv_1x1_s8_dsp where the core has it and the layer is
 // a plain matrix product: a 1x1 filter over all input channels (one group), stride 1, no
-// dilation, no padding.
+// dilation, no padding; as conv_s8_dsp (im2col into scratch, then the same product) for any
+// other one-group layer on a core with the DSP instructions.
 std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometry& geometry,
                                        const rt::QuantizedActivation& act,
                                        const ChannelScales& scales, const rt::Dims4& in,
@@ -121,7 +124,19 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
       filter.h == 1 && filter.w == 1 && filter.c == in.c && geometry.stride_h == 1 &&
       geometry.stride_w == 1 && geometry.dilation_h == 1 && geometry.dilation_w == 1 &&
       geometry.pad_top == 0 && geometry.pad_left == 0 && out.h == in.h && out.w == in.w;
-  if (!matrix_product) return std::nullopt;
+  if (!matrix_product) {
+    if (!has_dsp_kernels(b.core) || filter.c != in.c) return std::nullopt;
+    const auto bias = folded_bias(b, 1, 2, out.c, filter.h * filter.w * filter.c, act.input_offset);
+    if (!bias) return std::nullopt;
+    return with_scratch(
+        with_source(
+            call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp), geometry, act, scales, in,
+                 typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                 Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+                 typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+            kDspSource),
+        rt::conv_s8_dsp_scratch_bytes(filter));
+  }
   if (has_mve_kernels(b.core)) {
     const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
     return with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_mve), act, scales, in,
@@ -242,6 +257,14 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
   switch (kind) {
     case Flavor::Int8:
       if (depthwise) {
+        // One input channel per output channel: four channels per pass with the DSP products.
+        if (has_dsp_kernels(b.core) && depth_multiplier == 1) {
+          return with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_s8_dsp), geometry, act, scales, in,
+                   typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                   typed<int8_t>(output)),
+              kDspSource);
+        }
         return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, act,
                     scales, in, typed<int8_t>(input), filter, typed<int8_t>(weights),
                     typed<int32_t>(bias), out, typed<int8_t>(output));

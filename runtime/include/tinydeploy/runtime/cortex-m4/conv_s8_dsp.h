@@ -34,4 +34,29 @@ void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScal
                      const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,
                      int8_t* output);
 
+// Bytes of scratch conv_s8_dsp needs: two patches of the filter's size.
+inline int32_t conv_s8_dsp_scratch_bytes(const Dims4& filter_dims) {
+  return 2 * filter_dims.h * filter_dims.w * filter_dims.c;
+}
+
+// As the int8 conv of conv.h for any filter, stride, dilation and padding with one group
+// (filter.c == input.c): the input window of each output pixel is copied into `scratch`
+// (im2col, two pixels at a time), where a padded position holds the input zero point, whose
+// share the folded bias cancels; then the same matrix product as above.
+// Requires: filter.c == input.c; `scratch` holds conv_s8_dsp_scratch_bytes(filter_dims).
+void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                 const Dims4& output_dims, int8_t* output, int8_t* scratch);
+
+// As the int8 depthwise_conv of conv.h with depth multiplier 1, any filter size, stride,
+// dilation and padding: four channels per pass, each tap's input word widened with the input
+// offset added (SXTAB16) and multiplied per channel (SMLABB/SMLATT); taps outside the input
+// are skipped, as the portable kernel does. Takes the model's bias (no prepared constants).
+// Requires: filter [1, kh, kw, c] with c == input.c == output.c.
+void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output);
+
 }  // namespace tinydeploy::runtime
