@@ -175,6 +175,32 @@ inline BlockSums dot_block(const int8_t* in0, const int8_t* in1, const int8_t* w
   return sums;
 }
 
+// A sum of output channel `unit` to its int8 output, as the portable kernels store theirs. Kept
+// by value and copied into locals by the loops: int8 stores may alias any object, so fields
+// read through a reference would be loaded again after every output.
+struct Requantizer {
+  const int32_t* multiplier;
+  const int32_t* shift;
+  int32_t channel_step;  // 1 per channel, 0 for one per-tensor scale
+  int32_t output_offset;
+  int32_t min;
+  int32_t max;
+
+  Requantizer(const QuantizedActivation& activation, const PerChannelScale& scale, bool per_channel)
+      : multiplier(scale.multiplier),
+        shift(scale.shift),
+        channel_step(per_channel ? 1 : 0),
+        output_offset(activation.output_offset),
+        min(activation.min),
+        max(activation.max) {}
+
+  int8_t operator()(int32_t sum, int32_t unit) const {
+    const int32_t c = unit * channel_step;
+    const int32_t scaled = multiply_by_quantized_multiplier(sum, multiplier[c], shift[c]);
+    return static_cast<int8_t>(clamp_with_offset(scaled, output_offset, min, max));
+  }
+};
+
 // rows x features input times [units, features] weights, requantized per unit (or with one
 // scale when !per_channel), as the portable kernels store their sums.
 class MatrixProduct {
@@ -182,9 +208,7 @@ class MatrixProduct {
   MatrixProduct(const QuantizedActivation& activation, const PerChannelScale& scale,
                 bool per_channel, int32_t features, int32_t units, const int8_t* weights,
                 const int32_t* folded_bias)
-      : activation_(activation),
-        scale_(scale),
-        per_channel_(per_channel),
+      : requantizer_(activation, scale, per_channel),
         features_(features),
         units_(units),
         weights_(weights),
@@ -199,26 +223,23 @@ class MatrixProduct {
   }
 
  private:
-  int8_t store(int32_t sum, int32_t unit) const {
-    const int32_t c = per_channel_ ? unit : 0;
-    const int32_t scaled =
-        multiply_by_quantized_multiplier(sum, scale_.multiplier[c], scale_.shift[c]);
-    return static_cast<int8_t>(
-        clamp_with_offset(scaled, activation_.output_offset, activation_.min, activation_.max));
-  }
-
   // One row, or two consecutive rows with kTwoRows, against every unit.
   template <bool kTwoRows>
   void two_rows(const int8_t* in0, int8_t* out0) const {
-    const int8_t* in1 = in0 + features_;
-    int8_t* out1 = out0 + units_;
+    const Requantizer store = requantizer_;
+    const int32_t features = features_;
+    const int32_t units = units_;
+    const int8_t* const weights = weights_;
+    const int32_t* const folded_bias = folded_bias_;
+    const int8_t* in1 = in0 + features;
+    int8_t* out1 = out0 + units;
     int32_t unit = 0;
-    for (; unit + 2 <= units_; unit += 2) {
-      const int8_t* w0 = weights_ + unit * features_;
-      const int32_t b0 = folded_bias_[unit];
-      const int32_t b1 = folded_bias_[unit + 1];
+    for (; unit + 2 <= units; unit += 2) {
+      const int8_t* w0 = weights + unit * features;
+      const int32_t b0 = folded_bias[unit];
+      const int32_t b1 = folded_bias[unit + 1];
       const BlockSums sums =
-          dot_block<kTwoRows, true>(in0, in1, w0, w0 + features_, features_, {b0, b1, b0, b1});
+          dot_block<kTwoRows, true>(in0, in1, w0, w0 + features, features, {b0, b1, b0, b1});
       out0[unit] = store(sums.r0u0, unit);
       out0[unit + 1] = store(sums.r0u1, unit + 1);
       if constexpr (kTwoRows) {
@@ -226,18 +247,16 @@ class MatrixProduct {
         out1[unit + 1] = store(sums.r1u1, unit + 1);
       }
     }
-    if (unit < units_) {
-      const int32_t b0 = folded_bias_[unit];
-      const BlockSums sums = dot_block<kTwoRows, false>(in0, in1, weights_ + unit * features_,
-                                                        nullptr, features_, {b0, 0, b0, 0});
+    if (unit < units) {
+      const int32_t b0 = folded_bias[unit];
+      const BlockSums sums = dot_block<kTwoRows, false>(in0, in1, weights + unit * features,
+                                                        nullptr, features, {b0, 0, b0, 0});
       out0[unit] = store(sums.r0u0, unit);
       if constexpr (kTwoRows) out1[unit] = store(sums.r1u0, unit);
     }
   }
 
-  const QuantizedActivation& activation_;
-  const PerChannelScale& scale_;
-  bool per_channel_;
+  Requantizer requantizer_;
   int32_t features_;
   int32_t units_;
   const int8_t* weights_;
@@ -309,41 +328,41 @@ void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activa
 
 void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
                            const PerChannelScale& scale, const Dims4& input_dims,
-                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* weights,
                            const int32_t* bias, const Dims4& output_dims, int8_t* output) {
-  const int32_t channels = input_dims.c;
+  // Local copies: int8 stores may alias any object, so fields read through the references
+  // would be loaded again after every output.
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 filter = filter_dims;
+  const Dims4 out_shape = output_dims;
+  const int32_t channels = in.c;
   const int32_t offset = activation.input_offset;
   // The input offset in both 16-bit halves: x + offset lies in [-255, 255] for every int8 x and
   // valid zero point, so the halfword additions never wrap.
   const int32_t offset_pair =
       static_cast<int32_t>((static_cast<uint32_t>(offset) & 0xFFFFu) * 0x10001u);
-  const auto store = [&](int32_t sum, int32_t c) {
-    const int32_t scaled =
-        multiply_by_quantized_multiplier(sum, scale.multiplier[c], scale.shift[c]);
-    return static_cast<int8_t>(
-        clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
-  };
-  const size_t row_stride = static_cast<size_t>(input_dims.w) * static_cast<size_t>(channels);
+  const Requantizer store(activation, scale, true);
+  const size_t row_stride = static_cast<size_t>(in.w) * static_cast<size_t>(channels);
   const size_t tap_stride = static_cast<size_t>(channels);
   int8_t* out = output;
-  for (int32_t n = 0; n < output_dims.n; ++n) {
-    const int8_t* image =
-        input + static_cast<size_t>(n) * static_cast<size_t>(input_dims.h) * row_stride;
-    for (int32_t oy = 0; oy < output_dims.h; ++oy) {
-      const int32_t y0 = oy * geometry.stride_h - geometry.pad_top;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    const int8_t* image = input + static_cast<size_t>(n) * static_cast<size_t>(in.h) * row_stride;
+    for (int32_t oy = 0; oy < out_shape.h; ++oy) {
+      const int32_t y0 = oy * g.stride_h - g.pad_top;
       // The filter rows that land inside the input, found once per output row.
       int32_t ky_begin = 0;
-      while (ky_begin < filter_dims.h && y0 + ky_begin * geometry.dilation_h < 0) ++ky_begin;
-      int32_t ky_end = filter_dims.h;
-      while (ky_end > ky_begin && y0 + (ky_end - 1) * geometry.dilation_h >= input_dims.h) {
+      while (ky_begin < filter.h && y0 + ky_begin * g.dilation_h < 0) ++ky_begin;
+      int32_t ky_end = filter.h;
+      while (ky_end > ky_begin && y0 + (ky_end - 1) * g.dilation_h >= in.h) {
         --ky_end;
       }
-      for (int32_t ox = 0; ox < output_dims.w; ++ox) {
-        const int32_t x0 = ox * geometry.stride_w - geometry.pad_left;
+      for (int32_t ox = 0; ox < out_shape.w; ++ox) {
+        const int32_t x0 = ox * g.stride_w - g.pad_left;
         int32_t kx_begin = 0;
-        while (kx_begin < filter_dims.w && x0 + kx_begin * geometry.dilation_w < 0) ++kx_begin;
-        int32_t kx_end = filter_dims.w;
-        while (kx_end > kx_begin && x0 + (kx_end - 1) * geometry.dilation_w >= input_dims.w) {
+        while (kx_begin < filter.w && x0 + kx_begin * g.dilation_w < 0) ++kx_begin;
+        int32_t kx_end = filter.w;
+        while (kx_end > kx_begin && x0 + (kx_end - 1) * g.dilation_w >= in.w) {
           --kx_end;
         }
         int32_t c = 0;
@@ -356,13 +375,13 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
           int32_t sum3 = bias != nullptr ? bias[c + 3] : 0;
           for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
             const int8_t* in_row = image +
-                                   static_cast<size_t>(y0 + ky * geometry.dilation_h) * row_stride +
+                                   static_cast<size_t>(y0 + ky * g.dilation_h) * row_stride +
                                    static_cast<size_t>(c);
-            const int8_t* w_row = filter + static_cast<size_t>(ky * filter_dims.w) * tap_stride +
-                                  static_cast<size_t>(c);
+            const int8_t* w_row =
+                weights + static_cast<size_t>(ky * filter.w) * tap_stride + static_cast<size_t>(c);
             for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
-              const uint32_t x = load_word(
-                  in_row + static_cast<size_t>(x0 + kx * geometry.dilation_w) * tap_stride);
+              const uint32_t x =
+                  load_word(in_row + static_cast<size_t>(x0 + kx * g.dilation_w) * tap_stride);
               const uint32_t w = load_word(w_row + static_cast<size_t>(kx) * tap_stride);
               const int32_t x_even = even_bytes_plus(offset_pair, x);
               const int32_t x_odd = odd_bytes_plus(offset_pair, x);
@@ -383,13 +402,12 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
           int32_t sum = bias != nullptr ? bias[c] : 0;
           for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
             const int8_t* in_row = image +
-                                   static_cast<size_t>(y0 + ky * geometry.dilation_h) * row_stride +
+                                   static_cast<size_t>(y0 + ky * g.dilation_h) * row_stride +
                                    static_cast<size_t>(c);
-            const int8_t* w_row = filter + static_cast<size_t>(ky * filter_dims.w) * tap_stride +
-                                  static_cast<size_t>(c);
+            const int8_t* w_row =
+                weights + static_cast<size_t>(ky * filter.w) * tap_stride + static_cast<size_t>(c);
             for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
-              const int32_t x =
-                  in_row[static_cast<size_t>(x0 + kx * geometry.dilation_w) * tap_stride];
+              const int32_t x = in_row[static_cast<size_t>(x0 + kx * g.dilation_w) * tap_stride];
               sum = wrapping_add(sum, (x + offset) * w_row[static_cast<size_t>(kx) * tap_stride]);
             }
           }
