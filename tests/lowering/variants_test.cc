@@ -125,7 +125,7 @@ TEST(KernelVariantsTest, Conv1x1OnCortexM55IsTheMveKernelWithTheModelsBias) {
   EXPECT_EQ(pointed_tensors(unbiased), (std::vector<int32_t>{0, 1, -1, 2}));
 }
 
-TEST(KernelVariantsTest, OtherOneGroupConvsOnDspCoresAreIm2colWithScratch) {
+TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
   const std::vector<std::pair<std::string, ConvLayer>> layers = {
       {"3x3 filter", {.filter_h = 3, .filter_w = 3}},
       {"stride 2", {.stride = 2}},
@@ -133,21 +133,26 @@ TEST(KernelVariantsTest, OtherOneGroupConvsOnDspCoresAreIm2colWithScratch) {
       {"SAME padding of a 3x3 filter", {.filter_h = 3, .filter_w = 3, .padding = Padding::Same}},
   };
   for (const auto& [what, layer] : layers) {
-    for (Core core : {Core::CortexM4, Core::CortexM55}) {
-      const KernelCall call = conv_layer(layer).lowered(core);
-      EXPECT_EQ(call.kernel, "conv_s8_dsp") << what;
-      EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp") << what;
-      // Two patches of filter_h x filter_w x 4 channels.
-      EXPECT_EQ(call.scratch_bytes, 2 * layer.filter_h * layer.filter_w * 4) << what;
-      EXPECT_TRUE(std::holds_alternative<ScratchPointer>(call.arguments.back())) << what;
-    }
+    // Cortex-M4: two windows of filter_h x filter_w x 4 channels; Cortex-M55: one.
+    const KernelCall m4 = conv_layer(layer).lowered(Core::CortexM4);
+    EXPECT_EQ(m4.kernel, "conv_s8_dsp") << what;
+    EXPECT_EQ(m4.source, "cortex-m4/conv_s8_dsp") << what;
+    EXPECT_EQ(m4.scratch_bytes, 2 * layer.filter_h * layer.filter_w * 4) << what;
+    EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m4.arguments.back())) << what;
+    const KernelCall m55 = conv_layer(layer).lowered(Core::CortexM55);
+    EXPECT_EQ(m55.kernel, "conv_s8_mve") << what;
+    EXPECT_EQ(m55.source, "cortex-m55/fully_connected_s8_mve") << what;
+    EXPECT_EQ(m55.scratch_bytes, layer.filter_h * layer.filter_w * 4) << what;
+    EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m55.arguments.back())) << what;
   }
   // 3x3 weights -4 .. 31 (sum 486) and 32 .. 67 (sum 1782); input offset 3.
-  const KernelCall call = conv_layer({.filter_h = 3, .filter_w = 3}).lowered(Core::CortexM4);
-  ASSERT_NE(folded_bias(call), nullptr);
-  EXPECT_TRUE(folded_bias(call)->weights);
-  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
-            (std::vector<int32_t>{100 + 3 * 486, -200 + 3 * 1782}));
+  for (Core core : {Core::CortexM4, Core::CortexM55}) {
+    const KernelCall call = conv_layer({.filter_h = 3, .filter_w = 3}).lowered(core);
+    ASSERT_NE(folded_bias(call), nullptr);
+    EXPECT_TRUE(folded_bias(call)->weights);
+    EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+              (std::vector<int32_t>{100 + 3 * 486, -200 + 3 * 1782}));
+  }
 }
 
 TEST(KernelVariantsTest, ConvLayersTheVariantsDoNotCoverStayPortable) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "tinydeploy/runtime/fixed_point.h"
+#include "tinydeploy/runtime/im2col.h"
 
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
@@ -263,41 +264,6 @@ class MatrixProduct {
   const int32_t* folded_bias_;
 };
 
-// Copies the input window of output pixel (batch, out_y, out_x) into `patch` in the filter's
-// order (filter rows, then columns, then channels). Positions outside the input get `pad`.
-void gather_patch(const ConvGeometry& g, const Dims4& in, const Dims4& filter, int32_t batch,
-                  int32_t out_y, int32_t out_x, const int8_t* input, int8_t pad, int8_t* patch) {
-  const int32_t x0 = out_x * g.stride_w - g.pad_left;
-  const size_t channels = static_cast<size_t>(in.c);
-  const size_t row_bytes = static_cast<size_t>(filter.w) * channels;
-  // Without dilation, a window row inside the input is one contiguous run of bytes.
-  const bool contiguous = g.dilation_w == 1 && x0 >= 0 && x0 + filter.w <= in.w;
-  for (int32_t ky = 0; ky < filter.h; ++ky) {
-    const int32_t y = out_y * g.stride_h - g.pad_top + ky * g.dilation_h;
-    if (y < 0 || y >= in.h) {
-      memset(patch, pad, row_bytes);
-    } else {
-      const int8_t* line = input + (static_cast<size_t>(batch) * static_cast<size_t>(in.h) +
-                                    static_cast<size_t>(y)) *
-                                       static_cast<size_t>(in.w) * channels;
-      if (contiguous) {
-        memcpy(patch, line + static_cast<size_t>(x0) * channels, row_bytes);
-      } else {
-        for (int32_t kx = 0; kx < filter.w; ++kx) {
-          const int32_t x = x0 + kx * g.dilation_w;
-          int8_t* to = patch + static_cast<size_t>(kx) * channels;
-          if (x < 0 || x >= in.w) {
-            memset(to, pad, channels);
-          } else {
-            memcpy(to, line + static_cast<size_t>(x) * channels, channels);
-          }
-        }
-      }
-    }
-    patch += row_bytes;
-  }
-}
-
 }  // namespace
 
 void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
@@ -313,8 +279,8 @@ void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activa
   for (int32_t n = 0; n < output_dims.n; ++n) {
     for (int32_t y = 0; y < output_dims.h; ++y) {
       for (int32_t x = 0; x < output_dims.w; ++x) {
-        gather_patch(geometry, input_dims, filter_dims, n, y, x, input, pad,
-                     scratch + pending * patch);
+        gather_window(geometry, input_dims, filter_dims, n, y, x, input, pad,
+                      scratch + pending * patch);
         if (++pending == 2) {
           product.run(2, scratch, out);
           out += 2 * output_dims.c;

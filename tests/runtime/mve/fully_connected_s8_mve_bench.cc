@@ -1,6 +1,7 @@
 // fully_connected_s8_mve against the portable int8 fully_connected (and, for symmetric weights,
-// against the portable conv as a 1x1 CONV_2D) on pseudo-random cases, byte for byte; then the
-// instructions per call of both on a few shapes. Exits 0 when every output byte matched, 1 at the
+// against the portable conv as a 1x1 CONV_2D) on pseudo-random cases, byte for byte; conv_s8_mve
+// against the portable conv on pseudo-random geometries; then the instructions per call of both
+// on a few shapes. Exits 0 when every output byte matched, 1 at the
 // first that did not (the case is printed on the UART).
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +58,7 @@ struct Random {
 constexpr int32_t kMaxInput = 125 * 640;
 constexpr int32_t kMaxWeights = 640 * 128;
 constexpr int32_t kMaxUnits = 128;
-constexpr int32_t kMaxOutput = 125 * 128;
+constexpr int32_t kMaxOutput = 32 * 32 * 16;  // the timed conv shape; more than 125 x 128
 
 int8_t input[kMaxInput];
 int8_t weights[kMaxWeights];
@@ -234,6 +235,127 @@ int run_cases(int32_t count) {
   return 0;
 }
 
+// Output extent of a convolution whose padding after equals the padding before.
+int32_t output_extent(int32_t in, int32_t filter, int32_t stride, int32_t dilation, int32_t pad) {
+  return (in + 2 * pad - ((filter - 1) * dilation + 1)) / stride + 1;
+}
+
+constexpr int32_t kMaxWindow = 5 * 5 * 40;
+int8_t window_scratch[kMaxWindow];
+int32_t folded[kMaxUnits];
+
+struct ConvCase {
+  rt::ConvGeometry geometry;
+  rt::QuantizedActivation activation;
+  rt::Dims4 input, filter, output;
+  bool has_bias = false;
+};
+
+// input_offset * (sum of each filter row) + bias, modulo 2^32 as the kernel takes it.
+void fold_bias(const ConvCase& c) {
+  const int32_t features = c.filter.h * c.filter.w * c.filter.c;
+  for (int32_t u = 0; u < c.filter.n; ++u) {
+    uint32_t sum = 0;
+    for (int32_t k = 0; k < features; ++k) {
+      sum += static_cast<uint32_t>(static_cast<int32_t>(weights[u * features + k]));
+    }
+    folded[u] = static_cast<int32_t>(sum * static_cast<uint32_t>(c.activation.input_offset) +
+                                     static_cast<uint32_t>(c.has_bias ? bias[u] : 0));
+  }
+}
+
+ConvCase make_conv_case(Random& random) {
+  ConvCase c;
+  for (;;) {
+    c.input = {random.in(1, 2), random.in(1, 12), random.in(1, 12), random.in(1, 40)};
+    c.filter = {random.in(1, 20), random.in(1, 5), random.in(1, 5), c.input.c};
+    c.geometry.stride_h = random.in(1, 3);
+    c.geometry.stride_w = random.in(1, 3);
+    c.geometry.dilation_h = random.in(1, 2);
+    c.geometry.dilation_w = random.in(1, 2);
+    c.geometry.pad_top = random.in(0, (c.filter.h - 1) * c.geometry.dilation_h);
+    c.geometry.pad_left = random.in(0, (c.filter.w - 1) * c.geometry.dilation_w);
+    const rt::ConvGeometry& g = c.geometry;
+    c.output = {
+        c.input.n, output_extent(c.input.h, c.filter.h, g.stride_h, g.dilation_h, g.pad_top),
+        output_extent(c.input.w, c.filter.w, g.stride_w, g.dilation_w, g.pad_left), c.filter.n};
+    if (c.output.h >= 1 && c.output.w >= 1) break;
+  }
+  c.has_bias = !random.one_in(4);
+  // The negated zero point of an int8 input: a padded position holds the zero point itself.
+  c.activation.input_offset =
+      random.one_in(3) ? (random.one_in(2) ? -127 : 128) : random.in(-127, 128);
+  c.activation.output_offset = random.in(-128, 127);
+  c.activation.min = random.one_in(2) ? -128 : random.in(-128, 0);
+  c.activation.max = random.one_in(2) ? 127 : random.in(c.activation.min, 127);
+  fill(random, input, c.input.n * c.input.h * c.input.w * c.input.c, random.one_in(8));
+  fill(random, weights, c.filter.n * c.filter.h * c.filter.w * c.filter.c, random.one_in(8));
+  for (int32_t i = 0; i < c.filter.n; ++i) {
+    multipliers[i] = random.one_in(50) ? 0 : random.in(1 << 30, INT32_MAX);
+    shifts[i] = random.one_in(4) ? random.in(-31, 30) : random.in(-16, -7);
+    bias[i] = random.in(-(1 << 16), 1 << 16);
+  }
+  fold_bias(c);
+  return c;
+}
+
+int run_conv_cases(int32_t count) {
+  Random random;
+  int64_t outputs = 0;
+  int64_t inside = 0;
+  for (int32_t index = 0; index < count; ++index) {
+    const ConvCase c = make_conv_case(random);
+    const rt::PerChannelScale scale{multipliers, shifts};
+    const int32_t size = c.output.n * c.output.h * c.output.w * c.output.c;
+    rt::conv(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
+             c.has_bias ? bias : nullptr, c.output, expected);
+    for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+    rt::conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights, folded,
+                    c.output, actual, window_scratch);
+    const int32_t at = first_difference(expected, actual, size);
+    if (at >= 0) {
+      print("MISMATCH (conv_s8_mve) conv case ");
+      print(index);
+      print(": input ");
+      print(c.input.h);
+      print("x");
+      print(c.input.w);
+      print("x");
+      print(c.input.c);
+      print(", filter ");
+      print(c.filter.h);
+      print("x");
+      print(c.filter.w);
+      print(", input offset ");
+      print(c.activation.input_offset);
+      print(", output ");
+      print(at);
+      print(": expected ");
+      print(expected[at]);
+      print(", got ");
+      print(actual[at]);
+      print("\n");
+      return 1;
+    }
+    for (int32_t i = 0; i < size; ++i) {
+      inside += expected[i] > c.activation.min && expected[i] < c.activation.max ? 1 : 0;
+    }
+    outputs += size;
+  }
+  print("conv cases ");
+  print(count);
+  print(", outputs ");
+  print(outputs);
+  print(", inside the clamp range ");
+  print(inside);
+  print(": all bit-identical\n");
+  if (inside * 4 < outputs) {
+    print("too few conv outputs inside the clamp range\n");
+    return 1;
+  }
+  return 0;
+}
+
 // Instructions per call: under -icount shift=0 one instruction is 1 ns of virtual time, and
 // SysTick counts at 32 MHz, so one tick is 31.25 instructions.
 int64_t tenths_of_instructions(uint64_t ticks, int32_t repeats) {
@@ -302,6 +424,46 @@ int measure(const char* name, rt::FullyConnectedShape shape, int32_t input_offse
   return 0;
 }
 
+// resnet's 3x3 CONV_2D, 16 -> 16 channels over 32x32 (SAME): portable conv vs conv_s8_mve.
+int measure_conv() {
+  Random random;
+  ConvCase c;
+  c.input = {1, 32, 32, 16};
+  c.filter = {16, 3, 3, 16};
+  c.output = {1, 32, 32, 16};
+  c.geometry.pad_top = 1;
+  c.geometry.pad_left = 1;
+  c.has_bias = true;
+  c.activation.input_offset = 128;
+  fill(random, input, 32 * 32 * 16, false);
+  fill(random, weights, 16 * 3 * 3 * 16, false);
+  for (int32_t i = 0; i < 16; ++i) {
+    bias[i] = random.in(-(1 << 16), 1 << 16);
+    multipliers[i] = random.in(1 << 30, INT32_MAX);
+    shifts[i] = random.in(-12, -8);
+  }
+  fold_bias(c);
+  const rt::PerChannelScale scale{multipliers, shifts};
+  const uint64_t portable = time_calls(1, [&] {
+    rt::conv(c.geometry, c.activation, scale, c.input, input, c.filter, weights, bias, c.output,
+             expected);
+  });
+  const uint64_t mve = time_calls(1, [&] {
+    rt::conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights, folded,
+                    c.output, actual, window_scratch);
+  });
+  if (first_difference(expected, actual, 32 * 32 * 16) >= 0) {
+    print("MISMATCH in the timed conv shape\n");
+    return 1;
+  }
+  print("resnet 3x3 CONV_2D 32x32x16 -> 16 (2359296 MACs): portable ");
+  print_tenths(tenths_of_instructions(portable, 1));
+  print(", conv_s8_mve ");
+  print_tenths(tenths_of_instructions(mve, 1));
+  print(" instructions per call\n");
+  return 0;
+}
+
 }  // namespace
 
 int main() {
@@ -310,6 +472,7 @@ int main() {
   print(td_port_board_name());
   print("\n");
   if (run_cases(3000) != 0) return 1;
+  if (run_conv_cases(600) != 0) return 1;
   struct Shape {
     const char* name;
     rt::FullyConnectedShape shape;
@@ -324,5 +487,7 @@ int main() {
   for (const Shape& s : shapes) {
     if (measure(s.name, s.shape, s.input_offset) != 0) return 1;
   }
+  if (measure_conv() != 0) return 1;
+  print("bench complete\n");
   return 0;
 }

@@ -114,8 +114,8 @@ KernelCall with_source(KernelCall call, const char* source) {
 
 // The int8 CONV_2D as conv_1x1_s8_mve / conv_1x1_s8_dsp where the core has it and the layer is
 // a plain matrix product: a 1x1 filter over all input channels (one group), stride 1, no
-// dilation, no padding; as conv_s8_dsp (im2col into scratch, then the same product) for any
-// other one-group layer on a core with the DSP instructions.
+// dilation, no padding; as conv_s8_mve / conv_s8_dsp (im2col into scratch, then a product with
+// the input offset folded into the bias) for any other one-group layer.
 std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometry& geometry,
                                        const rt::QuantizedActivation& act,
                                        const ChannelScales& scales, const rt::Dims4& in,
@@ -128,6 +128,16 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
     if (!has_dsp_kernels(b.core) || filter.c != in.c) return std::nullopt;
     const auto bias = folded_bias(b, 1, 2, out.c, filter.h * filter.w * filter.c, act.input_offset);
     if (!bias) return std::nullopt;
+    if (has_mve_kernels(b.core)) {
+      return with_scratch(
+          with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_mve), geometry, act, scales, in,
+                   typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                   Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+                   typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+              kMveSource),
+          rt::conv_s8_mve_scratch_bytes(filter));
+    }
     return with_scratch(
         with_source(
             call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp), geometry, act, scales, in,

@@ -43,7 +43,8 @@ inline int32_t conv_s8_dsp_scratch_bytes(const Dims4& filter_dims) {
 // (filter.c == input.c): the input window of each output pixel is copied into `scratch`
 // (im2col, two pixels at a time), where a padded position holds the input zero point, whose
 // share the folded bias cancels; then the same matrix product as above.
-// Requires: filter.c == input.c; `scratch` holds conv_s8_dsp_scratch_bytes(filter_dims).
+// Requires: filter.c == input.c; `scratch` holds conv_s8_dsp_scratch_bytes(filter_dims);
+// input_offset in [-127, 128] (the negated zero point of an int8 input).
 void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
                  const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
                  const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,

@@ -38,4 +38,22 @@ void conv_1x1_s8_mve(const QuantizedActivation& activation, const PerChannelScal
                      const int8_t* filter, const int32_t* bias, const Dims4& output_dims,
                      int8_t* output);
 
+// Bytes of scratch conv_s8_mve needs: one window of the filter's size.
+inline int32_t conv_s8_mve_scratch_bytes(const Dims4& filter_dims) {
+  return filter_dims.h * filter_dims.w * filter_dims.c;
+}
+
+// As the int8 conv of conv.h for any filter, stride, dilation and padding with one group
+// (filter.c == input.c): each output pixel's window is copied into `scratch` (im2col), padded
+// positions holding the input zero point, then multiplied with four output channels per pass.
+// The input offset is folded into prepared constants: `folded_bias[u]` == bias[u] +
+// input_offset * (sum of filter[u]) (0 for a missing bias), taken modulo 2^32; the accumulator
+// bound of conv.h holds for the unfolded sum, so the final sum is exact.
+// Requires: filter.c == input.c; `scratch` holds conv_s8_mve_scratch_bytes(filter_dims);
+// input_offset in [-127, 128] (the negated zero point of an int8 input).
+void conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                 const Dims4& output_dims, int8_t* output, int8_t* scratch);
+
 }  // namespace tinydeploy::runtime
