@@ -191,11 +191,12 @@ OneOp depthwise_layer(int32_t multiplier) {
   return m;
 }
 
-TEST(KernelVariantsTest, DepthwiseWithMultiplierOneOnDspCoresIsTheDspKernel) {
+TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrTheMveKernel) {
   for (Core core : {Core::CortexM4, Core::CortexM55}) {
     const KernelCall call = depthwise_layer(1).lowered(core);
-    EXPECT_EQ(call.kernel, "depthwise_conv_s8_dsp");
-    EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+    const bool m4 = core == Core::CortexM4;
+    EXPECT_EQ(call.kernel, m4 ? "depthwise_conv_s8_dsp" : "depthwise_conv_s8_mve");
+    EXPECT_EQ(call.source, m4 ? "cortex-m4/conv_s8_dsp" : "cortex-m55/fully_connected_s8_mve");
     EXPECT_EQ(call.scratch_bytes, 0);
     // The model's bias, no prepared constants: input, filter, bias, output.
     EXPECT_EQ(folded_bias(call), nullptr);

@@ -92,6 +92,14 @@ void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChan
                   output);
 }
 
+void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output) {
+  depthwise_conv(geometry, 1, activation, scale, input_dims, input, filter_dims, filter, bias,
+                 output_dims, output);
+}
+
 }  // namespace tinydeploy::runtime
 
 #else
@@ -199,6 +207,46 @@ int32_t input_sum(const int8_t* input, int32_t features) {
   return sum;
 }
 
+// Four sums to int8 at once, bit for bit as multiply_by_quantized_multiplier and
+// clamp_with_offset do them one at a time:
+// - a shift > 0 is a saturating left shift first (VQSHL by the lane's amount, 0 elsewhere);
+// - VQRDMULH is TFLite's doubling high multiply exactly: it takes (2ab + 2^31) >> 32, which is
+//   floor((ab + 2^30) / 2^31), and TFLite's sign-dependent nudge with a truncating division
+//   gives that same value (see fixed_point.h); both saturate INT32_MIN * INT32_MIN alone;
+// - a shift < 0 is a rounding right shift with ties away from zero, where VRSHL by a negative
+//   amount rounds ties up: subtracting 1 from a negative value first (saturating, so INT32_MIN
+//   stays, and exact there as it has no remainder) turns one into the other;
+// - the output offset is added with saturation, then clamped, as clamp_with_offset does.
+struct QuadStore {
+  int32x4_t multiplier;
+  int32x4_t left;         // max(shift, 0)
+  int32x4_t right;        // min(shift, 0): VRSHL by it shifts right with rounding
+  int32x4_t right_lanes;  // all ones where shift < 0
+  int32_t output_offset;
+  int32_t min;
+  int32_t max;
+
+  QuadStore(const int32_t* multipliers, const int32_t* shifts, bool per_channel, int32_t first,
+            int32_t output_offset_, int32_t min_, int32_t max_)
+      : output_offset(output_offset_), min(min_), max(max_) {
+    const int32x4_t shift = per_channel ? vldrwq_s32(shifts + first) : vdupq_n_s32(shifts[0]);
+    multiplier = per_channel ? vldrwq_s32(multipliers + first) : vdupq_n_s32(multipliers[0]);
+    left = vmaxq_s32(shift, vdupq_n_s32(0));
+    right = vminq_s32(shift, vdupq_n_s32(0));
+    right_lanes = vshrq_n_s32(shift, 31);
+  }
+
+  void operator()(int32x4_t sums, int8_t* out) const {
+    const int32x4_t scaled = vqrdmulhq_s32(vqshlq_s32(sums, left), multiplier);
+    const int32x4_t toward_zero = vandq_s32(vshrq_n_s32(scaled, 31), right_lanes);
+    const int32x4_t shifted = vrshlq_s32(vqaddq_s32(scaled, toward_zero), right);
+    const int32x4_t offset = vqaddq_s32(shifted, vdupq_n_s32(output_offset));
+    vstrbq_s32(out, vmaxq_s32(vminq_s32(offset, vdupq_n_s32(max)), vdupq_n_s32(min)));
+  }
+};
+
+int32x4_t quad(const int32_t (&sums)[4]) { return vldrwq_s32(sums); }
+
 // Units [first, first + kUnits) for every row.
 template <int kUnits>
 void unit_block(const QuantizedActivation& activation, const PerChannelScale& scale,
@@ -250,14 +298,22 @@ void unit_block(const QuantizedActivation& activation, const PerChannelScale& sc
             ? bits(weights_offset) * (bits(input_sum(in, shape.features)) + features_times_offset)
             : 0u;
     int8_t* out = output + row * shape.units + first;
+    Sums<kUnits> accumulator;
     for (int u = 0; u < kUnits; ++u) {
-      const int32_t accumulator =
-          static_cast<int32_t>(bits(dot[u]) + bits(constant[u]) + input_term);
-      const int32_t c = per_channel ? first + u : 0;
-      const int32_t scaled =
-          multiply_by_quantized_multiplier(accumulator, scale.multiplier[c], scale.shift[c]);
-      out[u] = static_cast<int8_t>(
-          clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+      accumulator[u] = static_cast<int32_t>(bits(dot[u]) + bits(constant[u]) + input_term);
+    }
+    if constexpr (kUnits == 4) {
+      const QuadStore store(scale.multiplier, scale.shift, per_channel, first,
+                            activation.output_offset, activation.min, activation.max);
+      store(quad(accumulator), out);
+    } else {
+      for (int u = 0; u < kUnits; ++u) {
+        const int32_t c = per_channel ? first + u : 0;
+        const int32_t scaled =
+            multiply_by_quantized_multiplier(accumulator[u], scale.multiplier[c], scale.shift[c]);
+        out[u] = static_cast<int8_t>(
+            clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+      }
     }
   }
 }
@@ -270,9 +326,15 @@ inline void window_units(const ChannelStore& store, const int8_t* patch, int32_t
   const OffsetParts none{vdupq_n_s8(0), vdupq_n_s8(0)};
   Sums<kUnits> dot;
   dot_products<kUnits, 0>(patch, weights + first * features, features, none, dot);
-  for (int u = 0; u < kUnits; ++u) {
-    const int32_t sum = static_cast<int32_t>(bits(dot[u]) + bits(folded_bias[first + u]));
-    out[first + u] = store(sum, first + u);
+  if constexpr (kUnits == 4) {
+    const QuadStore quad_store(store.multiplier, store.shift, true, first, store.output_offset,
+                               store.min, store.max);
+    quad_store(vaddq_s32(quad(dot), vldrwq_s32(folded_bias + first)), out + first);
+  } else {
+    for (int u = 0; u < kUnits; ++u) {
+      const int32_t sum = static_cast<int32_t>(bits(dot[u]) + bits(folded_bias[first + u]));
+      out[first + u] = store(sum, first + u);
+    }
   }
 }
 
@@ -301,6 +363,130 @@ void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChan
   for (; unit < shape.units; ++unit) {
     unit_block<1>(activation, scale, per_channel, weights_offset, shape, input, weights, bias,
                   output, unit);
+  }
+}
+
+namespace {
+
+// The taps of a depthwise window that lie inside the input, as [begin, end) along one axis.
+struct TapRange {
+  int32_t begin;
+  int32_t end;
+};
+
+TapRange taps_inside(int32_t start, int32_t taps, int32_t dilation, int32_t extent) {
+  TapRange r{0, taps};
+  while (r.begin < taps && start + r.begin * dilation < 0) ++r.begin;
+  while (r.end > r.begin && start + (r.end - 1) * dilation >= extent) --r.end;
+  return r;
+}
+
+// Where one output pixel's window lies: its batch image, first row and column (possibly before
+// the input), the taps inside the input, and the strides.
+struct DepthwiseWindow {
+  const int8_t* image;
+  int32_t y0;
+  int32_t x0;
+  TapRange ky;
+  TapRange kx;
+  size_t row_stride;
+  size_t tap_stride;
+  int32_t dilation_h;
+  int32_t dilation_w;
+  int32_t filter_w;
+};
+
+// `count` channels from `c` (at most 4 * kVectors, more than 4 * (kVectors - 1)) of one output
+// pixel.
+template <int kVectors>
+inline void depthwise_channels(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
+                               int32_t c, int32_t count, const QuantizedActivation& activation,
+                               const PerChannelScale& scale, int8_t* out) {
+  const int32_t last_lanes = count - 4 * (kVectors - 1);
+  const mve_pred16_t last = vctp32q(static_cast<uint32_t>(last_lanes));
+  const mve_pred16_t whole = vctp32q(4);
+  int32x4_t sum[static_cast<unsigned>(kVectors)];
+  for (int v = 0; v < kVectors; ++v) {
+    const mve_pred16_t lanes = v == kVectors - 1 ? last : whole;
+    sum[v] = bias != nullptr ? vldrwq_z_s32(bias + c + 4 * v, lanes) : vdupq_n_s32(0);
+  }
+  const int32_t input_offset = activation.input_offset;
+  for (int32_t y = d.ky.begin; y < d.ky.end; ++y) {
+    const int8_t* in_row =
+        d.image + static_cast<size_t>(d.y0 + y * d.dilation_h) * d.row_stride + c;
+    const int8_t* w_row = weights + static_cast<size_t>(y * d.filter_w) * d.tap_stride + c;
+    for (int32_t x = d.kx.begin; x < d.kx.end; ++x) {
+      const int8_t* in = in_row + static_cast<size_t>(d.x0 + x * d.dilation_w) * d.tap_stride;
+      const int8_t* w = w_row + static_cast<size_t>(x) * d.tap_stride;
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) {
+        // Lanes past the channels load zeros and stay unused.
+        const mve_pred16_t lanes = v == kVectors - 1 ? last : whole;
+        const int32x4_t shifted = vaddq_n_s32(vldrbq_z_s32(in + 4 * v, lanes), input_offset);
+        sum[v] = vaddq_s32(sum[v], vmulq_s32(shifted, vldrbq_z_s32(w + 4 * v, lanes)));
+      }
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    const int32_t first = c + 4 * v;
+    if (v == kVectors - 1 && last_lanes < 4) {
+      // A partial vector: the scalar store for its channels.
+      int32_t lanes[4];
+      vstrwq_s32(lanes, sum[v]);
+      for (int32_t k = 0; k < last_lanes; ++k) {
+        const int32_t scaled = multiply_by_quantized_multiplier(
+            lanes[k], scale.multiplier[first + k], scale.shift[first + k]);
+        out[first + k] = static_cast<int8_t>(
+            clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+      }
+    } else {
+      const QuadStore store(scale.multiplier, scale.shift, true, first, activation.output_offset,
+                            activation.min, activation.max);
+      store(sum[v], out + first);
+    }
+  }
+}
+
+}  // namespace
+
+void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output) {
+  // Local copies: int8 stores may alias any object.
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 window = filter_dims;
+  const Dims4 out_shape = output_dims;
+  const QuantizedActivation act = activation;
+  const PerChannelScale sc = scale;
+  const int32_t channels = in.c;
+  DepthwiseWindow d{};
+  d.tap_stride = static_cast<size_t>(channels);
+  d.row_stride = static_cast<size_t>(in.w) * d.tap_stride;
+  d.dilation_h = g.dilation_h;
+  d.dilation_w = g.dilation_w;
+  d.filter_w = window.w;
+  int8_t* out = output;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    d.image = input + static_cast<size_t>(n) * static_cast<size_t>(in.h) * d.row_stride;
+    for (int32_t oy = 0; oy < out_shape.h; ++oy) {
+      d.y0 = oy * g.stride_h - g.pad_top;
+      d.ky = taps_inside(d.y0, window.h, g.dilation_h, in.h);
+      for (int32_t ox = 0; ox < out_shape.w; ++ox) {
+        d.x0 = ox * g.stride_w - g.pad_left;
+        d.kx = taps_inside(d.x0, window.w, g.dilation_w, in.w);
+        int32_t c = 0;
+        for (; c + 16 <= channels; c += 16) {
+          depthwise_channels<4>(d, filter, bias, c, 16, act, sc, out);
+        }
+        for (; c < channels; c += 4) {
+          depthwise_channels<1>(d, filter, bias, c, channels - c < 4 ? channels - c : 4, act, sc,
+                                out);
+        }
+        out += channels;
+      }
+    }
   }
 }
 

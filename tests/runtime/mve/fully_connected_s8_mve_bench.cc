@@ -1,6 +1,7 @@
 // fully_connected_s8_mve against the portable int8 fully_connected (and, for symmetric weights,
 // against the portable conv as a 1x1 CONV_2D) on pseudo-random cases, byte for byte; conv_s8_mve
-// against the portable conv on pseudo-random geometries; then the instructions per call of both
+// against the portable conv and depthwise_conv_s8_mve against the portable depthwise_conv on
+// pseudo-random geometries; then the instructions per call of both
 // on a few shapes. Exits 0 when every output byte matched, 1 at the
 // first that did not (the case is printed on the UART).
 #include <stddef.h>
@@ -356,6 +357,72 @@ int run_conv_cases(int32_t count) {
   return 0;
 }
 
+// depthwise_conv_s8_mve against the portable depthwise_conv (multiplier 1) on random geometries.
+int run_depthwise_cases(int32_t count) {
+  Random random;
+  int64_t outputs = 0;
+  int64_t inside = 0;
+  for (int32_t index = 0; index < count; ++index) {
+    ConvCase c = make_conv_case(random);
+    // The same geometry as a depthwise layer: one filter per channel, as many outputs.
+    c.filter = {1, c.filter.h, c.filter.w, c.input.c};
+    c.output.c = c.input.c;
+    fill(random, weights, c.filter.h * c.filter.w * c.filter.c, random.one_in(8));
+    for (int32_t i = 0; i < c.input.c; ++i) {
+      multipliers[i] = random.one_in(50) ? 0 : random.in(1 << 30, INT32_MAX);
+      shifts[i] = random.one_in(4) ? random.in(-31, 30) : random.in(-12, -5);
+      bias[i] = random.in(-(1 << 16), 1 << 16);
+    }
+    const rt::PerChannelScale scale{multipliers, shifts};
+    const int32_t size = c.output.n * c.output.h * c.output.w * c.output.c;
+    const int32_t* bias_or_null = c.has_bias ? bias : nullptr;
+    rt::depthwise_conv(c.geometry, 1, c.activation, scale, c.input, input, c.filter, weights,
+                       bias_or_null, c.output, expected);
+    for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+    rt::depthwise_conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
+                              bias_or_null, c.output, actual);
+    const int32_t at = first_difference(expected, actual, size);
+    if (at >= 0) {
+      print("MISMATCH (depthwise_conv_s8_mve) case ");
+      print(index);
+      print(": input ");
+      print(c.input.h);
+      print("x");
+      print(c.input.w);
+      print("x");
+      print(c.input.c);
+      print(", filter ");
+      print(c.filter.h);
+      print("x");
+      print(c.filter.w);
+      print(", output ");
+      print(at);
+      print(": expected ");
+      print(expected[at]);
+      print(", got ");
+      print(actual[at]);
+      print("\n");
+      return 1;
+    }
+    for (int32_t i = 0; i < size; ++i) {
+      inside += expected[i] > c.activation.min && expected[i] < c.activation.max ? 1 : 0;
+    }
+    outputs += size;
+  }
+  print("depthwise cases ");
+  print(count);
+  print(", outputs ");
+  print(outputs);
+  print(", inside the clamp range ");
+  print(inside);
+  print(": all bit-identical\n");
+  if (inside * 4 < outputs) {
+    print("too few depthwise outputs inside the clamp range\n");
+    return 1;
+  }
+  return 0;
+}
+
 // Instructions per call: under -icount shift=0 one instruction is 1 ns of virtual time, and
 // SysTick counts at 32 MHz, so one tick is 31.25 instructions.
 int64_t tenths_of_instructions(uint64_t ticks, int32_t repeats) {
@@ -473,6 +540,7 @@ int main() {
   print("\n");
   if (run_cases(3000) != 0) return 1;
   if (run_conv_cases(600) != 0) return 1;
+  if (run_depthwise_cases(600) != 0) return 1;
   struct Shape {
     const char* name;
     rt::FullyConnectedShape shape;

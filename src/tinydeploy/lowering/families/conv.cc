@@ -267,7 +267,15 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
   switch (kind) {
     case Flavor::Int8:
       if (depthwise) {
-        // One input channel per output channel: four channels per pass with the DSP products.
+        // One input channel per output channel: channels side by side in Helium vectors, or
+        // four per pass with the DSP products.
+        if (has_mve_kernels(b.core) && depth_multiplier == 1) {
+          return with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_s8_mve), geometry, act, scales, in,
+                   typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                   typed<int8_t>(output)),
+              kMveSource);
+        }
         if (has_dsp_kernels(b.core) && depth_multiplier == 1) {
           return with_source(
               call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_s8_dsp), geometry, act, scales, in,

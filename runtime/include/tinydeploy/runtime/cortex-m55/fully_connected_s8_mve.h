@@ -56,4 +56,15 @@ void conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activa
                  const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
                  const Dims4& output_dims, int8_t* output, int8_t* scratch);
 
+// As the int8 depthwise_conv of conv.h with depth multiplier 1, any filter size, stride,
+// dilation and padding: up to sixteen channels per pass in four int32 vectors, each tap's input
+// widened with the input offset added and multiplied per lane; taps outside the input are
+// skipped as in the portable kernel; the requantization four channels at a time. The model's
+// bias, nothing prepared.
+// Requires: filter [1, kh, kw, c] with c == input.c == output.c.
+void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output);
+
 }  // namespace tinydeploy::runtime
