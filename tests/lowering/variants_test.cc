@@ -115,7 +115,7 @@ TEST(KernelVariantsTest, Conv1x1OnCortexM55IsTheMveKernelWithTheModelsBias) {
   const OneOp m = conv_layer({});
   const KernelCall call = m.lowered(Core::CortexM55);
   EXPECT_EQ(call.kernel, "conv_1x1_s8_mve");
-  EXPECT_EQ(call.source, "cortex-m55/fully_connected_s8_mve");
+  EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
   EXPECT_EQ(call.scratch_bytes, 0);
   EXPECT_EQ(folded_bias(call), nullptr);
   // Tensors x, w, b, y of conv_layer in that order: input, filter, bias, output.
@@ -141,7 +141,7 @@ TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
     EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m4.arguments.back())) << what;
     const KernelCall m55 = conv_layer(layer).lowered(Core::CortexM55);
     EXPECT_EQ(m55.kernel, "conv_s8_mve") << what;
-    EXPECT_EQ(m55.source, "cortex-m55/fully_connected_s8_mve") << what;
+    EXPECT_EQ(m55.source, "cortex-m55/conv_s8_mve") << what;
     EXPECT_EQ(m55.scratch_bytes, layer.filter_h * layer.filter_w * 4) << what;
     EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m55.arguments.back())) << what;
   }
@@ -196,7 +196,7 @@ TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrTheMveKernel) {
     const KernelCall call = depthwise_layer(1).lowered(core);
     const bool m4 = core == Core::CortexM4;
     EXPECT_EQ(call.kernel, m4 ? "depthwise_conv_s8_dsp" : "depthwise_conv_s8_mve");
-    EXPECT_EQ(call.source, m4 ? "cortex-m4/conv_s8_dsp" : "cortex-m55/fully_connected_s8_mve");
+    EXPECT_EQ(call.source, m4 ? "cortex-m4/conv_s8_dsp" : "cortex-m55/conv_s8_mve");
     EXPECT_EQ(call.scratch_bytes, 0);
     // The model's bias, no prepared constants: input, filter, bias, output.
     EXPECT_EQ(folded_bias(call), nullptr);
@@ -244,7 +244,7 @@ TEST(KernelVariantsTest, FullyConnectedOnCortexM55IsTheMveKernelWithAnyWeightsOf
       if (per_channel && zero_point != 0) continue;  // per-channel weights are symmetric
       const KernelCall call = fully_connected(zero_point, per_channel).lowered(Core::CortexM55);
       EXPECT_EQ(call.kernel, "fully_connected_s8_mve");
-      EXPECT_EQ(call.source, "cortex-m55/fully_connected_s8_mve");
+      EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
       EXPECT_EQ(folded_bias(call), nullptr);
       // The portable argument list: the weights offset (-zero point) as the fourth argument.
       ASSERT_GE(call.arguments.size(), 4u);

@@ -9,7 +9,7 @@
 
 #include "tinydeploy/port.h"
 #include "tinydeploy/runtime/conv.h"
-#include "tinydeploy/runtime/cortex-m55/fully_connected_s8_mve.h"
+#include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include "tinydeploy/lowering/op_lowering.h"
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
-#include "tinydeploy/runtime/cortex-m55/fully_connected_s8_mve.h"
+#include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
 
 namespace tinydeploy::lowering {
 
@@ -64,9 +64,9 @@ bool has_dsp_kernels(board::Core core) {
   return core == board::Core::CortexM4 || core == board::Core::CortexM55;
 }
 
-// --- Variants for cores with Helium (runtime/kernels/cortex-m55/fully_connected_s8_mve.cc) ---
+// --- Variants for cores with Helium (runtime/kernels/cortex-m55/conv_s8_mve.cc) ---
 
-constexpr const char* kMveSource = "cortex-m55/fully_connected_s8_mve";
+constexpr const char* kMveSource = "cortex-m55/conv_s8_mve";
 
 bool has_mve_kernels(board::Core core) { return core == board::Core::CortexM55; }
 

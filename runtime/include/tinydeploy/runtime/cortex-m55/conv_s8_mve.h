@@ -1,7 +1,8 @@
-// Helium (MVE) variants for the Cortex-M55. Each one has exactly the semantics and the argument
-// list of the portable kernel it replaces (conv.h), bit for bit; only the instruction sequence
-// differs. Where the compiler does not target MVE (the host tool, which records and binds the
-// calls lowering makes for a Cortex-M55) they are the portable kernels themselves.
+// Helium (MVE) variants of the conv family for the Cortex-M55. Each one has the semantics of the
+// portable kernel it replaces (conv.h), bit for bit; its argument list is the portable one
+// unless its comment names prepared constants or scratch. Where the compiler does not target
+// MVE (the host tool, which records and binds the calls lowering makes for a Cortex-M55) they
+// are the portable kernels, or plain loops over the same prepared data.
 #pragma once
 
 #include "tinydeploy/runtime/conv.h"

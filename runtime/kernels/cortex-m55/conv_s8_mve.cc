@@ -1,4 +1,4 @@
-#include "tinydeploy/runtime/cortex-m55/fully_connected_s8_mve.h"
+#include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
 
 #include "tinydeploy/runtime/fixed_point.h"
 #include "tinydeploy/runtime/im2col.h"
