@@ -5,6 +5,7 @@
 // the host, keeps the portable call.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -252,6 +253,56 @@ TEST(KernelVariantsTest, FullyConnectedOnCortexM55IsTheMveKernelWithAnyWeightsOf
       EXPECT_EQ(std::get<bool>(call.arguments[2]), per_channel);
       EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
     }
+  }
+}
+
+// ADD or SUB int8 of `shape1` and `shape2` into [2, 3, 7] with scales 0.05, 0.02 -> 0.06 and
+// zero points 5, -9 -> -3.
+OneOp arithmetic(BuiltinOp op, std::vector<int32_t> shape1, std::vector<int32_t> shape2) {
+  OneOp m;
+  const int32_t x = m.tensor("x", shape1, DType::Int8, {0.05f}, {5});
+  const int32_t z = m.tensor("z", shape2, DType::Int8, {0.02f}, {-9});
+  const int32_t y = m.tensor("y", {2, 3, 7}, DType::Int8, {0.06f}, {-3});
+  m.op(op, {x, z}, {y}, model::ArithmeticOptions{});
+  return m;
+}
+
+TEST(KernelVariantsTest, SameShapeInt8AddAndSubOnCortexMLookUpTheirInputsAndMatchPortable) {
+  for (BuiltinOp op : {BuiltinOp::ADD, BuiltinOp::SUB}) {
+    const OneOp m = arithmetic(op, {2, 3, 7}, {2, 3, 7});
+    const KernelCall portable = m.lowered(Core::Host);
+    EXPECT_EQ(portable.kernel, op == BuiltinOp::ADD ? "add" : "sub");
+    for (Core core : {Core::CortexM4, Core::CortexM55}) {
+      const KernelCall lookup = m.lowered(core);
+      EXPECT_EQ(lookup.kernel, "add_s8_lookup");
+      EXPECT_EQ(lookup.source, "cortex-m/add_s8_lookup");
+      EXPECT_EQ(std::get<int32_t>(lookup.arguments[1]), 42);
+      // Every int8 value of both inputs, in all combinations over 256 runs of 42 elements.
+      std::vector<int8_t> x(42), z(42), expected(42), actual(42);
+      int differing = 0;
+      std::vector<bool> seen(256, false);  // output values met, as value + 128
+      for (int run = 0; run < 256; ++run) {
+        for (int i = 0; i < 42; ++i) {
+          x[static_cast<size_t>(i)] = static_cast<int8_t>(run - 128);
+          z[static_cast<size_t>(i)] = static_cast<int8_t>((run * 7 + i * 37) % 256 - 128);
+        }
+        const auto storage = [&](std::vector<int8_t>& out) {
+          return HostStorage{[&x, &z, &out](int32_t t) -> void* {
+                               return t == 0 ? x.data() : (t == 1 ? z.data() : out.data());
+                             },
+                             nullptr};
+        };
+        portable.bind(portable, storage(expected))();
+        lookup.bind(lookup, storage(actual))();
+        differing += expected != actual;
+        for (int8_t v : expected) seen[static_cast<size_t>(v + 128)] = true;
+      }
+      EXPECT_EQ(differing, 0) << board::core_name(core);
+      // The outputs span most of the range: the requantization is exercised, not the clamp.
+      EXPECT_GT(std::count(seen.begin(), seen.end(), true), 150);
+    }
+    EXPECT_EQ(arithmetic(op, {2, 3, 7}, {1, 1, 7}).lowered(Core::CortexM4).kernel,
+              op == BuiltinOp::ADD ? "add" : "sub");
   }
 }
 

@@ -9,7 +9,9 @@
 
 #include "tinydeploy/port.h"
 #include "tinydeploy/runtime/conv.h"
+#include "tinydeploy/runtime/cortex-m/add_s8_lookup.h"
 #include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
+#include "tinydeploy/runtime/fixed_point.h"
 
 namespace {
 
@@ -423,6 +425,78 @@ int run_depthwise_cases(int32_t count) {
   return 0;
 }
 
+// add_s8_lookup (Helium) against the portable add and sub on random same-shape cases; the
+// tables are prepared as lowering prepares them.
+int32_t scaled_table[2][256];
+
+int run_add_cases(int32_t count) {
+  Random random;
+  int64_t outputs = 0;
+  int64_t inside = 0;
+  for (int32_t index = 0; index < count; ++index) {
+    rt::AddParams p;
+    p.input1_offset = random.in(-127, 128);
+    p.input2_offset = random.in(-127, 128);
+    p.output_offset = random.in(-128, 127);
+    p.left_shift = 20;
+    // Input multipliers of at most 1/2, the output one bringing the sums back to int8 range.
+    p.input1 = {random.in(1 << 30, INT32_MAX), random.in(-8, -1)};
+    p.input2 = {random.in(1 << 30, INT32_MAX), random.in(-8, -1)};
+    p.output = {random.in(1 << 30, INT32_MAX), random.in(-24, -14)};
+    p.min = random.one_in(2) ? -128 : random.in(-128, 0);
+    p.max = random.one_in(2) ? 127 : random.in(p.min, 127);
+    const bool subtract = random.one_in(2);
+    for (int32_t v = -128; v <= 127; ++v) {
+      const int32_t one =
+          rt::multiply_by_quantized_multiplier((v + p.input1_offset) * (int32_t{1} << p.left_shift),
+                                               p.input1.multiplier, p.input1.shift);
+      const int32_t two =
+          rt::multiply_by_quantized_multiplier((v + p.input2_offset) * (int32_t{1} << p.left_shift),
+                                               p.input2.multiplier, p.input2.shift);
+      scaled_table[0][v + 128] = one;
+      scaled_table[1][v + 128] = subtract ? -two : two;
+    }
+    const int32_t size = random.in(1, 300);
+    fill(random, input, size, random.one_in(8));
+    fill(random, weights, size, random.one_in(8));  // the second input
+    rt::BroadcastShape shape;
+    shape.dims[5] = size;
+    shape.stride1[5] = 1;
+    shape.stride2[5] = 1;
+    if (subtract) {
+      rt::sub(p, shape, input, weights, expected);
+    } else {
+      rt::add(p, shape, input, weights, expected);
+    }
+    for (int32_t i = 0; i < size + 4; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+    const int8_t guard = actual[size];
+    rt::add_s8_lookup(p, size, scaled_table[0], scaled_table[1], input, weights, actual);
+    const int32_t at = first_difference(expected, actual, size);
+    if (at >= 0 || actual[size] != guard) {
+      print("MISMATCH (add_s8_lookup) case ");
+      print(index);
+      print(", element ");
+      print(at);
+      print("\n");
+      return 1;
+    }
+    for (int32_t i = 0; i < size; ++i) inside += expected[i] > p.min && expected[i] < p.max ? 1 : 0;
+    outputs += size;
+  }
+  print("add cases ");
+  print(count);
+  print(", outputs ");
+  print(outputs);
+  print(", inside the clamp range ");
+  print(inside);
+  print(": all bit-identical\n");
+  if (inside * 4 < outputs) {
+    print("too few add outputs inside the clamp range\n");
+    return 1;
+  }
+  return 0;
+}
+
 // Instructions per call: under -icount shift=0 one instruction is 1 ns of virtual time, and
 // SysTick counts at 32 MHz, so one tick is 31.25 instructions.
 int64_t tenths_of_instructions(uint64_t ticks, int32_t repeats) {
@@ -541,6 +615,7 @@ int main() {
   if (run_cases(3000) != 0) return 1;
   if (run_conv_cases(600) != 0) return 1;
   if (run_depthwise_cases(600) != 0) return 1;
+  if (run_add_cases(600) != 0) return 1;
   struct Shape {
     const char* name;
     rt::FullyConnectedShape shape;
