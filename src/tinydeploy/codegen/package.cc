@@ -900,8 +900,21 @@ const char* {n}_model_sha256(void) {{ return {m}_MODEL_SHA256; }}
 
   std::string cmake_lists(const std::vector<std::string>& kernels) const {
     std::string kernel_files;
-    for (const std::string& k : kernels)
+    std::string hot_files;  // the per-core variants (cortex-m4/..., cortex-m55/...)
+    for (const std::string& k : kernels) {
       kernel_files += fmt::format("  runtime/kernels/{}.cc\n", k);
+      if (k.find('/') != std::string::npos) hot_files += fmt::format(" runtime/kernels/{}.cc", k);
+    }
+    std::string speed;
+    if (!hot_files.empty()) {
+      speed = fmt::format(
+          "# The per-core kernel variants hold the hot loops: compiled for speed even in a size\n"
+          "# build (the memory report's library code includes what that costs).\n"
+          "if(CMAKE_BUILD_TYPE STREQUAL \"MinSizeRel\")\n"
+          "  set_source_files_properties({} PROPERTIES COMPILE_OPTIONS -O2)\n"
+          "endif()\n",
+          hot_files.substr(1));
+    }
     std::string toolchain;
     if (options_.core != board::Core::Host) {
       toolchain = fmt::format(
@@ -948,7 +961,7 @@ if({m}_WERROR)
 endif()
 target_compile_options({n} PRIVATE ${{warnings}} -Wold-style-cast
   -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections)
-
+{speed}
 # Links for the board when one is targeted; nosys stubs stand in for its I/O here.
 set(image_options -Wl,--gc-sections)
 if(CMAKE_SYSTEM_NAME STREQUAL "Generic")
@@ -968,7 +981,7 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
         fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("version", kToolVersion),
         fmt::arg("model", comment_text(model_file_name())),
         fmt::arg("target", board::core_name(options_.core)), fmt::arg("toolchain", toolchain),
-        fmt::arg("kernel_files", kernel_files));
+        fmt::arg("kernel_files", kernel_files), fmt::arg("speed", speed));
   }
 
   // --- example/ and footprint/ ---------------------------------------------------------------
