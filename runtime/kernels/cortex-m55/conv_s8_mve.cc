@@ -360,19 +360,26 @@ struct DepthwiseWindow {
   int32_t filter_w;
 };
 
-// `count` channels from `c` (at most 4 * kVectors, more than 4 * (kVectors - 1)) of one output
-// pixel.
-template <int kVectors>
+// `count` channels from `c` of one output pixel: 4 * kVectors of them, or fewer when kPartial
+// (then only the last vector is partial, its missing lanes loaded as zeros and not stored).
+template <int kVectors, bool kPartial>
 inline void depthwise_channels(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
                                int32_t c, int32_t count, const QuantizedActivation& activation,
                                const PerChannelScale& scale, int8_t* out) {
   const int32_t last_lanes = count - 4 * (kVectors - 1);
   const mve_pred16_t last = vctp32q(static_cast<uint32_t>(last_lanes));
-  const mve_pred16_t whole = vctp32q(4);
+  // Full vectors load without a predicate; only a partial last one needs it.
+  const auto load = [last](const int8_t* p, int v) {
+    return kPartial && v == kVectors - 1 ? vldrbq_z_s32(p, last) : vldrbq_s32(p);
+  };
   int32x4_t sum[static_cast<unsigned>(kVectors)];
   for (int v = 0; v < kVectors; ++v) {
-    const mve_pred16_t lanes = v == kVectors - 1 ? last : whole;
-    sum[v] = bias != nullptr ? vldrwq_z_s32(bias + c + 4 * v, lanes) : vdupq_n_s32(0);
+    if (bias == nullptr) {
+      sum[v] = vdupq_n_s32(0);
+    } else {
+      sum[v] = kPartial && v == kVectors - 1 ? vldrwq_z_s32(bias + c + 4 * v, last)
+                                             : vldrwq_s32(bias + c + 4 * v);
+    }
   }
   const int32_t input_offset = activation.input_offset;
   for (int32_t y = d.ky.begin; y < d.ky.end; ++y) {
@@ -384,17 +391,15 @@ inline void depthwise_channels(const DepthwiseWindow& d, const int8_t* weights, 
       const int8_t* w = w_row + static_cast<size_t>(x) * d.tap_stride;
 #pragma GCC unroll 4
       for (int v = 0; v < kVectors; ++v) {
-        // Lanes past the channels load zeros and stay unused.
-        const mve_pred16_t lanes = v == kVectors - 1 ? last : whole;
-        const int32x4_t shifted = vaddq_n_s32(vldrbq_z_s32(in + 4 * v, lanes), input_offset);
-        sum[v] = vaddq_s32(sum[v], vmulq_s32(shifted, vldrbq_z_s32(w + 4 * v, lanes)));
+        const int32x4_t shifted = vaddq_n_s32(load(in + 4 * v, v), input_offset);
+        sum[v] = vaddq_s32(sum[v], vmulq_s32(shifted, load(w + 4 * v, v)));
       }
     }
   }
   for (int v = 0; v < kVectors; ++v) {
     const int32_t first = c + 4 * v;
-    if (v == kVectors - 1 && last_lanes < 4) {
-      // A partial vector: the scalar store for its channels.
+    if (kPartial && v == kVectors - 1) {
+      // The partial vector: the scalar store for its channels.
       int32_t lanes[4];
       vstrwq_s32(lanes, sum[v]);
       for (int32_t k = 0; k < last_lanes; ++k) {
@@ -408,6 +413,31 @@ inline void depthwise_channels(const DepthwiseWindow& d, const int8_t* weights, 
                             activation.min, activation.max);
       store(sum[v], out + first);
     }
+  }
+}
+
+// The channels left after the blocks of sixteen (fewer than sixteen) in one pass.
+inline void depthwise_rest(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
+                           int32_t c, int32_t count, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, int8_t* out) {
+  const bool partial = count % 4 != 0;
+  switch ((count + 3) / 4) {
+    case 1:
+      return partial
+                 ? depthwise_channels<1, true>(d, weights, bias, c, count, activation, scale, out)
+                 : depthwise_channels<1, false>(d, weights, bias, c, count, activation, scale, out);
+    case 2:
+      return partial
+                 ? depthwise_channels<2, true>(d, weights, bias, c, count, activation, scale, out)
+                 : depthwise_channels<2, false>(d, weights, bias, c, count, activation, scale, out);
+    case 3:
+      return partial
+                 ? depthwise_channels<3, true>(d, weights, bias, c, count, activation, scale, out)
+                 : depthwise_channels<3, false>(d, weights, bias, c, count, activation, scale, out);
+    case 4:
+      return depthwise_channels<4, true>(d, weights, bias, c, count, activation, scale, out);
+    default:
+      return;
   }
 }
 
@@ -442,12 +472,9 @@ void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivati
         d.kx = taps_inside(d.x0, window.w, g.dilation_w, in.w);
         int32_t c = 0;
         for (; c + 16 <= channels; c += 16) {
-          depthwise_channels<4>(d, filter, bias, c, 16, act, sc, out);
+          depthwise_channels<4, false>(d, filter, bias, c, 16, act, sc, out);
         }
-        for (; c < channels; c += 4) {
-          depthwise_channels<1>(d, filter, bias, c, channels - c < 4 ? channels - c : 4, act, sc,
-                                out);
-        }
+        if (c < channels) depthwise_rest(d, filter, bias, c, channels - c, act, sc, out);
         out += channels;
       }
     }
