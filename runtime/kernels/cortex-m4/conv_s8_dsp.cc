@@ -264,6 +264,43 @@ class MatrixProduct {
   const int32_t* folded_bias_;
 };
 
+// One tap of four channels: the input word widened with the offset added, the weight word
+// widened, each channel's product added to its sum.
+struct FourSums {
+  int32_t s0;
+  int32_t s1;
+  int32_t s2;
+  int32_t s3;
+};
+
+inline void depthwise_tap(const int8_t* in, const int8_t* w, int32_t offset_pair, FourSums& sums) {
+  const uint32_t x = load_word(in);
+  const uint32_t v = load_word(w);
+  const int32_t x_even = even_bytes_plus(offset_pair, x);
+  const int32_t x_odd = odd_bytes_plus(offset_pair, x);
+  const int32_t w_even = even_bytes(v);
+  const int32_t w_odd = odd_bytes(v);
+  sums.s0 = multiply_accumulate_low(x_even, w_even, sums.s0);
+  sums.s2 = multiply_accumulate_high(x_even, w_even, sums.s2);
+  sums.s1 = multiply_accumulate_low(x_odd, w_odd, sums.s1);
+  sums.s3 = multiply_accumulate_high(x_odd, w_odd, sums.s3);
+}
+
+// A whole 3x3 window without dilation, every tap inside the input: the nine taps unrolled, so
+// no loop state competes with the sums for registers.
+inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, size_t tap_stride,
+                          int32_t offset_pair, FourSums& sums) {
+#pragma GCC unroll 3
+  for (int ky = 0; ky < 3; ++ky) {
+#pragma GCC unroll 3
+    for (int kx = 0; kx < 3; ++kx) {
+      depthwise_tap(
+          in + static_cast<size_t>(ky) * row_stride + static_cast<size_t>(kx) * tap_stride,
+          w + static_cast<size_t>(3 * ky + kx) * tap_stride, offset_pair, sums);
+    }
+  }
+}
+
 }  // namespace
 
 void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
@@ -332,6 +369,22 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
           --kx_end;
         }
         int32_t c = 0;
+        const bool whole_3x3 = filter.h == 3 && filter.w == 3 && g.dilation_h == 1 &&
+                               g.dilation_w == 1 && ky_begin == 0 && ky_end == 3 && kx_begin == 0 &&
+                               kx_end == 3;
+        if (whole_3x3) {
+          const int8_t* window =
+              image + static_cast<size_t>(y0) * row_stride + static_cast<size_t>(x0) * tap_stride;
+          for (; c + 4 <= channels; c += 4) {
+            FourSums sums{0, 0, 0, 0};
+            if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+            depthwise_3x3(window + c, weights + c, row_stride, tap_stride, offset_pair, sums);
+            out[c] = store(sums.s0, c);
+            out[c + 1] = store(sums.s1, c + 1);
+            out[c + 2] = store(sums.s2, c + 2);
+            out[c + 3] = store(sums.s3, c + 3);
+          }
+        }
         // Four channels per pass: one word of input and one of weights per tap, split into
         // even and odd channels, each half multiplied on its own.
         for (; c + 4 <= channels; c += 4) {
