@@ -246,6 +246,11 @@ void unit_block(const QuantizedActivation& activation, const PerChannelScale& sc
       constant[u] = static_cast<int32_t>(bits(constant[u]) + bits(bias[first + u]));
   }
   const uint32_t features_times_offset = bits(shape.features) * bits(input_offset);
+  // Made once for all rows (the output stores would otherwise make the compiler reload the
+  // scales for every row); only a block of four units uses it.
+  const QuadStore store(scale.multiplier, scale.shift, kUnits == 4 && per_channel,
+                        kUnits == 4 ? first : 0, activation.output_offset, activation.min,
+                        activation.max);
   for (int32_t row = 0; row < shape.rows; ++row) {
     const int8_t* in = input + row * shape.features;
     Sums<kUnits> dot;
@@ -267,8 +272,6 @@ void unit_block(const QuantizedActivation& activation, const PerChannelScale& sc
       accumulator[u] = static_cast<int32_t>(bits(dot[u]) + bits(constant[u]) + input_term);
     }
     if constexpr (kUnits == 4) {
-      const QuadStore store(scale.multiplier, scale.shift, per_channel, first,
-                            activation.output_offset, activation.min, activation.max);
       store(quad(accumulator), out);
     } else {
       for (int u = 0; u < kUnits; ++u) {
