@@ -30,13 +30,20 @@ struct QuadStore {
 
   QuadStore(const int32_t* multipliers, const int32_t* shifts, bool per_channel, int32_t first,
             int32_t output_offset_, int32_t min_, int32_t max_)
-      : output_offset(output_offset_), min(min_), max(max_) {
-    const int32x4_t shift = per_channel ? vldrwq_s32(shifts + first) : vdupq_n_s32(shifts[0]);
-    multiplier = per_channel ? vldrwq_s32(multipliers + first) : vdupq_n_s32(multipliers[0]);
-    left = vmaxq_s32(shift, vdupq_n_s32(0));
-    right = vminq_s32(shift, vdupq_n_s32(0));
-    right_lanes = vshrq_n_s32(shift, 31);
-  }
+      : QuadStore(per_channel ? vldrwq_s32(multipliers + first) : vdupq_n_s32(multipliers[0]),
+                  per_channel ? vldrwq_s32(shifts + first) : vdupq_n_s32(shifts[0]), output_offset_,
+                  min_, max_) {}
+
+  // The lanes' multipliers and shifts given as vectors (gathered by the caller).
+  QuadStore(int32x4_t multiplier_, int32x4_t shift, int32_t output_offset_, int32_t min_,
+            int32_t max_)
+      : multiplier(multiplier_),
+        left(vmaxq_s32(shift, vdupq_n_s32(0))),
+        right(vminq_s32(shift, vdupq_n_s32(0))),
+        right_lanes(vshrq_n_s32(shift, 31)),
+        output_offset(output_offset_),
+        min(min_),
+        max(max_) {}
 
   // The four outputs, clamped, in int32 lanes.
   int32x4_t requantize(int32x4_t sums) const {
