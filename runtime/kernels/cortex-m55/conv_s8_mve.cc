@@ -419,22 +419,24 @@ inline void depthwise_channels(const DepthwiseWindow& d, const int8_t* weights, 
   }
 }
 
-// Sixteen channels from `c` of one output pixel in 16-bit lanes: each tap's input and weights
-// load as two vectors of eight, the offset is added in 16 bits (x + offset lies in [-255, 255]),
-// and VMULLB/VMULLT widen the products of the even and of the odd lanes into four int32 sums:
-// channels c, c+2, .., c+6 | c+1, .., c+7 | c+8, .., c+14 | c+9, .., c+15. Bias, scales and
-// outputs are gathered and scattered in that order.
-inline void depthwise_sixteen(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
-                              int32_t c, const QuantizedActivation& activation,
-                              const PerChannelScale& scale, int8_t* out) {
+// 8 * kEights channels (8 or 16) from `c` of one output pixel in 16-bit lanes: each tap's
+// input and weights load as vectors of eight, the offset is added in 16 bits (x + offset lies
+// in [-255, 255]), and VMULLB/VMULLT widen the products of the even and of the odd lanes into
+// int32 sums: channels c, c+2, .., c+6 | c+1, .., c+7 (| c+8, .., c+14 | c+9, .., c+15). Bias,
+// scales and outputs are gathered and scattered in that order.
+template <int kEights>
+inline void depthwise_eights(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
+                             int32_t c, const QuantizedActivation& activation,
+                             const PerChannelScale& scale, int8_t* out) {
+  constexpr int kSums = 2 * kEights;
   const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);  // 0, 2, 4, 6
   const uint32x4_t odd = vaddq_n_u32(even, 1);
-  const uint32x4_t lanes[4] = {even, odd, even, odd};
-  const int32_t base[4] = {c, c, c + 8, c + 8};
-  int32x4_t sum[4];
-  for (int k = 0; k < 4; ++k) {
-    sum[k] = bias != nullptr ? vldrwq_gather_shifted_offset_s32(bias + base[k], lanes[k])
-                             : vdupq_n_s32(0);
+  int32x4_t sum[static_cast<unsigned>(kSums)];
+  for (int k = 0; k < kSums; ++k) {
+    const int32_t base = c + 8 * (k / 2);
+    sum[k] = bias != nullptr
+                 ? vldrwq_gather_shifted_offset_s32(bias + base, k % 2 == 0 ? even : odd)
+                 : vdupq_n_s32(0);
   }
   const auto offset = static_cast<int16_t>(activation.input_offset);
   for (int32_t y = d.ky.begin; y < d.ky.end; ++y) {
@@ -444,25 +446,26 @@ inline void depthwise_sixteen(const DepthwiseWindow& d, const int8_t* weights, c
     for (int32_t x = d.kx.begin; x < d.kx.end; ++x) {
       const int8_t* in = in_row + static_cast<size_t>(d.x0 + x * d.dilation_w) * d.tap_stride;
       const int8_t* w = w_row + static_cast<size_t>(x) * d.tap_stride;
-      const int16x8_t x0 = vaddq_n_s16(vldrbq_s16(in), offset);
-      const int16x8_t x1 = vaddq_n_s16(vldrbq_s16(in + 8), offset);
-      const int16x8_t w0 = vldrbq_s16(w);
-      const int16x8_t w1 = vldrbq_s16(w + 8);
-      sum[0] = vaddq_s32(sum[0], vmullbq_int_s16(x0, w0));
-      sum[1] = vaddq_s32(sum[1], vmulltq_int_s16(x0, w0));
-      sum[2] = vaddq_s32(sum[2], vmullbq_int_s16(x1, w1));
-      sum[3] = vaddq_s32(sum[3], vmulltq_int_s16(x1, w1));
+#pragma GCC unroll 2
+      for (int e = 0; e < kEights; ++e) {
+        const int16x8_t xs = vaddq_n_s16(vldrbq_s16(in + 8 * e), offset);
+        const int16x8_t ws = vldrbq_s16(w + 8 * e);
+        sum[2 * e] = vaddq_s32(sum[2 * e], vmullbq_int_s16(xs, ws));
+        sum[2 * e + 1] = vaddq_s32(sum[2 * e + 1], vmulltq_int_s16(xs, ws));
+      }
     }
   }
-  for (int k = 0; k < 4; ++k) {
-    const QuadStore store(vldrwq_gather_shifted_offset_s32(scale.multiplier + base[k], lanes[k]),
-                          vldrwq_gather_shifted_offset_s32(scale.shift + base[k], lanes[k]),
+  for (int k = 0; k < kSums; ++k) {
+    const int32_t base = c + 8 * (k / 2);
+    const uint32x4_t lanes = k % 2 == 0 ? even : odd;
+    const QuadStore store(vldrwq_gather_shifted_offset_s32(scale.multiplier + base, lanes),
+                          vldrwq_gather_shifted_offset_s32(scale.shift + base, lanes),
                           activation.output_offset, activation.min, activation.max);
-    vstrbq_scatter_offset_s32(out + base[k], lanes[k], store.requantize(sum[k]));
+    vstrbq_scatter_offset_s32(out + base, lanes, store.requantize(sum[k]));
   }
 }
 
-// The channels left after the blocks of sixteen (fewer than sixteen) in one pass.
+// The channels left after the blocks of sixteen and eight (fewer than eight) in one pass.
 inline void depthwise_rest(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
                            int32_t c, int32_t count, const QuantizedActivation& activation,
                            const PerChannelScale& scale, int8_t* out) {
@@ -517,7 +520,13 @@ void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivati
         d.x0 = ox * g.stride_w - g.pad_left;
         d.kx = taps_inside(d.x0, window.w, g.dilation_w, in.w);
         int32_t c = 0;
-        for (; c + 16 <= channels; c += 16) depthwise_sixteen(d, filter, bias, c, act, sc, out);
+        for (; c + 16 <= channels; c += 16) {
+          depthwise_eights<2>(d, filter, bias, c, act, sc, out);
+        }
+        if (c + 8 <= channels) {
+          depthwise_eights<1>(d, filter, bias, c, act, sc, out);
+          c += 8;
+        }
         if (c < channels) depthwise_rest(d, filter, bias, c, channels - c, act, sc, out);
         out += channels;
       }
