@@ -14,7 +14,7 @@ namespace tinydeploy::runtime {
 // bytes (one input channel, or three), where a call of the C library's memcpy costs more than
 // the copy; fixed-size memcpy calls compile to single loads and stores.
 inline void copy_run(int8_t* to, const int8_t* from, size_t bytes) {
-  if (bytes > 64) {
+  if (bytes > 16) {
     memcpy(to, from, bytes);
     return;
   }
