@@ -154,6 +154,27 @@ def test_package_contains_only_used_kernels_and_constants(tmp_path):
     assert f'#define KWS_REF_MODEL_MODEL_SHA256 "{digest}"' in header
 
 
+def test_arrays_prepared_from_weights_are_weights(tmp_path):
+    # On a Cortex-M4 the convolutions (the first through im2col, the four 1x1) and the fully
+    # connected layer of kws take a bias with the input zero point folded in, prepared from the
+    # weights in place of the bias tensor: it lives in the model data and counts as weights, byte
+    # for byte what it replaces.
+    model = SHARED / "models" / "kws_ref_model.tflite"
+    host = tinydeploy("generate", model, "-o", tmp_path / "host").stdout
+    m4 = tinydeploy("generate", model, "--target", "cortex-m4", "-o", tmp_path / "m4").stdout
+    inspect = json.loads(tinydeploy("inspect", "--json", model).stdout)
+    for output in (host, m4):
+        assert f"weights {inspect['parameter_bytes'] - 8} bytes" in output
+    header = (tmp_path / "m4" / "kws_ref_model_model_data.h").read_text()
+    declared = re.findall(r"extern const int32_t (op\d+_folded_bias)\[(\d+)\];", header)
+    assert declared == [("op0_folded_bias", "64"), ("op2_folded_bias", "64"),
+                        ("op4_folded_bias", "64"), ("op6_folded_bias", "64"),
+                        ("op8_folded_bias", "64"), ("op11_folded_bias", "12")]
+    source = (tmp_path / "m4" / "kws_ref_model_model.cc").read_text()
+    assert source.count("data::op") == 6 and "folded_bias[" not in source
+    assert "folded_bias" not in (tmp_path / "host" / "kws_ref_model_model_data.h").read_text()
+
+
 def test_library_writes_library_header_example_and_memory_report(tmp_path):
     model = SHARED / "models" / "vww_96_int8.tflite"
     out = tmp_path / "lib"

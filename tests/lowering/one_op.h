@@ -78,12 +78,12 @@ class OneOp {
 
   const model::Model& model() const { return model_; }
 
-  OpBinding binding() const {
-    return OpBinding{model_, model_.main(), model_.main().operators.front(), 0};
+  OpBinding binding(board::Core core = board::Core::Host) const {
+    return OpBinding{model_, model_.main(), model_.main().operators.front(), 0, core};
   }
 
-  // The first operator's kernel call; throws the refusal when lowering refuses it.
-  KernelCall lowered() const { return lower_op(binding()); }
+  // The first operator's kernel call for `core`; throws the refusal when lowering refuses it.
+  KernelCall lowered(board::Core core = board::Core::Host) const { return lower_op(binding(core)); }
 
   // The refusal lower_op throws, or "" when the operator lowers.
   std::string error() const {

@@ -36,6 +36,65 @@ TEST(FixedPointTest, SaturatingRoundingDoublingHighMul) {
   EXPECT_EQ(saturating_rounding_doubling_high_mul(-103, 1 << 30), -51);
 }
 
+// TFLite's definition as written: the nudge by sign, then a division truncating towards zero.
+int32_t doubling_high_mul_as_defined(int32_t a, int32_t b) {
+  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+  const int64_t product = static_cast<int64_t>(a) * static_cast<int64_t>(b);
+  const int64_t nudge = product >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30));
+  return static_cast<int32_t>((product + nudge) / (int64_t{1} << 31));
+}
+
+TEST(FixedPointTest, DoublingHighMulEqualsItsDefinitionEverywhere) {
+  // Products at and around the rounding ties of both signs, the int32 ends, and random pairs.
+  const int32_t edges[] = {0,
+                           1,
+                           -1,
+                           2,
+                           -2,
+                           3,
+                           -3,
+                           101,
+                           -101,
+                           1 << 30,
+                           -(1 << 30),
+                           (1 << 30) + 1,
+                           INT32_MAX,
+                           INT32_MIN,
+                           INT32_MIN + 1,
+                           INT32_MAX - 1,
+                           0x40000001,
+                           -0x40000001,
+                           0x55555555,
+                           -0x55555555};
+  for (int32_t a : edges) {
+    for (int32_t b : edges) {
+      EXPECT_EQ(saturating_rounding_doubling_high_mul(a, b), doubling_high_mul_as_defined(a, b))
+          << a << " * " << b;
+    }
+  }
+  uint64_t state = 0x9E3779B97F4A7C15u;
+  const auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return static_cast<int32_t>(static_cast<uint32_t>(state));
+  };
+  int differing = 0;
+  for (int i = 0; i < 2000000; ++i) {
+    const int32_t a = next() >> (i % 24);  // small accumulators as often as large ones
+    const int32_t b =
+        i % 2 == 0 ? next() : static_cast<int32_t>((1u << 30) | (next() & 0x3FFFFFFF));
+    differing += saturating_rounding_doubling_high_mul(a, b) != doubling_high_mul_as_defined(a, b);
+  }
+  EXPECT_EQ(differing, 0);
+  // Exact ties (product an odd multiple of 2^30) of both signs.
+  for (int32_t k = -1000; k <= 1000; ++k) {
+    const int32_t a = 2 * k + 1;
+    EXPECT_EQ(saturating_rounding_doubling_high_mul(a, 1 << 30),
+              doubling_high_mul_as_defined(a, 1 << 30));
+  }
+}
+
 TEST(FixedPointTest, RoundingDivideByPowerOfTwo) {
   EXPECT_EQ(rounding_divide_by_power_of_two(5, 1), 3);    // 2.5 -> 3
   EXPECT_EQ(rounding_divide_by_power_of_two(-5, 1), -3);  // -2.5 -> -3 (away from zero)

@@ -126,7 +126,7 @@ std::string report_text(const MemoryReport& r, const ReportContext& context) {
       "flash {:>10} bytes\n"
       "  library code {:>10}  (runtime kernels: {}; invoke and API)\n"
       "  parameters   {:>10}  (prepared kernel parameters, tables, tensor descriptors)\n"
-      "  weights      {:>10}  (constant tensors)\n"
+      "  weights      {:>10}  (constant tensors and the arrays prepared from them)\n"
       "  C library    {:>10}  (startup, memset/memcpy, math)\n"
       "ram   {:>10} bytes (static; stack not included)\n"
       "  arena        {:>10}\n"

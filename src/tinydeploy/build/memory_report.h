@@ -12,7 +12,7 @@ namespace tinydeploy::build {
 struct MemoryReport {
   int64_t library_code = 0;  // runtime kernels and the model's invoke/API
   int64_t parameters = 0;    // prepared kernel parameters, tables, tensor descriptors
-  int64_t weights = 0;       // constant tensors
+  int64_t weights = 0;       // constant tensors and arrays prepared from them (NAME_model_data)
   int64_t other_flash = 0;   // C library and startup code of the image
   int64_t flash_total = 0;
   int64_t arena = 0;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "tinydeploy/analysis/analysis.h"
 #include "tinydeploy/board/board.h"
@@ -82,12 +83,15 @@ PreparedPackage prepare_package(const PackageCommandOptions& options) {
   codegen::check_package_name(name);
   PreparedPackage prepared{target, model::read_model(options.model), {}, {}, {}};
   const model::Model& model = prepared.model;
-  // Every refusal in one message, before anything is computed or generated.
-  prepared.lowered = lowering::lower(model);
+  // Every refusal in one message, before anything is computed or generated. The package gets
+  // the calls for its core (kernel variants chosen ahead of time); the example is computed by
+  // the portable calls, so that the example application checks the variants against them.
+  prepared.lowered = lowering::lower(model, target.board.core);
   const lowering::LoweredModel& lowered = prepared.lowered;
   lowering::require_supported(model, lowered, "nothing generated");
-  // The package prints the very calls the engine ran for the example.
-  engine::Engine engine(model, lowered, options.max_arena_bytes);
+  std::optional<lowering::LoweredModel> portable;
+  if (target.board.core != board::Core::Host) portable = lowering::lower(model);
+  engine::Engine engine(model, portable ? *portable : lowered, options.max_arena_bytes);
   prepared.example = compute_example(
       model, engine, options.example_seed,
       options.example_invokes.value_or(

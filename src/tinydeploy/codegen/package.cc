@@ -118,6 +118,16 @@ std::string literal(T value) {
   }
 }
 
+// The C type of a prepared constant array's elements.
+template <typename T>
+const char* element_type_name(const std::vector<T>&) {
+  if constexpr (std::is_same_v<T, float>) return "float";
+  if constexpr (std::is_same_v<T, int32_t>) return "int32_t";
+  if constexpr (std::is_same_v<T, int16_t>) return "int16_t";
+  if constexpr (std::is_same_v<T, int8_t>) return "int8_t";
+  if constexpr (std::is_same_v<T, uint8_t>) return "uint8_t";
+}
+
 template <typename T>
 std::vector<std::string> literals_of(const std::vector<T>& values) {
   std::vector<std::string> out;
@@ -226,6 +236,7 @@ class Generator {
 
   Package generate() {
     place_tensors();
+    name_prepared_weights();
     Package package;
     package.name = name_;
     package.arena_bytes = analysis_.plan.arena_bytes;
@@ -239,6 +250,9 @@ class Generator {
       if (s == "activation") files.insert("sigmoid_table");
       // The LSTM's gates use the int16 sigmoid and tanh of the activation kernels.
       if (s == "lstm") files.insert({"activation", "sigmoid_table"});
+      // The Helium kernels are the portable ones where the compiler has no MVE (a package for a
+      // Cortex-M55 built for another core still links).
+      if (s.starts_with("cortex-m55/")) files.insert("conv");
     }
     for (const std::string& f : files) package.kernel_sources.push_back(f);
     package.files.push_back({name_ + ".h", api_header()});
@@ -315,6 +329,34 @@ class Generator {
     std::string base = identifier(t.name);
     homes_[index].constant = fmt::format("t{}{}{}", index, base.empty() ? "" : "_", base);
     constants_.push_back(index);
+  }
+
+  // Names the arrays the calls prepared from the model's weights (ConstantArray::weights): they
+  // are written to NAME_model_data with the constant tensors, as op<N>_<role>.
+  void name_prepared_weights() {
+    for (const KernelCall& call : calls_) {
+      std::map<std::string, int> role_count;
+      for (size_t position = 0; position < call.arguments.size(); ++position) {
+        const auto* array = std::get_if<lowering::ConstantArray>(&call.arguments[position]);
+        if (array == nullptr || !array->weights) continue;
+        const int k = role_count[array->role]++;
+        const std::string name =
+            fmt::format("op{}_{}{}", call.op_index, array->role, k == 0 ? "" : std::to_string(k));
+        const model::Operator& op = graph_.operators[static_cast<size_t>(call.op_index)];
+        prepared_weights_.push_back(
+            {call.op_index, position, name,
+             fmt::format("{} of layer {} ({}), prepared from its constant inputs", array->role,
+                         call.op_index, comment_text(op.name())),
+             array});
+      }
+    }
+  }
+
+  const std::string& prepared_weight_name(int32_t op_index, size_t position) const {
+    for (const PreparedWeights& p : prepared_weights_) {
+      if (p.op_index == op_index && p.position == position) return p.name;
+    }
+    throw Error("{}: prepared weights that were never named", where(op_index));
   }
 
   void place_tensors() {
@@ -495,6 +537,14 @@ const char* {n}_model_sha256(void);
                           c_type(t.dtype), homes_.at(index).constant,
                           std::max<int64_t>(t.elements(), 1));
     }
+    for (const PreparedWeights& p : prepared_weights_) {
+      std::visit(
+          [&](const auto& values) {
+            text += fmt::format("// {}\nalignas(16) extern const {} {}[{}];\n", p.label,
+                                element_type_name(values), p.name, values.size());
+          },
+          p.array->values);
+    }
     return text + fmt::format("\n}}  // namespace {}_model_data\n", name_);
   }
 
@@ -523,6 +573,16 @@ const char* {n}_model_sha256(void);
             return count == 0 ? std::string("0") : element_literal(values, t.dtype, i);
           },
           per_line);
+    }
+    for (const PreparedWeights& p : prepared_weights_) {
+      std::visit(
+          [&](const auto& values) {
+            weight_bytes += static_cast<int64_t>(values.size() * sizeof(values[0]));
+            text += fmt::format("\n// {}\n", p.label);
+            text += literal_array_definition(element_type_name(values), p.name, literals_of(values),
+                                             12);
+          },
+          p.array->values);
     }
     return text + fmt::format("\n}}  // namespace {}_model_data\n", name_);
   }
@@ -553,7 +613,8 @@ const char* {n}_model_sha256(void);
     int dims_total = 0;
     for (const Argument& a : call.arguments) dims_total += std::holds_alternative<rt::Dims4>(a);
     std::vector<std::string> args;
-    for (const Argument& argument : call.arguments) {
+    for (size_t position = 0; position < call.arguments.size(); ++position) {
+      const Argument& argument = call.arguments[position];
       std::visit(
           [&](const auto& value) {
             using T = std::decay_t<decltype(value)>;
@@ -589,14 +650,15 @@ const char* {n}_model_sha256(void);
               args.push_back(
                   fmt::format("at<{}>({})", lowering::c_type_name(value.type), found->second));
             } else if constexpr (std::is_same_v<T, lowering::ConstantArray>) {
+              if (value.weights) {
+                args.push_back("data::" + prepared_weight_name(call.op_index, position));
+                return;
+              }
               const std::string name = fresh(value.role);
               std::visit(
                   [&](const auto& values) {
-                    using E = typename std::decay_t<decltype(values)>::value_type;
-                    const char* type = std::is_same_v<E, float>
-                                           ? "float"
-                                           : (std::is_same_v<E, int32_t> ? "int32_t" : "uint8_t");
-                    constants += literal_array_definition(type, name, literals_of(values), 12);
+                    constants += literal_array_definition(element_type_name(values), name,
+                                                          literals_of(values), 12);
                   },
                   value.values);
               args.push_back(name);
@@ -838,8 +900,21 @@ const char* {n}_model_sha256(void) {{ return {m}_MODEL_SHA256; }}
 
   std::string cmake_lists(const std::vector<std::string>& kernels) const {
     std::string kernel_files;
-    for (const std::string& k : kernels)
+    std::string hot_files;  // the per-core variants (cortex-m4/..., cortex-m55/...)
+    for (const std::string& k : kernels) {
       kernel_files += fmt::format("  runtime/kernels/{}.cc\n", k);
+      if (k.find('/') != std::string::npos) hot_files += fmt::format(" runtime/kernels/{}.cc", k);
+    }
+    std::string speed;
+    if (!hot_files.empty()) {
+      speed = fmt::format(
+          "# The per-core kernel variants hold the hot loops: compiled for speed even in a size\n"
+          "# build (the memory report's library code includes what that costs).\n"
+          "if(CMAKE_BUILD_TYPE STREQUAL \"MinSizeRel\")\n"
+          "  set_source_files_properties({} PROPERTIES COMPILE_OPTIONS -O2)\n"
+          "endif()\n",
+          hot_files.substr(1));
+    }
     std::string toolchain;
     if (options_.core != board::Core::Host) {
       toolchain = fmt::format(
@@ -886,7 +961,7 @@ if({m}_WERROR)
 endif()
 target_compile_options({n} PRIVATE ${{warnings}} -Wold-style-cast
   -fno-exceptions -fno-rtti -ffunction-sections -fdata-sections)
-
+{speed}
 # Links for the board when one is targeted; nosys stubs stand in for its I/O here.
 set(image_options -Wl,--gc-sections)
 if(CMAKE_SYSTEM_NAME STREQUAL "Generic")
@@ -906,7 +981,7 @@ target_link_options({n}_footprint PRIVATE ${{image_options}})
         fmt::arg("n", name_), fmt::arg("m", macro_), fmt::arg("version", kToolVersion),
         fmt::arg("model", comment_text(model_file_name())),
         fmt::arg("target", board::core_name(options_.core)), fmt::arg("toolchain", toolchain),
-        fmt::arg("kernel_files", kernel_files));
+        fmt::arg("kernel_files", kernel_files), fmt::arg("speed", speed));
   }
 
   // --- example/ and footprint/ ---------------------------------------------------------------
@@ -1150,6 +1225,15 @@ Build: `cmake -S . -B build && cmake --build build`, then run `build/{n}_example
   std::map<int32_t, int64_t> variable_offsets_;
   std::map<int32_t, TensorHome> homes_;
   std::vector<int32_t> constants_;  // constant tensors in order of first use
+  // Arrays the calls prepared from constant tensors, written and counted with the weights.
+  struct PreparedWeights {
+    int32_t op_index = 0;
+    size_t position = 0;  // of the argument in the call
+    std::string name;
+    std::string label;
+    const lowering::ConstantArray* array = nullptr;
+  };
+  std::vector<PreparedWeights> prepared_weights_;
   std::set<std::string> sources_;
 };
 

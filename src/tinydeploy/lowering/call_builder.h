@@ -40,11 +40,12 @@ struct OutputList {
   std::vector<int32_t> tensors;
 };
 
-// Constant data passed as a pointer to its first element.
+// Constant data passed as a pointer to its first element; `weights` as in ConstantArray.
 template <typename T>
 struct Constants {
   std::string role;
   std::vector<T> values;
+  bool weights = false;
 };
 
 template <typename T>
@@ -70,7 +71,7 @@ Argument describe(const Pointer<T>& pointer) {
 inline Argument describe(const OutputList& list) { return TensorPointerList{list.tensors, true}; }
 template <typename T>
 Argument describe(const Constants<T>& constants) {
-  return ConstantArray{constants.role, constants.values};
+  return ConstantArray{constants.role, constants.values, constants.weights};
 }
 
 // Host values of the arguments, read back from the recorded description.

@@ -43,10 +43,13 @@ struct ScratchPointer {
 };
 
 // Constant data derived at prepare time (a pad value, per-channel float scales, chunk sizes),
-// passed as a pointer to its first element. `role` names it in generated code.
+// passed as a pointer to its first element. `role` names it in generated code. `weights` marks
+// data prepared from the model's constant tensors in place of them (a bias with the input zero
+// point folded in): a package links it with the weights and counts it as weights.
 struct ConstantArray {
   std::string role;
   std::variant<std::vector<uint8_t>, std::vector<int32_t>, std::vector<float>> values;
+  bool weights = false;
 };
 
 // Per-channel (or one per-tensor) requantization multipliers, passed as rt::PerChannelScale.

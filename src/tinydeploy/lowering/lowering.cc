@@ -35,18 +35,22 @@ KernelCall lower_op(const OpBinding& b) {
   const FoundLowering found = find_lowering(b.op.op);
   if (found.lower == nullptr) refuse(b, "the runtime has no kernel for this operator");
   KernelCall call = found.lower(b);
-  if (!call.kernel.empty()) call.source = std::string(found.family->runtime_source);
+  // A variant names its own source (runtime/kernels/CORE/...); the portable kernels are the
+  // family's.
+  if (!call.kernel.empty() && call.source.empty()) {
+    call.source = std::string(found.family->runtime_source);
+  }
   return call;
 }
 
-LoweredModel lower(const model::Model& model) {
+LoweredModel lower(const model::Model& model, board::Core core) {
   LoweredModel lowered;
   lowered.analysis = analysis::analyze(model);
   const model::Subgraph& graph = model.main();
   lowered.calls.reserve(graph.operators.size());
   std::set<std::tuple<std::string, std::vector<model::DType>, std::vector<model::DType>>> refused;
   for (size_t i = 0; i < graph.operators.size(); ++i) {
-    const OpBinding binding{model, graph, graph.operators[i], static_cast<int32_t>(i)};
+    const OpBinding binding{model, graph, graph.operators[i], static_cast<int32_t>(i), core};
     try {
       KernelCall call = lower_op(binding);
       call.once = graph.operators[i].run_once;

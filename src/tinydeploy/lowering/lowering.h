@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tinydeploy/analysis/analysis.h"
+#include "tinydeploy/board/core.h"
 #include "tinydeploy/lowering/kernel_call.h"
 #include "tinydeploy/model/graph.h"
 
@@ -32,10 +33,12 @@ struct LoweredModel {
   bool supported() const { return refusals.empty(); }
 };
 
-// Analyses and lowers every operator of subgraph 0. Operators the runtime cannot run are
-// collected as refusals, not thrown; a model that contradicts itself (analysis::analyze) throws
-// tinydeploy::Error.
-LoweredModel lower(const model::Model& model);
+// Analyses and lowers every operator of subgraph 0 for `core`. Operators the runtime cannot run
+// are collected as refusals, not thrown; a model that contradicts itself (analysis::analyze)
+// throws tinydeploy::Error. The core only chooses kernel variants, never what is supported: a
+// call for a core with a faster kernel (e.g. conv_1x1_s8_dsp on a Cortex-M4) computes the same
+// bytes as the portable call the host gets, and the variants also run on the host.
+LoweredModel lower(const model::Model& model, board::Core core = board::Core::Host);
 
 // Throws tinydeploy::Error unless every operator was lowered: the one refusal as
 // "<model>: operator <i> (<OP>): <reason> (<what>)", or every refusal, one per line. `what`

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "tinydeploy/board/core.h"
 #include "tinydeploy/lowering/call_builder.h"
 #include "tinydeploy/lowering/kernel_call.h"
 #include "tinydeploy/model/graph.h"
@@ -16,6 +17,9 @@ struct OpBinding {
   const model::Subgraph& graph;
   const model::Operator& op;
   int32_t index;
+  // The core the calls are for: it chooses among a kernel's variants (the host runs the
+  // portable ones).
+  board::Core core = board::Core::Host;
 
   const model::Tensor& input(size_t i) const;
   const model::Tensor& output(size_t i) const;

@@ -12,16 +12,19 @@ namespace tinydeploy::runtime {
 
 // (a * b * 2) >> 32 with round-to-nearest (ties away from zero after the doubling), saturating
 // the one overflowing case (INT32_MIN * INT32_MIN). Defined for every a and b.
+// TFLite defines it as (a * b + nudge) / 2^31 truncated towards zero, the nudge 2^30 for a
+// non-negative product and 1 - 2^30 for a negative one. For a negative product p that quotient
+// is ceil((p + 1 - 2^30) / 2^31) = floor((p + 2^30) / 2^31), so one flooring (arithmetic) shift
+// of p + 2^30 gives both cases: no sign test and no 64-bit division in the hot loops.
 inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
   if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
   const int64_t product = static_cast<int64_t>(a) * static_cast<int64_t>(b);
-  const int64_t nudge = product >= 0 ? (int64_t{1} << 30) : (1 - (int64_t{1} << 30));
-  return static_cast<int32_t>((product + nudge) / (int64_t{1} << 31));
+  return static_cast<int32_t>((product + (int64_t{1} << 30)) >> 31);
 }
 
 // x / 2^exponent rounded to nearest, ties away from zero. Requires exponent in [0, 31].
 inline int32_t rounding_divide_by_power_of_two(int32_t x, int exponent) {
-  const int32_t mask = static_cast<int32_t>((int64_t{1} << exponent) - 1);
+  const int32_t mask = static_cast<int32_t>((uint32_t{1} << exponent) - 1u);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
@@ -49,15 +52,16 @@ inline int32_t saturating_rounding_multiply_by_power_of_two(int32_t x, int expon
 // multiplier. Where x * 2^shift leaves int32 the left shift wraps, as the two's complement
 // multiply in TFLite's reference does on every target.
 inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
-  const int left = shift > 0 ? shift : 0;
-  const int right = shift > 0 ? 0 : -shift;
+  if (shift <= 0) {
+    return rounding_divide_by_power_of_two(saturating_rounding_doubling_high_mul(x, multiplier),
+                                           -shift);
+  }
   // Only an extreme multiplier (a far larger input than output scale) shifts x out of the int32
   // range: the product then saturates, as the real value does, instead of wrapping around.
-  const int64_t wide = static_cast<int64_t>(x) * (int64_t{1} << left);
+  const int64_t wide = static_cast<int64_t>(x) * (int64_t{1} << shift);
   const int32_t scaled =
       static_cast<int32_t>(wide > INT32_MAX ? INT32_MAX : (wide < INT32_MIN ? INT32_MIN : wide));
-  return rounding_divide_by_power_of_two(saturating_rounding_doubling_high_mul(scaled, multiplier),
-                                         right);
+  return saturating_rounding_doubling_high_mul(scaled, multiplier);
 }
 
 // The 64-bit accumulator form used by 16-bit activations: the multiplier is first reduced to
@@ -92,11 +96,14 @@ inline int32_t clamp(int32_t value, int32_t low, int32_t high) {
   return value < low ? low : (value > high ? high : value);
 }
 
-// clamp(value + offset): the sum is taken in 64 bits, so a rescaled value near the int32 limits
-// plus a zero point saturates instead of overflowing. Defined for every argument.
+// clamp(value + offset), as if the sum were taken without limits: a rescaled value near the int32
+// limits plus a zero point saturates instead of overflowing. Defined for every argument.
 inline int32_t clamp_with_offset(int32_t value, int32_t offset, int32_t low, int32_t high) {
-  const int64_t sum = int64_t{value} + offset;
-  return sum < low ? low : (sum > high ? high : static_cast<int32_t>(sum));
+  // In 32 bits with an overflow test, cheaper than a 64-bit sum on a 32-bit core: a sum past
+  // the int32 range lies past the clamp bound on the offset's side.
+  int32_t sum;
+  if (__builtin_add_overflow(value, offset, &sum)) return offset > 0 ? high : low;
+  return sum < low ? low : (sum > high ? high : sum);
 }
 
 // Leading zero bits of `value` (32 for zero): the headroom when normalising a positive sum.

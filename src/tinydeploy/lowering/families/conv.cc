@@ -6,11 +6,16 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <span>
+#include <vector>
 
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/families.h"
 #include "tinydeploy/lowering/op_lowering.h"
 #include "tinydeploy/runtime/conv.h"
+#include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
+#include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
 
 namespace tinydeploy::lowering {
 
@@ -47,6 +52,117 @@ Flavor flavor(const OpBinding& b, size_t weights_input, size_t bias_input) {
     return Flavor::Float;
   }
   unsupported_types(b);
+}
+
+// --- Variants for cores with the DSP extension (runtime/kernels/cortex-m4/conv_s8_dsp.cc) ---
+
+constexpr const char* kDspSource = "cortex-m4/conv_s8_dsp";
+
+// The cores whose int8 products use the dual 16-bit multiply-accumulates. The Cortex-M55 has the
+// instructions too; it takes the Helium kernels below where there are some.
+bool has_dsp_kernels(board::Core core) {
+  return core == board::Core::CortexM4 || core == board::Core::CortexM55;
+}
+
+// --- Variants for cores with Helium (runtime/kernels/cortex-m55/conv_s8_mve.cc) ---
+
+constexpr const char* kMveSource = "cortex-m55/conv_s8_mve";
+
+bool has_mve_kernels(board::Core core) { return core == board::Core::CortexM55; }
+
+// bias[u] + input_offset * (sum of weights[u][0 .. features)) for each of `units` rows of
+// constant weights: the input zero point's share of every sum, computed once here so that the
+// kernel multiplies raw int8 values. Nothing when the weights or bias are not constant data or
+// a folded value leaves int32 (the call then stays portable).
+std::optional<std::vector<int32_t>> folded_bias(const OpBinding& b, size_t weights_input,
+                                                size_t bias_input, int32_t units, int32_t features,
+                                                int32_t input_offset) {
+  const Tensor& weights = b.input(weights_input);
+  if (!weights.is_constant()) return std::nullopt;
+  const auto weight_bytes = b.model.data(weights);
+  const size_t count = static_cast<size_t>(units) * static_cast<size_t>(features);
+  if (weight_bytes.size() < count) return std::nullopt;
+  std::span<const uint8_t> bias_bytes;
+  if (b.has_input(bias_input)) {
+    const Tensor& bias = b.input(bias_input);
+    if (!bias.is_constant()) return std::nullopt;
+    bias_bytes = b.model.data(bias);
+    if (bias_bytes.size() < static_cast<size_t>(units) * sizeof(int32_t)) return std::nullopt;
+  }
+  std::vector<int32_t> folded(static_cast<size_t>(units));
+  for (size_t u = 0; u < folded.size(); ++u) {
+    int64_t sum = 0;
+    for (size_t k = 0; k < static_cast<size_t>(features); ++k) {
+      sum += static_cast<int8_t>(weight_bytes[u * static_cast<size_t>(features) + k]);
+    }
+    int32_t bias = 0;
+    if (!bias_bytes.empty()) std::memcpy(&bias, bias_bytes.data() + u * sizeof(int32_t), 4);
+    const int64_t value = int64_t{bias} + int64_t{input_offset} * sum;
+    if (value < std::numeric_limits<int32_t>::min() ||
+        value > std::numeric_limits<int32_t>::max()) {
+      return std::nullopt;
+    }
+    folded[u] = static_cast<int32_t>(value);
+  }
+  return folded;
+}
+
+KernelCall with_source(KernelCall call, const char* source) {
+  call.source = source;
+  return call;
+}
+
+// The int8 CONV_2D as conv_1x1_s8_mve / conv_1x1_s8_dsp where the core has it and the layer is
+// a plain matrix product: a 1x1 filter over all input channels (one group), stride 1, no
+// dilation, no padding; as conv_s8_mve / conv_s8_dsp (im2col into scratch, then a product with
+// the input offset folded into the bias) for any other one-group layer.
+std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometry& geometry,
+                                       const rt::QuantizedActivation& act,
+                                       const ChannelScales& scales, const rt::Dims4& in,
+                                       const rt::Dims4& filter, const rt::Dims4& out) {
+  const bool matrix_product =
+      filter.h == 1 && filter.w == 1 && filter.c == in.c && geometry.stride_h == 1 &&
+      geometry.stride_w == 1 && geometry.dilation_h == 1 && geometry.dilation_w == 1 &&
+      geometry.pad_top == 0 && geometry.pad_left == 0 && out.h == in.h && out.w == in.w;
+  if (!matrix_product) {
+    if (!has_dsp_kernels(b.core) || filter.c != in.c) return std::nullopt;
+    const auto bias = folded_bias(b, 1, 2, out.c, filter.h * filter.w * filter.c, act.input_offset);
+    if (!bias) return std::nullopt;
+    if (has_mve_kernels(b.core)) {
+      return with_scratch(
+          with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_mve), geometry, act, scales, in,
+                   typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                   Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+                   typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+              kMveSource),
+          rt::conv_s8_mve_scratch_bytes(filter));
+    }
+    return with_scratch(
+        with_source(
+            call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp), geometry, act, scales, in,
+                 typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                 Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+                 typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+            kDspSource),
+        rt::conv_s8_dsp_scratch_bytes(filter));
+  }
+  if (has_mve_kernels(b.core)) {
+    const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
+    return with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_mve), act, scales, in,
+                            typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                            typed<int32_t>(bias), out, typed<int8_t>(b.output_slot(0))),
+                       kMveSource);
+  }
+  if (!has_dsp_kernels(b.core)) return std::nullopt;
+  const auto bias = folded_bias(b, 1, 2, out.c, filter.c, act.input_offset);
+  if (!bias) return std::nullopt;
+  return with_source(
+      call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp), act, scales, in,
+           typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+           Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+           typed<int8_t>(b.output_slot(0))),
+      kDspSource);
 }
 
 KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
@@ -151,9 +267,28 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
   switch (kind) {
     case Flavor::Int8:
       if (depthwise) {
+        // One input channel per output channel: channels side by side in Helium vectors, or
+        // four per pass with the DSP products.
+        if (has_mve_kernels(b.core) && depth_multiplier == 1) {
+          return with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_s8_mve), geometry, act, scales, in,
+                   typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                   typed<int8_t>(output)),
+              kMveSource);
+        }
+        if (has_dsp_kernels(b.core) && depth_multiplier == 1) {
+          return with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_s8_dsp), geometry, act, scales, in,
+                   typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
+                   typed<int8_t>(output)),
+              kDspSource);
+        }
         return call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv), geometry, depth_multiplier, act,
                     scales, in, typed<int8_t>(input), filter, typed<int8_t>(weights),
                     typed<int32_t>(bias), out, typed<int8_t>(output));
+      }
+      if (auto variant = conv_variant(b, geometry, act, scales, in, filter, out)) {
+        return std::move(*variant);
       }
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(conv), geometry, act, scales, in,
                   typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
@@ -329,6 +464,24 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
   const rt::QuantizedActivation act = quantized_activation(b, o.activation);
   switch (kind) {
     case Flavor::Int8:
+      if (has_mve_kernels(b.core)) {
+        return with_source(
+            call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_mve), act, scales, per_channel,
+                 weights_offset, shape, typed<int8_t>(input), typed<int8_t>(weights),
+                 typed<int32_t>(bias), typed<int8_t>(output)),
+            kMveSource);
+      }
+      if (has_dsp_kernels(b.core) && weights_offset == 0) {
+        if (auto folded = folded_bias(b, 1, 2, units, features, act.input_offset)) {
+          return with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp), act, scales, per_channel,
+                   shape, typed<int8_t>(input), typed<int8_t>(weights),
+                   Constants<int32_t>{
+                       .role = "folded_bias", .values = std::move(*folded), .weights = true},
+                   typed<int8_t>(output)),
+              kDspSource);
+        }
+      }
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected), act, scales, per_channel,
                   weights_offset, shape, typed<int8_t>(input), typed<int8_t>(weights),
                   typed<int32_t>(bias), typed<int8_t>(output));

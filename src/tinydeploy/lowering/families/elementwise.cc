@@ -6,11 +6,14 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/families.h"
 #include "tinydeploy/lowering/op_lowering.h"
+#include "tinydeploy/runtime/cortex-m/add_s8_lookup.h"
 #include "tinydeploy/runtime/elementwise.h"
+#include "tinydeploy/runtime/fixed_point.h"
 
 namespace tinydeploy::lowering {
 
@@ -20,6 +23,19 @@ using model::DType;
 using model::Tensor;
 
 namespace {
+
+// The rescaled value of an int8 input holding each of -128 .. 127, as the portable add
+// computes it (negated for the second input of a SUB): the tables add_s8_lookup reads.
+std::vector<int32_t> scaled_values(int32_t offset, int32_t left_shift, const rt::Requantization& q,
+                                   bool negate) {
+  std::vector<int32_t> table;
+  for (int32_t v = -128; v <= 127; ++v) {
+    const int32_t scaled = rt::multiply_by_quantized_multiplier(
+        (v + offset) * (int32_t{1} << left_shift), q.multiplier, q.shift);
+    table.push_back(negate ? -scaled : scaled);
+  }
+  return table;
+}
 
 rt::BroadcastShape broadcast_shape(const OpBinding& b) {
   const auto a = aligned_dims(b, b.input(0).shape);
@@ -109,6 +125,21 @@ KernelCall prepare_arithmetic(const OpBinding& b, Arithmetic kind) {
   params.min = low;
   params.max = high;
   const bool subtract = kind == Arithmetic::Sub;
+  // On a Cortex-M, inputs of the output's shape (no broadcasting) take the lookup variant.
+  const bool same_shapes =
+      b.input(0).shape == b.output(0).shape && b.input(1).shape == b.output(0).shape;
+  if (type == DType::Int8 && b.core != board::Core::Host && same_shapes) {
+    KernelCall lookup = call(
+        b, TINYDEPLOY_RUNTIME_KERNEL(add_s8_lookup), params,
+        static_cast<int32_t>(b.output(0).elements()),
+        Constants<int32_t>{"input1_scaled", scaled_values(params.input1_offset, params.left_shift,
+                                                          params.input1, false)},
+        Constants<int32_t>{"input2_scaled", scaled_values(params.input2_offset, params.left_shift,
+                                                          params.input2, subtract)},
+        typed<int8_t>(a), typed<int8_t>(c), typed<int8_t>(output));
+    lookup.source = "cortex-m/add_s8_lookup";
+    return lookup;
+  }
   if (type == DType::Int8) {
     if (subtract)
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(sub), params, shape, typed<int8_t>(a),

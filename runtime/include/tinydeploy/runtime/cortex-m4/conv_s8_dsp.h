@@ -1,0 +1,63 @@
+// int8 FULLY_CONNECTED and 1x1 CONV_2D for cores with the Armv7E-M DSP extension (Cortex-M4
+// first): the products are summed two at a time by dual 16-bit multiply-accumulates (SMLAD), two
+// rows by two output channels per pass over the features so that each loaded word serves two
+// sums. The results are bit-exact with the portable kernels of conv.h, which stay the definition.
+//
+// The same source builds everywhere: without the DSP extension (the host) the two instructions
+// it uses are emulated exactly, so host tests run the code the target runs.
+//
+// Lowering chooses these kernels ahead of time for the cores that have the extension and
+// prepares their constants. Requires, beyond conv.h's common requirements:
+// - symmetric weights (no weights offset), the weights constant;
+// - `folded_bias[u]` == bias[u] + input_offset * (sum over k of weights[u][k]) for every output
+//   channel u (0 for a missing bias), so the inner loop is a plain int8 x int8 dot product;
+//   `activation.input_offset` is not read. The sums wrap modulo 2^32 as the hardware's do: the
+//   accumulator bound of conv.h holds for the unfolded sum, so the final sum is exact.
+#pragma once
+
+#include "tinydeploy/runtime/common.h"
+#include "tinydeploy/runtime/conv.h"
+
+namespace tinydeploy::runtime {
+
+// As the int8 fully_connected of conv.h, with its weights offset 0 and the folded bias.
+void fully_connected_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
+                            bool per_channel, const FullyConnectedShape& shape, const int8_t* input,
+                            const int8_t* weights, const int32_t* folded_bias, int8_t* output);
+
+// As the int8 conv of conv.h for a 1x1 filter with stride 1, no padding and one group: filter
+// [out_c, 1, 1, in_c], one scale per output channel.
+// Requires: filter.h == filter.w == 1, filter.c == input.c, filter.n == output.c, and output.n,
+// h, w equal to the input's.
+void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
+                     const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                     const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,
+                     int8_t* output);
+
+// Bytes of scratch conv_s8_dsp needs: two patches of the filter's size.
+inline int32_t conv_s8_dsp_scratch_bytes(const Dims4& filter_dims) {
+  return 2 * filter_dims.h * filter_dims.w * filter_dims.c;
+}
+
+// As the int8 conv of conv.h for any filter, stride, dilation and padding with one group
+// (filter.c == input.c): the input window of each output pixel is copied into `scratch`
+// (im2col, two pixels at a time), where a padded position holds the input zero point, whose
+// share the folded bias cancels; then the same matrix product as above.
+// Requires: filter.c == input.c; `scratch` holds conv_s8_dsp_scratch_bytes(filter_dims);
+// input_offset in [-127, 128] (the negated zero point of an int8 input).
+void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                 const Dims4& output_dims, int8_t* output, int8_t* scratch);
+
+// As the int8 depthwise_conv of conv.h with depth multiplier 1, any filter size, stride,
+// dilation and padding: four channels per pass, each tap's input word widened with the input
+// offset added (SXTAB16) and multiplied per channel (SMLABB/SMLATT); taps outside the input
+// are skipped, as the portable kernel does. Takes the model's bias (no prepared constants).
+// Requires: filter [1, kh, kw, c] with c == input.c == output.c.
+void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output);
+
+}  // namespace tinydeploy::runtime

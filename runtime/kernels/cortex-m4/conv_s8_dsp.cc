@@ -1,0 +1,457 @@
+#include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
+
+#include <string.h>
+
+#include "tinydeploy/runtime/fixed_point.h"
+#include "tinydeploy/runtime/im2col.h"
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+#define TINYDEPLOY_HAS_DSP 1
+#else
+#define TINYDEPLOY_HAS_DSP 0
+#endif
+
+namespace tinydeploy::runtime {
+namespace {
+
+// Four consecutive int8 values as one word (any alignment: the M4 loads unaligned words).
+inline uint32_t load_word(const int8_t* p) {
+  uint32_t word;
+  memcpy(&word, p, sizeof word);
+  return word;
+}
+
+#if TINYDEPLOY_HAS_DSP
+
+// Bytes 0 and 2 of the word, sign-extended into two 16-bit halves (SXTB16).
+inline int32_t even_bytes(uint32_t word) { return __sxtb16(static_cast<int32_t>(word)); }
+
+// Bytes 1 and 3, the same way: SXTB16 with its rotation, which the intrinsic does not offer
+// (GCC emits a separate ROR for __sxtb16 of a rotated word).
+inline int32_t odd_bytes(uint32_t word) {
+  int32_t result;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(result) : "r"(word));
+  return result;
+}
+
+// acc + low(a) * low(b) + high(a) * high(b) over signed 16-bit halves (SMLAD).
+inline int32_t dual_multiply_accumulate(int32_t a, int32_t b, int32_t acc) {
+  return __smlad(a, b, acc);
+}
+
+// Bytes 0 and 2 of the word, sign-extended, added to the two 16-bit halves of `pair` (SXTAB16).
+inline int32_t even_bytes_plus(int32_t pair, uint32_t word) {
+  return __sxtab16(pair, static_cast<int32_t>(word));
+}
+
+// Bytes 1 and 3 the same way (SXTAB16 with its rotation).
+inline int32_t odd_bytes_plus(int32_t pair, uint32_t word) {
+  int32_t result;
+  __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(result) : "r"(pair), "r"(word));
+  return result;
+}
+
+// acc + low(a) * low(b) (SMLABB) and acc + high(a) * high(b) (SMLATT).
+inline int32_t multiply_accumulate_low(int32_t a, int32_t b, int32_t acc) {
+  return __smlabb(a, b, acc);
+}
+inline int32_t multiply_accumulate_high(int32_t a, int32_t b, int32_t acc) {
+  return __smlatt(a, b, acc);
+}
+
+#else
+
+// Exact emulations of the two instructions, for cores and hosts without them.
+inline uint32_t sign_extended_byte(uint32_t byte) {
+  return static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(byte & 0xFFu))) & 0xFFFFu;
+}
+
+inline int32_t even_bytes(uint32_t word) {
+  return static_cast<int32_t>(sign_extended_byte(word) | (sign_extended_byte(word >> 16) << 16));
+}
+
+inline int32_t odd_bytes(uint32_t word) { return even_bytes((word >> 8) | (word << 24)); }
+
+inline int32_t half(int32_t value, int which) {
+  return static_cast<int16_t>(static_cast<uint32_t>(value) >> (16 * which));
+}
+
+// SMLAD wraps modulo 2^32 (it only sets the Q flag), as this does.
+inline int32_t dual_multiply_accumulate(int32_t a, int32_t b, int32_t acc) {
+  const int32_t low = half(a, 0) * half(b, 0);
+  const int32_t high = half(a, 1) * half(b, 1);
+  return static_cast<int32_t>(static_cast<uint32_t>(acc) + static_cast<uint32_t>(low) +
+                              static_cast<uint32_t>(high));
+}
+
+// SXTAB16: each 16-bit half of `pair` plus its sign-extended byte, modulo 2^16.
+inline int32_t even_bytes_plus(int32_t pair, uint32_t word) {
+  const uint32_t bytes = static_cast<uint32_t>(even_bytes(word));
+  const uint32_t p = static_cast<uint32_t>(pair);
+  const uint32_t low = (p + bytes) & 0xFFFFu;
+  const uint32_t high = ((p >> 16) + (bytes >> 16)) & 0xFFFFu;
+  return static_cast<int32_t>(low | (high << 16));
+}
+
+inline int32_t odd_bytes_plus(int32_t pair, uint32_t word) {
+  return even_bytes_plus(pair, (word >> 8) | (word << 24));
+}
+
+// SMLABB and SMLATT, wrapping modulo 2^32 like the instructions.
+inline int32_t multiply_accumulate_low(int32_t a, int32_t b, int32_t acc) {
+  return static_cast<int32_t>(static_cast<uint32_t>(acc) +
+                              static_cast<uint32_t>(half(a, 0) * half(b, 0)));
+}
+inline int32_t multiply_accumulate_high(int32_t a, int32_t b, int32_t acc) {
+  return static_cast<int32_t>(static_cast<uint32_t>(acc) +
+                              static_cast<uint32_t>(half(a, 1) * half(b, 1)));
+}
+
+#endif
+
+inline int32_t wrapping_add(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+
+// The sums of one block: rows 0 and 1 by output channels 0 and 1.
+struct BlockSums {
+  int32_t r0u0;
+  int32_t r0u1;
+  int32_t r1u0;
+  int32_t r1u1;
+};
+
+// Adds the dot products of input rows `in0` (and `in1` with kTwoRows) with weight rows `w0`
+// (and `w1` with kTwoUnits) over `features` values to `sums`. Four features per step: each
+// word loaded is split into its even and odd bytes once and used for two sums.
+template <bool kTwoRows, bool kTwoUnits>
+inline BlockSums dot_block(const int8_t* in0, const int8_t* in1, const int8_t* w0, const int8_t* w1,
+                           int32_t features, BlockSums sums) {
+  for (int32_t steps = features >> 2; steps > 0; --steps) {
+    const uint32_t x0 = load_word(in0);
+    in0 += 4;
+    const int32_t x0_even = even_bytes(x0);
+    const int32_t x0_odd = odd_bytes(x0);
+    const uint32_t v0 = load_word(w0);
+    w0 += 4;
+    const int32_t v0_even = even_bytes(v0);
+    const int32_t v0_odd = odd_bytes(v0);
+    sums.r0u0 = dual_multiply_accumulate(x0_odd, v0_odd,
+                                         dual_multiply_accumulate(x0_even, v0_even, sums.r0u0));
+    if constexpr (kTwoUnits) {
+      const uint32_t v1 = load_word(w1);
+      w1 += 4;
+      const int32_t v1_even = even_bytes(v1);
+      const int32_t v1_odd = odd_bytes(v1);
+      sums.r0u1 = dual_multiply_accumulate(x0_odd, v1_odd,
+                                           dual_multiply_accumulate(x0_even, v1_even, sums.r0u1));
+      if constexpr (kTwoRows) {
+        const uint32_t x1 = load_word(in1);
+        in1 += 4;
+        const int32_t x1_even = even_bytes(x1);
+        const int32_t x1_odd = odd_bytes(x1);
+        sums.r1u0 = dual_multiply_accumulate(x1_odd, v0_odd,
+                                             dual_multiply_accumulate(x1_even, v0_even, sums.r1u0));
+        sums.r1u1 = dual_multiply_accumulate(x1_odd, v1_odd,
+                                             dual_multiply_accumulate(x1_even, v1_even, sums.r1u1));
+      }
+    } else if constexpr (kTwoRows) {
+      const uint32_t x1 = load_word(in1);
+      in1 += 4;
+      sums.r1u0 = dual_multiply_accumulate(
+          odd_bytes(x1), v0_odd, dual_multiply_accumulate(even_bytes(x1), v0_even, sums.r1u0));
+    }
+  }
+  for (int32_t k = 0; k < (features & 3); ++k) {
+    const int32_t x0 = in0[k];
+    sums.r0u0 = wrapping_add(sums.r0u0, x0 * w0[k]);
+    if constexpr (kTwoUnits) sums.r0u1 = wrapping_add(sums.r0u1, x0 * w1[k]);
+    if constexpr (kTwoRows) {
+      const int32_t x1 = in1[k];
+      sums.r1u0 = wrapping_add(sums.r1u0, x1 * w0[k]);
+      if constexpr (kTwoUnits) sums.r1u1 = wrapping_add(sums.r1u1, x1 * w1[k]);
+    }
+  }
+  return sums;
+}
+
+// A sum of output channel `unit` to its int8 output, as the portable kernels store theirs. Kept
+// by value and copied into locals by the loops: int8 stores may alias any object, so fields
+// read through a reference would be loaded again after every output.
+struct Requantizer {
+  const int32_t* multiplier;
+  const int32_t* shift;
+  int32_t channel_step;  // 1 per channel, 0 for one per-tensor scale
+  int32_t output_offset;
+  int32_t min;
+  int32_t max;
+
+  Requantizer(const QuantizedActivation& activation, const PerChannelScale& scale, bool per_channel)
+      : multiplier(scale.multiplier),
+        shift(scale.shift),
+        channel_step(per_channel ? 1 : 0),
+        output_offset(activation.output_offset),
+        min(activation.min),
+        max(activation.max) {}
+
+  int8_t operator()(int32_t sum, int32_t unit) const {
+    const int32_t c = unit * channel_step;
+    const int32_t scaled = multiply_by_quantized_multiplier(sum, multiplier[c], shift[c]);
+    return static_cast<int8_t>(clamp_with_offset(scaled, output_offset, min, max));
+  }
+};
+
+// rows x features input times [units, features] weights, requantized per unit (or with one
+// scale when !per_channel), as the portable kernels store their sums.
+class MatrixProduct {
+ public:
+  MatrixProduct(const QuantizedActivation& activation, const PerChannelScale& scale,
+                bool per_channel, int32_t features, int32_t units, const int8_t* weights,
+                const int32_t* folded_bias)
+      : requantizer_(activation, scale, per_channel),
+        features_(features),
+        units_(units),
+        weights_(weights),
+        folded_bias_(folded_bias) {}
+
+  void run(int32_t rows, const int8_t* input, int8_t* output) const {
+    int32_t row = 0;
+    for (; row + 2 <= rows; row += 2) {
+      two_rows<true>(input + row * features_, output + row * units_);
+    }
+    if (row < rows) two_rows<false>(input + row * features_, output + row * units_);
+  }
+
+ private:
+  // One row, or two consecutive rows with kTwoRows, against every unit.
+  template <bool kTwoRows>
+  void two_rows(const int8_t* in0, int8_t* out0) const {
+    const Requantizer store = requantizer_;
+    const int32_t features = features_;
+    const int32_t units = units_;
+    const int8_t* const weights = weights_;
+    const int32_t* const folded_bias = folded_bias_;
+    const int8_t* in1 = in0 + features;
+    int8_t* out1 = out0 + units;
+    int32_t unit = 0;
+    for (; unit + 2 <= units; unit += 2) {
+      const int8_t* w0 = weights + unit * features;
+      const int32_t b0 = folded_bias[unit];
+      const int32_t b1 = folded_bias[unit + 1];
+      const BlockSums sums =
+          dot_block<kTwoRows, true>(in0, in1, w0, w0 + features, features, {b0, b1, b0, b1});
+      out0[unit] = store(sums.r0u0, unit);
+      out0[unit + 1] = store(sums.r0u1, unit + 1);
+      if constexpr (kTwoRows) {
+        out1[unit] = store(sums.r1u0, unit);
+        out1[unit + 1] = store(sums.r1u1, unit + 1);
+      }
+    }
+    if (unit < units) {
+      const int32_t b0 = folded_bias[unit];
+      const BlockSums sums = dot_block<kTwoRows, false>(in0, in1, weights + unit * features,
+                                                        nullptr, features, {b0, 0, b0, 0});
+      out0[unit] = store(sums.r0u0, unit);
+      if constexpr (kTwoRows) out1[unit] = store(sums.r1u0, unit);
+    }
+  }
+
+  Requantizer requantizer_;
+  int32_t features_;
+  int32_t units_;
+  const int8_t* weights_;
+  const int32_t* folded_bias_;
+};
+
+// One tap of four channels: the input word widened with the offset added, the weight word
+// widened, each channel's product added to its sum.
+struct FourSums {
+  int32_t s0;
+  int32_t s1;
+  int32_t s2;
+  int32_t s3;
+};
+
+inline void depthwise_tap(const int8_t* in, const int8_t* w, int32_t offset_pair, FourSums& sums) {
+  const uint32_t x = load_word(in);
+  const uint32_t v = load_word(w);
+  const int32_t x_even = even_bytes_plus(offset_pair, x);
+  const int32_t x_odd = odd_bytes_plus(offset_pair, x);
+  const int32_t w_even = even_bytes(v);
+  const int32_t w_odd = odd_bytes(v);
+  sums.s0 = multiply_accumulate_low(x_even, w_even, sums.s0);
+  sums.s2 = multiply_accumulate_high(x_even, w_even, sums.s2);
+  sums.s1 = multiply_accumulate_low(x_odd, w_odd, sums.s1);
+  sums.s3 = multiply_accumulate_high(x_odd, w_odd, sums.s3);
+}
+
+// A whole 3x3 window without dilation, every tap inside the input: the nine taps unrolled, so
+// no loop state competes with the sums for registers.
+inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, size_t tap_stride,
+                          int32_t offset_pair, FourSums& sums) {
+#pragma GCC unroll 3
+  for (int ky = 0; ky < 3; ++ky) {
+#pragma GCC unroll 3
+    for (int kx = 0; kx < 3; ++kx) {
+      depthwise_tap(
+          in + static_cast<size_t>(ky) * row_stride + static_cast<size_t>(kx) * tap_stride,
+          w + static_cast<size_t>(3 * ky + kx) * tap_stride, offset_pair, sums);
+    }
+  }
+}
+
+}  // namespace
+
+void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                 const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  const int32_t patch = filter_dims.h * filter_dims.w * filter_dims.c;
+  const MatrixProduct product(activation, scale, true, patch, output_dims.c, filter, folded_bias);
+  // x + input_offset == 0 at a padded position, as the portable kernel's skipped terms.
+  const auto pad = static_cast<int8_t>(-activation.input_offset);
+  int8_t* out = output;
+  int32_t pending = 0;  // patches gathered in scratch, not yet multiplied
+  for (int32_t n = 0; n < output_dims.n; ++n) {
+    for (int32_t y = 0; y < output_dims.h; ++y) {
+      for (int32_t x = 0; x < output_dims.w; ++x) {
+        gather_window(geometry, input_dims, filter_dims, n, y, x, input, pad,
+                      scratch + pending * patch);
+        if (++pending == 2) {
+          product.run(2, scratch, out);
+          out += 2 * output_dims.c;
+          pending = 0;
+        }
+      }
+    }
+  }
+  if (pending != 0) product.run(1, scratch, out);
+}
+
+void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* weights,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output) {
+  // Local copies: int8 stores may alias any object, so fields read through the references
+  // would be loaded again after every output.
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 filter = filter_dims;
+  const Dims4 out_shape = output_dims;
+  const int32_t channels = in.c;
+  const int32_t offset = activation.input_offset;
+  // The input offset in both 16-bit halves: x + offset lies in [-255, 255] for every int8 x and
+  // valid zero point, so the halfword additions never wrap.
+  const int32_t offset_pair =
+      static_cast<int32_t>((static_cast<uint32_t>(offset) & 0xFFFFu) * 0x10001u);
+  const Requantizer store(activation, scale, true);
+  const size_t row_stride = static_cast<size_t>(in.w) * static_cast<size_t>(channels);
+  const size_t tap_stride = static_cast<size_t>(channels);
+  int8_t* out = output;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    const int8_t* image = input + static_cast<size_t>(n) * static_cast<size_t>(in.h) * row_stride;
+    for (int32_t oy = 0; oy < out_shape.h; ++oy) {
+      const int32_t y0 = oy * g.stride_h - g.pad_top;
+      // The filter rows that land inside the input, found once per output row.
+      int32_t ky_begin = 0;
+      while (ky_begin < filter.h && y0 + ky_begin * g.dilation_h < 0) ++ky_begin;
+      int32_t ky_end = filter.h;
+      while (ky_end > ky_begin && y0 + (ky_end - 1) * g.dilation_h >= in.h) {
+        --ky_end;
+      }
+      for (int32_t ox = 0; ox < out_shape.w; ++ox) {
+        const int32_t x0 = ox * g.stride_w - g.pad_left;
+        int32_t kx_begin = 0;
+        while (kx_begin < filter.w && x0 + kx_begin * g.dilation_w < 0) ++kx_begin;
+        int32_t kx_end = filter.w;
+        while (kx_end > kx_begin && x0 + (kx_end - 1) * g.dilation_w >= in.w) {
+          --kx_end;
+        }
+        int32_t c = 0;
+        const bool whole_3x3 = filter.h == 3 && filter.w == 3 && g.dilation_h == 1 &&
+                               g.dilation_w == 1 && ky_begin == 0 && ky_end == 3 && kx_begin == 0 &&
+                               kx_end == 3;
+        if (whole_3x3) {
+          const int8_t* window =
+              image + static_cast<size_t>(y0) * row_stride + static_cast<size_t>(x0) * tap_stride;
+          for (; c + 4 <= channels; c += 4) {
+            FourSums sums{0, 0, 0, 0};
+            if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+            depthwise_3x3(window + c, weights + c, row_stride, tap_stride, offset_pair, sums);
+            out[c] = store(sums.s0, c);
+            out[c + 1] = store(sums.s1, c + 1);
+            out[c + 2] = store(sums.s2, c + 2);
+            out[c + 3] = store(sums.s3, c + 3);
+          }
+        }
+        // Four channels per pass: one word of input and one of weights per tap, split into
+        // even and odd channels, each half multiplied on its own.
+        for (; c + 4 <= channels; c += 4) {
+          int32_t sum0 = bias != nullptr ? bias[c] : 0;
+          int32_t sum1 = bias != nullptr ? bias[c + 1] : 0;
+          int32_t sum2 = bias != nullptr ? bias[c + 2] : 0;
+          int32_t sum3 = bias != nullptr ? bias[c + 3] : 0;
+          for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
+            const int8_t* in_row = image +
+                                   static_cast<size_t>(y0 + ky * g.dilation_h) * row_stride +
+                                   static_cast<size_t>(c);
+            const int8_t* w_row =
+                weights + static_cast<size_t>(ky * filter.w) * tap_stride + static_cast<size_t>(c);
+            for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
+              const uint32_t x =
+                  load_word(in_row + static_cast<size_t>(x0 + kx * g.dilation_w) * tap_stride);
+              const uint32_t w = load_word(w_row + static_cast<size_t>(kx) * tap_stride);
+              const int32_t x_even = even_bytes_plus(offset_pair, x);
+              const int32_t x_odd = odd_bytes_plus(offset_pair, x);
+              const int32_t w_even = even_bytes(w);
+              const int32_t w_odd = odd_bytes(w);
+              sum0 = multiply_accumulate_low(x_even, w_even, sum0);
+              sum2 = multiply_accumulate_high(x_even, w_even, sum2);
+              sum1 = multiply_accumulate_low(x_odd, w_odd, sum1);
+              sum3 = multiply_accumulate_high(x_odd, w_odd, sum3);
+            }
+          }
+          out[c] = store(sum0, c);
+          out[c + 1] = store(sum1, c + 1);
+          out[c + 2] = store(sum2, c + 2);
+          out[c + 3] = store(sum3, c + 3);
+        }
+        for (; c < channels; ++c) {
+          int32_t sum = bias != nullptr ? bias[c] : 0;
+          for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
+            const int8_t* in_row = image +
+                                   static_cast<size_t>(y0 + ky * g.dilation_h) * row_stride +
+                                   static_cast<size_t>(c);
+            const int8_t* w_row =
+                weights + static_cast<size_t>(ky * filter.w) * tap_stride + static_cast<size_t>(c);
+            for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
+              const int32_t x = in_row[static_cast<size_t>(x0 + kx * g.dilation_w) * tap_stride];
+              sum = wrapping_add(sum, (x + offset) * w_row[static_cast<size_t>(kx) * tap_stride]);
+            }
+          }
+          out[c] = store(sum, c);
+        }
+        out += channels;
+      }
+    }
+  }
+}
+
+void fully_connected_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
+                            bool per_channel, const FullyConnectedShape& shape, const int8_t* input,
+                            const int8_t* weights, const int32_t* folded_bias, int8_t* output) {
+  MatrixProduct(activation, scale, per_channel, shape.features, shape.units, weights, folded_bias)
+      .run(shape.rows, input, output);
+}
+
+void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
+                     const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                     const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,
+                     int8_t* output) {
+  // Every pixel is a row of input channels; the filter is a [out_c, in_c] matrix.
+  MatrixProduct(activation, scale, true, filter_dims.c, output_dims.c, filter, folded_bias)
+      .run(input_dims.n * input_dims.h * input_dims.w, input, output);
+}
+
+}  // namespace tinydeploy::runtime

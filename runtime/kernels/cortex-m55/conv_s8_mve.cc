@@ -1,0 +1,539 @@
+#include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
+
+#include "tinydeploy/runtime/fixed_point.h"
+#include "tinydeploy/runtime/im2col.h"
+
+namespace tinydeploy::runtime {
+namespace {
+
+// A sum of output channel `c` to its int8 output, as the portable kernels store theirs; held by
+// value in the loops (int8 stores may alias any object, so fields read through references would
+// be loaded again after every output).
+struct ChannelStore {
+  const int32_t* multiplier;
+  const int32_t* shift;
+  int32_t output_offset;
+  int32_t min;
+  int32_t max;
+
+  int8_t operator()(int32_t sum, int32_t c) const {
+    const int32_t scaled = multiply_by_quantized_multiplier(sum, multiplier[c], shift[c]);
+    return static_cast<int8_t>(clamp_with_offset(scaled, output_offset, min, max));
+  }
+};
+
+// One window (`features` bytes in `patch`) against every output channel; defined below, with
+// Helium or in plain C++.
+void window_product(const ChannelStore& store, const int8_t* patch, int32_t features, int32_t units,
+                    const int8_t* weights, const int32_t* folded_bias, int8_t* out);
+
+}  // namespace
+
+void conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                 const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 window = filter_dims;
+  const Dims4 out_shape = output_dims;
+  const ChannelStore store{scale.multiplier, scale.shift, activation.output_offset, activation.min,
+                           activation.max};
+  const int32_t features = window.h * window.w * window.c;
+  // x + input_offset == 0 at a padded position, as the portable kernel's skipped terms.
+  const auto pad = static_cast<int8_t>(-activation.input_offset);
+  int8_t* out = output;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    for (int32_t y = 0; y < out_shape.h; ++y) {
+      for (int32_t x = 0; x < out_shape.w; ++x) {
+        gather_window(g, in, window, n, y, x, input, pad, scratch);
+        window_product(store, scratch, features, out_shape.c, filter, folded_bias, out);
+        out += out_shape.c;
+      }
+    }
+  }
+}
+
+void conv_1x1_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                     const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                     const int8_t* filter, const int32_t* bias, const Dims4& output_dims,
+                     int8_t* output) {
+  FullyConnectedShape shape;
+  shape.rows = input_dims.n * input_dims.h * input_dims.w;
+  shape.features = filter_dims.c;
+  shape.units = output_dims.c;
+  fully_connected_s8_mve(activation, scale, true, 0, shape, input, filter, bias, output);
+}
+
+}  // namespace tinydeploy::runtime
+
+#if !defined(__ARM_FEATURE_MVE)
+
+namespace tinydeploy::runtime {
+namespace {
+
+void window_product(const ChannelStore& store, const int8_t* patch, int32_t features, int32_t units,
+                    const int8_t* weights, const int32_t* folded_bias, int8_t* out) {
+  for (int32_t u = 0; u < units; ++u) {
+    const int8_t* w = weights + u * features;
+    uint32_t sum = static_cast<uint32_t>(folded_bias[u]);
+    for (int32_t k = 0; k < features; ++k) sum += static_cast<uint32_t>(patch[k] * w[k]);
+    out[u] = store(static_cast<int32_t>(sum), u);
+  }
+}
+
+}  // namespace
+
+void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                            bool per_channel, int32_t weights_offset,
+                            const FullyConnectedShape& shape, const int8_t* input,
+                            const int8_t* weights, const int32_t* bias, int8_t* output) {
+  fully_connected(activation, scale, per_channel, weights_offset, shape, input, weights, bias,
+                  output);
+}
+
+void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output) {
+  depthwise_conv(geometry, 1, activation, scale, input_dims, input, filter_dims, filter, bias,
+                 output_dims, output);
+}
+
+}  // namespace tinydeploy::runtime
+
+#else
+
+#include <arm_mve.h>
+
+#include "tinydeploy/runtime/cortex-m55/quad_store.h"
+
+#include "tinydeploy/runtime/fixed_point.h"
+
+namespace tinydeploy::runtime {
+namespace {
+
+// The portable kernel's int32 sums wrap; the folded terms are taken modulo 2^32 the same way.
+uint32_t bits(int32_t value) { return static_cast<uint32_t>(value); }
+
+template <int kUnits>
+using Sums = int32_t[static_cast<unsigned>(kUnits)];
+
+// The weights of `kUnits` consecutive units, one pointer each. Each pointer is derived from the
+// previous one: pointers computed side by side get vectorized by GCC, and then live in memory
+// instead of registers through the loops.
+template <int kUnits>
+void weight_rows(const int8_t* weights, int32_t features,
+                 const int8_t* (&row)[static_cast<unsigned>(kUnits)]) {
+  row[0] = weights;
+  for (int u = 1; u < kUnits; ++u) row[u] = row[u - 1] + features;
+}
+
+// The input offset as `kParts` int8 constants whose sum it is: dot(w, splat(part)) adds
+// part * sum(w) to the same accumulator as the input's products, so a single row needs no
+// separate weight sums (and no registers for them).
+struct OffsetParts {
+  int8x16_t first;
+  int8x16_t second;
+};
+
+// Adds one 16-feature step of every unit to `dot`: x . w, plus the offset's parts . w.
+template <int kUnits, int kParts>
+inline void step(int8x16_t x, const int8x16_t (&w)[static_cast<unsigned>(kUnits)],
+                 const OffsetParts& offset, Sums<kUnits>& dot) {
+#pragma GCC unroll 4
+  for (int u = 0; u < kUnits; ++u) {
+    dot[u] = vmladavaq_s8(dot[u], x, w[u]);
+    if constexpr (kParts >= 1) dot[u] = vmladavaq_s8(dot[u], offset.first, w[u]);
+    if constexpr (kParts >= 2) dot[u] = vmladavaq_s8(dot[u], offset.second, w[u]);
+  }
+}
+
+// One input row against `kUnits` weight rows: one input load serves every unit. Full steps are
+// unpredicated; the last partial step loads its missing lanes as zero, which add nothing. The
+// sums live in locals until the end: int8 loads may alias any object, so sums kept in the
+// caller's array would be stored back on every step.
+template <int kUnits, int kParts>
+void dot_products(const int8_t* input, const int8_t* weights, int32_t features,
+                  const OffsetParts& offset, Sums<kUnits>& result) {
+  const int8_t* rows[static_cast<unsigned>(kUnits)];
+  weight_rows<kUnits>(weights, features, rows);
+  Sums<kUnits> dot;
+  for (int u = 0; u < kUnits; ++u) dot[u] = 0;
+  int8x16_t w[static_cast<unsigned>(kUnits)];
+  for (int32_t steps = features >> 4; steps > 0; --steps) {
+    const int8x16_t x = vldrbq_s8(input);
+    input += 16;
+#pragma GCC unroll 4
+    for (int u = 0; u < kUnits; ++u) {
+      w[u] = vldrbq_s8(rows[u]);
+      rows[u] += 16;
+    }
+    step<kUnits, kParts>(x, w, offset, dot);
+  }
+  const int32_t tail = features & 15;
+  if (tail != 0) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(tail));
+    const int8x16_t x = vldrbq_z_s8(input, active);
+#pragma GCC unroll 4
+    for (int u = 0; u < kUnits; ++u) w[u] = vldrbq_z_s8(rows[u], active);
+    step<kUnits, kParts>(x, w, offset, dot);
+  }
+  for (int u = 0; u < kUnits; ++u) result[u] = dot[u];
+}
+
+// sum(w) of each of `kUnits` weight rows.
+template <int kUnits>
+void weight_sums(const int8_t* weights, int32_t features, Sums<kUnits>& result) {
+  const int8_t* rows[static_cast<unsigned>(kUnits)];
+  weight_rows<kUnits>(weights, features, rows);
+  Sums<kUnits> sums;
+  for (int u = 0; u < kUnits; ++u) sums[u] = 0;
+  for (int32_t f = 0; f < features; f += 16) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(features - f));
+#pragma GCC unroll 4
+    for (int u = 0; u < kUnits; ++u) {
+      sums[u] = vaddvaq_s8(sums[u], vldrbq_z_s8(rows[u], active));
+      rows[u] += 16;
+    }
+  }
+  for (int u = 0; u < kUnits; ++u) result[u] = sums[u];
+}
+
+int32_t input_sum(const int8_t* input, int32_t features) {
+  int32_t sum = 0;
+  for (int32_t f = 0; f < features; f += 16) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(features - f));
+    sum = vaddvaq_s8(sum, vldrbq_z_s8(input + f, active));
+  }
+  return sum;
+}
+
+int32x4_t quad(const int32_t (&sums)[4]) { return vldrwq_s32(sums); }
+
+// Units [first, first + kUnits) for every row.
+template <int kUnits>
+void unit_block(const QuantizedActivation& activation, const PerChannelScale& scale,
+                bool per_channel, int32_t weights_offset, const FullyConnectedShape& shape,
+                const int8_t* input, const int8_t* weights, const int32_t* bias, int8_t* output,
+                int32_t first) {
+  const int32_t input_offset = activation.input_offset;
+  const int8_t* unit_weights = weights + first * shape.features;
+  // How the input offset's term io * sum(w) enters: folded into the dot products through one
+  // or two int8 constants when a single row uses the weights (io within [-256, 254], which
+  // every valid zero point gives), else through the weight sums computed once for all rows.
+  int parts = 0;
+  OffsetParts offset{vdupq_n_s8(0), vdupq_n_s8(0)};
+  if (shape.rows == 1 && input_offset >= -128 && input_offset <= 127) {
+    parts = 1;
+    offset.first = vdupq_n_s8(static_cast<int8_t>(input_offset));
+  } else if (shape.rows == 1 && input_offset >= -256 && input_offset <= 254) {
+    parts = 2;
+    const int32_t half = input_offset / 2;
+    offset.first = vdupq_n_s8(static_cast<int8_t>(half));
+    offset.second = vdupq_n_s8(static_cast<int8_t>(input_offset - half));
+  }
+  Sums<kUnits> constant;  // io * sum(w) (unless folded) + bias, per unit
+  if (parts == 0) {
+    weight_sums<kUnits>(unit_weights, shape.features, constant);
+    for (int u = 0; u < kUnits; ++u)
+      constant[u] = static_cast<int32_t>(bits(constant[u]) * bits(input_offset));
+  } else {
+    for (int u = 0; u < kUnits; ++u) constant[u] = 0;
+  }
+  if (bias != nullptr) {
+    for (int u = 0; u < kUnits; ++u)
+      constant[u] = static_cast<int32_t>(bits(constant[u]) + bits(bias[first + u]));
+  }
+  const uint32_t features_times_offset = bits(shape.features) * bits(input_offset);
+  // Made once for all rows (the output stores would otherwise make the compiler reload the
+  // scales for every row); only a block of four units uses it.
+  const QuadStore store(scale.multiplier, scale.shift, kUnits == 4 && per_channel,
+                        kUnits == 4 ? first : 0, activation.output_offset, activation.min,
+                        activation.max);
+  for (int32_t row = 0; row < shape.rows; ++row) {
+    const int8_t* in = input + row * shape.features;
+    Sums<kUnits> dot;
+    if (parts == 1) {
+      dot_products<kUnits, 1>(in, unit_weights, shape.features, offset, dot);
+    } else if (parts == 2) {
+      dot_products<kUnits, 2>(in, unit_weights, shape.features, offset, dot);
+    } else {
+      dot_products<kUnits, 0>(in, unit_weights, shape.features, offset, dot);
+    }
+    // wo * sum(x + io): only with asymmetric weights, which int8 models rarely have.
+    const uint32_t input_term =
+        weights_offset != 0
+            ? bits(weights_offset) * (bits(input_sum(in, shape.features)) + features_times_offset)
+            : 0u;
+    int8_t* out = output + row * shape.units + first;
+    Sums<kUnits> accumulator;
+    for (int u = 0; u < kUnits; ++u) {
+      accumulator[u] = static_cast<int32_t>(bits(dot[u]) + bits(constant[u]) + input_term);
+    }
+    if constexpr (kUnits == 4) {
+      store(quad(accumulator), out);
+    } else {
+      for (int u = 0; u < kUnits; ++u) {
+        const int32_t c = per_channel ? first + u : 0;
+        const int32_t scaled =
+            multiply_by_quantized_multiplier(accumulator[u], scale.multiplier[c], scale.shift[c]);
+        out[u] = static_cast<int8_t>(
+            clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+      }
+    }
+  }
+}
+
+// `kUnits` output channels from `first` for one window, with the folded bias.
+template <int kUnits>
+inline void window_units(const ChannelStore& store, const int8_t* patch, int32_t features,
+                         const int8_t* weights, const int32_t* folded_bias, int8_t* out,
+                         int32_t first) {
+  const OffsetParts none{vdupq_n_s8(0), vdupq_n_s8(0)};
+  Sums<kUnits> dot;
+  dot_products<kUnits, 0>(patch, weights + first * features, features, none, dot);
+  if constexpr (kUnits == 4) {
+    const QuadStore quad_store(store.multiplier, store.shift, true, first, store.output_offset,
+                               store.min, store.max);
+    quad_store(vaddq_s32(quad(dot), vldrwq_s32(folded_bias + first)), out + first);
+  } else {
+    for (int u = 0; u < kUnits; ++u) {
+      const int32_t sum = static_cast<int32_t>(bits(dot[u]) + bits(folded_bias[first + u]));
+      out[first + u] = store(sum, first + u);
+    }
+  }
+}
+
+void window_product(const ChannelStore& store, const int8_t* patch, int32_t features, int32_t units,
+                    const int8_t* weights, const int32_t* folded_bias, int8_t* out) {
+  int32_t unit = 0;
+  for (; unit + 4 <= units; unit += 4) {
+    window_units<4>(store, patch, features, weights, folded_bias, out, unit);
+  }
+  for (; unit < units; ++unit) {
+    window_units<1>(store, patch, features, weights, folded_bias, out, unit);
+  }
+}
+
+}  // namespace
+
+void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                            bool per_channel, int32_t weights_offset,
+                            const FullyConnectedShape& shape, const int8_t* input,
+                            const int8_t* weights, const int32_t* bias, int8_t* output) {
+  int32_t unit = 0;
+  for (; unit + 4 <= shape.units; unit += 4) {
+    unit_block<4>(activation, scale, per_channel, weights_offset, shape, input, weights, bias,
+                  output, unit);
+  }
+  for (; unit < shape.units; ++unit) {
+    unit_block<1>(activation, scale, per_channel, weights_offset, shape, input, weights, bias,
+                  output, unit);
+  }
+}
+
+namespace {
+
+// The taps of a depthwise window that lie inside the input, as [begin, end) along one axis.
+struct TapRange {
+  int32_t begin;
+  int32_t end;
+};
+
+TapRange taps_inside(int32_t start, int32_t taps, int32_t dilation, int32_t extent) {
+  TapRange r{0, taps};
+  while (r.begin < taps && start + r.begin * dilation < 0) ++r.begin;
+  while (r.end > r.begin && start + (r.end - 1) * dilation >= extent) --r.end;
+  return r;
+}
+
+// Where one output pixel's window lies: its batch image, first row and column (possibly before
+// the input), the taps inside the input, and the strides.
+struct DepthwiseWindow {
+  const int8_t* image;
+  int32_t y0;
+  int32_t x0;
+  TapRange ky;
+  TapRange kx;
+  size_t row_stride;
+  size_t tap_stride;
+  int32_t dilation_h;
+  int32_t dilation_w;
+  int32_t filter_w;
+};
+
+// `count` channels from `c` of one output pixel: 4 * kVectors of them, or fewer when kPartial
+// (then only the last vector is partial, its missing lanes loaded as zeros and not stored).
+template <int kVectors, bool kPartial>
+inline void depthwise_channels(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
+                               int32_t c, int32_t count, const QuantizedActivation& activation,
+                               const PerChannelScale& scale, int8_t* out) {
+  const int32_t last_lanes = count - 4 * (kVectors - 1);
+  const mve_pred16_t last = vctp32q(static_cast<uint32_t>(last_lanes));
+  // Full vectors load without a predicate; only a partial last one needs it.
+  const auto load = [last](const int8_t* p, int v) {
+    return kPartial && v == kVectors - 1 ? vldrbq_z_s32(p, last) : vldrbq_s32(p);
+  };
+  int32x4_t sum[static_cast<unsigned>(kVectors)];
+  for (int v = 0; v < kVectors; ++v) {
+    if (bias == nullptr) {
+      sum[v] = vdupq_n_s32(0);
+    } else {
+      sum[v] = kPartial && v == kVectors - 1 ? vldrwq_z_s32(bias + c + 4 * v, last)
+                                             : vldrwq_s32(bias + c + 4 * v);
+    }
+  }
+  const int32_t input_offset = activation.input_offset;
+  for (int32_t y = d.ky.begin; y < d.ky.end; ++y) {
+    const int8_t* in_row =
+        d.image + static_cast<size_t>(d.y0 + y * d.dilation_h) * d.row_stride + c;
+    const int8_t* w_row = weights + static_cast<size_t>(y * d.filter_w) * d.tap_stride + c;
+    for (int32_t x = d.kx.begin; x < d.kx.end; ++x) {
+      const int8_t* in = in_row + static_cast<size_t>(d.x0 + x * d.dilation_w) * d.tap_stride;
+      const int8_t* w = w_row + static_cast<size_t>(x) * d.tap_stride;
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) {
+        const int32x4_t shifted = vaddq_n_s32(load(in + 4 * v, v), input_offset);
+        sum[v] = vaddq_s32(sum[v], vmulq_s32(shifted, load(w + 4 * v, v)));
+      }
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) {
+    const int32_t first = c + 4 * v;
+    if (kPartial && v == kVectors - 1) {
+      // The partial vector: the scalar store for its channels.
+      int32_t lanes[4];
+      vstrwq_s32(lanes, sum[v]);
+      for (int32_t k = 0; k < last_lanes; ++k) {
+        const int32_t scaled = multiply_by_quantized_multiplier(
+            lanes[k], scale.multiplier[first + k], scale.shift[first + k]);
+        out[first + k] = static_cast<int8_t>(
+            clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+      }
+    } else {
+      const QuadStore store(scale.multiplier, scale.shift, true, first, activation.output_offset,
+                            activation.min, activation.max);
+      store(sum[v], out + first);
+    }
+  }
+}
+
+// 8 * kEights channels (8 or 16) from `c` of one output pixel in 16-bit lanes: each tap's
+// input and weights load as vectors of eight, the offset is added in 16 bits (x + offset lies
+// in [-255, 255]), and VMULLB/VMULLT widen the products of the even and of the odd lanes into
+// int32 sums: channels c, c+2, .., c+6 | c+1, .., c+7 (| c+8, .., c+14 | c+9, .., c+15). Bias,
+// scales and outputs are gathered and scattered in that order.
+template <int kEights>
+inline void depthwise_eights(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
+                             int32_t c, const QuantizedActivation& activation,
+                             const PerChannelScale& scale, int8_t* out) {
+  constexpr int kSums = 2 * kEights;
+  const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);  // 0, 2, 4, 6
+  const uint32x4_t odd = vaddq_n_u32(even, 1);
+  int32x4_t sum[static_cast<unsigned>(kSums)];
+  for (int k = 0; k < kSums; ++k) {
+    const int32_t base = c + 8 * (k / 2);
+    sum[k] = bias != nullptr
+                 ? vldrwq_gather_shifted_offset_s32(bias + base, k % 2 == 0 ? even : odd)
+                 : vdupq_n_s32(0);
+  }
+  const auto offset = static_cast<int16_t>(activation.input_offset);
+  for (int32_t y = d.ky.begin; y < d.ky.end; ++y) {
+    const int8_t* in_row =
+        d.image + static_cast<size_t>(d.y0 + y * d.dilation_h) * d.row_stride + c;
+    const int8_t* w_row = weights + static_cast<size_t>(y * d.filter_w) * d.tap_stride + c;
+    for (int32_t x = d.kx.begin; x < d.kx.end; ++x) {
+      const int8_t* in = in_row + static_cast<size_t>(d.x0 + x * d.dilation_w) * d.tap_stride;
+      const int8_t* w = w_row + static_cast<size_t>(x) * d.tap_stride;
+#pragma GCC unroll 2
+      for (int e = 0; e < kEights; ++e) {
+        const int16x8_t xs = vaddq_n_s16(vldrbq_s16(in + 8 * e), offset);
+        const int16x8_t ws = vldrbq_s16(w + 8 * e);
+        sum[2 * e] = vaddq_s32(sum[2 * e], vmullbq_int_s16(xs, ws));
+        sum[2 * e + 1] = vaddq_s32(sum[2 * e + 1], vmulltq_int_s16(xs, ws));
+      }
+    }
+  }
+  for (int k = 0; k < kSums; ++k) {
+    const int32_t base = c + 8 * (k / 2);
+    const uint32x4_t lanes = k % 2 == 0 ? even : odd;
+    const QuadStore store(vldrwq_gather_shifted_offset_s32(scale.multiplier + base, lanes),
+                          vldrwq_gather_shifted_offset_s32(scale.shift + base, lanes),
+                          activation.output_offset, activation.min, activation.max);
+    vstrbq_scatter_offset_s32(out + base, lanes, store.requantize(sum[k]));
+  }
+}
+
+// The channels left after the blocks of sixteen and eight (fewer than eight) in one pass.
+inline void depthwise_rest(const DepthwiseWindow& d, const int8_t* weights, const int32_t* bias,
+                           int32_t c, int32_t count, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, int8_t* out) {
+  const bool partial = count % 4 != 0;
+  switch ((count + 3) / 4) {
+    case 1:
+      return partial
+                 ? depthwise_channels<1, true>(d, weights, bias, c, count, activation, scale, out)
+                 : depthwise_channels<1, false>(d, weights, bias, c, count, activation, scale, out);
+    case 2:
+      return partial
+                 ? depthwise_channels<2, true>(d, weights, bias, c, count, activation, scale, out)
+                 : depthwise_channels<2, false>(d, weights, bias, c, count, activation, scale, out);
+    case 3:
+      return partial
+                 ? depthwise_channels<3, true>(d, weights, bias, c, count, activation, scale, out)
+                 : depthwise_channels<3, false>(d, weights, bias, c, count, activation, scale, out);
+    case 4:
+      return depthwise_channels<4, true>(d, weights, bias, c, count, activation, scale, out);
+    default:
+      return;
+  }
+}
+
+}  // namespace
+
+void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                           const PerChannelScale& scale, const Dims4& input_dims,
+                           const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
+                           const int32_t* bias, const Dims4& output_dims, int8_t* output) {
+  // Local copies: int8 stores may alias any object.
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 window = filter_dims;
+  const Dims4 out_shape = output_dims;
+  const QuantizedActivation act = activation;
+  const PerChannelScale sc = scale;
+  const int32_t channels = in.c;
+  DepthwiseWindow d{};
+  d.tap_stride = static_cast<size_t>(channels);
+  d.row_stride = static_cast<size_t>(in.w) * d.tap_stride;
+  d.dilation_h = g.dilation_h;
+  d.dilation_w = g.dilation_w;
+  d.filter_w = window.w;
+  int8_t* out = output;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    d.image = input + static_cast<size_t>(n) * static_cast<size_t>(in.h) * d.row_stride;
+    for (int32_t oy = 0; oy < out_shape.h; ++oy) {
+      d.y0 = oy * g.stride_h - g.pad_top;
+      d.ky = taps_inside(d.y0, window.h, g.dilation_h, in.h);
+      for (int32_t ox = 0; ox < out_shape.w; ++ox) {
+        d.x0 = ox * g.stride_w - g.pad_left;
+        d.kx = taps_inside(d.x0, window.w, g.dilation_w, in.w);
+        int32_t c = 0;
+        for (; c + 16 <= channels; c += 16) {
+          depthwise_eights<2>(d, filter, bias, c, act, sc, out);
+        }
+        if (c + 8 <= channels) {
+          depthwise_eights<1>(d, filter, bias, c, act, sc, out);
+          c += 8;
+        }
+        if (c < channels) depthwise_rest(d, filter, bias, c, channels - c, act, sc, out);
+        out += channels;
+      }
+    }
+  }
+}
+
+}  // namespace tinydeploy::runtime
+
+#endif  // __ARM_FEATURE_MVE

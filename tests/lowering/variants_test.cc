@@ -1,0 +1,322 @@
+// Kernel variants chosen by core: a Cortex-M4 gets the DSP kernels for int8 FULLY_CONNECTED and
+// for int8 CONV_2D layers that are plain matrix products (1x1 filter, stride 1, no dilation, no
+// padding, one group), with the input zero point folded into the bias; a Cortex-M55 gets the
+// Helium kernels for the same layers, with the model's bias; everything else, and every layer on
+// the host, keeps the portable call.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowering/one_op.h"
+#include "tinydeploy/board/core.h"
+#include "tinydeploy/lowering/lowering.h"
+
+namespace tinydeploy::lowering {
+namespace {
+
+using board::Core;
+using model::BuiltinOp;
+using model::DType;
+using model::Padding;
+
+const ConstantArray* folded_bias(const KernelCall& call) {
+  for (const Argument& a : call.arguments) {
+    const auto* array = std::get_if<ConstantArray>(&a);
+    if (array != nullptr && array->role == "folded_bias") return array;
+  }
+  return nullptr;
+}
+
+// The tensors the call's pointer arguments name, in order (-1 for an omitted one).
+std::vector<int32_t> pointed_tensors(const KernelCall& call) {
+  std::vector<int32_t> tensors;
+  for (const Argument& a : call.arguments) {
+    if (const auto* p = std::get_if<TensorPointer>(&a)) tensors.push_back(p->tensor);
+  }
+  return tensors;
+}
+
+struct ConvLayer {
+  int32_t filter_h = 1, filter_w = 1, filter_c = 4;
+  int32_t stride = 1, dilation = 1;
+  Padding padding = Padding::Valid;
+  DType activations = DType::Int8;
+  bool bias = true;
+};
+
+// CONV_2D on a 1x5x5x4 input with two output channels; input zero point -3 (offset 3).
+OneOp conv_layer(const ConvLayer& l) {
+  OneOp m;
+  const bool int16 = l.activations == DType::Int16;
+  const bool real = l.activations == DType::Float32;
+  const std::vector<float> scale = real ? std::vector<float>{} : std::vector<float>{0.5f};
+  const int32_t x = m.tensor("x", {1, 5, 5, 4}, l.activations, scale, {real || int16 ? 0 : -3});
+  const int32_t taps = l.filter_h * l.filter_w * l.filter_c;
+  std::vector<int8_t> weights(static_cast<size_t>(2 * taps));
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(int(i) - 4);
+  std::vector<float> weights_float(weights.begin(), weights.end());
+  const int32_t w = real ? m.constant<float>("w", {2, l.filter_h, l.filter_w, l.filter_c},
+                                             DType::Float32, weights_float)
+                         : m.constant<int8_t>("w", {2, l.filter_h, l.filter_w, l.filter_c},
+                                              DType::Int8, weights, {0.25f, 0.125f});
+  std::vector<int32_t> inputs = {x, w};
+  if (l.bias) {
+    if (real) {
+      inputs.push_back(m.constant<float>("b", {2}, DType::Float32, {1.0f, 2.0f}));
+    } else if (int16) {
+      inputs.push_back(m.constant<int64_t>("b", {2}, DType::Int64, {100, -200}, {0.125f, 0.0625f}));
+    } else {
+      inputs.push_back(m.constant<int32_t>("b", {2}, DType::Int32, {100, -200}, {0.125f, 0.0625f}));
+    }
+  }
+  const int32_t out_hw = l.padding == Padding::Same
+                             ? (5 + l.stride - 1) / l.stride
+                             : (5 - (l.filter_h - 1) * l.dilation - 1) / l.stride + 1;
+  const int32_t y = m.tensor("y", {1, out_hw, out_hw, 2}, l.activations, scale, {0});
+  model::Conv2DOptions o;
+  o.padding = l.padding;
+  o.stride_h = o.stride_w = l.stride;
+  o.dilation_h = o.dilation_w = l.dilation;
+  m.op(BuiltinOp::CONV_2D, inputs, {y}, o);
+  return m;
+}
+
+TEST(KernelVariantsTest, Conv1x1OnCortexM4IsTheDspKernelWithFoldedBias) {
+  const OneOp m = conv_layer({});
+  const KernelCall call = m.lowered(Core::CortexM4);
+  EXPECT_EQ(call.kernel, "conv_1x1_s8_dsp");
+  EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  const ConstantArray* bias = folded_bias(call);
+  ASSERT_NE(bias, nullptr);
+  // Weights -4, -3, -2, -1 (sum -10) and 0, 1, 2, 3 (sum 6); input offset 3: 100 + 3 * -10 = 70,
+  // -200 + 3 * 6 = -182.
+  EXPECT_EQ(std::get<std::vector<int32_t>>(bias->values), (std::vector<int32_t>{70, -182}));
+}
+
+TEST(KernelVariantsTest, Conv1x1WithoutBiasFoldsTheOffsetAlone) {
+  const KernelCall call = conv_layer({.bias = false}).lowered(Core::CortexM4);
+  ASSERT_EQ(call.kernel, "conv_1x1_s8_dsp");
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+            (std::vector<int32_t>{-30, 18}));
+}
+
+TEST(KernelVariantsTest, HostKeepsThePortableConv) {
+  EXPECT_EQ(conv_layer({}).lowered(Core::Host).kernel, "conv");
+  EXPECT_EQ(conv_layer({}).lowered(Core::Host).source, "conv");
+  const KernelCall three = conv_layer({.filter_h = 3, .filter_w = 3}).lowered(Core::Host);
+  EXPECT_EQ(three.kernel, "conv");
+  EXPECT_EQ(three.scratch_bytes, 0);
+}
+
+TEST(KernelVariantsTest, Conv1x1OnCortexM55IsTheMveKernelWithTheModelsBias) {
+  const OneOp m = conv_layer({});
+  const KernelCall call = m.lowered(Core::CortexM55);
+  EXPECT_EQ(call.kernel, "conv_1x1_s8_mve");
+  EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  EXPECT_EQ(folded_bias(call), nullptr);
+  // Tensors x, w, b, y of conv_layer in that order: input, filter, bias, output.
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
+  const KernelCall unbiased = conv_layer({.bias = false}).lowered(Core::CortexM55);
+  EXPECT_EQ(unbiased.kernel, "conv_1x1_s8_mve");
+  EXPECT_EQ(pointed_tensors(unbiased), (std::vector<int32_t>{0, 1, -1, 2}));
+}
+
+TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
+  const std::vector<std::pair<std::string, ConvLayer>> layers = {
+      {"3x3 filter", {.filter_h = 3, .filter_w = 3}},
+      {"stride 2", {.stride = 2}},
+      {"dilation 2", {.filter_h = 3, .filter_w = 3, .dilation = 2}},
+      {"SAME padding of a 3x3 filter", {.filter_h = 3, .filter_w = 3, .padding = Padding::Same}},
+  };
+  for (const auto& [what, layer] : layers) {
+    // Cortex-M4: two windows of filter_h x filter_w x 4 channels; Cortex-M55: one.
+    const KernelCall m4 = conv_layer(layer).lowered(Core::CortexM4);
+    EXPECT_EQ(m4.kernel, "conv_s8_dsp") << what;
+    EXPECT_EQ(m4.source, "cortex-m4/conv_s8_dsp") << what;
+    EXPECT_EQ(m4.scratch_bytes, 2 * layer.filter_h * layer.filter_w * 4) << what;
+    EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m4.arguments.back())) << what;
+    const KernelCall m55 = conv_layer(layer).lowered(Core::CortexM55);
+    EXPECT_EQ(m55.kernel, "conv_s8_mve") << what;
+    EXPECT_EQ(m55.source, "cortex-m55/conv_s8_mve") << what;
+    EXPECT_EQ(m55.scratch_bytes, layer.filter_h * layer.filter_w * 4) << what;
+    EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m55.arguments.back())) << what;
+  }
+  // 3x3 weights -4 .. 31 (sum 486) and 32 .. 67 (sum 1782); input offset 3.
+  for (Core core : {Core::CortexM4, Core::CortexM55}) {
+    const KernelCall call = conv_layer({.filter_h = 3, .filter_w = 3}).lowered(core);
+    ASSERT_NE(folded_bias(call), nullptr);
+    EXPECT_TRUE(folded_bias(call)->weights);
+    EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+              (std::vector<int32_t>{100 + 3 * 486, -200 + 3 * 1782}));
+  }
+}
+
+TEST(KernelVariantsTest, ConvLayersTheVariantsDoNotCoverStayPortable) {
+  const std::vector<std::pair<std::string, ConvLayer>> layers = {
+      {"two groups", {.filter_c = 2}},
+      {"int16 activations", {.activations = DType::Int16}},
+      {"float", {.activations = DType::Float32}},
+  };
+  for (const auto& [what, layer] : layers) {
+    for (Core core : {Core::CortexM4, Core::CortexM55}) {
+      const KernelCall call = conv_layer(layer).lowered(core);
+      EXPECT_EQ(call.kernel, "conv") << what << " on " << board::core_name(core);
+      EXPECT_EQ(call.source, "conv") << what << " on " << board::core_name(core);
+    }
+  }
+}
+
+// DEPTHWISE_CONV_2D int8, 3x3 SAME over a 1x6x6x4 input with `multiplier` outputs per channel.
+OneOp depthwise_layer(int32_t multiplier) {
+  OneOp m;
+  const int32_t channels = 4 * multiplier;
+  const int32_t x = m.tensor("x", {1, 6, 6, 4}, DType::Int8, {0.5f}, {-3});
+  std::vector<int8_t> weights(static_cast<size_t>(9 * channels));
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(int(i % 7) - 3);
+  const int32_t w = m.constant<int8_t>("w", {1, 3, 3, channels}, DType::Int8, weights,
+                                       std::vector<float>(static_cast<size_t>(channels), 0.25f));
+  m.at(w).quantization.quantized_dimension = 3;  // a depthwise filter's channels are last
+  const int32_t b = m.constant<int32_t>("b", {channels}, DType::Int32,
+                                        std::vector<int32_t>(static_cast<size_t>(channels), 7),
+                                        std::vector<float>(static_cast<size_t>(channels), 0.125f));
+  const int32_t y = m.tensor("y", {1, 6, 6, channels}, DType::Int8, {1.0f}, {0});
+  model::DepthwiseConv2DOptions o;
+  o.stride_h = o.stride_w = 1;
+  o.depth_multiplier = multiplier;
+  m.op(BuiltinOp::DEPTHWISE_CONV_2D, {x, w, b}, {y}, o);
+  return m;
+}
+
+TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrTheMveKernel) {
+  for (Core core : {Core::CortexM4, Core::CortexM55}) {
+    const KernelCall call = depthwise_layer(1).lowered(core);
+    const bool m4 = core == Core::CortexM4;
+    EXPECT_EQ(call.kernel, m4 ? "depthwise_conv_s8_dsp" : "depthwise_conv_s8_mve");
+    EXPECT_EQ(call.source, m4 ? "cortex-m4/conv_s8_dsp" : "cortex-m55/conv_s8_mve");
+    EXPECT_EQ(call.scratch_bytes, 0);
+    // The model's bias, no prepared constants: input, filter, bias, output.
+    EXPECT_EQ(folded_bias(call), nullptr);
+    EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
+    EXPECT_EQ(depthwise_layer(2).lowered(core).kernel, "depthwise_conv");
+  }
+  EXPECT_EQ(depthwise_layer(1).lowered(Core::Host).kernel, "depthwise_conv");
+}
+
+// FULLY_CONNECTED int8 [2, 5] x [3, 5]; input zero point 10 (offset -10).
+OneOp fully_connected(int64_t weights_zero_point, bool per_channel) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {2, 5}, DType::Int8, {0.5f}, {10});
+  std::vector<int8_t> weights(15);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(i);
+  const std::vector<float> scales =
+      per_channel ? std::vector<float>{0.25f, 0.5f, 0.75f} : std::vector<float>{0.25f};
+  const int32_t w = m.constant<int8_t>("w", {3, 5}, DType::Int8, weights, scales);
+  m.at(w).quantization.zero_point.assign(scales.size(), weights_zero_point);
+  const int32_t b = m.constant<int32_t>("b", {3}, DType::Int32, {1, 2, 3}, {0.125f});
+  const int32_t y = m.tensor("y", {2, 3}, DType::Int8, {1.0f}, {0});
+  m.op(BuiltinOp::FULLY_CONNECTED, {x, w, b}, {y}, model::FullyConnectedOptions{});
+  return m;
+}
+
+TEST(KernelVariantsTest, FullyConnectedOnCortexM4IsTheDspKernel) {
+  for (bool per_channel : {false, true}) {
+    const KernelCall call = fully_connected(0, per_channel).lowered(Core::CortexM4);
+    EXPECT_EQ(call.kernel, "fully_connected_s8_dsp");
+    EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+    // Row sums 0+..+4 = 10, 35, 60; offset -10.
+    EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+              (std::vector<int32_t>{1 - 100, 2 - 350, 3 - 600}));
+  }
+  EXPECT_EQ(fully_connected(0, false).lowered(Core::Host).kernel, "fully_connected");
+}
+
+TEST(KernelVariantsTest, FullyConnectedWithAsymmetricWeightsStaysPortableOnCortexM4) {
+  EXPECT_EQ(fully_connected(3, false).lowered(Core::CortexM4).kernel, "fully_connected");
+}
+
+TEST(KernelVariantsTest, FullyConnectedOnCortexM55IsTheMveKernelWithAnyWeightsOffset) {
+  for (int64_t zero_point : {0, 3}) {
+    for (bool per_channel : {false, true}) {
+      if (per_channel && zero_point != 0) continue;  // per-channel weights are symmetric
+      const KernelCall call = fully_connected(zero_point, per_channel).lowered(Core::CortexM55);
+      EXPECT_EQ(call.kernel, "fully_connected_s8_mve");
+      EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
+      EXPECT_EQ(folded_bias(call), nullptr);
+      // The portable argument list: the weights offset (-zero point) as the fourth argument.
+      ASSERT_GE(call.arguments.size(), 4u);
+      EXPECT_EQ(std::get<int32_t>(call.arguments[3]), -zero_point);
+      EXPECT_EQ(std::get<bool>(call.arguments[2]), per_channel);
+      EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
+    }
+  }
+}
+
+// ADD or SUB int8 of `shape1` and `shape2` into [2, 3, 7] with scales 0.05, 0.02 -> 0.06 and
+// zero points 5, -9 -> -3.
+OneOp arithmetic(BuiltinOp op, std::vector<int32_t> shape1, std::vector<int32_t> shape2) {
+  OneOp m;
+  const int32_t x = m.tensor("x", shape1, DType::Int8, {0.05f}, {5});
+  const int32_t z = m.tensor("z", shape2, DType::Int8, {0.02f}, {-9});
+  const int32_t y = m.tensor("y", {2, 3, 7}, DType::Int8, {0.06f}, {-3});
+  m.op(op, {x, z}, {y}, model::ArithmeticOptions{});
+  return m;
+}
+
+TEST(KernelVariantsTest, SameShapeInt8AddAndSubOnCortexMLookUpTheirInputsAndMatchPortable) {
+  for (BuiltinOp op : {BuiltinOp::ADD, BuiltinOp::SUB}) {
+    const OneOp m = arithmetic(op, {2, 3, 7}, {2, 3, 7});
+    const KernelCall portable = m.lowered(Core::Host);
+    EXPECT_EQ(portable.kernel, op == BuiltinOp::ADD ? "add" : "sub");
+    for (Core core : {Core::CortexM4, Core::CortexM55}) {
+      const KernelCall lookup = m.lowered(core);
+      EXPECT_EQ(lookup.kernel, "add_s8_lookup");
+      EXPECT_EQ(lookup.source, "cortex-m/add_s8_lookup");
+      EXPECT_EQ(std::get<int32_t>(lookup.arguments[1]), 42);
+      // Every int8 value of both inputs, in all combinations over 256 runs of 42 elements.
+      std::vector<int8_t> x(42), z(42), expected(42), actual(42);
+      int differing = 0;
+      std::vector<bool> seen(256, false);  // output values met, as value + 128
+      for (int run = 0; run < 256; ++run) {
+        for (int i = 0; i < 42; ++i) {
+          x[static_cast<size_t>(i)] = static_cast<int8_t>(run - 128);
+          z[static_cast<size_t>(i)] = static_cast<int8_t>((run * 7 + i * 37) % 256 - 128);
+        }
+        const auto storage = [&](std::vector<int8_t>& out) {
+          return HostStorage{[&x, &z, &out](int32_t t) -> void* {
+                               return t == 0 ? x.data() : (t == 1 ? z.data() : out.data());
+                             },
+                             nullptr};
+        };
+        portable.bind(portable, storage(expected))();
+        lookup.bind(lookup, storage(actual))();
+        differing += expected != actual;
+        for (int8_t v : expected) seen[static_cast<size_t>(v + 128)] = true;
+      }
+      EXPECT_EQ(differing, 0) << board::core_name(core);
+      // The outputs span most of the range: the requantization is exercised, not the clamp.
+      EXPECT_GT(std::count(seen.begin(), seen.end(), true), 150);
+    }
+    EXPECT_EQ(arithmetic(op, {2, 3, 7}, {1, 1, 7}).lowered(Core::CortexM4).kernel,
+              op == BuiltinOp::ADD ? "add" : "sub");
+  }
+}
+
+TEST(KernelVariantsTest, LowerTakesTheCoreForEveryLayerAndKeepsThePlan) {
+  OneOp m = conv_layer({});
+  m.io({0}, {m.model().main().operators.front().outputs.front()});
+  const LoweredModel host = lower(m.model());
+  const LoweredModel m4 = lower(m.model(), Core::CortexM4);
+  ASSERT_EQ(host.calls.size(), 1u);
+  ASSERT_EQ(m4.calls.size(), 1u);
+  EXPECT_EQ(host.calls[0].kernel, "conv");
+  EXPECT_EQ(m4.calls[0].kernel, "conv_1x1_s8_dsp");
+  EXPECT_EQ(m4.analysis.plan.arena_bytes, host.analysis.plan.arena_bytes);
+}
+
+}  // namespace
+}  // namespace tinydeploy::lowering
