@@ -45,10 +45,13 @@ Data random_data(const Case& c, std::mt19937& rng) {
   std::uniform_int_distribution<int32_t> bias(-100000, 100000);
   std::uniform_int_distribution<int32_t> multiplier(1 << 30, INT32_MAX);
   std::uniform_int_distribution<int32_t> shift(-12, -4);
+  // Some scales near or above 1: the stores' shift of 1, no shift and left shifts (which
+  // the variants apply by the definition rather than by the folded right-shift form).
+  std::uniform_int_distribution<int32_t> large_shift(-2, 2);
   const int32_t scales = c.per_channel ? c.units : 1;
   for (int32_t i = 0; i < scales; ++i) {
     d.multiplier.push_back(multiplier(rng));
-    d.shift.push_back(shift(rng));
+    d.shift.push_back(i % 4 == 3 ? large_shift(rng) : shift(rng));
   }
   d.activation = {-c.input_zero_point, c.output_zero_point, c.low, c.high};
   for (int32_t u = 0; u < c.units; ++u) {

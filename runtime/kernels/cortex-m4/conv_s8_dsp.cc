@@ -195,9 +195,18 @@ struct Requantizer {
         min(activation.min),
         max(activation.max) {}
 
+  // Right shifts (every layer of the shared models) take the folded form, whose result is at
+  // most 2^30 in magnitude, so the offset is added without a saturation test; others the
+  // definition.
   int8_t operator()(int32_t sum, int32_t unit) const {
     const int32_t c = unit * channel_step;
-    const int32_t scaled = multiply_by_quantized_multiplier(sum, multiplier[c], shift[c]);
+    const int32_t s = shift[c];
+    if (s < 0) {
+      const int32_t value =
+          multiply_by_quantized_multiplier_right(sum, multiplier[c], s) + output_offset;
+      return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
+    }
+    const int32_t scaled = multiply_by_quantized_multiplier(sum, multiplier[c], s);
     return static_cast<int8_t>(clamp_with_offset(scaled, output_offset, min, max));
   }
 };
