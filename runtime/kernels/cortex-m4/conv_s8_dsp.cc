@@ -310,6 +310,22 @@ inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, 
   }
 }
 
+// A 3x3 window without dilation at an edge of the input: kColumns adjacent taps per row
+// unrolled, `rows` rows looped. `in` and `w` point at the first row's first tap inside the input.
+template <int kColumns>
+inline void depthwise_3x3_part(const int8_t* in, const int8_t* w, int32_t rows, size_t row_stride,
+                               size_t tap_stride, int32_t offset_pair, FourSums& sums) {
+  for (int32_t row = 0; row < rows; ++row) {
+#pragma GCC unroll 3
+    for (int kx = 0; kx < kColumns; ++kx) {
+      const size_t step = static_cast<size_t>(kx) * tap_stride;
+      depthwise_tap(in + step, w + step, offset_pair, sums);
+    }
+    in += row_stride;
+    w += 3 * tap_stride;
+  }
+}
+
 }  // namespace
 
 void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
@@ -388,6 +404,30 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
             FourSums sums{0, 0, 0, 0};
             if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
             depthwise_3x3(window + c, weights + c, row_stride, tap_stride, offset_pair, sums);
+            out[c] = store(sums.s0, c);
+            out[c + 1] = store(sums.s1, c + 1);
+            out[c + 2] = store(sums.s2, c + 2);
+            out[c + 3] = store(sums.s3, c + 3);
+          }
+        } else if (filter.h == 3 && filter.w == 3 && g.dilation_h == 1 && g.dilation_w == 1 &&
+                   ky_end > ky_begin && kx_end - kx_begin >= 2) {
+          // The window at an edge: two or three of its columns inside the input, some rows.
+          const int32_t rows = ky_end - ky_begin;
+          const size_t first_tap = static_cast<size_t>(y0 + ky_begin) * row_stride +
+                                   static_cast<size_t>(x0 + kx_begin) * tap_stride;
+          const int8_t* window = image + first_tap;
+          const int8_t* w_first =
+              weights + static_cast<size_t>(3 * ky_begin + kx_begin) * tap_stride;
+          for (; c + 4 <= channels; c += 4) {
+            FourSums sums{0, 0, 0, 0};
+            if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+            if (kx_end - kx_begin == 3) {
+              depthwise_3x3_part<3>(window + c, w_first + c, rows, row_stride, tap_stride,
+                                    offset_pair, sums);
+            } else {
+              depthwise_3x3_part<2>(window + c, w_first + c, rows, row_stride, tap_stride,
+                                    offset_pair, sums);
+            }
             out[c] = store(sums.s0, c);
             out[c + 1] = store(sums.s1, c + 1);
             out[c + 2] = store(sums.s2, c + 2);
