@@ -122,55 +122,123 @@ struct BlockSums {
   int32_t r1u1;
 };
 
-// Adds the dot products of input rows `in0` (and `in1` with kTwoRows) with weight rows `w0`
-// (and `w1` with kTwoUnits) over `features` values to `sums`. Four features per step: each
-// word loaded is split into its even and odd bytes once and used for two sums.
+// Four features of dot_block's sums, from rows `in0`, `in1` and units `w0`, `w1` on.
 template <bool kTwoRows, bool kTwoUnits>
-inline BlockSums dot_block(const int8_t* in0, const int8_t* in1, const int8_t* w0, const int8_t* w1,
-                           int32_t features, BlockSums sums) {
-  for (int32_t steps = features >> 2; steps > 0; --steps) {
-    const uint32_t x0 = load_word(in0);
-    in0 += 4;
-    const int32_t x0_even = even_bytes(x0);
-    const int32_t x0_odd = odd_bytes(x0);
-    const uint32_t v0 = load_word(w0);
-    w0 += 4;
-    const int32_t v0_even = even_bytes(v0);
-    const int32_t v0_odd = odd_bytes(v0);
-    sums.r0u0 = dual_multiply_accumulate(x0_odd, v0_odd,
-                                         dual_multiply_accumulate(x0_even, v0_even, sums.r0u0));
-    if constexpr (kTwoUnits) {
-      const uint32_t v1 = load_word(w1);
-      w1 += 4;
-      const int32_t v1_even = even_bytes(v1);
-      const int32_t v1_odd = odd_bytes(v1);
-      sums.r0u1 = dual_multiply_accumulate(x0_odd, v1_odd,
-                                           dual_multiply_accumulate(x0_even, v1_even, sums.r0u1));
-      if constexpr (kTwoRows) {
-        const uint32_t x1 = load_word(in1);
-        in1 += 4;
-        const int32_t x1_even = even_bytes(x1);
-        const int32_t x1_odd = odd_bytes(x1);
-        sums.r1u0 = dual_multiply_accumulate(x1_odd, v0_odd,
-                                             dual_multiply_accumulate(x1_even, v0_even, sums.r1u0));
-        sums.r1u1 = dual_multiply_accumulate(x1_odd, v1_odd,
-                                             dual_multiply_accumulate(x1_even, v1_even, sums.r1u1));
-      }
-    } else if constexpr (kTwoRows) {
+inline void dot_step(const int8_t* in0, const int8_t* in1, const int8_t* w0, const int8_t* w1,
+                     BlockSums& sums) {
+  const uint32_t x0 = load_word(in0);
+  const int32_t x0_even = even_bytes(x0);
+  const int32_t x0_odd = odd_bytes(x0);
+  const uint32_t v0 = load_word(w0);
+  const int32_t v0_even = even_bytes(v0);
+  const int32_t v0_odd = odd_bytes(v0);
+  sums.r0u0 = dual_multiply_accumulate(x0_odd, v0_odd,
+                                       dual_multiply_accumulate(x0_even, v0_even, sums.r0u0));
+  if constexpr (kTwoUnits) {
+    const uint32_t v1 = load_word(w1);
+    const int32_t v1_even = even_bytes(v1);
+    const int32_t v1_odd = odd_bytes(v1);
+    sums.r0u1 = dual_multiply_accumulate(x0_odd, v1_odd,
+                                         dual_multiply_accumulate(x0_even, v1_even, sums.r0u1));
+    if constexpr (kTwoRows) {
       const uint32_t x1 = load_word(in1);
-      in1 += 4;
-      sums.r1u0 = dual_multiply_accumulate(
-          odd_bytes(x1), v0_odd, dual_multiply_accumulate(even_bytes(x1), v0_even, sums.r1u0));
+      const int32_t x1_even = even_bytes(x1);
+      const int32_t x1_odd = odd_bytes(x1);
+      sums.r1u0 = dual_multiply_accumulate(x1_odd, v0_odd,
+                                           dual_multiply_accumulate(x1_even, v0_even, sums.r1u0));
+      sums.r1u1 = dual_multiply_accumulate(x1_odd, v1_odd,
+                                           dual_multiply_accumulate(x1_even, v1_even, sums.r1u1));
+    }
+  } else if constexpr (kTwoRows) {
+    const uint32_t x1 = load_word(in1);
+    sums.r1u0 = dual_multiply_accumulate(
+        odd_bytes(x1), v0_odd, dual_multiply_accumulate(even_bytes(x1), v0_even, sums.r1u0));
+  }
+}
+
+#if TINYDEPLOY_HAS_DSP
+
+// Four features of a two-rows-by-two-units block (rows and units `next` bytes apart): the words
+// of row 0 and unit 0 loaded with post-increment, those of row 1 and unit 1 at the offset; six
+// registers for the halves, so the loop needs fourteen in all and GCC would spill some.
+#define TINYDEPLOY_DOT_2X2_FOUR                    \
+  "ldr %[x_odd], [%[in]], #4\n\t"                  \
+  "ldr %[v_odd], [%[w]], #4\n\t"                   \
+  "sxtb16 %[x_even], %[x_odd]\n\t"                 \
+  "sxtb16 %[x_odd], %[x_odd], ror #8\n\t"          \
+  "sxtb16 %[v_even], %[v_odd]\n\t"                 \
+  "sxtb16 %[v_odd], %[v_odd], ror #8\n\t"          \
+  "smlad %[s00], %[x_even], %[v_even], %[s00]\n\t" \
+  "smlad %[s00], %[x_odd], %[v_odd], %[s00]\n\t"   \
+  "ldr %[u_odd], [%[w], %[next_before]]\n\t"       \
+  "sxtb16 %[u_even], %[u_odd]\n\t"                 \
+  "sxtb16 %[u_odd], %[u_odd], ror #8\n\t"          \
+  "smlad %[s01], %[x_even], %[u_even], %[s01]\n\t" \
+  "smlad %[s01], %[x_odd], %[u_odd], %[s01]\n\t"   \
+  "ldr %[x_odd], [%[in], %[next_before]]\n\t"      \
+  "sxtb16 %[x_even], %[x_odd]\n\t"                 \
+  "sxtb16 %[x_odd], %[x_odd], ror #8\n\t"          \
+  "smlad %[s10], %[x_even], %[v_even], %[s10]\n\t" \
+  "smlad %[s10], %[x_odd], %[v_odd], %[s10]\n\t"   \
+  "smlad %[s11], %[x_even], %[u_even], %[s11]\n\t" \
+  "smlad %[s11], %[x_odd], %[u_odd], %[s11]\n\t"
+
+// `pairs` (at least 1) times eight features of the 2x2 block, advancing `in` and `w`.
+inline void dot_2x2_by_eight(const int8_t*& in, const int8_t*& w, size_t next, int32_t pairs,
+                             BlockSums& sums) {
+  const int8_t* const end = in + 8 * static_cast<size_t>(pairs);
+  // The post-incremented loads have moved `in` and `w` 4 bytes on when the offset loads run.
+  const size_t next_before = next - 4;
+  uint32_t x_even, x_odd, v_even, v_odd, u_even, u_odd;
+  __asm__(
+      "1:\n\t" TINYDEPLOY_DOT_2X2_FOUR TINYDEPLOY_DOT_2X2_FOUR
+      "cmp %[in], %[end]\n\t"
+      "bne 1b\n\t"
+      : [s00] "+r"(sums.r0u0), [s01] "+r"(sums.r0u1), [s10] "+r"(sums.r1u0), [s11] "+r"(sums.r1u1),
+        [in] "+r"(in), [w] "+r"(w), [x_even] "=&r"(x_even), [x_odd] "=&r"(x_odd),
+        [v_even] "=&r"(v_even), [v_odd] "=&r"(v_odd), [u_even] "=&r"(u_even), [u_odd] "=&r"(u_odd)
+      : [next_before] "r"(next_before), [end] "r"(end)
+      : "cc", "memory");
+}
+
+#undef TINYDEPLOY_DOT_2X2_FOUR
+
+#endif
+
+// Adds the dot products of input row `in0` (and the next row, `features` bytes on, with
+// kTwoRows) with weight row `w0` (and the next one with kTwoUnits) over `features` values to
+// `sums`. Four features per step: each word loaded is split into its even and odd bytes once
+// and used for two sums. On the DSP cores the 2x2 block (the hot one) takes eight features per
+// step in assembly.
+template <bool kTwoRows, bool kTwoUnits>
+inline BlockSums dot_block(const int8_t* in0, const int8_t* w0, int32_t features, BlockSums sums) {
+  const size_t next = static_cast<size_t>(features);
+  int32_t steps = features >> 2;
+#if TINYDEPLOY_HAS_DSP
+  if constexpr (kTwoRows && kTwoUnits) {
+    if (steps >= 2) {
+      dot_2x2_by_eight(in0, w0, next, steps >> 1, sums);
+      steps &= 1;
     }
   }
-  for (int32_t k = 0; k < (features & 3); ++k) {
+#endif
+  const int8_t* in1 = in0 + next;
+  const int8_t* w1 = w0 + next;
+  for (; steps > 0; --steps) {
+    dot_step<kTwoRows, kTwoUnits>(in0, in1, w0, w1, sums);
+    in0 += 4;
+    w0 += 4;
+    if constexpr (kTwoRows) in1 += 4;
+    if constexpr (kTwoUnits) w1 += 4;
+  }
+  for (size_t k = 0; k < static_cast<size_t>(features & 3); ++k) {
     const int32_t x0 = in0[k];
     sums.r0u0 = wrapping_add(sums.r0u0, x0 * w0[k]);
-    if constexpr (kTwoUnits) sums.r0u1 = wrapping_add(sums.r0u1, x0 * w1[k]);
+    if constexpr (kTwoUnits) sums.r0u1 = wrapping_add(sums.r0u1, x0 * w0[next + k]);
     if constexpr (kTwoRows) {
-      const int32_t x1 = in1[k];
+      const int32_t x1 = in0[next + k];
       sums.r1u0 = wrapping_add(sums.r1u0, x1 * w0[k]);
-      if constexpr (kTwoUnits) sums.r1u1 = wrapping_add(sums.r1u1, x1 * w1[k]);
+      if constexpr (kTwoUnits) sums.r1u1 = wrapping_add(sums.r1u1, x1 * w0[next + k]);
     }
   }
   return sums;
@@ -241,15 +309,13 @@ class MatrixProduct {
     const int32_t units = units_;
     const int8_t* const weights = weights_;
     const int32_t* const folded_bias = folded_bias_;
-    const int8_t* in1 = in0 + features;
     int8_t* out1 = out0 + units;
     int32_t unit = 0;
     for (; unit + 2 <= units; unit += 2) {
       const int8_t* w0 = weights + unit * features;
       const int32_t b0 = folded_bias[unit];
       const int32_t b1 = folded_bias[unit + 1];
-      const BlockSums sums =
-          dot_block<kTwoRows, true>(in0, in1, w0, w0 + features, features, {b0, b1, b0, b1});
+      const BlockSums sums = dot_block<kTwoRows, true>(in0, w0, features, {b0, b1, b0, b1});
       out0[unit] = store(sums.r0u0, unit);
       out0[unit + 1] = store(sums.r0u1, unit + 1);
       if constexpr (kTwoRows) {
@@ -259,8 +325,8 @@ class MatrixProduct {
     }
     if (unit < units) {
       const int32_t b0 = folded_bias[unit];
-      const BlockSums sums = dot_block<kTwoRows, false>(in0, in1, weights + unit * features,
-                                                        nullptr, features, {b0, 0, b0, 0});
+      const BlockSums sums =
+          dot_block<kTwoRows, false>(in0, weights + unit * features, features, {b0, 0, b0, 0});
       out0[unit] = store(sums.r0u0, unit);
       if constexpr (kTwoRows) out1[unit] = store(sums.r1u0, unit);
     }
