@@ -22,6 +22,13 @@ inline uint32_t load_word(const int8_t* p) {
   return word;
 }
 
+// Makes `pointer` a value the optimizer cannot derive from earlier ones (an empty assembly
+// statement that may have changed it): addresses computed from it stay computed from it.
+template <typename T>
+inline void hide_from_optimizer(T*& pointer) {
+  __asm__("" : "+r"(pointer));
+}
+
 #if TINYDEPLOY_HAS_DSP
 
 // Bytes 0 and 2 of the word, sign-extended into two 16-bit halves (SXTB16).
@@ -365,15 +372,56 @@ inline void depthwise_tap(const int8_t* in, const int8_t* w, int32_t offset_pair
 // no loop state competes with the sums for registers.
 inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, size_t tap_stride,
                           int32_t offset_pair, FourSums& sums) {
+#if TINYDEPLOY_HAS_DSP
+  // In assembly: GCC keeps the tap addresses as induction variables of the channel loop, most
+  // of them on the stack, and hoists the loads into more registers than the core has. Here
+  // thirteen registers suffice: the taps of a row at `in`, `in + tap_stride` and
+  // `in + 2 * tap_stride` (a shifted register offset), the same for the weights.
+#define TINYDEPLOY_DEPTHWISE_TAP(at_x, at_w)      \
+  "ldr %[x], " at_x                               \
+  "\n\t"                                          \
+  "ldr %[v], " at_w                               \
+  "\n\t"                                          \
+  "sxtab16 %[x_even], %[pair], %[x]\n\t"          \
+  "sxtab16 %[x], %[pair], %[x], ror #8\n\t"       \
+  "sxtb16 %[v_even], %[v]\n\t"                    \
+  "sxtb16 %[v], %[v], ror #8\n\t"                 \
+  "smlabb %[s0], %[x_even], %[v_even], %[s0]\n\t" \
+  "smlatt %[s2], %[x_even], %[v_even], %[s2]\n\t" \
+  "smlabb %[s1], %[x], %[v], %[s1]\n\t"           \
+  "smlatt %[s3], %[x], %[v], %[s3]\n\t"
+#define TINYDEPLOY_DEPTHWISE_ROW                                \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in]]", "[%[w]]")                 \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap]]", "[%[w], %[tap]]") \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap], lsl #1]", "[%[w], %[tap], lsl #1]")
+#define TINYDEPLOY_DEPTHWISE_NEXT_ROW \
+  "add %[in], %[in], %[row]\n\t"      \
+  "add %[w], %[w], %[tap]\n\t"        \
+  "add %[w], %[w], %[tap], lsl #1\n\t"
+  uint32_t x, x_even, v, v_even;
+  __asm__(TINYDEPLOY_DEPTHWISE_ROW TINYDEPLOY_DEPTHWISE_NEXT_ROW TINYDEPLOY_DEPTHWISE_ROW
+              TINYDEPLOY_DEPTHWISE_NEXT_ROW TINYDEPLOY_DEPTHWISE_ROW
+          : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+            [in] "+r"(in), [w] "+r"(w), [x] "=&r"(x), [x_even] "=&r"(x_even), [v] "=&r"(v),
+            [v_even] "=&r"(v_even)
+          : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "r"(row_stride)
+          : "memory");
+#undef TINYDEPLOY_DEPTHWISE_NEXT_ROW
+#undef TINYDEPLOY_DEPTHWISE_ROW
+#undef TINYDEPLOY_DEPTHWISE_TAP
+#else
+  hide_from_optimizer(in);
+  hide_from_optimizer(w);
+  const size_t two_taps = 2 * tap_stride;
 #pragma GCC unroll 3
   for (int ky = 0; ky < 3; ++ky) {
-#pragma GCC unroll 3
-    for (int kx = 0; kx < 3; ++kx) {
-      depthwise_tap(
-          in + static_cast<size_t>(ky) * row_stride + static_cast<size_t>(kx) * tap_stride,
-          w + static_cast<size_t>(3 * ky + kx) * tap_stride, offset_pair, sums);
-    }
+    depthwise_tap(in, w, offset_pair, sums);
+    depthwise_tap(in + tap_stride, w + tap_stride, offset_pair, sums);
+    depthwise_tap(in + two_taps, w + two_taps, offset_pair, sums);
+    in += row_stride;
+    w += 3 * tap_stride;
   }
+#endif
 }
 
 // A 3x3 window without dilation at an edge of the input: kColumns adjacent taps per row
