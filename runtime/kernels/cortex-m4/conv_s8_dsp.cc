@@ -368,15 +368,9 @@ inline void depthwise_tap(const int8_t* in, const int8_t* w, int32_t offset_pair
   sums.s3 = multiply_accumulate_high(x_odd, w_odd, sums.s3);
 }
 
-// A whole 3x3 window without dilation, every tap inside the input: the nine taps unrolled, so
-// no loop state competes with the sums for registers.
-inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, size_t tap_stride,
-                          int32_t offset_pair, FourSums& sums) {
 #if TINYDEPLOY_HAS_DSP
-  // In assembly: GCC keeps the tap addresses as induction variables of the channel loop, most
-  // of them on the stack, and hoists the loads into more registers than the core has. Here
-  // thirteen registers suffice: the taps of a row at `in`, `in + tap_stride` and
-  // `in + 2 * tap_stride` (a shifted register offset), the same for the weights.
+// One tap of four channels in assembly (what depthwise_tap does): the input word at `at_x` and
+// the weight word at `at_w`, widened (the input with the offset added), multiplied per channel.
 #define TINYDEPLOY_DEPTHWISE_TAP(at_x, at_w)      \
   "ldr %[x], " at_x                               \
   "\n\t"                                          \
@@ -395,20 +389,30 @@ inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, 
   TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap]]", "[%[w], %[tap]]") \
   TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap], lsl #1]", "[%[w], %[tap], lsl #1]")
 #define TINYDEPLOY_DEPTHWISE_NEXT_ROW \
-  "add %[in], %[in], %[row]\n\t"      \
+  "ldr %[x], %[row]\n\t"              \
+  "add %[in], %[in], %[x]\n\t"        \
   "add %[w], %[w], %[tap]\n\t"        \
   "add %[w], %[w], %[tap], lsl #1\n\t"
+#endif
+
+// A whole 3x3 window without dilation, every tap inside the input: the nine taps unrolled, so
+// no loop state competes with the sums for registers.
+inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, size_t tap_stride,
+                          int32_t offset_pair, FourSums& sums) {
+#if TINYDEPLOY_HAS_DSP
+  // In assembly: GCC keeps the tap addresses as induction variables of the channel loop, most
+  // of them on the stack, and hoists the loads into more registers than the core has. Here
+  // twelve registers suffice: the taps of a row at `in`, `in + tap_stride` and
+  // `in + 2 * tap_stride` (a shifted register offset), the same for the weights; the row
+  // stride is read from memory once per row.
   uint32_t x, x_even, v, v_even;
   __asm__(TINYDEPLOY_DEPTHWISE_ROW TINYDEPLOY_DEPTHWISE_NEXT_ROW TINYDEPLOY_DEPTHWISE_ROW
               TINYDEPLOY_DEPTHWISE_NEXT_ROW TINYDEPLOY_DEPTHWISE_ROW
           : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
             [in] "+r"(in), [w] "+r"(w), [x] "=&r"(x), [x_even] "=&r"(x_even), [v] "=&r"(v),
             [v_even] "=&r"(v_even)
-          : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "r"(row_stride)
+          : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "m"(row_stride)
           : "memory");
-#undef TINYDEPLOY_DEPTHWISE_NEXT_ROW
-#undef TINYDEPLOY_DEPTHWISE_ROW
-#undef TINYDEPLOY_DEPTHWISE_TAP
 #else
   hide_from_optimizer(in);
   hide_from_optimizer(w);
@@ -429,6 +433,35 @@ inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, 
 template <int kColumns>
 inline void depthwise_3x3_part(const int8_t* in, const int8_t* w, int32_t rows, size_t row_stride,
                                size_t tap_stride, int32_t offset_pair, FourSums& sums) {
+#if TINYDEPLOY_HAS_DSP
+  // As depthwise_3x3, with the rows counted down in memory: no fourteenth register is free.
+  uint32_t x, x_even, v, v_even;
+  if constexpr (kColumns == 3) {
+    __asm__("1:\n\t" TINYDEPLOY_DEPTHWISE_ROW TINYDEPLOY_DEPTHWISE_NEXT_ROW
+            "ldr %[x], %[rows]\n\t"
+            "subs %[x], %[x], #1\n\t"
+            "str %[x], %[rows]\n\t"
+            "bne 1b\n\t"
+            : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+              [in] "+r"(in), [w] "+r"(w), [rows] "+m"(rows), [x] "=&r"(x), [x_even] "=&r"(x_even),
+              [v] "=&r"(v), [v_even] "=&r"(v_even)
+            : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "m"(row_stride)
+            : "cc", "memory");
+  } else {
+    static_assert(kColumns == 2);
+    __asm__("1:\n\t" TINYDEPLOY_DEPTHWISE_TAP("[%[in]]", "[%[w]]") TINYDEPLOY_DEPTHWISE_TAP(
+                "[%[in], %[tap]]", "[%[w], %[tap]]") TINYDEPLOY_DEPTHWISE_NEXT_ROW
+            "ldr %[x], %[rows]\n\t"
+            "subs %[x], %[x], #1\n\t"
+            "str %[x], %[rows]\n\t"
+            "bne 1b\n\t"
+            : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+              [in] "+r"(in), [w] "+r"(w), [rows] "+m"(rows), [x] "=&r"(x), [x_even] "=&r"(x_even),
+              [v] "=&r"(v), [v_even] "=&r"(v_even)
+            : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "m"(row_stride)
+            : "cc", "memory");
+  }
+#else
   for (int32_t row = 0; row < rows; ++row) {
 #pragma GCC unroll 3
     for (int kx = 0; kx < kColumns; ++kx) {
@@ -438,7 +471,14 @@ inline void depthwise_3x3_part(const int8_t* in, const int8_t* w, int32_t rows, 
     in += row_stride;
     w += 3 * tap_stride;
   }
+#endif
 }
+
+#if TINYDEPLOY_HAS_DSP
+#undef TINYDEPLOY_DEPTHWISE_NEXT_ROW
+#undef TINYDEPLOY_DEPTHWISE_ROW
+#undef TINYDEPLOY_DEPTHWISE_TAP
+#endif
 
 }  // namespace
 
