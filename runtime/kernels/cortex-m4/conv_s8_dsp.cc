@@ -22,6 +22,23 @@ inline uint32_t load_word(const int8_t* p) {
   return word;
 }
 
+// Four output bytes written by one store: int8 stores may alias any object, so after each
+// single byte the compiler would load the next channel's multiplier and shift again.
+inline void store_four(int8_t* out, int8_t b0, int8_t b1, int8_t b2, int8_t b3) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint32_t word = static_cast<uint32_t>(static_cast<uint8_t>(b0)) |
+                        (static_cast<uint32_t>(static_cast<uint8_t>(b1)) << 8) |
+                        (static_cast<uint32_t>(static_cast<uint8_t>(b2)) << 16) |
+                        (static_cast<uint32_t>(static_cast<uint8_t>(b3)) << 24);
+  memcpy(out, &word, sizeof word);
+#else
+  out[0] = b0;
+  out[1] = b1;
+  out[2] = b2;
+  out[3] = b3;
+#endif
+}
+
 // Makes `pointer` a value the optimizer cannot derive from earlier ones (an empty assembly
 // statement that may have changed it): addresses computed from it stay computed from it.
 template <typename T>
@@ -558,10 +575,8 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
             FourSums sums{0, 0, 0, 0};
             if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
             depthwise_3x3(window + c, weights + c, row_stride, tap_stride, offset_pair, sums);
-            out[c] = store(sums.s0, c);
-            out[c + 1] = store(sums.s1, c + 1);
-            out[c + 2] = store(sums.s2, c + 2);
-            out[c + 3] = store(sums.s3, c + 3);
+            store_four(out + c, store(sums.s0, c), store(sums.s1, c + 1), store(sums.s2, c + 2),
+                       store(sums.s3, c + 3));
           }
         } else if (filter.h == 3 && filter.w == 3 && g.dilation_h == 1 && g.dilation_w == 1 &&
                    ky_end > ky_begin && kx_end - kx_begin >= 2) {
@@ -582,10 +597,8 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
               depthwise_3x3_part<2>(window + c, w_first + c, rows, row_stride, tap_stride,
                                     offset_pair, sums);
             }
-            out[c] = store(sums.s0, c);
-            out[c + 1] = store(sums.s1, c + 1);
-            out[c + 2] = store(sums.s2, c + 2);
-            out[c + 3] = store(sums.s3, c + 3);
+            store_four(out + c, store(sums.s0, c), store(sums.s1, c + 1), store(sums.s2, c + 2),
+                       store(sums.s3, c + 3));
           }
         }
         // Four channels per pass: one word of input and one of weights per tap, split into
@@ -615,10 +628,8 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
               sum3 = multiply_accumulate_high(x_odd, w_odd, sum3);
             }
           }
-          out[c] = store(sum0, c);
-          out[c + 1] = store(sum1, c + 1);
-          out[c + 2] = store(sum2, c + 2);
-          out[c + 3] = store(sum3, c + 3);
+          store_four(out + c, store(sum0, c), store(sum1, c + 1), store(sum2, c + 2),
+                     store(sum3, c + 3));
         }
         for (; c < channels; ++c) {
           int32_t sum = bias != nullptr ? bias[c] : 0;
