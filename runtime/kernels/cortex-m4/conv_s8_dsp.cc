@@ -352,13 +352,18 @@ struct Requantizer {
   // definition.
   int8_t operator()(int32_t sum, int32_t unit) const {
     const int32_t c = unit * channel_step;
-    const int32_t s = shift[c];
-    if (s < 0) {
+    return apply(sum, multiplier[c], shift[c]);
+  }
+
+  // The same with the unit's multiplier and shift given: a caller storing several outputs of a
+  // unit reads them once (after an int8 store the compiler would read them again).
+  int8_t apply(int32_t sum, int32_t unit_multiplier, int32_t unit_shift) const {
+    if (unit_shift < 0) {
       const int32_t value =
-          multiply_by_quantized_multiplier_right(sum, multiplier[c], s) + output_offset;
+          multiply_by_quantized_multiplier_right(sum, unit_multiplier, unit_shift) + output_offset;
       return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
     }
-    const int32_t scaled = multiply_by_quantized_multiplier(sum, multiplier[c], s);
+    const int32_t scaled = multiply_by_quantized_multiplier(sum, unit_multiplier, unit_shift);
     return static_cast<int8_t>(clamp_with_offset(scaled, output_offset, min, max));
   }
 };
@@ -414,11 +419,17 @@ class MatrixProduct {
       const int32_t b0 = folded_bias[unit];
       const int32_t b1 = folded_bias[unit + 1];
       const BlockSums sums = dot_block<kTwoRows, true>(in0, w0, features, {b0, b1, b0, b1});
-      out0[unit] = store(sums.r0u0, unit);
-      out0[unit + 1] = store(sums.r0u1, unit + 1);
+      const int32_t c0 = unit * store.channel_step;
+      const int32_t c1 = (unit + 1) * store.channel_step;
+      const int32_t m0 = store.multiplier[c0];
+      const int32_t s0 = store.shift[c0];
+      const int32_t m1 = store.multiplier[c1];
+      const int32_t s1 = store.shift[c1];
+      out0[unit] = store.apply(sums.r0u0, m0, s0);
+      out0[unit + 1] = store.apply(sums.r0u1, m1, s1);
       if constexpr (kTwoRows) {
-        out1[unit] = store(sums.r1u0, unit);
-        out1[unit + 1] = store(sums.r1u1, unit + 1);
+        out1[unit] = store.apply(sums.r1u0, m0, s0);
+        out1[unit + 1] = store.apply(sums.r1u1, m1, s1);
       }
     }
     if (unit < units) {
