@@ -358,13 +358,16 @@ struct Requantizer {
   // The same with the unit's multiplier and shift given: a caller storing several outputs of a
   // unit reads them once (after an int8 store the compiler would read them again).
   int8_t apply(int32_t sum, int32_t unit_multiplier, int32_t unit_shift) const {
-    if (unit_shift < 0) {
-      const int32_t value =
-          multiply_by_quantized_multiplier_right(sum, unit_multiplier, unit_shift) + output_offset;
-      return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
-    }
+    if (unit_shift < 0) return apply_right(sum, unit_multiplier, unit_shift);
     const int32_t scaled = multiply_by_quantized_multiplier(sum, unit_multiplier, unit_shift);
     return static_cast<int8_t>(clamp_with_offset(scaled, output_offset, min, max));
+  }
+
+  // apply for a right shift (unit_shift < 0), without the test.
+  int8_t apply_right(int32_t sum, int32_t unit_multiplier, int32_t unit_shift) const {
+    const int32_t value =
+        multiply_by_quantized_multiplier_right(sum, unit_multiplier, unit_shift) + output_offset;
+    return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
   }
 };
 
@@ -425,11 +428,20 @@ class MatrixProduct {
       const int32_t s0 = store.shift[c0];
       const int32_t m1 = store.multiplier[c1];
       const int32_t s1 = store.shift[c1];
-      out0[unit] = store.apply(sums.r0u0, m0, s0);
-      out0[unit + 1] = store.apply(sums.r0u1, m1, s1);
-      if constexpr (kTwoRows) {
-        out1[unit] = store.apply(sums.r1u0, m0, s0);
-        out1[unit + 1] = store.apply(sums.r1u1, m1, s1);
+      if (s0 < 0 && s1 < 0) {  // one test for the block's outputs in the usual case
+        out0[unit] = store.apply_right(sums.r0u0, m0, s0);
+        out0[unit + 1] = store.apply_right(sums.r0u1, m1, s1);
+        if constexpr (kTwoRows) {
+          out1[unit] = store.apply_right(sums.r1u0, m0, s0);
+          out1[unit + 1] = store.apply_right(sums.r1u1, m1, s1);
+        }
+      } else {
+        out0[unit] = store.apply(sums.r0u0, m0, s0);
+        out0[unit + 1] = store.apply(sums.r0u1, m1, s1);
+        if constexpr (kTwoRows) {
+          out1[unit] = store.apply(sums.r1u0, m0, s0);
+          out1[unit + 1] = store.apply(sums.r1u1, m1, s1);
+        }
       }
     }
     if (unit < units) {
@@ -456,6 +468,20 @@ struct FourSums {
   int32_t s2;
   int32_t s3;
 };
+
+// The four channels' outputs from `c` (a per-channel Requantizer), as one word; one test of
+// the four shifts in the usual case of right shifts only.
+inline void store_channels(int8_t* out, const Requantizer& store, const FourSums& sums, int32_t c) {
+  const int32_t* m = store.multiplier + c;
+  const int32_t* s = store.shift + c;
+  if ((s[0] & s[1] & s[2] & s[3]) < 0) {
+    store_four(out, store.apply_right(sums.s0, m[0], s[0]), store.apply_right(sums.s1, m[1], s[1]),
+               store.apply_right(sums.s2, m[2], s[2]), store.apply_right(sums.s3, m[3], s[3]));
+  } else {
+    store_four(out, store.apply(sums.s0, m[0], s[0]), store.apply(sums.s1, m[1], s[1]),
+               store.apply(sums.s2, m[2], s[2]), store.apply(sums.s3, m[3], s[3]));
+  }
+}
 
 inline void depthwise_tap(const int8_t* in, const int8_t* w, int32_t offset_pair, FourSums& sums) {
   const uint32_t x = load_word(in);
@@ -660,8 +686,7 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
             FourSums sums{0, 0, 0, 0};
             if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
             depthwise_3x3(window + c, weights + c, row_stride, tap_stride, offset_pair, sums);
-            store_four(out + c, store(sums.s0, c), store(sums.s1, c + 1), store(sums.s2, c + 2),
-                       store(sums.s3, c + 3));
+            store_channels(out + c, store, sums, c);
           }
         } else if (filter.h == 3 && filter.w == 3 && g.dilation_h == 1 && g.dilation_w == 1 &&
                    ky_end > ky_begin && kx_end - kx_begin >= 2) {
@@ -682,8 +707,7 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
               depthwise_3x3_part<2>(window + c, w_first + c, rows, row_stride, tap_stride,
                                     offset_pair, sums);
             }
-            store_four(out + c, store(sums.s0, c), store(sums.s1, c + 1), store(sums.s2, c + 2),
-                       store(sums.s3, c + 3));
+            store_channels(out + c, store, sums, c);
           }
         }
         // Four channels per pass: one word of input and one of weights per tap, split into
