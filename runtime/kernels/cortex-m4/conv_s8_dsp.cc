@@ -227,6 +227,46 @@ inline void dot_2x2_by_eight(const int8_t*& in, const int8_t*& w, size_t next, i
 
 #undef TINYDEPLOY_DOT_2X2_FOUR
 
+// Four features of the 2x2 block with the two input rows already widened (widen_two_rows):
+// one LDRD per row instead of a load and two SXTB16. The weights of unit 1 (at the offset) are
+// loaded before those of unit 0 move the pointer on.
+#define TINYDEPLOY_DOT_2X2_WIDE_FOUR               \
+  "ldr %[u_odd], [%[w], %[next]]\n\t"              \
+  "sxtb16 %[u_even], %[u_odd]\n\t"                 \
+  "sxtb16 %[u_odd], %[u_odd], ror #8\n\t"          \
+  "ldr %[v_odd], [%[w]], #4\n\t"                   \
+  "sxtb16 %[v_even], %[v_odd]\n\t"                 \
+  "sxtb16 %[v_odd], %[v_odd], ror #8\n\t"          \
+  "ldrd %[x_even], %[x_odd], [%[in]], #8\n\t"      \
+  "smlad %[s00], %[x_even], %[v_even], %[s00]\n\t" \
+  "smlad %[s00], %[x_odd], %[v_odd], %[s00]\n\t"   \
+  "smlad %[s01], %[x_even], %[u_even], %[s01]\n\t" \
+  "smlad %[s01], %[x_odd], %[u_odd], %[s01]\n\t"   \
+  "ldrd %[x_even], %[x_odd], [%[in]], #8\n\t"      \
+  "smlad %[s10], %[x_even], %[v_even], %[s10]\n\t" \
+  "smlad %[s10], %[x_odd], %[v_odd], %[s10]\n\t"   \
+  "smlad %[s11], %[x_even], %[u_even], %[s11]\n\t" \
+  "smlad %[s11], %[x_odd], %[u_odd], %[s11]\n\t"
+
+// `pairs` (at least 1) times eight features of the 2x2 block from the widened rows at `wide`
+// (16 bytes per four features), advancing `wide` and `w`.
+inline void dot_2x2_widened_by_eight(const int32_t*& wide, const int8_t*& w, size_t next,
+                                     int32_t pairs, BlockSums& sums) {
+  const int32_t* const end = wide + 8 * static_cast<size_t>(pairs);
+  uint32_t x_even, x_odd, v_even, v_odd, u_even, u_odd;
+  __asm__(
+      "1:\n\t" TINYDEPLOY_DOT_2X2_WIDE_FOUR TINYDEPLOY_DOT_2X2_WIDE_FOUR
+      "cmp %[in], %[end]\n\t"
+      "bne 1b\n\t"
+      : [s00] "+r"(sums.r0u0), [s01] "+r"(sums.r0u1), [s10] "+r"(sums.r1u0), [s11] "+r"(sums.r1u1),
+        [in] "+r"(wide), [w] "+r"(w), [x_even] "=&r"(x_even), [x_odd] "=&r"(x_odd),
+        [v_even] "=&r"(v_even), [v_odd] "=&r"(v_odd), [u_even] "=&r"(u_even), [u_odd] "=&r"(u_odd)
+      : [next] "r"(next), [end] "r"(end)
+      : "cc", "memory");
+}
+
+#undef TINYDEPLOY_DOT_2X2_WIDE_FOUR
+
 // The sums of one input row by four consecutive units.
 struct UnitSums {
   int32_t u0;
@@ -293,18 +333,26 @@ inline UnitSums dot_1x4(const int8_t* in, const int8_t* w, int32_t features, Uni
 // kTwoRows) with weight row `w0` (and the next one with kTwoUnits) over `features` values to
 // `sums`. Four features per step: each word loaded is split into its even and odd bytes once
 // and used for two sums. On the DSP cores the 2x2 block (the hot one) takes eight features per
-// step in assembly.
+// step in assembly, reading the input rows from `widened` where the caller widened them.
 template <bool kTwoRows, bool kTwoUnits>
-inline BlockSums dot_block(const int8_t* in0, const int8_t* w0, int32_t features, BlockSums sums) {
+inline BlockSums dot_block(const int8_t* in0, const int8_t* w0, int32_t features, BlockSums sums,
+                           const int32_t* widened) {
   const size_t next = static_cast<size_t>(features);
   int32_t steps = features >> 2;
 #if TINYDEPLOY_HAS_DSP
   if constexpr (kTwoRows && kTwoUnits) {
     if (steps >= 2) {
-      dot_2x2_by_eight(in0, w0, next, steps >> 1, sums);
+      if (widened != nullptr) {
+        dot_2x2_widened_by_eight(widened, w0, next, steps >> 1, sums);
+        in0 += 8 * (steps >> 1);
+      } else {
+        dot_2x2_by_eight(in0, w0, next, steps >> 1, sums);
+      }
       steps &= 1;
     }
   }
+#else
+  static_cast<void>(widened);
 #endif
   const int8_t* in1 = in0 + next;
   const int8_t* w1 = w0 + next;
@@ -384,18 +432,20 @@ class MatrixProduct {
         weights_(weights),
         folded_bias_(folded_bias) {}
 
-  void run(int32_t rows, const int8_t* input, int8_t* output) const {
+  // `widened`, when given (with rows == 2), holds the two rows as widen_two_rows writes them.
+  void run(int32_t rows, const int8_t* input, int8_t* output,
+           const int32_t* widened = nullptr) const {
     int32_t row = 0;
     for (; row + 2 <= rows; row += 2) {
-      two_rows<true>(input + row * features_, output + row * units_);
+      two_rows<true>(input + row * features_, output + row * units_, widened);
     }
-    if (row < rows) two_rows<false>(input + row * features_, output + row * units_);
+    if (row < rows) two_rows<false>(input + row * features_, output + row * units_, nullptr);
   }
 
  private:
   // One row, or two consecutive rows with kTwoRows, against every unit.
   template <bool kTwoRows>
-  void two_rows(const int8_t* in0, int8_t* out0) const {
+  void two_rows(const int8_t* in0, int8_t* out0, const int32_t* widened) const {
     const Requantizer store = requantizer_;
     const int32_t features = features_;
     const int32_t units = units_;
@@ -421,7 +471,8 @@ class MatrixProduct {
       const int8_t* w0 = weights + unit * features;
       const int32_t b0 = folded_bias[unit];
       const int32_t b1 = folded_bias[unit + 1];
-      const BlockSums sums = dot_block<kTwoRows, true>(in0, w0, features, {b0, b1, b0, b1});
+      const BlockSums sums =
+          dot_block<kTwoRows, true>(in0, w0, features, {b0, b1, b0, b1}, widened);
       const int32_t c0 = unit * store.channel_step;
       const int32_t c1 = (unit + 1) * store.channel_step;
       const int32_t m0 = store.multiplier[c0];
@@ -446,8 +497,8 @@ class MatrixProduct {
     }
     if (unit < units) {
       const int32_t b0 = folded_bias[unit];
-      const BlockSums sums =
-          dot_block<kTwoRows, false>(in0, weights + unit * features, features, {b0, 0, b0, 0});
+      const BlockSums sums = dot_block<kTwoRows, false>(in0, weights + unit * features, features,
+                                                        {b0, 0, b0, 0}, nullptr);
       out0[unit] = store(sums.r0u0, unit);
       if constexpr (kTwoRows) out1[unit] = store(sums.r1u0, unit);
     }
@@ -602,6 +653,24 @@ inline void depthwise_3x3_part(const int8_t* in, const int8_t* w, int32_t rows, 
 #endif
 }
 
+// The first 8 * (features / 8) values of rows `row0` and `row1` widened to 16 bits for
+// dot_2x2_widened_by_eight: per four values x0..x3 of a row, the words (x0, x2) and (x1, x3),
+// row 0's pair then row 1's. Done once per pair of rows, read by every pair of units.
+inline void widen_two_rows(const int8_t* row0, const int8_t* row1, int32_t features,
+                           int32_t* wide) {
+  for (int32_t groups = (features >> 3) * 2; groups > 0; --groups) {
+    const uint32_t x0 = load_word(row0);
+    const uint32_t x1 = load_word(row1);
+    row0 += 4;
+    row1 += 4;
+    wide[0] = even_bytes(x0);
+    wide[1] = odd_bytes(x0);
+    wide[2] = even_bytes(x1);
+    wide[3] = odd_bytes(x1);
+    wide += 4;
+  }
+}
+
 #if TINYDEPLOY_HAS_DSP
 #undef TINYDEPLOY_DEPTHWISE_NEXT_ROW
 #undef TINYDEPLOY_DEPTHWISE_ROW
@@ -618,6 +687,11 @@ void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activa
   const MatrixProduct product(activation, scale, true, patch, output_dims.c, filter, folded_bias);
   // x + input_offset == 0 at a padded position, as the portable kernel's skipped terms.
   const auto pad = static_cast<int8_t>(-activation.input_offset);
+#if TINYDEPLOY_HAS_DSP
+  // After the two patches, word-aligned (LDRD needs it): the pair widened to 16 bits.
+  const uintptr_t after_patches = reinterpret_cast<uintptr_t>(scratch + 2 * patch);
+  auto* const wide = reinterpret_cast<int32_t*>((after_patches + 3u) & ~uintptr_t{3});
+#endif
   int8_t* out = output;
   int32_t pending = 0;  // patches gathered in scratch, not yet multiplied
   for (int32_t n = 0; n < output_dims.n; ++n) {
@@ -626,7 +700,12 @@ void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activa
         gather_window(geometry, input_dims, filter_dims, n, y, x, input, pad,
                       scratch + pending * patch);
         if (++pending == 2) {
+#if TINYDEPLOY_HAS_DSP
+          widen_two_rows(scratch, scratch + patch, patch, wide);
+          product.run(2, scratch, out, wide);
+#else
           product.run(2, scratch, out);
+#endif
           out += 2 * output_dims.c;
           pending = 0;
         }

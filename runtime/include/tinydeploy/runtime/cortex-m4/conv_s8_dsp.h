@@ -34,9 +34,10 @@ void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScal
                      const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,
                      int8_t* output);
 
-// Bytes of scratch conv_s8_dsp needs: two patches of the filter's size.
+// Bytes of scratch conv_s8_dsp needs: two patches of the filter's size, then (on the DSP cores)
+// the pair widened to 16 bits, word-aligned.
 inline int32_t conv_s8_dsp_scratch_bytes(const Dims4& filter_dims) {
-  return 2 * filter_dims.h * filter_dims.w * filter_dims.c;
+  return 6 * filter_dims.h * filter_dims.w * filter_dims.c + 4;
 }
 
 // As the int8 conv of conv.h for any filter, stride, dilation and padding with one group
