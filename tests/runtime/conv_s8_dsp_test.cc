@@ -119,8 +119,9 @@ TEST(Conv1x1S8DspTest, MatchesPortableBytes) {
     const Dims4 output_dims{n, h, 1, c.units};
     conv({}, d.activation, scale, input_dims, d.input.data(), filter_dims, d.weights.data(),
          c.with_bias ? d.bias.data() : nullptr, output_dims, d.output_portable.data());
+    std::vector<int8_t> scratch(static_cast<size_t>(conv_1x1_s8_dsp_scratch_bytes(filter_dims)), 9);
     conv_1x1_s8_dsp(d.activation, scale, input_dims, d.input.data(), filter_dims, d.weights.data(),
-                    d.folded.data(), output_dims, d.output_variant.data());
+                    d.folded.data(), output_dims, d.output_variant.data(), scratch.data());
     EXPECT_EQ(d.output_variant, d.output_portable)
         << "rows " << c.rows << " features " << c.features << " units " << c.units;
   }

@@ -850,10 +850,29 @@ void fully_connected_s8_dsp(const QuantizedActivation& activation, const PerChan
 void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
                      const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
                      const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,
-                     int8_t* output) {
+                     int8_t* output, int8_t* scratch) {
   // Every pixel is a row of input channels; the filter is a [out_c, in_c] matrix.
-  MatrixProduct(activation, scale, true, filter_dims.c, output_dims.c, filter, folded_bias)
-      .run(input_dims.n * input_dims.h * input_dims.w, input, output);
+  const int32_t features = filter_dims.c;
+  const int32_t units = output_dims.c;
+  const int32_t rows = input_dims.n * input_dims.h * input_dims.w;
+  const MatrixProduct product(activation, scale, true, features, units, filter, folded_bias);
+#if TINYDEPLOY_HAS_DSP
+  const uintptr_t start = reinterpret_cast<uintptr_t>(scratch);
+  auto* const wide = reinterpret_cast<int32_t*>((start + 3u) & ~uintptr_t{3});  // for LDRD
+  int32_t row = 0;
+  for (; row + 2 <= rows; row += 2) {
+    const int8_t* pair = input + static_cast<size_t>(row) * static_cast<size_t>(features);
+    widen_two_rows(pair, pair + features, features, wide);
+    product.run(2, pair, output + static_cast<size_t>(row) * static_cast<size_t>(units), wide);
+  }
+  if (row < rows) {
+    product.run(1, input + static_cast<size_t>(row) * static_cast<size_t>(features),
+                output + static_cast<size_t>(row) * static_cast<size_t>(units));
+  }
+#else
+  static_cast<void>(scratch);
+  product.run(rows, input, output);
+#endif
 }
 
 }  // namespace tinydeploy::runtime

@@ -187,7 +187,7 @@ bool check_conv_1x1(Random& random, int32_t index) {
   clear(count);
   const rt::PerChannelScale scale{multipliers, shifts};
   rt::conv({}, activation, scale, in, input, filter, weights, bias, out, expected);
-  rt::conv_1x1_s8_dsp(activation, scale, in, input, filter, weights, folded, out, actual);
+  rt::conv_1x1_s8_dsp(activation, scale, in, input, filter, weights, folded, out, actual, scratch);
   return same(count, "conv_1x1_s8_dsp", index);
 }
 
