@@ -653,6 +653,7 @@ inline void depthwise_3x3_part(const int8_t* in, const int8_t* w, int32_t rows, 
 #endif
 }
 
+#if TINYDEPLOY_HAS_DSP
 // The first 8 * (features / 8) values of rows `row0` and `row1` widened to 16 bits for
 // dot_2x2_widened_by_eight: per four values x0..x3 of a row, the words (x0, x2) and (x1, x3),
 // row 0's pair then row 1's. Done once per pair of rows, read by every pair of units.
@@ -670,6 +671,7 @@ inline void widen_two_rows(const int8_t* row0, const int8_t* row1, int32_t featu
     wide += 4;
   }
 }
+#endif
 
 #if TINYDEPLOY_HAS_DSP
 #undef TINYDEPLOY_DEPTHWISE_NEXT_ROW
