@@ -89,7 +89,9 @@ TEST(KernelVariantsTest, Conv1x1OnCortexM4IsTheDspKernelWithFoldedBias) {
   const KernelCall call = m.lowered(Core::CortexM4);
   EXPECT_EQ(call.kernel, "conv_1x1_s8_dsp");
   EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
-  EXPECT_EQ(call.scratch_bytes, 0);
+  // Two pixels of 4 channels widened to 16 bits, after up to 3 bytes of alignment.
+  EXPECT_EQ(call.scratch_bytes, 2 * 4 * 2 + 4);
+  EXPECT_TRUE(std::holds_alternative<ScratchPointer>(call.arguments.back()));
   const ConstantArray* bias = folded_bias(call);
   ASSERT_NE(bias, nullptr);
   // Weights -4, -3, -2, -1 (sum -10) and 0, 1, 2, 3 (sum 6); input offset 3: 100 + 3 * -10 = 70,
@@ -134,11 +136,13 @@ TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
       {"SAME padding of a 3x3 filter", {.filter_h = 3, .filter_w = 3, .padding = Padding::Same}},
   };
   for (const auto& [what, layer] : layers) {
-    // Cortex-M4: two windows of filter_h x filter_w x 4 channels; Cortex-M55: one.
+    // Cortex-M4: two windows of filter_h x filter_w x 4 channels, then the pair widened to 16
+    // bits after up to 3 bytes of alignment; Cortex-M55: one window.
     const KernelCall m4 = conv_layer(layer).lowered(Core::CortexM4);
     EXPECT_EQ(m4.kernel, "conv_s8_dsp") << what;
     EXPECT_EQ(m4.source, "cortex-m4/conv_s8_dsp") << what;
-    EXPECT_EQ(m4.scratch_bytes, 2 * layer.filter_h * layer.filter_w * 4) << what;
+    const int32_t window = layer.filter_h * layer.filter_w * 4;
+    EXPECT_EQ(m4.scratch_bytes, 2 * window + 4 + 2 * 2 * window) << what;
     EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m4.arguments.back())) << what;
     const KernelCall m55 = conv_layer(layer).lowered(Core::CortexM55);
     EXPECT_EQ(m55.kernel, "conv_s8_mve") << what;
@@ -315,7 +319,10 @@ TEST(KernelVariantsTest, LowerTakesTheCoreForEveryLayerAndKeepsThePlan) {
   ASSERT_EQ(m4.calls.size(), 1u);
   EXPECT_EQ(host.calls[0].kernel, "conv");
   EXPECT_EQ(m4.calls[0].kernel, "conv_1x1_s8_dsp");
-  EXPECT_EQ(m4.analysis.plan.arena_bytes, host.analysis.plan.arena_bytes);
+  // The same tensors, plus the DSP kernel's scratch (20 bytes, taking a 16-byte-aligned 32).
+  EXPECT_EQ(host.analysis.plan.arena_bytes, 176);
+  EXPECT_EQ(m4.calls[0].scratch_bytes, 20);
+  EXPECT_EQ(m4.analysis.plan.arena_bytes, 176 + 32);
 }
 
 }  // namespace

@@ -45,10 +45,13 @@ Data random_data(const Case& c, std::mt19937& rng) {
   std::uniform_int_distribution<int32_t> bias(-100000, 100000);
   std::uniform_int_distribution<int32_t> multiplier(1 << 30, INT32_MAX);
   std::uniform_int_distribution<int32_t> shift(-12, -4);
+  // Some scales near or above 1: the stores' shift of 1, no shift and left shifts (which
+  // the variants apply by the definition rather than by the folded right-shift form).
+  std::uniform_int_distribution<int32_t> large_shift(-2, 2);
   const int32_t scales = c.per_channel ? c.units : 1;
   for (int32_t i = 0; i < scales; ++i) {
     d.multiplier.push_back(multiplier(rng));
-    d.shift.push_back(shift(rng));
+    d.shift.push_back(i % 4 == 3 ? large_shift(rng) : shift(rng));
   }
   d.activation = {-c.input_zero_point, c.output_zero_point, c.low, c.high};
   for (int32_t u = 0; u < c.units; ++u) {
@@ -116,8 +119,9 @@ TEST(Conv1x1S8DspTest, MatchesPortableBytes) {
     const Dims4 output_dims{n, h, 1, c.units};
     conv({}, d.activation, scale, input_dims, d.input.data(), filter_dims, d.weights.data(),
          c.with_bias ? d.bias.data() : nullptr, output_dims, d.output_portable.data());
+    std::vector<int8_t> scratch(static_cast<size_t>(conv_1x1_s8_dsp_scratch_bytes(filter_dims)), 9);
     conv_1x1_s8_dsp(d.activation, scale, input_dims, d.input.data(), filter_dims, d.weights.data(),
-                    d.folded.data(), output_dims, d.output_variant.data());
+                    d.folded.data(), output_dims, d.output_variant.data(), scratch.data());
     EXPECT_EQ(d.output_variant, d.output_portable)
         << "rows " << c.rows << " features " << c.features << " units " << c.units;
   }
@@ -285,6 +289,71 @@ TEST(DepthwiseConvS8DspTest, MatchesPortableBytesOnManyGeometries) {
   }
   EXPECT_GT(inside, outputs / 2);
   EXPECT_EQ(index, 80);
+}
+
+// 3x3 windows without dilation, as in kws, vww and resnet: the interior, and every edge the
+// padding leaves (the windows' columns inside the input [0, 3), [1, 3), [0, 2) or a single one,
+// some of their rows), with channel counts that are and are not multiples of 4.
+TEST(DepthwiseConvS8DspTest, MatchesPortableBytesOnEvery3x3Edge) {
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::uniform_int_distribution<int32_t> bias_value(-50000, 50000);
+  std::uniform_int_distribution<int32_t> multiplier(1 << 30, INT32_MAX);
+  std::uniform_int_distribution<int32_t> shift(-13, -10);
+  struct Shape {
+    Dims4 input;
+    int32_t stride, pad_top, pad_left;
+  };
+  const std::vector<Shape> shapes = {
+      {{1, 25, 5, 64}, 1, 1, 1},  // kws's depthwise layers
+      {{1, 6, 1, 8}, 1, 1, 1},   {{1, 5, 2, 12}, 1, 1, 1}, {{2, 4, 3, 7}, 1, 1, 1},
+      {{1, 7, 7, 20}, 2, 0, 0},  {{1, 8, 8, 16}, 2, 1, 1}, {{1, 3, 9, 5}, 1, 2, 2},
+      {{1, 2, 2, 4}, 1, 2, 1},   {{1, 9, 4, 36}, 1, 1, 1}, {{1, 1, 6, 4}, 1, 1, 2},
+  };
+  size_t inside = 0;
+  size_t outputs = 0;
+  int index = 0;
+  for (const Shape& shape : shapes) {
+    const Dims4 in = shape.input;
+    const ConvGeometry g{shape.stride, shape.stride, 1, 1, shape.pad_top, shape.pad_left};
+    const Dims4 filter{1, 3, 3, in.c};
+    const Dims4 out{in.n, output_extent(in.h, 3, g.stride_h, 1, g.pad_top),
+                    output_extent(in.w, 3, g.stride_w, 1, g.pad_left), in.c};
+    ASSERT_GT(out.h, 0);
+    ASSERT_GT(out.w, 0);
+    std::vector<int8_t> input(static_cast<size_t>(in.n * in.h * in.w * in.c));
+    std::vector<int8_t> weights(static_cast<size_t>(9 * in.c));
+    for (int8_t& v : input) v = static_cast<int8_t>(byte(rng));
+    for (int8_t& v : weights) v = static_cast<int8_t>(byte(rng));
+    // Every third with a ReLU (the clamp at the output zero point).
+    const int32_t output_zero_point = index % 2 == 0 ? -20 : 6;
+    const QuantizedActivation activation{index % 2 == 0 ? 128 : -5, output_zero_point,
+                                         index % 3 == 0 ? output_zero_point : -128, 127};
+    std::vector<int32_t> bias, multipliers, shifts;
+    for (int32_t ch = 0; ch < in.c; ++ch) {
+      bias.push_back(bias_value(rng));
+      multipliers.push_back(multiplier(rng));
+      // Every thirteenth channel with a shift of -1 to 1: groups of four that take the stores'
+      // definition, not the folded right-shift form.
+      shifts.push_back(ch % 13 == 12 ? static_cast<int32_t>(ch % 3) - 1 : shift(rng));
+    }
+    const PerChannelScale scale{multipliers.data(), shifts.data()};
+    const int32_t* bias_data = index % 4 == 2 ? nullptr : bias.data();
+    const size_t count = static_cast<size_t>(out.n * out.h * out.w * out.c);
+    std::vector<int8_t> portable(count, 0);
+    std::vector<int8_t> variant(count, 1);
+    depthwise_conv(g, 1, activation, scale, in, input.data(), filter, weights.data(), bias_data,
+                   out, portable.data());
+    depthwise_conv_s8_dsp(g, activation, scale, in, input.data(), filter, weights.data(), bias_data,
+                          out, variant.data());
+    EXPECT_EQ(variant, portable) << "shape " << index << ": input " << in.h << "x" << in.w << "x"
+                                 << in.c << " stride " << shape.stride;
+    for (int8_t v : portable) inside += v > activation.min && v < activation.max;
+    outputs += count;
+    ++index;
+  }
+  EXPECT_GT(inside, outputs / 2);
+  EXPECT_EQ(outputs, 10407u);
 }
 
 TEST(FullyConnectedS8DspTest, SumsNearTheInt32LimitsAreExact) {

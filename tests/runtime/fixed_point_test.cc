@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <random>
+#include <vector>
+
 #include "tinydeploy/runtime/quantize.h"
 
 namespace tinydeploy::runtime {
@@ -128,6 +132,58 @@ TEST(FixedPointTest, MultiplyByQuantizedMultiplierAtTheEndsOfItsShiftRange) {
   EXPECT_EQ(multiply_by_quantized_multiplier(near_limit, INT32_MAX, -48), 0);
   // Q15 multiplier 32767, (2^47 - 1) * 32767 / 2^46 = 65534.
   EXPECT_EQ(multiply_by_quantized_multiplier(-near_limit, INT32_MAX, -31), -65534);
+}
+
+TEST(FixedPointTest, RightShiftFormKnownValues) {
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(1000, 3 << 29, -3), 94);  // 93.75
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(-1000, 3 << 29, -3), -94);
+  // 20 * 0.5 / 8 = 1.25 -> 1; 12 * 0.5 / 4 = 1.5 -> 2; -12 * 0.5 / 4 = -1.5 -> -2 (ties away).
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(20, 1 << 30, -3), 1);
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(12, 1 << 30, -2), 2);
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(-12, 1 << 30, -2), -2);
+  // -1 * 0.5 = -0.5 rounds to 0 in the doubling multiply (the case where q and x differ in sign).
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(-1, 1 << 30, -1), 0);
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(-5, 0, -7), 0);
+  // (2^31 - 1)^2 / 2^32 = 2^30 - 1 + 2^-32; -2^31 (2^31 - 1) / 2^32 = -2^30 + 0.5, a tie.
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(INT32_MAX, INT32_MAX, -1), (1 << 30) - 1);
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(INT32_MIN, INT32_MAX, -1), -(1 << 30));
+  EXPECT_EQ(multiply_by_quantized_multiplier_right(INT32_MAX, INT32_MAX, -31), 1);
+}
+
+// The folded form against the two-step definition on every right shift, at the multipliers'
+// ends and at random ones, for x at the int32 ends, around zero, on rounding ties (odd numbers
+// times powers of two) and at random.
+TEST(FixedPointTest, RightShiftFormEqualsTheTwoStepDefinition) {
+  std::mt19937 rng(77);
+  std::uniform_int_distribution<int32_t> any(INT32_MIN, INT32_MAX);
+  std::uniform_int_distribution<int32_t> significand(1 << 30, INT32_MAX);
+  std::vector<int32_t> multipliers = {0, 1 << 30, (1 << 30) + 1, 3 << 29, INT32_MAX - 1, INT32_MAX};
+  for (int i = 0; i < 20; ++i) multipliers.push_back(significand(rng));
+  std::vector<int32_t> xs = {INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1};
+  for (int32_t v = -300; v <= 300; ++v) xs.push_back(v);
+  for (int bit = 0; bit < 31; ++bit) {
+    for (int32_t odd : {1, 3, 5, 7, 255}) {
+      const int64_t value = int64_t{odd} << bit;
+      if (value > INT32_MAX) continue;
+      xs.push_back(static_cast<int32_t>(value));
+      xs.push_back(static_cast<int32_t>(-value));
+      xs.push_back(static_cast<int32_t>(value - 1));
+      xs.push_back(static_cast<int32_t>(1 - value));
+    }
+  }
+  for (int i = 0; i < 500; ++i) xs.push_back(any(rng));
+  int64_t checked = 0;
+  for (int shift = -31; shift <= -1; ++shift) {
+    for (const int32_t m : multipliers) {
+      for (const int32_t x : xs) {
+        ASSERT_EQ(multiply_by_quantized_multiplier_right(x, m, shift),
+                  multiply_by_quantized_multiplier(x, m, shift))
+            << "x " << x << " multiplier " << m << " shift " << shift;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 31 * 26 * static_cast<int64_t>(xs.size()));
 }
 
 TEST(FixedPointTest, ClampWithOffsetSaturatesInsteadOfOverflowing) {

@@ -22,6 +22,30 @@ inline uint32_t load_word(const int8_t* p) {
   return word;
 }
 
+// Four output bytes written by one store: int8 stores may alias any object, so after each
+// single byte the compiler would load the next channel's multiplier and shift again.
+inline void store_four(int8_t* out, int8_t b0, int8_t b1, int8_t b2, int8_t b3) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint32_t word = static_cast<uint32_t>(static_cast<uint8_t>(b0)) |
+                        (static_cast<uint32_t>(static_cast<uint8_t>(b1)) << 8) |
+                        (static_cast<uint32_t>(static_cast<uint8_t>(b2)) << 16) |
+                        (static_cast<uint32_t>(static_cast<uint8_t>(b3)) << 24);
+  memcpy(out, &word, sizeof word);
+#else
+  out[0] = b0;
+  out[1] = b1;
+  out[2] = b2;
+  out[3] = b3;
+#endif
+}
+
+// Makes `pointer` a value the optimizer cannot derive from earlier ones (an empty assembly
+// statement that may have changed it): addresses computed from it stay computed from it.
+template <typename T>
+inline void hide_from_optimizer(T*& pointer) {
+  __asm__("" : "+r"(pointer));
+}
+
 #if TINYDEPLOY_HAS_DSP
 
 // Bytes 0 and 2 of the word, sign-extended into two 16-bit halves (SXTB16).
@@ -122,55 +146,231 @@ struct BlockSums {
   int32_t r1u1;
 };
 
-// Adds the dot products of input rows `in0` (and `in1` with kTwoRows) with weight rows `w0`
-// (and `w1` with kTwoUnits) over `features` values to `sums`. Four features per step: each
-// word loaded is split into its even and odd bytes once and used for two sums.
+// Four features of dot_block's sums, from rows `in0`, `in1` and units `w0`, `w1` on.
 template <bool kTwoRows, bool kTwoUnits>
-inline BlockSums dot_block(const int8_t* in0, const int8_t* in1, const int8_t* w0, const int8_t* w1,
-                           int32_t features, BlockSums sums) {
-  for (int32_t steps = features >> 2; steps > 0; --steps) {
-    const uint32_t x0 = load_word(in0);
-    in0 += 4;
-    const int32_t x0_even = even_bytes(x0);
-    const int32_t x0_odd = odd_bytes(x0);
-    const uint32_t v0 = load_word(w0);
-    w0 += 4;
-    const int32_t v0_even = even_bytes(v0);
-    const int32_t v0_odd = odd_bytes(v0);
-    sums.r0u0 = dual_multiply_accumulate(x0_odd, v0_odd,
-                                         dual_multiply_accumulate(x0_even, v0_even, sums.r0u0));
-    if constexpr (kTwoUnits) {
-      const uint32_t v1 = load_word(w1);
-      w1 += 4;
-      const int32_t v1_even = even_bytes(v1);
-      const int32_t v1_odd = odd_bytes(v1);
-      sums.r0u1 = dual_multiply_accumulate(x0_odd, v1_odd,
-                                           dual_multiply_accumulate(x0_even, v1_even, sums.r0u1));
-      if constexpr (kTwoRows) {
-        const uint32_t x1 = load_word(in1);
-        in1 += 4;
-        const int32_t x1_even = even_bytes(x1);
-        const int32_t x1_odd = odd_bytes(x1);
-        sums.r1u0 = dual_multiply_accumulate(x1_odd, v0_odd,
-                                             dual_multiply_accumulate(x1_even, v0_even, sums.r1u0));
-        sums.r1u1 = dual_multiply_accumulate(x1_odd, v1_odd,
-                                             dual_multiply_accumulate(x1_even, v1_even, sums.r1u1));
-      }
-    } else if constexpr (kTwoRows) {
+inline void dot_step(const int8_t* in0, const int8_t* in1, const int8_t* w0, const int8_t* w1,
+                     BlockSums& sums) {
+  const uint32_t x0 = load_word(in0);
+  const int32_t x0_even = even_bytes(x0);
+  const int32_t x0_odd = odd_bytes(x0);
+  const uint32_t v0 = load_word(w0);
+  const int32_t v0_even = even_bytes(v0);
+  const int32_t v0_odd = odd_bytes(v0);
+  sums.r0u0 = dual_multiply_accumulate(x0_odd, v0_odd,
+                                       dual_multiply_accumulate(x0_even, v0_even, sums.r0u0));
+  if constexpr (kTwoUnits) {
+    const uint32_t v1 = load_word(w1);
+    const int32_t v1_even = even_bytes(v1);
+    const int32_t v1_odd = odd_bytes(v1);
+    sums.r0u1 = dual_multiply_accumulate(x0_odd, v1_odd,
+                                         dual_multiply_accumulate(x0_even, v1_even, sums.r0u1));
+    if constexpr (kTwoRows) {
       const uint32_t x1 = load_word(in1);
-      in1 += 4;
-      sums.r1u0 = dual_multiply_accumulate(
-          odd_bytes(x1), v0_odd, dual_multiply_accumulate(even_bytes(x1), v0_even, sums.r1u0));
+      const int32_t x1_even = even_bytes(x1);
+      const int32_t x1_odd = odd_bytes(x1);
+      sums.r1u0 = dual_multiply_accumulate(x1_odd, v0_odd,
+                                           dual_multiply_accumulate(x1_even, v0_even, sums.r1u0));
+      sums.r1u1 = dual_multiply_accumulate(x1_odd, v1_odd,
+                                           dual_multiply_accumulate(x1_even, v1_even, sums.r1u1));
+    }
+  } else if constexpr (kTwoRows) {
+    const uint32_t x1 = load_word(in1);
+    sums.r1u0 = dual_multiply_accumulate(
+        odd_bytes(x1), v0_odd, dual_multiply_accumulate(even_bytes(x1), v0_even, sums.r1u0));
+  }
+}
+
+#if TINYDEPLOY_HAS_DSP
+
+// Four features of a two-rows-by-two-units block (rows and units `next` bytes apart): the words
+// of row 0 and unit 0 loaded with post-increment, those of row 1 and unit 1 at the offset; six
+// registers for the halves, so the loop needs fourteen in all and GCC would spill some.
+#define TINYDEPLOY_DOT_2X2_FOUR                    \
+  "ldr %[x_odd], [%[in]], #4\n\t"                  \
+  "ldr %[v_odd], [%[w]], #4\n\t"                   \
+  "sxtb16 %[x_even], %[x_odd]\n\t"                 \
+  "sxtb16 %[x_odd], %[x_odd], ror #8\n\t"          \
+  "sxtb16 %[v_even], %[v_odd]\n\t"                 \
+  "sxtb16 %[v_odd], %[v_odd], ror #8\n\t"          \
+  "smlad %[s00], %[x_even], %[v_even], %[s00]\n\t" \
+  "smlad %[s00], %[x_odd], %[v_odd], %[s00]\n\t"   \
+  "ldr %[u_odd], [%[w], %[next_before]]\n\t"       \
+  "sxtb16 %[u_even], %[u_odd]\n\t"                 \
+  "sxtb16 %[u_odd], %[u_odd], ror #8\n\t"          \
+  "smlad %[s01], %[x_even], %[u_even], %[s01]\n\t" \
+  "smlad %[s01], %[x_odd], %[u_odd], %[s01]\n\t"   \
+  "ldr %[x_odd], [%[in], %[next_before]]\n\t"      \
+  "sxtb16 %[x_even], %[x_odd]\n\t"                 \
+  "sxtb16 %[x_odd], %[x_odd], ror #8\n\t"          \
+  "smlad %[s10], %[x_even], %[v_even], %[s10]\n\t" \
+  "smlad %[s10], %[x_odd], %[v_odd], %[s10]\n\t"   \
+  "smlad %[s11], %[x_even], %[u_even], %[s11]\n\t" \
+  "smlad %[s11], %[x_odd], %[u_odd], %[s11]\n\t"
+
+// `pairs` (at least 1) times eight features of the 2x2 block, advancing `in` and `w`.
+inline void dot_2x2_by_eight(const int8_t*& in, const int8_t*& w, size_t next, int32_t pairs,
+                             BlockSums& sums) {
+  const int8_t* const end = in + 8 * static_cast<size_t>(pairs);
+  // The post-incremented loads have moved `in` and `w` 4 bytes on when the offset loads run.
+  const size_t next_before = next - 4;
+  uint32_t x_even, x_odd, v_even, v_odd, u_even, u_odd;
+  __asm__(
+      "1:\n\t" TINYDEPLOY_DOT_2X2_FOUR TINYDEPLOY_DOT_2X2_FOUR
+      "cmp %[in], %[end]\n\t"
+      "bne 1b\n\t"
+      : [s00] "+r"(sums.r0u0), [s01] "+r"(sums.r0u1), [s10] "+r"(sums.r1u0), [s11] "+r"(sums.r1u1),
+        [in] "+r"(in), [w] "+r"(w), [x_even] "=&r"(x_even), [x_odd] "=&r"(x_odd),
+        [v_even] "=&r"(v_even), [v_odd] "=&r"(v_odd), [u_even] "=&r"(u_even), [u_odd] "=&r"(u_odd)
+      : [next_before] "r"(next_before), [end] "r"(end)
+      : "cc", "memory");
+}
+
+#undef TINYDEPLOY_DOT_2X2_FOUR
+
+// Four features of the 2x2 block with the two input rows already widened (widen_two_rows):
+// one LDRD per row instead of a load and two SXTB16. The weights of unit 1 (at the offset) are
+// loaded before those of unit 0 move the pointer on.
+#define TINYDEPLOY_DOT_2X2_WIDE_FOUR               \
+  "ldr %[u_odd], [%[w], %[next]]\n\t"              \
+  "sxtb16 %[u_even], %[u_odd]\n\t"                 \
+  "sxtb16 %[u_odd], %[u_odd], ror #8\n\t"          \
+  "ldr %[v_odd], [%[w]], #4\n\t"                   \
+  "sxtb16 %[v_even], %[v_odd]\n\t"                 \
+  "sxtb16 %[v_odd], %[v_odd], ror #8\n\t"          \
+  "ldrd %[x_even], %[x_odd], [%[in]], #8\n\t"      \
+  "smlad %[s00], %[x_even], %[v_even], %[s00]\n\t" \
+  "smlad %[s00], %[x_odd], %[v_odd], %[s00]\n\t"   \
+  "smlad %[s01], %[x_even], %[u_even], %[s01]\n\t" \
+  "smlad %[s01], %[x_odd], %[u_odd], %[s01]\n\t"   \
+  "ldrd %[x_even], %[x_odd], [%[in]], #8\n\t"      \
+  "smlad %[s10], %[x_even], %[v_even], %[s10]\n\t" \
+  "smlad %[s10], %[x_odd], %[v_odd], %[s10]\n\t"   \
+  "smlad %[s11], %[x_even], %[u_even], %[s11]\n\t" \
+  "smlad %[s11], %[x_odd], %[u_odd], %[s11]\n\t"
+
+// `pairs` (at least 1) times eight features of the 2x2 block from the widened rows at `wide`
+// (16 bytes per four features), advancing `wide` and `w`.
+inline void dot_2x2_widened_by_eight(const int32_t*& wide, const int8_t*& w, size_t next,
+                                     int32_t pairs, BlockSums& sums) {
+  const int32_t* const end = wide + 8 * static_cast<size_t>(pairs);
+  uint32_t x_even, x_odd, v_even, v_odd, u_even, u_odd;
+  __asm__(
+      "1:\n\t" TINYDEPLOY_DOT_2X2_WIDE_FOUR TINYDEPLOY_DOT_2X2_WIDE_FOUR
+      "cmp %[in], %[end]\n\t"
+      "bne 1b\n\t"
+      : [s00] "+r"(sums.r0u0), [s01] "+r"(sums.r0u1), [s10] "+r"(sums.r1u0), [s11] "+r"(sums.r1u1),
+        [in] "+r"(wide), [w] "+r"(w), [x_even] "=&r"(x_even), [x_odd] "=&r"(x_odd),
+        [v_even] "=&r"(v_even), [v_odd] "=&r"(v_odd), [u_even] "=&r"(u_even), [u_odd] "=&r"(u_odd)
+      : [next] "r"(next), [end] "r"(end)
+      : "cc", "memory");
+}
+
+#undef TINYDEPLOY_DOT_2X2_WIDE_FOUR
+
+// The sums of one input row by four consecutive units.
+struct UnitSums {
+  int32_t u0;
+  int32_t u1;
+  int32_t u2;
+  int32_t u3;
+};
+
+// Four features of one row by four units (`next` bytes apart; `w01` at unit 0, `w23` at unit
+// 2): the input word is widened once for the four. The units at the offset are read before
+// the post-incremented loads of their pointers.
+#define TINYDEPLOY_DOT_1X4_UNIT(sum, at)      \
+  "ldr %[v_odd], " at                         \
+  "\n\t"                                      \
+  "sxtb16 %[v_even], %[v_odd]\n\t"            \
+  "sxtb16 %[v_odd], %[v_odd], ror #8\n\t"     \
+  "smlad " sum ", %[x_even], %[v_even], " sum \
+  "\n\t"                                      \
+  "smlad " sum ", %[x_odd], %[v_odd], " sum "\n\t"
+#define TINYDEPLOY_DOT_1X4_FOUR                                                                 \
+  "ldr %[x_odd], [%[in]], #4\n\t"                                                               \
+  "sxtb16 %[x_even], %[x_odd]\n\t"                                                              \
+  "sxtb16 %[x_odd], %[x_odd], ror #8\n\t" TINYDEPLOY_DOT_1X4_UNIT("%[s3]", "[%[w23], %[next]]") \
+      TINYDEPLOY_DOT_1X4_UNIT("%[s2]", "[%[w23]], #4")                                          \
+          TINYDEPLOY_DOT_1X4_UNIT("%[s1]", "[%[w01], %[next]]")                                 \
+              TINYDEPLOY_DOT_1X4_UNIT("%[s0]", "[%[w01]], #4")
+
+// One row by four units over `features` values: eight features per step in assembly (13
+// registers), the rest in C. 48 instructions per 32 MACs where the C pairs of units take 16
+// per 8.
+inline UnitSums dot_1x4(const int8_t* in, const int8_t* w, int32_t features, UnitSums sums) {
+  const size_t next = static_cast<size_t>(features);
+  const int8_t* w01 = w;
+  const int8_t* w23 = w + 2 * next;
+  const int32_t steps = features >> 3;
+  if (steps > 0) {
+    const int8_t* const end = in + 8 * static_cast<size_t>(steps);
+    uint32_t x_even, x_odd, v_even, v_odd;
+    __asm__("1:\n\t" TINYDEPLOY_DOT_1X4_FOUR TINYDEPLOY_DOT_1X4_FOUR
+            "cmp %[in], %[end]\n\t"
+            "bne 1b\n\t"
+            : [s0] "+r"(sums.u0), [s1] "+r"(sums.u1), [s2] "+r"(sums.u2), [s3] "+r"(sums.u3),
+              [in] "+r"(in), [w01] "+r"(w01), [w23] "+r"(w23), [x_even] "=&r"(x_even),
+              [x_odd] "=&r"(x_odd), [v_even] "=&r"(v_even), [v_odd] "=&r"(v_odd)
+            : [next] "r"(next), [end] "r"(end)
+            : "cc", "memory");
+  }
+  for (size_t k = 0; k < static_cast<size_t>(features & 7); ++k) {
+    const int32_t x = in[k];
+    sums.u0 = wrapping_add(sums.u0, x * w01[k]);
+    sums.u1 = wrapping_add(sums.u1, x * w01[next + k]);
+    sums.u2 = wrapping_add(sums.u2, x * w23[k]);
+    sums.u3 = wrapping_add(sums.u3, x * w23[next + k]);
+  }
+  return sums;
+}
+
+#undef TINYDEPLOY_DOT_1X4_FOUR
+#undef TINYDEPLOY_DOT_1X4_UNIT
+
+#endif
+
+// Adds the dot products of input row `in0` (and the next row, `features` bytes on, with
+// kTwoRows) with weight row `w0` (and the next one with kTwoUnits) over `features` values to
+// `sums`. Four features per step: each word loaded is split into its even and odd bytes once
+// and used for two sums. On the DSP cores the 2x2 block (the hot one) takes eight features per
+// step in assembly, reading the input rows from `widened` where the caller widened them.
+template <bool kTwoRows, bool kTwoUnits>
+inline BlockSums dot_block(const int8_t* in0, const int8_t* w0, int32_t features, BlockSums sums,
+                           const int32_t* widened) {
+  const size_t next = static_cast<size_t>(features);
+  int32_t steps = features >> 2;
+#if TINYDEPLOY_HAS_DSP
+  if constexpr (kTwoRows && kTwoUnits) {
+    if (steps >= 2) {
+      if (widened != nullptr) {
+        dot_2x2_widened_by_eight(widened, w0, next, steps >> 1, sums);
+        in0 += 8 * (steps >> 1);
+      } else {
+        dot_2x2_by_eight(in0, w0, next, steps >> 1, sums);
+      }
+      steps &= 1;
     }
   }
-  for (int32_t k = 0; k < (features & 3); ++k) {
+#else
+  static_cast<void>(widened);
+#endif
+  const int8_t* in1 = in0 + next;
+  const int8_t* w1 = w0 + next;
+  for (; steps > 0; --steps) {
+    dot_step<kTwoRows, kTwoUnits>(in0, in1, w0, w1, sums);
+    in0 += 4;
+    w0 += 4;
+    if constexpr (kTwoRows) in1 += 4;
+    if constexpr (kTwoUnits) w1 += 4;
+  }
+  for (size_t k = 0; k < static_cast<size_t>(features & 3); ++k) {
     const int32_t x0 = in0[k];
     sums.r0u0 = wrapping_add(sums.r0u0, x0 * w0[k]);
-    if constexpr (kTwoUnits) sums.r0u1 = wrapping_add(sums.r0u1, x0 * w1[k]);
+    if constexpr (kTwoUnits) sums.r0u1 = wrapping_add(sums.r0u1, x0 * w0[next + k]);
     if constexpr (kTwoRows) {
-      const int32_t x1 = in1[k];
+      const int32_t x1 = in0[next + k];
       sums.r1u0 = wrapping_add(sums.r1u0, x1 * w0[k]);
-      if constexpr (kTwoUnits) sums.r1u1 = wrapping_add(sums.r1u1, x1 * w1[k]);
+      if constexpr (kTwoUnits) sums.r1u1 = wrapping_add(sums.r1u1, x1 * w0[next + k]);
     }
   }
   return sums;
@@ -195,10 +395,27 @@ struct Requantizer {
         min(activation.min),
         max(activation.max) {}
 
+  // Right shifts (every layer of the shared models) take the folded form, whose result is at
+  // most 2^30 in magnitude, so the offset is added without a saturation test; others the
+  // definition.
   int8_t operator()(int32_t sum, int32_t unit) const {
     const int32_t c = unit * channel_step;
-    const int32_t scaled = multiply_by_quantized_multiplier(sum, multiplier[c], shift[c]);
+    return apply(sum, multiplier[c], shift[c]);
+  }
+
+  // The same with the unit's multiplier and shift given: a caller storing several outputs of a
+  // unit reads them once (after an int8 store the compiler would read them again).
+  int8_t apply(int32_t sum, int32_t unit_multiplier, int32_t unit_shift) const {
+    if (unit_shift < 0) return apply_right(sum, unit_multiplier, unit_shift);
+    const int32_t scaled = multiply_by_quantized_multiplier(sum, unit_multiplier, unit_shift);
     return static_cast<int8_t>(clamp_with_offset(scaled, output_offset, min, max));
+  }
+
+  // apply for a right shift (unit_shift < 0), without the test.
+  int8_t apply_right(int32_t sum, int32_t unit_multiplier, int32_t unit_shift) const {
+    const int32_t value =
+        multiply_by_quantized_multiplier_right(sum, unit_multiplier, unit_shift) + output_offset;
+    return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
   }
 };
 
@@ -215,43 +432,73 @@ class MatrixProduct {
         weights_(weights),
         folded_bias_(folded_bias) {}
 
-  void run(int32_t rows, const int8_t* input, int8_t* output) const {
+  // `widened`, when given (with rows == 2), holds the two rows as widen_two_rows writes them.
+  void run(int32_t rows, const int8_t* input, int8_t* output,
+           const int32_t* widened = nullptr) const {
     int32_t row = 0;
     for (; row + 2 <= rows; row += 2) {
-      two_rows<true>(input + row * features_, output + row * units_);
+      two_rows<true>(input + row * features_, output + row * units_, widened);
     }
-    if (row < rows) two_rows<false>(input + row * features_, output + row * units_);
+    if (row < rows) two_rows<false>(input + row * features_, output + row * units_, nullptr);
   }
 
  private:
   // One row, or two consecutive rows with kTwoRows, against every unit.
   template <bool kTwoRows>
-  void two_rows(const int8_t* in0, int8_t* out0) const {
+  void two_rows(const int8_t* in0, int8_t* out0, const int32_t* widened) const {
     const Requantizer store = requantizer_;
     const int32_t features = features_;
     const int32_t units = units_;
     const int8_t* const weights = weights_;
     const int32_t* const folded_bias = folded_bias_;
-    const int8_t* in1 = in0 + features;
     int8_t* out1 = out0 + units;
     int32_t unit = 0;
+#if TINYDEPLOY_HAS_DSP
+    if constexpr (!kTwoRows) {
+      // One row (FULLY_CONNECTED without a batch): four units share each widened input word.
+      for (; unit + 4 <= units; unit += 4) {
+        const UnitSums sums = dot_1x4(in0, weights + unit * features, features,
+                                      {folded_bias[unit], folded_bias[unit + 1],
+                                       folded_bias[unit + 2], folded_bias[unit + 3]});
+        out0[unit] = store(sums.u0, unit);
+        out0[unit + 1] = store(sums.u1, unit + 1);
+        out0[unit + 2] = store(sums.u2, unit + 2);
+        out0[unit + 3] = store(sums.u3, unit + 3);
+      }
+    }
+#endif
     for (; unit + 2 <= units; unit += 2) {
       const int8_t* w0 = weights + unit * features;
       const int32_t b0 = folded_bias[unit];
       const int32_t b1 = folded_bias[unit + 1];
       const BlockSums sums =
-          dot_block<kTwoRows, true>(in0, in1, w0, w0 + features, features, {b0, b1, b0, b1});
-      out0[unit] = store(sums.r0u0, unit);
-      out0[unit + 1] = store(sums.r0u1, unit + 1);
-      if constexpr (kTwoRows) {
-        out1[unit] = store(sums.r1u0, unit);
-        out1[unit + 1] = store(sums.r1u1, unit + 1);
+          dot_block<kTwoRows, true>(in0, w0, features, {b0, b1, b0, b1}, widened);
+      const int32_t c0 = unit * store.channel_step;
+      const int32_t c1 = (unit + 1) * store.channel_step;
+      const int32_t m0 = store.multiplier[c0];
+      const int32_t s0 = store.shift[c0];
+      const int32_t m1 = store.multiplier[c1];
+      const int32_t s1 = store.shift[c1];
+      if (s0 < 0 && s1 < 0) {  // one test for the block's outputs in the usual case
+        out0[unit] = store.apply_right(sums.r0u0, m0, s0);
+        out0[unit + 1] = store.apply_right(sums.r0u1, m1, s1);
+        if constexpr (kTwoRows) {
+          out1[unit] = store.apply_right(sums.r1u0, m0, s0);
+          out1[unit + 1] = store.apply_right(sums.r1u1, m1, s1);
+        }
+      } else {
+        out0[unit] = store.apply(sums.r0u0, m0, s0);
+        out0[unit + 1] = store.apply(sums.r0u1, m1, s1);
+        if constexpr (kTwoRows) {
+          out1[unit] = store.apply(sums.r1u0, m0, s0);
+          out1[unit + 1] = store.apply(sums.r1u1, m1, s1);
+        }
       }
     }
     if (unit < units) {
       const int32_t b0 = folded_bias[unit];
-      const BlockSums sums = dot_block<kTwoRows, false>(in0, in1, weights + unit * features,
-                                                        nullptr, features, {b0, 0, b0, 0});
+      const BlockSums sums = dot_block<kTwoRows, false>(in0, weights + unit * features, features,
+                                                        {b0, 0, b0, 0}, nullptr);
       out0[unit] = store(sums.r0u0, unit);
       if constexpr (kTwoRows) out1[unit] = store(sums.r1u0, unit);
     }
@@ -273,6 +520,20 @@ struct FourSums {
   int32_t s3;
 };
 
+// The four channels' outputs from `c` (a per-channel Requantizer), as one word; one test of
+// the four shifts in the usual case of right shifts only.
+inline void store_channels(int8_t* out, const Requantizer& store, const FourSums& sums, int32_t c) {
+  const int32_t* m = store.multiplier + c;
+  const int32_t* s = store.shift + c;
+  if ((s[0] & s[1] & s[2] & s[3]) < 0) {
+    store_four(out, store.apply_right(sums.s0, m[0], s[0]), store.apply_right(sums.s1, m[1], s[1]),
+               store.apply_right(sums.s2, m[2], s[2]), store.apply_right(sums.s3, m[3], s[3]));
+  } else {
+    store_four(out, store.apply(sums.s0, m[0], s[0]), store.apply(sums.s1, m[1], s[1]),
+               store.apply(sums.s2, m[2], s[2]), store.apply(sums.s3, m[3], s[3]));
+  }
+}
+
 inline void depthwise_tap(const int8_t* in, const int8_t* w, int32_t offset_pair, FourSums& sums) {
   const uint32_t x = load_word(in);
   const uint32_t v = load_word(w);
@@ -286,20 +547,137 @@ inline void depthwise_tap(const int8_t* in, const int8_t* w, int32_t offset_pair
   sums.s3 = multiply_accumulate_high(x_odd, w_odd, sums.s3);
 }
 
+#if TINYDEPLOY_HAS_DSP
+// One tap of four channels in assembly (what depthwise_tap does): the input word at `at_x` and
+// the weight word at `at_w`, widened (the input with the offset added), multiplied per channel.
+#define TINYDEPLOY_DEPTHWISE_TAP(at_x, at_w)      \
+  "ldr %[x], " at_x                               \
+  "\n\t"                                          \
+  "ldr %[v], " at_w                               \
+  "\n\t"                                          \
+  "sxtab16 %[x_even], %[pair], %[x]\n\t"          \
+  "sxtab16 %[x], %[pair], %[x], ror #8\n\t"       \
+  "sxtb16 %[v_even], %[v]\n\t"                    \
+  "sxtb16 %[v], %[v], ror #8\n\t"                 \
+  "smlabb %[s0], %[x_even], %[v_even], %[s0]\n\t" \
+  "smlatt %[s2], %[x_even], %[v_even], %[s2]\n\t" \
+  "smlabb %[s1], %[x], %[v], %[s1]\n\t"           \
+  "smlatt %[s3], %[x], %[v], %[s3]\n\t"
+#define TINYDEPLOY_DEPTHWISE_ROW                                \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in]]", "[%[w]]")                 \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap]]", "[%[w], %[tap]]") \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap], lsl #1]", "[%[w], %[tap], lsl #1]")
+#define TINYDEPLOY_DEPTHWISE_NEXT_ROW \
+  "ldr %[x], %[row]\n\t"              \
+  "add %[in], %[in], %[x]\n\t"        \
+  "add %[w], %[w], %[tap]\n\t"        \
+  "add %[w], %[w], %[tap], lsl #1\n\t"
+#endif
+
 // A whole 3x3 window without dilation, every tap inside the input: the nine taps unrolled, so
 // no loop state competes with the sums for registers.
 inline void depthwise_3x3(const int8_t* in, const int8_t* w, size_t row_stride, size_t tap_stride,
                           int32_t offset_pair, FourSums& sums) {
+#if TINYDEPLOY_HAS_DSP
+  // In assembly: GCC keeps the tap addresses as induction variables of the channel loop, most
+  // of them on the stack, and hoists the loads into more registers than the core has. Here
+  // twelve registers suffice: the taps of a row at `in`, `in + tap_stride` and
+  // `in + 2 * tap_stride` (a shifted register offset), the same for the weights; the row
+  // stride is read from memory once per row.
+  uint32_t x, x_even, v, v_even;
+  __asm__(TINYDEPLOY_DEPTHWISE_ROW TINYDEPLOY_DEPTHWISE_NEXT_ROW TINYDEPLOY_DEPTHWISE_ROW
+              TINYDEPLOY_DEPTHWISE_NEXT_ROW TINYDEPLOY_DEPTHWISE_ROW
+          : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+            [in] "+r"(in), [w] "+r"(w), [x] "=&r"(x), [x_even] "=&r"(x_even), [v] "=&r"(v),
+            [v_even] "=&r"(v_even)
+          : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "m"(row_stride)
+          : "memory");
+#else
+  hide_from_optimizer(in);
+  hide_from_optimizer(w);
+  const size_t two_taps = 2 * tap_stride;
 #pragma GCC unroll 3
   for (int ky = 0; ky < 3; ++ky) {
+    depthwise_tap(in, w, offset_pair, sums);
+    depthwise_tap(in + tap_stride, w + tap_stride, offset_pair, sums);
+    depthwise_tap(in + two_taps, w + two_taps, offset_pair, sums);
+    in += row_stride;
+    w += 3 * tap_stride;
+  }
+#endif
+}
+
+// A 3x3 window without dilation at an edge of the input: kColumns adjacent taps per row
+// unrolled, `rows` rows looped. `in` and `w` point at the first row's first tap inside the input.
+template <int kColumns>
+inline void depthwise_3x3_part(const int8_t* in, const int8_t* w, int32_t rows, size_t row_stride,
+                               size_t tap_stride, int32_t offset_pair, FourSums& sums) {
+#if TINYDEPLOY_HAS_DSP
+  // As depthwise_3x3, with the rows counted down in memory: no fourteenth register is free.
+  uint32_t x, x_even, v, v_even;
+  if constexpr (kColumns == 3) {
+    __asm__("1:\n\t" TINYDEPLOY_DEPTHWISE_ROW TINYDEPLOY_DEPTHWISE_NEXT_ROW
+            "ldr %[x], %[rows]\n\t"
+            "subs %[x], %[x], #1\n\t"
+            "str %[x], %[rows]\n\t"
+            "bne 1b\n\t"
+            : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+              [in] "+r"(in), [w] "+r"(w), [rows] "+m"(rows), [x] "=&r"(x), [x_even] "=&r"(x_even),
+              [v] "=&r"(v), [v_even] "=&r"(v_even)
+            : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "m"(row_stride)
+            : "cc", "memory");
+  } else {
+    static_assert(kColumns == 2);
+    __asm__("1:\n\t" TINYDEPLOY_DEPTHWISE_TAP("[%[in]]", "[%[w]]") TINYDEPLOY_DEPTHWISE_TAP(
+                "[%[in], %[tap]]", "[%[w], %[tap]]") TINYDEPLOY_DEPTHWISE_NEXT_ROW
+            "ldr %[x], %[rows]\n\t"
+            "subs %[x], %[x], #1\n\t"
+            "str %[x], %[rows]\n\t"
+            "bne 1b\n\t"
+            : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+              [in] "+r"(in), [w] "+r"(w), [rows] "+m"(rows), [x] "=&r"(x), [x_even] "=&r"(x_even),
+              [v] "=&r"(v), [v_even] "=&r"(v_even)
+            : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "m"(row_stride)
+            : "cc", "memory");
+  }
+#else
+  for (int32_t row = 0; row < rows; ++row) {
 #pragma GCC unroll 3
-    for (int kx = 0; kx < 3; ++kx) {
-      depthwise_tap(
-          in + static_cast<size_t>(ky) * row_stride + static_cast<size_t>(kx) * tap_stride,
-          w + static_cast<size_t>(3 * ky + kx) * tap_stride, offset_pair, sums);
+    for (int kx = 0; kx < kColumns; ++kx) {
+      const size_t step = static_cast<size_t>(kx) * tap_stride;
+      depthwise_tap(in + step, w + step, offset_pair, sums);
     }
+    in += row_stride;
+    w += 3 * tap_stride;
+  }
+#endif
+}
+
+#if TINYDEPLOY_HAS_DSP
+// The first 8 * (features / 8) values of rows `row0` and `row1` widened to 16 bits for
+// dot_2x2_widened_by_eight: per four values x0..x3 of a row, the words (x0, x2) and (x1, x3),
+// row 0's pair then row 1's. Done once per pair of rows, read by every pair of units.
+inline void widen_two_rows(const int8_t* row0, const int8_t* row1, int32_t features,
+                           int32_t* wide) {
+  for (int32_t groups = (features >> 3) * 2; groups > 0; --groups) {
+    const uint32_t x0 = load_word(row0);
+    const uint32_t x1 = load_word(row1);
+    row0 += 4;
+    row1 += 4;
+    wide[0] = even_bytes(x0);
+    wide[1] = odd_bytes(x0);
+    wide[2] = even_bytes(x1);
+    wide[3] = odd_bytes(x1);
+    wide += 4;
   }
 }
+#endif
+
+#if TINYDEPLOY_HAS_DSP
+#undef TINYDEPLOY_DEPTHWISE_NEXT_ROW
+#undef TINYDEPLOY_DEPTHWISE_ROW
+#undef TINYDEPLOY_DEPTHWISE_TAP
+#endif
 
 }  // namespace
 
@@ -311,6 +689,11 @@ void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activa
   const MatrixProduct product(activation, scale, true, patch, output_dims.c, filter, folded_bias);
   // x + input_offset == 0 at a padded position, as the portable kernel's skipped terms.
   const auto pad = static_cast<int8_t>(-activation.input_offset);
+#if TINYDEPLOY_HAS_DSP
+  // After the two patches, word-aligned (LDRD needs it): the pair widened to 16 bits.
+  const uintptr_t after_patches = reinterpret_cast<uintptr_t>(scratch + 2 * patch);
+  auto* const wide = reinterpret_cast<int32_t*>((after_patches + 3u) & ~uintptr_t{3});
+#endif
   int8_t* out = output;
   int32_t pending = 0;  // patches gathered in scratch, not yet multiplied
   for (int32_t n = 0; n < output_dims.n; ++n) {
@@ -319,7 +702,12 @@ void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activa
         gather_window(geometry, input_dims, filter_dims, n, y, x, input, pad,
                       scratch + pending * patch);
         if (++pending == 2) {
+#if TINYDEPLOY_HAS_DSP
+          widen_two_rows(scratch, scratch + patch, patch, wide);
+          product.run(2, scratch, out, wide);
+#else
           product.run(2, scratch, out);
+#endif
           out += 2 * output_dims.c;
           pending = 0;
         }
@@ -379,10 +767,28 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
             FourSums sums{0, 0, 0, 0};
             if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
             depthwise_3x3(window + c, weights + c, row_stride, tap_stride, offset_pair, sums);
-            out[c] = store(sums.s0, c);
-            out[c + 1] = store(sums.s1, c + 1);
-            out[c + 2] = store(sums.s2, c + 2);
-            out[c + 3] = store(sums.s3, c + 3);
+            store_channels(out + c, store, sums, c);
+          }
+        } else if (filter.h == 3 && filter.w == 3 && g.dilation_h == 1 && g.dilation_w == 1 &&
+                   ky_end > ky_begin && kx_end - kx_begin >= 2) {
+          // The window at an edge: two or three of its columns inside the input, some rows.
+          const int32_t rows = ky_end - ky_begin;
+          const size_t first_tap = static_cast<size_t>(y0 + ky_begin) * row_stride +
+                                   static_cast<size_t>(x0 + kx_begin) * tap_stride;
+          const int8_t* window = image + first_tap;
+          const int8_t* w_first =
+              weights + static_cast<size_t>(3 * ky_begin + kx_begin) * tap_stride;
+          for (; c + 4 <= channels; c += 4) {
+            FourSums sums{0, 0, 0, 0};
+            if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+            if (kx_end - kx_begin == 3) {
+              depthwise_3x3_part<3>(window + c, w_first + c, rows, row_stride, tap_stride,
+                                    offset_pair, sums);
+            } else {
+              depthwise_3x3_part<2>(window + c, w_first + c, rows, row_stride, tap_stride,
+                                    offset_pair, sums);
+            }
+            store_channels(out + c, store, sums, c);
           }
         }
         // Four channels per pass: one word of input and one of weights per tap, split into
@@ -412,10 +818,8 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
               sum3 = multiply_accumulate_high(x_odd, w_odd, sum3);
             }
           }
-          out[c] = store(sum0, c);
-          out[c + 1] = store(sum1, c + 1);
-          out[c + 2] = store(sum2, c + 2);
-          out[c + 3] = store(sum3, c + 3);
+          store_four(out + c, store(sum0, c), store(sum1, c + 1), store(sum2, c + 2),
+                     store(sum3, c + 3));
         }
         for (; c < channels; ++c) {
           int32_t sum = bias != nullptr ? bias[c] : 0;
@@ -448,10 +852,29 @@ void fully_connected_s8_dsp(const QuantizedActivation& activation, const PerChan
 void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
                      const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
                      const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,
-                     int8_t* output) {
+                     int8_t* output, int8_t* scratch) {
   // Every pixel is a row of input channels; the filter is a [out_c, in_c] matrix.
-  MatrixProduct(activation, scale, true, filter_dims.c, output_dims.c, filter, folded_bias)
-      .run(input_dims.n * input_dims.h * input_dims.w, input, output);
+  const int32_t features = filter_dims.c;
+  const int32_t units = output_dims.c;
+  const int32_t rows = input_dims.n * input_dims.h * input_dims.w;
+  const MatrixProduct product(activation, scale, true, features, units, filter, folded_bias);
+#if TINYDEPLOY_HAS_DSP
+  const uintptr_t start = reinterpret_cast<uintptr_t>(scratch);
+  auto* const wide = reinterpret_cast<int32_t*>((start + 3u) & ~uintptr_t{3});  // for LDRD
+  int32_t row = 0;
+  for (; row + 2 <= rows; row += 2) {
+    const int8_t* pair = input + static_cast<size_t>(row) * static_cast<size_t>(features);
+    widen_two_rows(pair, pair + features, features, wide);
+    product.run(2, pair, output + static_cast<size_t>(row) * static_cast<size_t>(units), wide);
+  }
+  if (row < rows) {
+    product.run(1, input + static_cast<size_t>(row) * static_cast<size_t>(features),
+                output + static_cast<size_t>(row) * static_cast<size_t>(units));
+  }
+#else
+  static_cast<void>(scratch);
+  product.run(rows, input, output);
+#endif
 }
 
 }  // namespace tinydeploy::runtime

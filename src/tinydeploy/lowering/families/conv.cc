@@ -157,12 +157,13 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
   if (!has_dsp_kernels(b.core)) return std::nullopt;
   const auto bias = folded_bias(b, 1, 2, out.c, filter.c, act.input_offset);
   if (!bias) return std::nullopt;
-  return with_source(
-      call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp), act, scales, in,
-           typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
-           Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
-           typed<int8_t>(b.output_slot(0))),
-      kDspSource);
+  return with_scratch(
+      with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp), act, scales, in,
+                       typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                       Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true},
+                       out, typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+                  kDspSource),
+      rt::conv_1x1_s8_dsp_scratch_bytes(filter));
 }
 
 KernelCall prepare_conv(const OpBinding& b, bool depthwise) {

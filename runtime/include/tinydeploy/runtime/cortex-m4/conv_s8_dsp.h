@@ -25,18 +25,25 @@ void fully_connected_s8_dsp(const QuantizedActivation& activation, const PerChan
                             bool per_channel, const FullyConnectedShape& shape, const int8_t* input,
                             const int8_t* weights, const int32_t* folded_bias, int8_t* output);
 
+// Bytes of scratch conv_1x1_s8_dsp needs: two pixels' channels widened to 16 bits, word-aligned.
+inline int32_t conv_1x1_s8_dsp_scratch_bytes(const Dims4& filter_dims) {
+  return 4 * filter_dims.c + 4;
+}
+
 // As the int8 conv of conv.h for a 1x1 filter with stride 1, no padding and one group: filter
-// [out_c, 1, 1, in_c], one scale per output channel.
+// [out_c, 1, 1, in_c], one scale per output channel. On the DSP cores each pair of pixels is
+// widened into `scratch` once for all output channels.
 // Requires: filter.h == filter.w == 1, filter.c == input.c, filter.n == output.c, and output.n,
-// h, w equal to the input's.
+// h, w equal to the input's; `scratch` holds conv_1x1_s8_dsp_scratch_bytes(filter_dims).
 void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
                      const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
                      const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,
-                     int8_t* output);
+                     int8_t* output, int8_t* scratch);
 
-// Bytes of scratch conv_s8_dsp needs: two patches of the filter's size.
+// Bytes of scratch conv_s8_dsp needs: two patches of the filter's size, then (on the DSP cores)
+// the pair widened to 16 bits, word-aligned.
 inline int32_t conv_s8_dsp_scratch_bytes(const Dims4& filter_dims) {
-  return 2 * filter_dims.h * filter_dims.w * filter_dims.c;
+  return 6 * filter_dims.h * filter_dims.w * filter_dims.c + 4;
 }
 
 // As the int8 conv of conv.h for any filter, stride, dilation and padding with one group

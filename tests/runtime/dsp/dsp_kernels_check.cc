@@ -1,0 +1,271 @@
+// The Cortex-M4 DSP kernels on the core itself, where their inline assembly runs (the host
+// gtests run their C paths): fully_connected_s8_dsp, conv_1x1_s8_dsp, conv_s8_dsp and
+// depthwise_conv_s8_dsp against the portable kernels on pseudo-random cases, byte for byte.
+// Prints "MISMATCH" with the case and exits 1 at the first differing byte; prints
+// "check complete" and exits 0 when all matched.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinydeploy/port.h"
+#include "tinydeploy/runtime/conv.h"
+#include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
+
+namespace {
+
+namespace rt = tinydeploy::runtime;
+
+void print(const char* text) {
+  size_t size = 0;
+  while (text[size] != '\0') ++size;
+  td_port_write(reinterpret_cast<const uint8_t*>(text), size);
+}
+
+void print(int32_t value) {
+  char text[16];
+  int length = 0;
+  uint32_t magnitude = value < 0 ? 0u - static_cast<uint32_t>(value) : static_cast<uint32_t>(value);
+  char digits[12];
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + magnitude % 10u);
+    magnitude /= 10u;
+  } while (magnitude != 0u);
+  if (value < 0) text[length++] = '-';
+  while (count > 0) text[length++] = digits[--count];
+  text[length] = '\0';
+  print(text);
+}
+
+// A fixed xorshift sequence: every run checks the same cases.
+struct Random {
+  uint32_t state = 0x9E3779B9u;
+
+  uint32_t next() {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+  }
+  int32_t in(int32_t low, int32_t high) {  // uniform in [low, high], high - low < 2^31
+    const uint32_t span = static_cast<uint32_t>(high - low) + 1u;
+    return low + static_cast<int32_t>(next() % span);
+  }
+  bool one_in(uint32_t n) { return next() % n == 0u; }
+};
+
+constexpr int32_t kMaxBytes = 96 * 1024;
+constexpr int32_t kMaxChannels = 256;
+
+int8_t input[kMaxBytes];
+int8_t weights[kMaxBytes];
+int8_t scratch[kMaxBytes];
+int8_t expected[kMaxBytes];
+int8_t actual[kMaxBytes];
+int32_t bias[kMaxChannels];
+int32_t folded[kMaxChannels];
+int32_t multipliers[kMaxChannels];
+int32_t shifts[kMaxChannels];
+
+void fill(Random& random, int8_t* data, int32_t count) {
+  const bool extremes = random.one_in(8);
+  for (int32_t i = 0; i < count; ++i) {
+    data[i] =
+        static_cast<int8_t>(extremes ? (random.one_in(2) ? -128 : 127) : random.in(-128, 127));
+  }
+}
+
+rt::QuantizedActivation pick_activation(Random& random) {
+  rt::QuantizedActivation a;
+  const int32_t offsets[] = {-127, 128, 0, 5};
+  a.input_offset = random.one_in(3) ? offsets[random.in(0, 3)] : random.in(-127, 128);
+  a.output_offset = random.in(-128, 127);
+  a.min = random.one_in(2) ? -128 : a.output_offset;
+  a.max = 127;
+  return a;
+}
+
+// Per-channel scales, mostly those that keep the outputs off the clamp, some anywhere.
+void pick_scales(Random& random, int32_t channels, int32_t usual_low, int32_t usual_high) {
+  for (int32_t i = 0; i < channels; ++i) {
+    multipliers[i] = random.one_in(50) ? 0 : random.in(1 << 30, INT32_MAX);
+    shifts[i] = random.one_in(6) ? random.in(-31, 4) : random.in(usual_low, usual_high);
+    bias[i] = random.in(-(1 << 16), 1 << 16);
+  }
+}
+
+// bias + input_offset * (the sum of each unit's `features` weights), as lowering folds it.
+void fold_bias(int32_t units, int32_t features, int32_t input_offset, bool with_bias) {
+  for (int32_t u = 0; u < units; ++u) {
+    int32_t sum = 0;
+    for (int32_t k = 0; k < features; ++k) sum += weights[u * features + k];
+    folded[u] = (with_bias ? bias[u] : 0) + input_offset * sum;
+  }
+}
+
+bool same(int32_t count, const char* kernel, int32_t index) {
+  for (int32_t i = 0; i < count; ++i) {
+    if (expected[i] != actual[i]) {
+      print("MISMATCH ");
+      print(kernel);
+      print(" case ");
+      print(index);
+      print(" byte ");
+      print(i);
+      print(": ");
+      print(actual[i]);
+      print(" instead of ");
+      print(expected[i]);
+      print("\n");
+      return false;
+    }
+  }
+  return true;
+}
+
+void clear(int32_t count) {
+  for (int32_t i = 0; i < count; ++i) {
+    expected[i] = 0;
+    actual[i] = 1;
+  }
+}
+
+// Feature counts around the assembly's steps of eight: whole steps, one step of four over,
+// a few bytes of tail, and any.
+int32_t pick_features(Random& random) {
+  switch (random.in(0, 3)) {
+    case 0:
+      return 8 * random.in(1, 40);
+    case 1:
+      return 8 * random.in(1, 40) + 4;
+    case 2:
+      return random.in(1, 11);
+    default:
+      return random.in(1, 400);
+  }
+}
+
+bool check_fully_connected(Random& random, int32_t index) {
+  rt::FullyConnectedShape shape;
+  shape.rows = random.in(1, 5);
+  shape.features = pick_features(random);
+  shape.units = random.in(1, 40);
+  while (shape.rows * shape.features > kMaxBytes || shape.units * shape.features > kMaxBytes) {
+    shape.features /= 2;
+  }
+  const bool per_channel = random.one_in(2);
+  const bool with_bias = !random.one_in(4);
+  const rt::QuantizedActivation activation = pick_activation(random);
+  fill(random, input, shape.rows * shape.features);
+  fill(random, weights, shape.units * shape.features);
+  pick_scales(random, shape.units, -16, -8);
+  fold_bias(shape.units, shape.features, activation.input_offset, with_bias);
+  const int32_t count = shape.rows * shape.units;
+  clear(count);
+  const rt::PerChannelScale scale{multipliers, shifts};
+  rt::fully_connected(activation, scale, per_channel, 0, shape, input, weights,
+                      with_bias ? bias : nullptr, expected);
+  rt::fully_connected_s8_dsp(activation, scale, per_channel, shape, input, weights, folded, actual);
+  return same(count, "fully_connected_s8_dsp", index);
+}
+
+bool check_conv_1x1(Random& random, int32_t index) {
+  const int32_t features = pick_features(random);
+  const rt::Dims4 in{1, random.in(1, 9), random.in(1, 9), features};
+  const int32_t units = random.in(1, 48);
+  if (in.h * in.w * features > kMaxBytes || units * features > kMaxBytes ||
+      in.h * in.w * units > kMaxBytes) {
+    return true;
+  }
+  const rt::Dims4 filter{units, 1, 1, features};
+  const rt::Dims4 out{1, in.h, in.w, units};
+  const rt::QuantizedActivation activation = pick_activation(random);
+  fill(random, input, in.h * in.w * features);
+  fill(random, weights, units * features);
+  pick_scales(random, units, -16, -8);
+  fold_bias(units, features, activation.input_offset, true);
+  const int32_t count = in.h * in.w * units;
+  clear(count);
+  const rt::PerChannelScale scale{multipliers, shifts};
+  rt::conv({}, activation, scale, in, input, filter, weights, bias, out, expected);
+  rt::conv_1x1_s8_dsp(activation, scale, in, input, filter, weights, folded, out, actual, scratch);
+  return same(count, "conv_1x1_s8_dsp", index);
+}
+
+// Output extent with the padding after equal to the padding before.
+int32_t extent(int32_t size, int32_t filter, int32_t stride, int32_t dilation, int32_t pad) {
+  return (size + 2 * pad - ((filter - 1) * dilation + 1)) / stride + 1;
+}
+
+bool pick_geometry(Random& random, rt::Dims4& in, rt::Dims4& filter, rt::ConvGeometry& g,
+                   rt::Dims4& out, bool depthwise) {
+  in = {1, random.in(1, 14), random.in(1, 14), random.in(1, depthwise ? 40 : 24)};
+  const bool three = random.one_in(2);
+  filter = {depthwise ? 1 : random.in(1, 20), three ? 3 : random.in(1, 5),
+            three ? 3 : random.in(1, 5), in.c};
+  g.stride_h = random.in(1, 2);
+  g.stride_w = random.in(1, 2);
+  g.dilation_h = three ? 1 : random.in(1, 2);
+  g.dilation_w = three ? 1 : random.in(1, 2);
+  g.pad_top = random.in(0, (filter.h - 1) * g.dilation_h);
+  g.pad_left = random.in(0, (filter.w - 1) * g.dilation_w);
+  out = {1, extent(in.h, filter.h, g.stride_h, g.dilation_h, g.pad_top),
+         extent(in.w, filter.w, g.stride_w, g.dilation_w, g.pad_left), depthwise ? in.c : filter.n};
+  return out.h > 0 && out.w > 0 && out.h * out.w * out.c <= kMaxBytes;
+}
+
+bool check_conv(Random& random, int32_t index) {
+  rt::Dims4 in, filter, out;
+  rt::ConvGeometry g;
+  if (!pick_geometry(random, in, filter, g, out, false)) return true;
+  const int32_t patch = filter.h * filter.w * filter.c;
+  const rt::QuantizedActivation activation = pick_activation(random);
+  fill(random, input, in.h * in.w * in.c);
+  fill(random, weights, filter.n * patch);
+  pick_scales(random, filter.n, -16, -8);
+  fold_bias(filter.n, patch, activation.input_offset, true);
+  const int32_t count = out.h * out.w * out.c;
+  clear(count);
+  const rt::PerChannelScale scale{multipliers, shifts};
+  rt::conv(g, activation, scale, in, input, filter, weights, bias, out, expected);
+  rt::conv_s8_dsp(g, activation, scale, in, input, filter, weights, folded, out, actual, scratch);
+  return same(count, "conv_s8_dsp", index);
+}
+
+bool check_depthwise(Random& random, int32_t index) {
+  rt::Dims4 in, filter, out;
+  rt::ConvGeometry g;
+  if (!pick_geometry(random, in, filter, g, out, true)) return true;
+  const bool with_bias = !random.one_in(4);
+  const rt::QuantizedActivation activation = pick_activation(random);
+  fill(random, input, in.h * in.w * in.c);
+  fill(random, weights, filter.h * filter.w * in.c);
+  pick_scales(random, in.c, -13, -6);
+  const int32_t count = out.h * out.w * out.c;
+  clear(count);
+  const rt::PerChannelScale scale{multipliers, shifts};
+  const int32_t* b = with_bias ? bias : nullptr;
+  rt::depthwise_conv(g, 1, activation, scale, in, input, filter, weights, b, out, expected);
+  rt::depthwise_conv_s8_dsp(g, activation, scale, in, input, filter, weights, b, out, actual);
+  return same(count, "depthwise_conv_s8_dsp", index);
+}
+
+}  // namespace
+
+int main() {
+  td_port_init();
+  print("DSP kernel check on ");
+  print(td_port_board_name());
+  print("\n");
+  Random random;
+  constexpr int32_t kCases = 400;
+  for (int32_t i = 0; i < kCases; ++i) {
+    if (!check_fully_connected(random, i) || !check_conv_1x1(random, i) || !check_conv(random, i) ||
+        !check_depthwise(random, i)) {
+      return 1;
+    }
+  }
+  print("4 kernels x ");
+  print(kCases);
+  print(" cases bit-identical\ncheck complete\n");
+  return 0;
+}
