@@ -55,35 +55,76 @@ bool within_limits(const model::Model& model, const analysis::ModelAnalysis& ana
   return true;
 }
 
+// One inference of `lowered` on `inputs`.
+Inference infer(const model::Model& model, const lowering::LoweredModel& lowered,
+                const std::vector<std::vector<uint8_t>>& inputs) {
+  engine::Engine engine(model, lowered);
+  for (size_t i = 0; i < engine.input_count(); ++i) {
+    const std::span<uint8_t> destination = engine.input(i);
+    if (i >= inputs.size() || destination.size() != inputs[i].size()) {
+      throw Error("{}: input {} has no arena storage", model.path, i);
+    }
+    if (!destination.empty()) std::memcpy(destination.data(), inputs[i].data(), destination.size());
+  }
+  Inference result;
+  const model::Subgraph& graph = model.main();
+  engine.invoke([&](int32_t op) {
+    const std::vector<int32_t>& outputs = graph.operators[static_cast<size_t>(op)].outputs;
+    std::vector<uint8_t> bytes;
+    if (!outputs.empty() && outputs[0] >= 0) {
+      const std::span<const uint8_t> layer = engine.tensor_bytes(outputs[0]);
+      bytes.assign(layer.begin(), layer.end());
+    }
+    result.layers.push_back(std::move(bytes));
+  });
+  for (size_t i = 0; i < engine.output_count(); ++i) {
+    const std::span<const uint8_t> bytes = engine.output(i);
+    result.outputs.emplace_back(bytes.begin(), bytes.end());
+  }
+  return result;
+}
+
 }  // namespace
+
+void require_same_bytes(const std::vector<lowering::KernelCall>& calls, const Inference& core,
+                        const Inference& portable) {
+  for (size_t op = 0; op < core.layers.size() && op < portable.layers.size(); ++op) {
+    if (core.layers[op] != portable.layers[op]) {
+      const std::string kernel = op < calls.size() ? calls[op].kernel : "?";
+      throw std::logic_error("operator " + std::to_string(op) + " (kernel " + kernel +
+                             ") computes other bytes than the portable kernel");
+    }
+  }
+  if (core.outputs != portable.outputs) {
+    throw std::logic_error("the outputs differ from the portable kernels' outputs");
+  }
+}
 
 PipelineResult run_pipeline(std::vector<uint8_t> model_bytes, const PipelineLimits& limits) {
   // The seed and target follow from the file, so a reproducer replays the same run.
   const uint64_t seed = model_bytes.size();
-  const board::Core core = model_bytes.size() % 2 == 0 ? board::Core::Host : board::Core::CortexM4;
+  constexpr board::Core kCores[] = {board::Core::Host, board::Core::CortexM4,
+                                    board::Core::CortexM55};
+  const board::Core core = kCores[model_bytes.size() % std::size(kCores)];
   const model::Model model = model::parse_model(std::move(model_bytes), "fuzz.tflite");
-  const lowering::LoweredModel lowered = lowering::lower(model);
+  // Lowered for the core: its kernel variants (and the constants lowering prepares for them)
+  // run on the host too, and must compute the portable kernels' bytes.
+  const lowering::LoweredModel lowered = lowering::lower(model, core);
   const analysis::ModelAnalysis& analysis = lowered.analysis;
   if (!within_limits(model, analysis, limits)) return {};
 
-  engine::Engine engine(model, lowered);
   codegen::ExampleData example;
   example.seed = seed;
-  for (size_t i = 0; i < engine.input_count(); ++i) {
-    const tensors::TensorData input = tensors::random_tensor(engine.input_tensor(i), seed + i);
-    const std::span<uint8_t> destination = engine.input(i);
-    if (destination.size() != input.bytes.size()) {
-      throw Error("{}: input {} has no arena storage", model.path, i);
-    }
-    if (!destination.empty()) {
-      std::memcpy(destination.data(), input.bytes.data(), destination.size());
-    }
-    example.inputs.push_back(input.bytes);
+  const model::Subgraph& graph = model.main();
+  for (size_t i = 0; i < graph.inputs.size(); ++i) {
+    const model::Tensor& input = graph.tensors[static_cast<size_t>(graph.inputs[i])];
+    example.inputs.push_back(tensors::random_tensor(input, seed + i).bytes);
   }
-  engine.invoke();
-  for (size_t i = 0; i < engine.output_count(); ++i) {
-    const std::span<const uint8_t> bytes = engine.output(i);
-    example.outputs.emplace_back(bytes.begin(), bytes.end());
+  const Inference inference = infer(model, lowered, example.inputs);
+  example.outputs = inference.outputs;
+  if (core != board::Core::Host) {
+    const lowering::LoweredModel portable = lowering::lower(model, board::Core::Host);
+    require_same_bytes(lowered.calls, inference, infer(model, portable, example.inputs));
   }
 
   PipelineResult result{PipelineOutcome::Ran, example.inputs, example.outputs};

@@ -1,11 +1,15 @@
 // The whole host pipeline on one untrusted model, as the fuzz targets and the fuzz regression
-// tests drive it: reader -> analysis -> lowering -> host engine (one inference on seeded random
-// inputs) -> code generation (the package's text, nothing compiled). Bounded so one run stays
+// tests drive it: reader -> analysis -> lowering for a core (the host, a Cortex-M4 or a
+// Cortex-M55, chosen by the file's size) -> host engine (one inference on seeded random inputs,
+// and for a Cortex-M core the same inference lowered for the host, compared byte for byte) ->
+// code generation (the package's text, nothing compiled). Bounded so one run stays
 // fast and small whatever the model asks for.
 #pragma once
 
 #include <cstdint>
 #include <vector>
+
+#include "tinydeploy/lowering/kernel_call.h"
 
 namespace tinydeploy::fuzz {
 
@@ -34,6 +38,19 @@ struct PipelineResult {
   std::vector<std::vector<uint8_t>> inputs;
   std::vector<std::vector<uint8_t>> outputs;
 };
+
+// One inference: the outputs' bytes in model order, and each operator's first output as the
+// operator left it.
+struct Inference {
+  std::vector<std::vector<uint8_t>> outputs;
+  std::vector<std::vector<uint8_t>> layers;
+};
+
+// A model lowered for a Cortex-M core runs the core's kernel variants (they run on the host too)
+// and must compute the portable kernels' bytes: throws std::logic_error, a bug the fuzzer
+// reports, naming the first operator (and the kernel `calls` gives it) whose output differs.
+void require_same_bytes(const std::vector<lowering::KernelCall>& calls, const Inference& core,
+                        const Inference& portable);
 
 // Throws tinydeploy::Error for everything a user can cause (bad file, contradictory shapes,
 // unsupported operator or parameter). Any other exception, crash or sanitizer report is a bug.

@@ -290,6 +290,24 @@ TEST_F(EditedConvTest, OneZeroPointServesEveryChannel) {
   EXPECT_THAT(error(), HasSubstr("scales but 2 zero points"));
 }
 
+TEST_F(EditedConvTest, AnInputWithDataIsReadAsAnInputNotAConstant) {
+  // The bias made a model input as well: what the caller writes is what the CONV_2D reads, so
+  // nothing may treat the file's bytes as its constant value.
+  const auto bias_index = [&] {
+    for (size_t t = 0; t < graph().tensors.size(); ++t) {
+      if (graph().tensors[t].get() == &bias()) return static_cast<int32_t>(t);
+    }
+    throw std::logic_error("no bias");
+  }();
+  graph().inputs.push_back(bias_index);
+  const Model model = read();
+  ASSERT_EQ(model.reader_notes.size(), 1u);
+  EXPECT_THAT(
+      model.reader_notes[0],
+      HasSubstr(fmt::format("input 1 is tensor {} ('{}'), which holds", bias_index, bias().name)));
+  EXPECT_FALSE(model.main().tensors[static_cast<size_t>(bias_index)].is_constant());
+}
+
 TEST_F(EditedConvTest, QuantizedDimensionOfAPerTensorQuantizationIsIgnored) {
   const int32_t input = graph().inputs[0];
   graph().tensors[static_cast<size_t>(input)]->quantization->quantized_dimension = 7;

@@ -821,6 +821,18 @@ Subgraph Reader::read_subgraph(const fb::SubGraph& graph, size_t index,
   };
   out.inputs = io(graph.inputs(), "input");
   out.outputs = io(graph.outputs(), "output");
+  for (size_t i = 0; i < out.inputs.size(); ++i) {
+    Tensor& input = out.tensors[static_cast<size_t>(out.inputs[i])];
+    if (!input.is_constant()) continue;
+    // TFLite Micro points such an input at its buffer, and what the caller writes there before
+    // an invoke is what the operators read: the data is no constant, whatever lowering could
+    // prepare from it.
+    note(
+        "subgraph {}: input {} is tensor {} ('{}'), which holds {} bytes of data; the value "
+        "given at run time is used instead",
+        index, i, out.inputs[i], printable(input.name), input.data->size);
+    input.data.reset();
+  }
   if (const auto* ops = graph.operators(); ops != nullptr) {
     out.operators.reserve(ops->size());
     for (flatbuffers::uoffset_t o = 0; o < ops->size(); ++o) {
