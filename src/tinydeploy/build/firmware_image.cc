@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <string>
+#include <utility>
 
 #include "tinydeploy/build/cmake.h"
 #include "tinydeploy/common/error.h"
@@ -28,7 +32,52 @@ std::string tree_key(const std::vector<codegen::GeneratedFile>& files, std::stri
   return hash.substr(0, 24);
 }
 
+// A name build_firmware gives an entry (tree_key): nothing else in a board's directory is ours
+// to remove.
+bool is_entry_name(const std::string& name) {
+  return name.size() == 24 && std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
 }  // namespace
+
+size_t max_cache_entries() {
+  const char* setting = std::getenv("TINYDEPLOY_CACHE_MAX_ENTRIES");
+  if (setting == nullptr || *setting == '\0') return kDefaultMaxCacheEntries;
+  const std::string_view text(setting);
+  size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 1 || value > 100000) {
+    throw Error("TINYDEPLOY_CACHE_MAX_ENTRIES='{}' is not a number of entries from 1 to 100000",
+                text);
+  }
+  return value;
+}
+
+size_t prune_cache_entries(const fs::path& board_directory, size_t keep, const fs::path& except) {
+  std::vector<std::pair<fs::file_time_type, fs::path>> entries;
+  std::error_code ec;
+  for (fs::directory_iterator it(board_directory, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& path = it->path();
+    if (path == except || !is_entry_name(path.filename().string())) continue;
+    std::error_code entry_ec;
+    if (!it->is_directory(entry_ec) || it->is_symlink(entry_ec)) continue;
+    const fs::file_time_type used = fs::last_write_time(path, entry_ec);
+    if (!entry_ec) entries.emplace_back(used, path);
+  }
+  const size_t others = except.empty() ? keep : keep - std::min<size_t>(keep, 1);
+  if (entries.size() <= others) return 0;
+  std::sort(entries.begin(), entries.end());  // least recently used first
+  size_t removed = 0;
+  for (size_t i = 0; i + others < entries.size(); ++i) {
+    // Best effort: an entry another process is reading may already be gone, or stay.
+    std::error_code remove_ec;
+    fs::remove_all(entries[i].second, remove_ec);
+    if (!remove_ec) ++removed;
+  }
+  return removed;
+}
 
 fs::path cache_directory() {
   if (const char* dir = std::getenv("TINYDEPLOY_CACHE_DIR"); dir != nullptr && *dir != '\0') {
@@ -53,8 +102,12 @@ FirmwareImage build_firmware(const std::vector<codegen::GeneratedFile>& files,
   result.image = entry / "build" / std::string(program);
   if (fs::is_regular_file(result.image)) {
     result.reused = true;
+    // Used now: the entries pruned first are those unused longest.
+    std::error_code ec;
+    fs::last_write_time(entry, fs::file_time_type::clock::now(), ec);
     return result;
   }
+  const size_t keep = max_cache_entries();
   require_build_tools(cross);
   std::error_code ec;
   fs::create_directories(boards, ec);
@@ -79,6 +132,7 @@ FirmwareImage build_firmware(const std::vector<codegen::GeneratedFile>& files,
   }
   // Renamed into place; or another run stored the same entry first, and this copy goes.
   if (!ec) work.keep();
+  prune_cache_entries(boards, keep, entry);
   return result;
 }
 
