@@ -59,6 +59,17 @@ def test_every_shared_model_matches_the_reference(model, target, runs):
         assert re.search(r"time per inference: \d+ instructions \(emulated", result.stdout)
 
 
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-m55"])
+def test_int4_weights_on_the_boards(tmp_path, target):
+    # Unpacked ahead of time, they reach the cores' fast kernels as int8 weights.
+    sys.path.insert(0, str(REPO / "tests" / "engine"))
+    from int4_models import with_int4_weights
+    model = tmp_path / "conv2d_int4.tflite"
+    with_int4_weights(REPO / "tests" / "data" / "models" / "conv2d_int8.tflite", model)
+    result = tinydeploy("validate", model, "--target", target, "--runs", 2, "--seed", 3)
+    assert f"PASS: {model.name} on {target} matches tflm" in result.stdout, result.stdout
+
+
 def first_layer_weights(model_path, operator):
     """Index of the weights tensor (input 1) of `operator` in the model."""
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema

@@ -35,18 +35,27 @@ std::string OpBinding::where() const {
 
 [[noreturn]] void unsupported_types(const OpBinding& b) {
   std::string inputs;
+  bool int4 = false;
   for (size_t i = 0; i < b.op.inputs.size(); ++i) {
     if (!b.has_input(i)) continue;
     if (!inputs.empty()) inputs += ", ";
     inputs += model::dtype_name(b.input(i).dtype);
+    int4 = int4 || b.input(i).dtype == model::DType::Int4;
   }
   std::string outputs;
   for (size_t i = 0; i < b.op.outputs.size(); ++i) {
     if (!outputs.empty()) outputs += ", ";
     outputs += model::dtype_name(b.output(i).dtype);
   }
-  throw Error("{}: the runtime has no kernel for inputs ({}) -> outputs ({})", b.where(), inputs,
-              outputs);
+  // Constant int4 weights that TensorFlow Lite Micro takes were unpacked by the reader
+  // (model::unpack_int4_weights); what is left, it refuses too.
+  const char* why_int4 =
+      int4 ? " (TensorFlow Lite Micro takes int4 only as constant weights of CONV_2D and "
+             "DEPTHWISE_CONV_2D with int8 activations, and per-tensor weights of FULLY_CONNECTED "
+             "with int8 activations)"
+           : "";
+  throw Error("{}: the runtime has no kernel for inputs ({}) -> outputs ({}){}", b.where(), inputs,
+              outputs, why_int4);
 }
 
 int32_t narrow(int64_t value, const OpBinding& b) {

@@ -71,6 +71,7 @@ struct Quantization {
 struct ByteRange {
   uint64_t offset = 0;
   uint64_t size = 0;
+  bool unpacked = false;  // into Model::unpacked, not the file
 };
 
 struct Tensor {
@@ -350,10 +351,14 @@ struct Model {
   std::string unresolved_state;
   // The whole file; ByteRanges index into it.
   std::vector<uint8_t> file;
+  // Constant data derived from the file's (int4 weights unpacked to int8: unpack_int4_weights);
+  // ByteRanges marked `unpacked` index into it.
+  std::vector<uint8_t> unpacked;
 
   const Subgraph& main() const { return subgraphs.front(); }
   std::span<const uint8_t> bytes(ByteRange range) const {
-    return std::span<const uint8_t>(file).subspan(range.offset, range.size);
+    return std::span<const uint8_t>(range.unpacked ? unpacked : file)
+        .subspan(range.offset, range.size);
   }
   // Constant data of a tensor (empty span for non-constant tensors).
   std::span<const uint8_t> data(const Tensor& tensor) const {

@@ -1,5 +1,6 @@
 #include "tinydeploy/model/reader.h"
 
+#include "tinydeploy/model/int4_weights.h"
 #include "tinydeploy/model/resource_variables.h"
 
 #include <algorithm>
@@ -966,6 +967,7 @@ Model parse_model(std::vector<uint8_t> bytes, std::string display_name) {
   }
   model.file = std::move(bytes);
   resolve_resource_variables(model);
+  unpack_int4_weights(model);
   return model;
 }
 
