@@ -218,6 +218,21 @@ void clamp(const FloatActivation& range, int32_t count, const float* input, floa
   }
 }
 
+template <typename T>
+void clamp_values(int32_t low, int32_t high, int32_t count, const T* input, T* output) {
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t value = input[i];
+    output[i] = static_cast<T>(value < low ? low : (value > high ? high : value));
+  }
+}
+
+void clamp(int32_t low, int32_t high, int32_t count, const int8_t* input, int8_t* output) {
+  clamp_values(low, high, count, input, output);
+}
+void clamp(int32_t low, int32_t high, int32_t count, const int16_t* input, int16_t* output) {
+  clamp_values(low, high, count, input, output);
+}
+
 void leaky_relu(const LeakyReluParams& params, int32_t count, const int8_t* input, int8_t* output) {
   leaky_relu_values(params, count, input, output);
 }

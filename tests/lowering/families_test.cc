@@ -252,18 +252,32 @@ TEST(ElementwiseFamilyTest, ShapesThatDoNotBroadcastAreRefused) {
 // ---------------------------------------------------------------------------------------------
 // activation
 
-TEST(ActivationFamilyTest, Relu6ClampInOutputUnits) {
+TEST(ActivationFamilyTest, Relu6ClampsInTheInputsUnitsAsTfliteMicro) {
+  // TensorFlow Lite Micro clamps to the input's zero point and its quantized 6 and stores the
+  // value as it is, whatever the output's quantization (here another scale and zero point).
   OneOp m;
   const int32_t x = m.tensor("x", {2, 5}, DType::Int8, {0.25f}, {10});
-  const int32_t y = m.tensor("y", {2, 5}, DType::Int8, {0.25f}, {10});
+  const int32_t y = m.tensor("y", {2, 5}, DType::Int8, {0.5f}, {-3});
   m.op(BuiltinOp::RELU6, {x}, {y});
   const KernelCall call = m.lowered();
-  EXPECT_EQ(call.kernel, "requantize");
+  EXPECT_EQ(call.kernel, "clamp");
   EXPECT_EQ(call.source, "activation");
-  // Zero points; the rescaling 0.25 / 0.25 = 1 = 0.5 * 2^1; the clamp 10 + round(0 / 0.25)
-  // and 10 + round(6 / 0.25) = 34.
-  EXPECT_THAT(argument<rt::RequantizeParams>(call), FieldsAre(10, 10, FieldsAre(kHalf, 1), 10, 34));
-  EXPECT_EQ(argument<int32_t>(call), 10);  // elements
+  // 10 + round(0 / 0.25) and 10 + round(6 / 0.25) = 34; then the elements.
+  ASSERT_GE(call.arguments.size(), 3u);
+  EXPECT_EQ(std::get<int32_t>(call.arguments[0]), 10);
+  EXPECT_EQ(std::get<int32_t>(call.arguments[1]), 34);
+  EXPECT_EQ(std::get<int32_t>(call.arguments[2]), 10);
+}
+
+TEST(ActivationFamilyTest, Relu6QuantizedSixSaturatesAtTheTypesEnd) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {4}, DType::Int16, {1e-6f}, {0});
+  const int32_t y = m.tensor("y", {4}, DType::Int16, {1e-6f}, {0});
+  m.op(BuiltinOp::RELU6, {x}, {y});
+  const KernelCall call = m.lowered();
+  EXPECT_EQ(call.kernel, "clamp");
+  EXPECT_EQ(std::get<int32_t>(call.arguments[0]), 0);
+  EXPECT_EQ(std::get<int32_t>(call.arguments[1]), 32767);
 }
 
 OneOp leaky_relu(float alpha) {

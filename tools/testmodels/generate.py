@@ -411,10 +411,10 @@ REFERENCE_RULES = {
     "strided_slice_5d": {"tflm": {"not_run": _TFLM_RANK4_SLICE}},
     "strided_slice_masks_float": {"tflm": {"not_run": _TFLM_NO_MASKS}},
     "strided_slice_masks_int": {"tflm": {"not_run": _TFLM_NO_MASKS}},
-    "relu6_int8": {"tflm": {"not_run": "TFLite Micro's int8 RELU6 clamps in the input's "
-                                    "quantization and ignores the output's, so its result is "
-                                    "off by up to 0.5 here; tinydeploy follows TFLite, which "
-                                    "requantizes"}},
+    "relu6_int8": {"litert": {"not_run": "TFLite requantizes RELU6's output; TFLite Micro (the "
+                                         "definition tinydeploy follows) clamps in the input's "
+                                         "quantization and ignores the output's, so the two are "
+                                         "up to 0.5 apart here"}},
     "requantize": {"litert": {"not_run": "TFLite's QUANTIZE has no int8 -> int16 kernel"}},
     "add_sub_mul_int16": {"litert": {"max_lsb": 1, "why": _LITERT_16X8}},
     "add_5d_int16": {"litert": {"max_lsb": 1, "why": _LITERT_16X8}},

@@ -39,6 +39,12 @@ void requantize(const RequantizeParams& params, int32_t count, const int32_t* in
 // Float RELU family: a plain clamp.
 void clamp(const FloatActivation& range, int32_t count, const float* input, float* output);
 
+// The quantized RELU6 as TensorFlow Lite Micro computes it: each input value clamped to
+// [low, high] (the input's zero point and its quantized 6), stored as it is, whatever the output's
+// quantization. Requires: low <= high, both within the type's range.
+void clamp(int32_t low, int32_t high, int32_t count, const int8_t* input, int8_t* output);
+void clamp(int32_t low, int32_t high, int32_t count, const int16_t* input, int16_t* output);
+
 // Requires: both shifts in [-31, 30] (alpha finite).
 struct LeakyReluParams {
   int32_t input_zero_point = 0;

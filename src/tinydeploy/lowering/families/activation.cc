@@ -39,6 +39,18 @@ KernelCall prepare_relu(const OpBinding& b, Activation activation) {
   if (type != DType::Int8 && type != DType::Int16) unsupported_types(b);
   require_quantized(b, b.input(0));
   require_quantized(b, b.output(0));
+  if (activation == Activation::Relu6) {
+    // TensorFlow Lite Micro's quantized RELU6 clamps the input to its own zero point and its own
+    // quantized 6 and stores the result as it is: the output's scale and zero point are not
+    // applied (TFLite requantizes; a model whose two quantizations differ gets other bytes).
+    const auto [zero, six] = quantized_range(b, activation, b.input(0));
+    if (type == DType::Int8) {
+      return call(b, TINYDEPLOY_RUNTIME_KERNEL(clamp), zero, six, count, typed<int8_t>(input),
+                  typed<int8_t>(output));
+    }
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(clamp), zero, six, count, typed<int16_t>(input),
+                typed<int16_t>(output));
+  }
   require_zero_points_zero_for_int16(b);
   const auto [low, high] = quantized_range(b, activation, b.output(0));
   const rt::RequantizeParams params{
