@@ -65,6 +65,84 @@ void conv_1x1_s8_mve(const QuantizedActivation& activation, const PerChannelScal
   fully_connected_s8_mve(activation, scale, true, 0, shape, input, filter, bias, output);
 }
 
+void conv_1x1_packed_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
+                            const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                            const int8_t* packed_filter, const int32_t* folded_bias,
+                            const Dims4& output_dims, int8_t* output) {
+  FullyConnectedShape shape;
+  shape.rows = input_dims.n * input_dims.h * input_dims.w;
+  shape.features = filter_dims.c;
+  shape.units = output_dims.c;
+  fully_connected_packed_s8_mve(activation, scale, true, shape, input, packed_filter, folded_bias,
+                                output);
+}
+
+namespace {
+
+// Where each tap of a depthwise window reads, for depthwise_conv_packed_s8_mve: an input pixel,
+// or `pad` (one pixel of the input zero point) where the tap lies outside the input. Interior
+// windows take fixed offsets from their first tap, prepared once per call.
+struct DepthwiseTaps {
+  ConvGeometry g;
+  Dims4 in;
+  Dims4 window;
+  const int8_t* pad;
+  int32_t offset[kDepthwisePackedMaxTaps];  // from the window's first tap, in bytes
+
+  DepthwiseTaps(const ConvGeometry& geometry, const Dims4& input, const Dims4& filter,
+                const int8_t* pad_pixel)
+      : g(geometry), in(input), window(filter), pad(pad_pixel), offset{} {
+    int32_t t = 0;
+    for (int32_t ky = 0; ky < window.h; ++ky) {
+      for (int32_t kx = 0; kx < window.w; ++kx) {
+        offset[t++] = (ky * g.dilation_h * in.w + kx * g.dilation_w) * in.c;
+      }
+    }
+  }
+
+  // The taps of the window whose first tap is at (y0, x0) of `image`.
+  void point(const int8_t* image, int32_t y0, int32_t x0, const int8_t** taps) const {
+    const int32_t taps_count = window.h * window.w;
+    const bool inside = y0 >= 0 && x0 >= 0 && y0 + (window.h - 1) * g.dilation_h < in.h &&
+                        x0 + (window.w - 1) * g.dilation_w < in.w;
+    if (inside) {
+      const int8_t* first = image + (y0 * in.w + x0) * in.c;
+      for (int32_t t = 0; t < taps_count; ++t) taps[t] = first + offset[t];
+      return;
+    }
+    for (int32_t ky = 0; ky < window.h; ++ky) {
+      const int32_t y = y0 + ky * g.dilation_h;
+      const bool row_inside = y >= 0 && y < in.h;
+      for (int32_t kx = 0; kx < window.w; ++kx) {
+        const int32_t x = x0 + kx * g.dilation_w;
+        *taps++ = row_inside && x >= 0 && x < in.w ? image + (y * in.w + x) * in.c : pad;
+      }
+    }
+  }
+};
+
+// Runs `group(taps, n)` for every output pixel of a depthwise layer, after pointing its taps.
+template <typename Group>
+void for_each_depthwise_pixel(const ConvGeometry& g, const Dims4& in, const Dims4& window,
+                              const Dims4& out_shape, const int8_t* input, const int8_t* pad,
+                              Group group) {
+  const DepthwiseTaps where(g, in, window, pad);
+  const int8_t* taps[kDepthwisePackedMaxTaps];
+  int32_t pixel = 0;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    const int8_t* image = input + n * in.h * in.w * in.c;
+    for (int32_t oy = 0; oy < out_shape.h; ++oy) {
+      const int32_t y0 = oy * g.stride_h - g.pad_top;
+      for (int32_t ox = 0; ox < out_shape.w; ++ox) {
+        where.point(image, y0, ox * g.stride_w - g.pad_left, taps);
+        group(static_cast<const int8_t* const*>(taps), pixel++);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 }  // namespace tinydeploy::runtime
 
 #if !defined(__ARM_FEATURE_MVE)
@@ -90,6 +168,54 @@ void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChan
                             const int8_t* weights, const int32_t* bias, int8_t* output) {
   fully_connected(activation, scale, per_channel, weights_offset, shape, input, weights, bias,
                   output);
+}
+
+void fully_connected_packed_s8_mve(const QuantizedActivation& activation,
+                                   const PerChannelScale& scale, bool per_channel,
+                                   const FullyConnectedShape& shape, const int8_t* input,
+                                   const int8_t* packed_weights, const int32_t* folded_bias,
+                                   int8_t* output) {
+  for (int32_t row = 0; row < shape.rows; ++row) {
+    const int8_t* x = input + row * shape.features;
+    for (int32_t u = 0; u < shape.units; ++u) {
+      uint32_t sum = static_cast<uint32_t>(folded_bias[u]);
+      for (int32_t k = 0; k < shape.features; ++k) {
+        const int8_t w = packed_weights[packed_weight_index(shape.units, shape.features, u, k)];
+        sum += static_cast<uint32_t>(x[k] * w);
+      }
+      const int32_t c = per_channel ? u : 0;
+      const int32_t scaled = multiply_by_quantized_multiplier(static_cast<int32_t>(sum),
+                                                              scale.multiplier[c], scale.shift[c]);
+      output[row * shape.units + u] = static_cast<int8_t>(
+          clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+    }
+  }
+}
+
+void depthwise_conv_packed_s8_mve(const ConvGeometry& geometry,
+                                  const QuantizedActivation& activation,
+                                  const PerChannelScale& scale, const Dims4& input_dims,
+                                  const int8_t* input, const Dims4& filter_dims,
+                                  const int8_t* packed_filter, const int32_t* folded_bias,
+                                  const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  const int32_t channels = input_dims.c;
+  const int32_t taps_count = filter_dims.h * filter_dims.w;
+  for (int32_t c = 0; c < channels; ++c) scratch[c] = static_cast<int8_t>(-activation.input_offset);
+  for_each_depthwise_pixel(
+      geometry, input_dims, filter_dims, output_dims, input, scratch,
+      [&](const int8_t* const* taps, int32_t pixel) {
+        for (int32_t c = 0; c < channels; ++c) {
+          const int8_t* w = packed_filter + (c / 16) * 16 * taps_count + c % 16;
+          uint32_t sum = static_cast<uint32_t>(folded_bias[c]);
+          for (int32_t t = 0; t < taps_count; ++t) {
+            sum += static_cast<uint32_t>(taps[t][c] * w[16 * t]);
+          }
+          const int32_t scaled = multiply_by_quantized_multiplier(
+              static_cast<int32_t>(sum), scale.multiplier[c], scale.shift[c]);
+          output[pixel * channels + c] = static_cast<int8_t>(
+              clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+        }
+      });
 }
 
 void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
@@ -335,6 +461,221 @@ void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChan
 
 namespace {
 
+// Two input rows (`features` bytes each, `row_stride` apart) against one packed block of four
+// units, as two vectors of four sums (row 0's, row 1's). The whole 16-byte steps run in
+// assembly: GCC keeps eight accumulators of an array in memory, and VMLADAVA writes only even
+// registers, so the sums are pinned to the eight even ones (lr among them: the loop counts with
+// SUBS/BNE). Per step, two input loads and four weight loads (one post-incremented pointer walks
+// the block) feed eight multiply-accumulates of 16 products each. The block's weights are zero
+// beyond `features`, so only the inputs' last partial step is predicated (its missing lanes load
+// as zeros); it runs first, in C++, and gives the accumulators their initial values.
+inline void two_rows_block(const int8_t* input, int32_t row_stride, const int8_t* weights,
+                           int32_t features, int32x4_t& row0, int32x4_t& row1) {
+  const int32_t steps = features >> 4;
+  const int32_t tail = features & 15;
+  register int32_t a0 asm("r0") = 0;
+  register int32_t a1 asm("r2") = 0;
+  register int32_t a2 asm("r4") = 0;
+  register int32_t a3 asm("r6") = 0;
+  register int32_t b0 asm("r8") = 0;
+  register int32_t b1 asm("r10") = 0;
+  register int32_t b2 asm("r12") = 0;
+  register int32_t b3 asm("lr") = 0;
+  if (tail != 0) {
+    const int32_t done = steps * 16;
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(tail));
+    const int8x16_t x0 = vldrbq_z_s8(input + done, active);
+    const int8x16_t x1 = vldrbq_z_s8(input + row_stride + done, active);
+    const int8_t* w = weights + 4 * done;
+    const int8x16_t w0 = vldrbq_s8(w);
+    const int8x16_t w1 = vldrbq_s8(w + 16);
+    const int8x16_t w2 = vldrbq_s8(w + 32);
+    const int8x16_t w3 = vldrbq_s8(w + 48);
+    a0 = vmladavq_s8(x0, w0);
+    a1 = vmladavq_s8(x0, w1);
+    a2 = vmladavq_s8(x0, w2);
+    a3 = vmladavq_s8(x0, w3);
+    b0 = vmladavq_s8(x1, w0);
+    b1 = vmladavq_s8(x1, w1);
+    b2 = vmladavq_s8(x1, w2);
+    b3 = vmladavq_s8(x1, w3);
+  }
+  const int8_t* x0 = input;
+  const int8_t* x1 = input + row_stride;
+  const int8_t* w = weights;
+  int32_t n = steps;
+  int32x4_t v0;
+  int32x4_t v1;
+  asm volatile(
+      "cmp %[n], #0\n\t"
+      "beq 2f\n\t"
+      "1:\n\t"
+      "vldrb.8 q0, [%[x0]], #16\n\t"
+      "vldrb.8 q1, [%[x1]], #16\n\t"
+      "vldrb.8 q2, [%[w]], #16\n\t"
+      "vmladava.s8 %[a0], q0, q2\n\t"
+      "vmladava.s8 %[b0], q1, q2\n\t"
+      "vldrb.8 q3, [%[w]], #16\n\t"
+      "vmladava.s8 %[a1], q0, q3\n\t"
+      "vmladava.s8 %[b1], q1, q3\n\t"
+      "vldrb.8 q2, [%[w]], #16\n\t"
+      "vmladava.s8 %[a2], q0, q2\n\t"
+      "vmladava.s8 %[b2], q1, q2\n\t"
+      "vldrb.8 q3, [%[w]], #16\n\t"
+      "vmladava.s8 %[a3], q0, q3\n\t"
+      "vmladava.s8 %[b3], q1, q3\n\t"
+      "subs %[n], %[n], #1\n\t"
+      "bne 1b\n\t"
+      "2:\n\t"
+      // Lanes 0-3 of each result: VMOV moves two registers into lanes 2 and 0, or 3 and 1.
+      "vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n\t"
+      "vmov %q[v0][3], %q[v0][1], %[a1], %[a3]\n\t"
+      "vmov %q[v1][2], %q[v1][0], %[b0], %[b2]\n\t"
+      "vmov %q[v1][3], %q[v1][1], %[b1], %[b3]\n\t"
+      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
+        [b2] "+r"(b2), [b3] "+r"(b3), [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(w), [n] "+r"(n),
+        [v0] "=&w"(v0), [v1] "=&w"(v1)
+      :
+      : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
+  row0 = v0;
+  row1 = v1;
+}
+
+// The same for one input row, with four accumulators and the loop counted in lr (DLS/LE).
+inline int32x4_t one_row_block(const int8_t* input, const int8_t* weights, int32_t features) {
+  const int32_t steps = features >> 4;
+  const int32_t tail = features & 15;
+  register int32_t a0 asm("r0") = 0;
+  register int32_t a1 asm("r2") = 0;
+  register int32_t a2 asm("r4") = 0;
+  register int32_t a3 asm("r6") = 0;
+  if (tail != 0) {
+    const int32_t done = steps * 16;
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(tail));
+    const int8x16_t x = vldrbq_z_s8(input + done, active);
+    const int8_t* w = weights + 4 * done;
+    a0 = vmladavq_s8(x, vldrbq_s8(w));
+    a1 = vmladavq_s8(x, vldrbq_s8(w + 16));
+    a2 = vmladavq_s8(x, vldrbq_s8(w + 32));
+    a3 = vmladavq_s8(x, vldrbq_s8(w + 48));
+  }
+  const int8_t* x = input;
+  const int8_t* w = weights;
+  int32x4_t v;
+  asm volatile(
+      "wls lr, %[n], 2f\n\t"
+      "1:\n\t"
+      "vldrb.8 q0, [%[x]], #16\n\t"
+      "vldrb.8 q2, [%[w]], #16\n\t"
+      "vmladava.s8 %[a0], q0, q2\n\t"
+      "vldrb.8 q3, [%[w]], #16\n\t"
+      "vmladava.s8 %[a1], q0, q3\n\t"
+      "vldrb.8 q2, [%[w]], #16\n\t"
+      "vmladava.s8 %[a2], q0, q2\n\t"
+      "vldrb.8 q3, [%[w]], #16\n\t"
+      "vmladava.s8 %[a3], q0, q3\n\t"
+      "le lr, 1b\n\t"
+      "2:\n\t"
+      "vmov %q[v][2], %q[v][0], %[a0], %[a2]\n\t"
+      "vmov %q[v][3], %q[v][1], %[a1], %[a3]\n\t"
+      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+        [v] "=&w"(v)
+      : [n] "r"(steps)
+      : "d0", "d1", "d4", "d5", "d6", "d7", "lr", "memory");
+  return v;
+}
+
+// One unit's packed weights (`features` rounded up to 16 with zeros) against one input row.
+inline int32_t unit_product(const int8_t* input, const int8_t* weights, int32_t features) {
+  int32_t sum = 0;
+  for (int32_t steps = features >> 4; steps > 0; --steps) {
+    sum = vmladavaq_s8(sum, vldrbq_s8(input), vldrbq_s8(weights));
+    input += 16;
+    weights += 16;
+  }
+  const int32_t tail = features & 15;
+  if (tail != 0) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(tail));
+    sum = vmladavaq_s8(sum, vldrbq_z_s8(input, active), vldrbq_s8(weights));
+  }
+  return sum;
+}
+
+// True when every scale of `count` channels shifts right (QuadStore::requantize_right).
+bool right_shifts_only(const PerChannelScale& scale, int32_t count) {
+  for (int32_t c = 0; c < count; ++c) {
+    if (scale.shift[c] >= 0) return false;
+  }
+  return true;
+}
+
+// The blocks of four units of fully_connected_packed_s8_mve, two rows at a time.
+template <bool kRightShifts>
+void packed_unit_blocks(const QuantizedActivation& act, const PerChannelScale& sc, bool per_channel,
+                        int32_t rows, int32_t features, int32_t units, const int8_t* input,
+                        const int8_t* packed_weights, const int32_t* folded_bias, int8_t* output) {
+  const int32_t padded = packed_features(features);
+  for (int32_t unit = 0; unit + 4 <= units; unit += 4) {
+    const int8_t* block = packed_weights + unit * padded;
+    const QuadStore store(sc.multiplier, sc.shift, per_channel, unit, act.output_offset, act.min,
+                          act.max);
+    const int32x4_t bias = vldrwq_s32(folded_bias + unit);
+    const int8_t* in = input;
+    int8_t* out = output + unit;
+    for (int32_t pairs = rows >> 1; pairs > 0; --pairs) {
+      int32x4_t sums0;
+      int32x4_t sums1;
+      two_rows_block(in, features, block, features, sums0, sums1);
+      store.store<kRightShifts>(vaddq_s32(sums0, bias), out);
+      store.store<kRightShifts>(vaddq_s32(sums1, bias), out + units);
+      in += 2 * features;
+      out += 2 * units;
+    }
+    if ((rows & 1) != 0) {
+      store.store<kRightShifts>(vaddq_s32(one_row_block(in, block, features), bias), out);
+    }
+  }
+}
+
+}  // namespace
+
+void fully_connected_packed_s8_mve(const QuantizedActivation& activation,
+                                   const PerChannelScale& scale, bool per_channel,
+                                   const FullyConnectedShape& shape, const int8_t* input,
+                                   const int8_t* packed_weights, const int32_t* folded_bias,
+                                   int8_t* output) {
+  // Local copies: int8 stores may alias any object.
+  const int32_t rows = shape.rows;
+  const int32_t features = shape.features;
+  const int32_t units = shape.units;
+  const int32_t padded = packed_features(features);
+  const QuantizedActivation act = activation;
+  const PerChannelScale sc = scale;
+  if (right_shifts_only(sc, per_channel ? units : 1)) {
+    packed_unit_blocks<true>(act, sc, per_channel, rows, features, units, input, packed_weights,
+                             folded_bias, output);
+  } else {
+    packed_unit_blocks<false>(act, sc, per_channel, rows, features, units, input, packed_weights,
+                              folded_bias, output);
+  }
+  for (int32_t unit = units / 4 * 4; unit < units; ++unit) {
+    const int8_t* weights = packed_weights + unit * padded;
+    const int32_t c = per_channel ? unit : 0;
+    const int32_t multiplier = sc.multiplier[c];
+    const int32_t shift = sc.shift[c];
+    const uint32_t bias = bits(folded_bias[unit]);
+    for (int32_t row = 0; row < rows; ++row) {
+      const uint32_t sum = bits(unit_product(input + row * features, weights, features)) + bias;
+      const int32_t scaled =
+          multiply_by_quantized_multiplier(static_cast<int32_t>(sum), multiplier, shift);
+      output[row * units + unit] =
+          static_cast<int8_t>(clamp_with_offset(scaled, act.output_offset, act.min, act.max));
+    }
+  }
+}
+
+namespace {
+
 // The taps of a depthwise window that lie inside the input, as [begin, end) along one axis.
 struct TapRange {
   int32_t begin;
@@ -531,6 +872,157 @@ void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivati
         out += channels;
       }
     }
+  }
+}
+
+namespace {
+
+// Sixteen channels from `c` of one output pixel (fewer when kPartial: `count` of them, the
+// missing input lanes loaded as zeros, the missing outputs not stored), in 16-bit lanes: each
+// tap's inputs and packed weights load as vectors of eight, and VMULLB/VMULLT widen the
+// products of the even and of the odd lanes into int32 sums: channels c, c+2, .., c+6 |
+// c+1, .., c+7 | c+8, .., c+14 | c+9, .., c+15. The folded bias and the scales are gathered,
+// the outputs scattered, in that order.
+template <bool kRightShifts, bool kPartial>
+inline void depthwise_packed_group(const int8_t* const* taps, int32_t taps_count,
+                                   const int8_t* weights, const int32_t* folded_bias, int32_t c,
+                                   int32_t count, const QuantizedActivation& act,
+                                   const PerChannelScale& sc, int8_t* out) {
+  // The channels of each sum's lanes, from c.
+  const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);  // 0, 2, 4, 6
+  const auto lanes = [even](int k) {
+    return vaddq_n_u32(even, static_cast<uint32_t>(k % 2 + 8 * (k / 2)));
+  };
+  // Only with kPartial: the lanes of sum k that hold channels (all in a whole group).
+  const auto kept = [count, &lanes](int k) {
+    return vcmphiq_u32(vdupq_n_u32(static_cast<uint32_t>(count)), lanes(k));
+  };
+  const auto gather = [&](const int32_t* base, int k) {
+    return kPartial ? vldrwq_gather_shifted_offset_z_s32(base + c, lanes(k), kept(k))
+                    : vldrwq_gather_shifted_offset_s32(base + c, lanes(k));
+  };
+  // Named sums rather than an array: GCC keeps an array of vectors in memory.
+  int32x4_t sum0 = gather(folded_bias, 0);
+  int32x4_t sum1 = gather(folded_bias, 1);
+  int32x4_t sum2 = gather(folded_bias, 2);
+  int32x4_t sum3 = gather(folded_bias, 3);
+  const mve_pred16_t low = kPartial ? vctp16q(static_cast<uint32_t>(count)) : 0xffff;
+  const mve_pred16_t high =
+      kPartial ? vctp16q(static_cast<uint32_t>(count > 8 ? count - 8 : 0)) : 0xffff;
+  if constexpr (kPartial) {
+    const int8_t* w = weights;
+    for (int32_t t = 0; t < taps_count; ++t) {
+      const int8_t* x = taps[t] + c;
+      const int16x8_t x_low = vldrbq_z_s16(x, low);
+      const int16x8_t w_low = vldrbq_s16(w);
+      sum0 = vaddq_s32(sum0, vmullbq_int_s16(x_low, w_low));
+      sum1 = vaddq_s32(sum1, vmulltq_int_s16(x_low, w_low));
+      const int16x8_t x_high = vldrbq_z_s16(x + 8, high);
+      const int16x8_t w_high = vldrbq_s16(w + 8);
+      sum2 = vaddq_s32(sum2, vmullbq_int_s16(x_high, w_high));
+      sum3 = vaddq_s32(sum3, vmulltq_int_s16(x_high, w_high));
+      w += 16;
+    }
+  } else {
+    // The taps of a whole group in assembly: GCC keeps loop-invariant vectors of the pixel loop
+    // in registers and the sums in memory. Per tap: the tap's address, then each half of the
+    // sixteen channels (c .. c+7, c+8 .. c+15) as one input and one weight load widened to
+    // 16 bits, VMULLB/VMULLT into a temporary, and two adds.
+    const int8_t* const* tap = taps;
+    const int8_t* w = weights;
+    const int8_t* x;
+    int16x8_t x_half;
+    int16x8_t w_half;
+    int32x4_t product;
+    asm volatile(
+        "wls lr, %[n], 2f\n\t"
+        "1:\n\t"
+        "ldr %[x], [%[tap]], #4\n\t"
+        "add %[x], %[x], %[c]\n\t"
+        "vldrb.s16 %q[xh], [%[x]]\n\t"
+        "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+        "vmullb.s16 %q[p], %q[xh], %q[wh]\n\t"
+        "vadd.i32 %q[s0], %q[s0], %q[p]\n\t"
+        "vmullt.s16 %q[p], %q[xh], %q[wh]\n\t"
+        "vadd.i32 %q[s1], %q[s1], %q[p]\n\t"
+        "vldrb.s16 %q[xh], [%[x], #8]\n\t"
+        "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+        "vmullb.s16 %q[p], %q[xh], %q[wh]\n\t"
+        "vadd.i32 %q[s2], %q[s2], %q[p]\n\t"
+        "vmullt.s16 %q[p], %q[xh], %q[wh]\n\t"
+        "vadd.i32 %q[s3], %q[s3], %q[p]\n\t"
+        "le lr, 1b\n\t"
+        "2:\n\t"
+        : [s0] "+w"(sum0), [s1] "+w"(sum1), [s2] "+w"(sum2), [s3] "+w"(sum3), [tap] "+r"(tap),
+          [w] "+r"(w), [x] "=&r"(x), [xh] "=&w"(x_half), [wh] "=&w"(w_half), [p] "=&w"(product)
+        : [n] "r"(taps_count), [c] "r"(c)
+        : "lr", "memory");
+  }
+  const auto store = [&](int32x4_t sum, int k) {
+    const QuadStore quad(gather(sc.multiplier, k), gather(sc.shift, k), act.output_offset, act.min,
+                         act.max);
+    const int32x4_t value = kRightShifts ? quad.requantize_right(sum) : quad.requantize(sum);
+    if constexpr (kPartial) {
+      vstrbq_scatter_offset_p_s32(out + c, lanes(k), value, kept(k));
+    } else {
+      vstrbq_scatter_offset_s32(out + c, lanes(k), value);
+    }
+  };
+  store(sum0, 0);
+  store(sum1, 1);
+  store(sum2, 2);
+  store(sum3, 3);
+}
+
+template <bool kRightShifts>
+void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& act,
+                             const PerChannelScale& sc, const Dims4& in, const int8_t* input,
+                             const Dims4& window, const int8_t* packed_filter,
+                             const int32_t* folded_bias, const Dims4& out_shape, int8_t* output,
+                             const int8_t* pad) {
+  const int32_t channels = in.c;
+  const int32_t taps_count = window.h * window.w;
+  const int32_t group_bytes = 16 * taps_count;
+  for_each_depthwise_pixel(
+      g, in, window, out_shape, input, pad, [&](const int8_t* const* taps, int32_t pixel) {
+        int8_t* out = output + pixel * channels;
+        const int8_t* weights = packed_filter;
+        int32_t c = 0;
+        for (; c + 16 <= channels; c += 16) {
+          depthwise_packed_group<kRightShifts, false>(taps, taps_count, weights, folded_bias, c, 16,
+                                                      act, sc, out);
+          weights += group_bytes;
+        }
+        if (c < channels) {
+          depthwise_packed_group<kRightShifts, true>(taps, taps_count, weights, folded_bias, c,
+                                                     channels - c, act, sc, out);
+        }
+      });
+}
+
+}  // namespace
+
+void depthwise_conv_packed_s8_mve(const ConvGeometry& geometry,
+                                  const QuantizedActivation& activation,
+                                  const PerChannelScale& scale, const Dims4& input_dims,
+                                  const int8_t* input, const Dims4& filter_dims,
+                                  const int8_t* packed_filter, const int32_t* folded_bias,
+                                  const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  // Local copies: int8 stores may alias any object.
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 window = filter_dims;
+  const Dims4 out_shape = output_dims;
+  const QuantizedActivation act = activation;
+  const PerChannelScale sc = scale;
+  const int8x16_t zero_point = vdupq_n_s8(static_cast<int8_t>(-act.input_offset));
+  for (int32_t c = 0; c < in.c; c += 16) vstrbq_s8(scratch + c, zero_point);
+  if (right_shifts_only(sc, in.c)) {
+    depthwise_packed_pixels<true>(g, act, sc, in, input, window, packed_filter, folded_bias,
+                                  out_shape, output, scratch);
+  } else {
+    depthwise_packed_pixels<false>(g, act, sc, in, input, window, packed_filter, folded_bias,
+                                   out_shape, output, scratch);
   }
 }
 

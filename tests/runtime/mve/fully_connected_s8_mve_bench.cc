@@ -71,6 +71,9 @@ int32_t shifts[kMaxUnits];
 int8_t expected[kMaxOutput];
 int8_t expected_conv[kMaxOutput];
 int8_t actual[kMaxOutput];
+// Weights packed as lowering packs them for the *_packed_s8_mve kernels, and their folded bias.
+int8_t packed[kMaxWeights + 16 * kMaxUnits];
+int32_t packed_bias[kMaxUnits];
 
 struct Case {
   rt::QuantizedActivation activation;
@@ -110,7 +113,7 @@ int32_t pick_input_offset(Random& random) {
 
 Case make_case(Random& random) {
   Case c;
-  c.shape.rows = random.in(1, 3);
+  c.shape.rows = random.one_in(8) ? random.in(4, 125 * 64 / 300) : random.in(1, 3);
   c.shape.features = pick_features(random);
   c.shape.units = random.in(1, 40);
   c.per_channel = random.one_in(2);
@@ -128,10 +131,12 @@ Case make_case(Random& random) {
   fill(random, input, c.shape.rows * c.shape.features, random.one_in(8));
   fill(random, weights, c.shape.units * c.shape.features, random.one_in(8));
   const int32_t scales = c.per_channel ? c.shape.units : 1;
+  // Half the cases shift right only (the kernels' fast requantization), as real layers do.
+  const bool right_only = random.one_in(2);
   for (int32_t i = 0; i < scales; ++i) {
     multipliers[i] = random.one_in(50) ? 0 : random.in(1 << 30, INT32_MAX);
     // Mostly shifts that bring the sums into the output range, some anywhere in [-31, 30].
-    shifts[i] = random.one_in(4) ? random.in(-31, 30) : random.in(-14, -3);
+    shifts[i] = random.one_in(4) ? random.in(-31, right_only ? -1 : 30) : random.in(-14, -3);
   }
   for (int32_t i = 0; i < c.shape.units; ++i) {
     bias[i] = random.one_in(8) ? random.in(-(1 << 24), 1 << 24) : random.in(-(1 << 16), 1 << 16);
@@ -209,6 +214,32 @@ int run_cases(int32_t count) {
     rt::fully_connected_s8_mve(c.activation, scale, c.per_channel, c.weights_offset, c.shape, input,
                                weights, bias_or_null, actual);
     if (report_difference(index, c, "fully_connected", expected, actual)) return 1;
+    if (c.weights_offset == 0) {
+      // The packed weights and the input offset folded into the bias, as lowering prepares them.
+      rt::pack_weights_s8_mve(c.shape.units, c.shape.features, weights, packed);
+      for (int32_t u = 0; u < c.shape.units; ++u) {
+        uint32_t sum = 0;
+        for (int32_t k = 0; k < c.shape.features; ++k) {
+          sum += static_cast<uint32_t>(static_cast<int32_t>(weights[u * c.shape.features + k]));
+        }
+        packed_bias[u] =
+            static_cast<int32_t>(sum * static_cast<uint32_t>(c.activation.input_offset) +
+                                 static_cast<uint32_t>(c.has_bias ? bias[u] : 0));
+      }
+      for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+      rt::fully_connected_packed_s8_mve(c.activation, scale, c.per_channel, c.shape, input, packed,
+                                        packed_bias, actual);
+      if (report_difference(index, c, "fully_connected packed", expected, actual)) return 1;
+      if (c.per_channel) {
+        const rt::Dims4 input_dims{1, 1, c.shape.rows, c.shape.features};
+        const rt::Dims4 filter_dims{c.shape.units, 1, 1, c.shape.features};
+        const rt::Dims4 output_dims{1, 1, c.shape.rows, c.shape.units};
+        for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+        rt::conv_1x1_packed_s8_mve(c.activation, scale, input_dims, input, filter_dims, packed,
+                                   packed_bias, output_dims, actual);
+        if (report_difference(index, c, "1x1 conv packed", expected, actual)) return 1;
+      }
+    }
     if (c.weights_offset == 0 && c.per_channel) {
       // The same numbers as a 1x1 CONV_2D (stride 1, no padding, one group) over rows pixels.
       const rt::Dims4 input_dims{1, c.shape.rows, 1, c.shape.features};
@@ -370,9 +401,10 @@ int run_depthwise_cases(int32_t count) {
     c.filter = {1, c.filter.h, c.filter.w, c.input.c};
     c.output.c = c.input.c;
     fill(random, weights, c.filter.h * c.filter.w * c.filter.c, random.one_in(8));
+    const bool right_only = random.one_in(2);
     for (int32_t i = 0; i < c.input.c; ++i) {
       multipliers[i] = random.one_in(50) ? 0 : random.in(1 << 30, INT32_MAX);
-      shifts[i] = random.one_in(4) ? random.in(-31, 30) : random.in(-12, -5);
+      shifts[i] = random.one_in(4) ? random.in(-31, right_only ? -1 : 30) : random.in(-12, -5);
       bias[i] = random.in(-(1 << 16), 1 << 16);
     }
     const rt::PerChannelScale scale{multipliers, shifts};
@@ -383,7 +415,27 @@ int run_depthwise_cases(int32_t count) {
     for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
     rt::depthwise_conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
                               bias_or_null, c.output, actual);
-    const int32_t at = first_difference(expected, actual, size);
+    int32_t at = first_difference(expected, actual, size);
+    if (at < 0) {
+      // The packed variant, on the constants lowering prepares: packed filter, folded bias.
+      const char* what = "depthwise_conv_packed_s8_mve";
+      rt::pack_depthwise_weights_s8_mve(c.filter, weights, packed);
+      const int32_t taps = c.filter.h * c.filter.w;
+      for (int32_t ch = 0; ch < c.input.c; ++ch) {
+        uint32_t sum = 0;
+        for (int32_t t = 0; t < taps; ++t) {
+          sum += static_cast<uint32_t>(static_cast<int32_t>(weights[t * c.input.c + ch]));
+        }
+        packed_bias[ch] =
+            static_cast<int32_t>(sum * static_cast<uint32_t>(c.activation.input_offset) +
+                                 static_cast<uint32_t>(c.has_bias ? bias[ch] : 0));
+      }
+      for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+      rt::depthwise_conv_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter,
+                                       packed, packed_bias, c.output, actual, window_scratch);
+      at = first_difference(expected, actual, size);
+      if (at >= 0) print(what);
+    }
     if (at >= 0) {
       print("MISMATCH (depthwise_conv_s8_mve) case ");
       print(index);
@@ -536,7 +588,18 @@ int measure(const char* name, rt::FullyConnectedShape shape, int32_t input_offse
   const uint64_t mve = time_calls(repeats, [&] {
     rt::fully_connected_s8_mve(activation, scale, true, 0, shape, input, weights, bias, actual);
   });
-  if (first_difference(expected, actual, shape.rows * shape.units) >= 0) {
+  rt::pack_weights_s8_mve(shape.units, shape.features, weights, packed);
+  for (int32_t u = 0; u < shape.units; ++u) {
+    int32_t sum = 0;
+    for (int32_t k = 0; k < shape.features; ++k) sum += weights[u * shape.features + k];
+    packed_bias[u] = bias[u] + input_offset * sum;
+  }
+  const uint64_t mve_packed = time_calls(repeats, [&] {
+    rt::fully_connected_packed_s8_mve(activation, scale, true, shape, input, packed, packed_bias,
+                                      expected_conv);
+  });
+  if (first_difference(expected, actual, shape.rows * shape.units) >= 0 ||
+      first_difference(expected, expected_conv, shape.rows * shape.units) >= 0) {
     print("MISMATCH in the timed shape ");
     print(name);
     print("\n");
@@ -559,6 +622,8 @@ int measure(const char* name, rt::FullyConnectedShape shape, int32_t input_offse
   print_tenths(portable_tenths);
   print(", mve ");
   print_tenths(mve_tenths);
+  print(", packed ");
+  print_tenths(tenths_of_instructions(mve_packed, repeats));
   print(" instructions per call; speed-up x");
   print_tenths(mve_tenths > 0 ? portable_tenths * 10 / mve_tenths : 0);
   print("\n");
@@ -605,6 +670,55 @@ int measure_conv() {
   return 0;
 }
 
+// kws's depthwise 3x3 (SAME), 64 channels over 25x5: the three kernels.
+int measure_depthwise() {
+  Random random;
+  ConvCase c;
+  c.input = {1, 25, 5, 64};
+  c.filter = {1, 3, 3, 64};
+  c.output = {1, 25, 5, 64};
+  c.geometry.pad_top = 1;
+  c.geometry.pad_left = 1;
+  c.activation.input_offset = 83;
+  fill(random, input, 25 * 5 * 64, false);
+  fill(random, weights, 9 * 64, false);
+  for (int32_t i = 0; i < 64; ++i) {
+    bias[i] = random.in(-(1 << 12), 1 << 12);
+    multipliers[i] = random.in(1 << 30, INT32_MAX);
+    shifts[i] = random.in(-10, -6);
+    int32_t sum = 0;
+    for (int32_t t = 0; t < 9; ++t) sum += weights[t * 64 + i];
+    packed_bias[i] = bias[i] + c.activation.input_offset * sum;
+  }
+  rt::pack_depthwise_weights_s8_mve(c.filter, weights, packed);
+  const rt::PerChannelScale scale{multipliers, shifts};
+  const uint64_t portable = time_calls(1, [&] {
+    rt::depthwise_conv(c.geometry, 1, c.activation, scale, c.input, input, c.filter, weights, bias,
+                       c.output, expected);
+  });
+  const uint64_t mve = time_calls(1, [&] {
+    rt::depthwise_conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
+                              bias, c.output, actual);
+  });
+  const uint64_t mve_packed = time_calls(1, [&] {
+    rt::depthwise_conv_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter,
+                                     packed, packed_bias, c.output, expected_conv, window_scratch);
+  });
+  if (first_difference(expected, actual, 25 * 5 * 64) >= 0 ||
+      first_difference(expected, expected_conv, 25 * 5 * 64) >= 0) {
+    print("MISMATCH in the timed depthwise shape\n");
+    return 1;
+  }
+  print("kws depthwise 3x3 25x5x64 (72000 MACs): portable ");
+  print_tenths(tenths_of_instructions(portable, 1));
+  print(", depthwise_conv_s8_mve ");
+  print_tenths(tenths_of_instructions(mve, 1));
+  print(", packed ");
+  print_tenths(tenths_of_instructions(mve_packed, 1));
+  print(" instructions per call\n");
+  return 0;
+}
+
 }  // namespace
 
 int main() {
@@ -631,6 +745,7 @@ int main() {
     if (measure(s.name, s.shape, s.input_offset) != 0) return 1;
   }
   if (measure_conv() != 0) return 1;
+  if (measure_depthwise() != 0) return 1;
   print("bench complete\n");
   return 0;
 }
