@@ -182,7 +182,7 @@ TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
   };
   for (const auto& [what, layer] : layers) {
     // Cortex-M4: two windows of filter_h x filter_w x 4 channels, then the pair widened to 16
-    // bits after up to 3 bytes of alignment; Cortex-M55: one window.
+    // bits after up to 3 bytes of alignment; Cortex-M55: two windows rounded up to 16 bytes.
     const KernelCall m4 = conv_layer(layer).lowered(Core::CortexM4);
     EXPECT_EQ(m4.kernel, "conv_s8_dsp") << what;
     EXPECT_EQ(m4.source, "cortex-m4/conv_s8_dsp") << what;
@@ -190,10 +190,17 @@ TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
     EXPECT_EQ(m4.scratch_bytes, 2 * window + 4 + 2 * 2 * window) << what;
     EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m4.arguments.back())) << what;
     const KernelCall m55 = conv_layer(layer).lowered(Core::CortexM55);
-    EXPECT_EQ(m55.kernel, "conv_s8_mve") << what;
+    EXPECT_EQ(m55.kernel, "conv_packed_s8_mve") << what;
     EXPECT_EQ(m55.source, "cortex-m55/conv_s8_mve") << what;
-    EXPECT_EQ(m55.scratch_bytes, layer.filter_h * layer.filter_w * 4) << what;
+    EXPECT_EQ(m55.scratch_bytes, 2 * ((window + 15) / 16 * 16)) << what;
     EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m55.arguments.back())) << what;
+    // The filter packed (two units, each window padded to whole vectors), not linked.
+    const ConstantArray* packed = prepared(m55, "packed_filter");
+    ASSERT_NE(packed, nullptr) << what;
+    EXPECT_EQ(std::get<std::vector<int8_t>>(packed->values).size(),
+              static_cast<size_t>(2 * ((window + 15) / 16 * 16)))
+        << what;
+    EXPECT_EQ(pointed_tensors(m55), (std::vector<int32_t>{0, 3})) << what;
   }
   // 3x3 weights -4 .. 31 (sum 486) and 32 .. 67 (sum 1782); input offset 3.
   for (Core core : {Core::CortexM4, Core::CortexM55}) {

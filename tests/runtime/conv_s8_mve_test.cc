@@ -65,6 +65,15 @@ TEST(ConvS8MveHostTest, WindowsAndFoldedBiasMatchThePortableConv) {
     conv_s8_mve(g, activation, scale, in, input.data(), filter, weights.data(), folded.data(), out,
                 variant.data(), scratch.data());
     EXPECT_EQ(variant, portable) << "case " << cases;
+    // The packed variant on the same folded bias.
+    std::vector<int8_t> packed(static_cast<size_t>(packed_weights_bytes(filter.n, features)));
+    pack_weights_s8_mve(filter.n, features, weights.data(), packed.data());
+    std::vector<int8_t> pair_scratch(static_cast<size_t>(conv_packed_s8_mve_scratch_bytes(filter)),
+                                     77);
+    std::vector<int8_t> packed_variant(count, 1);
+    conv_packed_s8_mve(g, activation, scale, in, input.data(), filter, packed.data(), folded.data(),
+                       out, packed_variant.data(), pair_scratch.data());
+    EXPECT_EQ(packed_variant, portable) << "case " << cases;
     for (int8_t v : portable) inside += v > -128 && v < 127;
     outputs += count;
     ++cases;

@@ -1,5 +1,7 @@
 #include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
 
+#include <stdint.h>
+
 #include "tinydeploy/runtime/fixed_point.h"
 #include "tinydeploy/runtime/im2col.h"
 
@@ -26,6 +28,28 @@ struct ChannelStore {
 // Helium or in plain C++.
 void window_product(const ChannelStore& store, const int8_t* patch, int32_t features, int32_t units,
                     const int8_t* weights, const int32_t* folded_bias, int8_t* out);
+
+// Output pixels in order (batch, row, column), for the im2col kernels.
+struct PixelCursor {
+  const Dims4& shape;
+  int32_t n = 0;
+  int32_t y = 0;
+  int32_t x = 0;
+
+  void advance() {
+    if (++x < shape.w) return;
+    x = 0;
+    if (++y < shape.h) return;
+    y = 0;
+    ++n;
+  }
+};
+
+// The window of the cursor's pixel into `patch`, its padding to whole vectors left as it is.
+inline void gather_at(const ConvGeometry& g, const Dims4& in, const Dims4& window,
+                      const PixelCursor& at, const int8_t* input, int8_t pad, int8_t* patch) {
+  gather_window(g, in, window, at.n, at.y, at.x, input, pad, patch);
+}
 
 }  // namespace
 
@@ -79,15 +103,26 @@ void conv_1x1_packed_s8_mve(const QuantizedActivation& activation, const PerChan
 
 namespace {
 
-// Where each tap of a depthwise window reads, for depthwise_conv_packed_s8_mve: an input pixel,
-// or `pad` (one pixel of the input zero point) where the tap lies outside the input. Interior
-// windows take fixed offsets from their first tap, prepared once per call.
+// Where the taps of one output pixel's depthwise window read: tap t of channel c at
+// at[t] + base + c. Interior windows (every tap inside the input) take offsets prepared once per
+// call from their first tap (`base`), so they need no per-pixel set-up; the others take the
+// address of each tap's input pixel, or of `pad` (one pixel of the input zero point) where the
+// tap lies outside the input, with base 0.
+struct TapAddresses {
+  const intptr_t* at;
+  intptr_t base;
+
+  const int8_t* tap(int32_t t, int32_t c) const {
+    return reinterpret_cast<const int8_t*>(at[t] + base + c);
+  }
+};
+
 struct DepthwiseTaps {
   ConvGeometry g;
   Dims4 in;
   Dims4 window;
   const int8_t* pad;
-  int32_t offset[kDepthwisePackedMaxTaps];  // from the window's first tap, in bytes
+  intptr_t offset[kDepthwisePackedMaxTaps];  // from the window's first tap, in bytes
 
   DepthwiseTaps(const ConvGeometry& geometry, const Dims4& input, const Dims4& filter,
                 const int8_t* pad_pixel)
@@ -100,42 +135,42 @@ struct DepthwiseTaps {
     }
   }
 
-  // The taps of the window whose first tap is at (y0, x0) of `image`.
-  void point(const int8_t* image, int32_t y0, int32_t x0, const int8_t** taps) const {
-    const int32_t taps_count = window.h * window.w;
+  // The taps of the window whose first tap is at (y0, x0) of `image`; `edge` holds the
+  // addresses of a window that is not interior.
+  TapAddresses point(const int8_t* image, int32_t y0, int32_t x0, intptr_t* edge) const {
     const bool inside = y0 >= 0 && x0 >= 0 && y0 + (window.h - 1) * g.dilation_h < in.h &&
                         x0 + (window.w - 1) * g.dilation_w < in.w;
     if (inside) {
-      const int8_t* first = image + (y0 * in.w + x0) * in.c;
-      for (int32_t t = 0; t < taps_count; ++t) taps[t] = first + offset[t];
-      return;
+      return {offset, reinterpret_cast<intptr_t>(image + (y0 * in.w + x0) * in.c)};
     }
+    intptr_t* to = edge;
     for (int32_t ky = 0; ky < window.h; ++ky) {
       const int32_t y = y0 + ky * g.dilation_h;
       const bool row_inside = y >= 0 && y < in.h;
       for (int32_t kx = 0; kx < window.w; ++kx) {
         const int32_t x = x0 + kx * g.dilation_w;
-        *taps++ = row_inside && x >= 0 && x < in.w ? image + (y * in.w + x) * in.c : pad;
+        const int8_t* at = row_inside && x >= 0 && x < in.w ? image + (y * in.w + x) * in.c : pad;
+        *to++ = reinterpret_cast<intptr_t>(at);
       }
     }
+    return {edge, 0};
   }
 };
 
-// Runs `group(taps, n)` for every output pixel of a depthwise layer, after pointing its taps.
+// Runs `group(taps, n)` for every output pixel n of a depthwise layer.
 template <typename Group>
 void for_each_depthwise_pixel(const ConvGeometry& g, const Dims4& in, const Dims4& window,
                               const Dims4& out_shape, const int8_t* input, const int8_t* pad,
                               Group group) {
   const DepthwiseTaps where(g, in, window, pad);
-  const int8_t* taps[kDepthwisePackedMaxTaps];
+  intptr_t edge[kDepthwisePackedMaxTaps];
   int32_t pixel = 0;
   for (int32_t n = 0; n < out_shape.n; ++n) {
     const int8_t* image = input + n * in.h * in.w * in.c;
     for (int32_t oy = 0; oy < out_shape.h; ++oy) {
       const int32_t y0 = oy * g.stride_h - g.pad_top;
       for (int32_t ox = 0; ox < out_shape.w; ++ox) {
-        where.point(image, y0, ox * g.stride_w - g.pad_left, taps);
-        group(static_cast<const int8_t* const*>(taps), pixel++);
+        group(where.point(image, y0, ox * g.stride_w - g.pad_left, edge), pixel++);
       }
     }
   }
@@ -192,6 +227,32 @@ void fully_connected_packed_s8_mve(const QuantizedActivation& activation,
   }
 }
 
+void conv_packed_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                        const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                        const Dims4& filter_dims, const int8_t* packed_filter,
+                        const int32_t* folded_bias, const Dims4& output_dims, int8_t* output,
+                        int8_t* scratch) {
+  const int32_t features = filter_dims.h * filter_dims.w * filter_dims.c;
+  const int32_t units = output_dims.c;
+  const auto pad = static_cast<int8_t>(-activation.input_offset);
+  const int32_t pixels = output_dims.n * output_dims.h * output_dims.w;
+  PixelCursor at{output_dims};
+  for (int32_t p = 0; p < pixels; ++p, at.advance()) {
+    gather_at(geometry, input_dims, filter_dims, at, input, pad, scratch);
+    for (int32_t u = 0; u < units; ++u) {
+      uint32_t sum = static_cast<uint32_t>(folded_bias[u]);
+      for (int32_t k = 0; k < features; ++k) {
+        const int8_t w = packed_filter[packed_weight_index(units, features, u, k)];
+        sum += static_cast<uint32_t>(scratch[k] * w);
+      }
+      const int32_t scaled = multiply_by_quantized_multiplier(static_cast<int32_t>(sum),
+                                                              scale.multiplier[u], scale.shift[u]);
+      output[p * units + u] = static_cast<int8_t>(
+          clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+    }
+  }
+}
+
 void depthwise_conv_packed_s8_mve(const ConvGeometry& geometry,
                                   const QuantizedActivation& activation,
                                   const PerChannelScale& scale, const Dims4& input_dims,
@@ -203,12 +264,12 @@ void depthwise_conv_packed_s8_mve(const ConvGeometry& geometry,
   for (int32_t c = 0; c < channels; ++c) scratch[c] = static_cast<int8_t>(-activation.input_offset);
   for_each_depthwise_pixel(
       geometry, input_dims, filter_dims, output_dims, input, scratch,
-      [&](const int8_t* const* taps, int32_t pixel) {
+      [&](const TapAddresses& taps, int32_t pixel) {
         for (int32_t c = 0; c < channels; ++c) {
           const int8_t* w = packed_filter + (c / 16) * 16 * taps_count + c % 16;
           uint32_t sum = static_cast<uint32_t>(folded_bias[c]);
           for (int32_t t = 0; t < taps_count; ++t) {
-            sum += static_cast<uint32_t>(taps[t][c] * w[16 * t]);
+            sum += static_cast<uint32_t>(*taps.tap(t, c) * w[16 * t]);
           }
           const int32_t scaled = multiply_by_quantized_multiplier(
               static_cast<int32_t>(sum), scale.multiplier[c], scale.shift[c]);
@@ -676,6 +737,150 @@ void fully_connected_packed_s8_mve(const QuantizedActivation& activation,
 
 namespace {
 
+// `bytes` bytes from `from` to `to` in vectors of sixteen, the last one predicated so that
+// nothing after `to + bytes` is written (the C library's copy is a byte loop in newlib-nano).
+inline void copy_bytes(int8_t* to, const int8_t* from, int32_t bytes) {
+  for (int32_t i = 0; i < bytes; i += 16) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(bytes - i));
+    vstrbq_p_s8(to + i, vldrbq_z_s8(from + i, active), active);
+  }
+}
+
+inline void fill_bytes(int8_t* to, int8x16_t value, int32_t bytes) {
+  for (int32_t i = 0; i < bytes; i += 16) {
+    vstrbq_p_s8(to + i, value, vctp8q(static_cast<uint32_t>(bytes - i)));
+  }
+}
+
+// gather_window (im2col.h) with vector copies: the window of output pixel `at` into `patch`,
+// positions outside the input holding `pad`.
+inline void gather_window_mve(const ConvGeometry& g, const Dims4& in, const Dims4& window,
+                              const PixelCursor& at, const int8_t* input, int8x16_t pad,
+                              int8_t* patch) {
+  const int32_t x0 = at.x * g.stride_w - g.pad_left;
+  const int32_t channels = in.c;
+  const int32_t row_bytes = window.w * channels;
+  // Without dilation, a window row inside the input is one contiguous run of bytes.
+  const bool contiguous = g.dilation_w == 1 && x0 >= 0 && x0 + window.w <= in.w;
+  const int8_t* image = input + at.n * in.h * in.w * channels;
+  for (int32_t ky = 0; ky < window.h; ++ky) {
+    const int32_t y = at.y * g.stride_h - g.pad_top + ky * g.dilation_h;
+    if (y < 0 || y >= in.h) {
+      fill_bytes(patch, pad, row_bytes);
+    } else {
+      const int8_t* line = image + y * in.w * channels;
+      if (contiguous) {
+        copy_bytes(patch, line + x0 * channels, row_bytes);
+      } else {
+        for (int32_t kx = 0; kx < window.w; ++kx) {
+          const int32_t x = x0 + kx * g.dilation_w;
+          int8_t* to = patch + kx * channels;
+          if (x < 0 || x >= in.w) {
+            fill_bytes(to, pad, channels);
+          } else {
+            copy_bytes(to, line + x * channels, channels);
+          }
+        }
+      }
+    }
+    patch += row_bytes;
+  }
+}
+
+// The im2col product of conv_packed_s8_mve: two windows (`first`, `second`, `padded` bytes
+// apart) of pixels `p` and `p + 1`, or `first` alone when !kPair, against every unit.
+template <bool kRightShifts, bool kPair>
+inline void window_pair_product(const QuantizedActivation& act, const PerChannelScale& sc,
+                                const int8_t* first, int32_t padded, int32_t units,
+                                const int8_t* packed_filter, const int32_t* folded_bias,
+                                int8_t* out) {
+  int32_t unit = 0;
+  for (; unit + 4 <= units; unit += 4) {
+    const int8_t* block = packed_filter + unit * padded;
+    const QuadStore store(sc.multiplier, sc.shift, true, unit, act.output_offset, act.min, act.max);
+    const int32x4_t bias = vldrwq_s32(folded_bias + unit);
+    if constexpr (kPair) {
+      int32x4_t sums0;
+      int32x4_t sums1;
+      two_rows_block(first, padded, block, padded, sums0, sums1);
+      store.store<kRightShifts>(vaddq_s32(sums0, bias), out + unit);
+      store.store<kRightShifts>(vaddq_s32(sums1, bias), out + units + unit);
+    } else {
+      store.store<kRightShifts>(vaddq_s32(one_row_block(first, block, padded), bias), out + unit);
+    }
+  }
+  for (; unit < units; ++unit) {
+    const int8_t* weights = packed_filter + unit * padded;
+    for (int r = 0; r < (kPair ? 2 : 1); ++r) {
+      const uint32_t sum =
+          bits(unit_product(first + r * padded, weights, padded)) + bits(folded_bias[unit]);
+      const int32_t scaled = multiply_by_quantized_multiplier(static_cast<int32_t>(sum),
+                                                              sc.multiplier[unit], sc.shift[unit]);
+      out[r * units + unit] =
+          static_cast<int8_t>(clamp_with_offset(scaled, act.output_offset, act.min, act.max));
+    }
+  }
+}
+
+template <bool kRightShifts>
+void conv_packed_pixels(const ConvGeometry& g, const QuantizedActivation& act,
+                        const PerChannelScale& sc, const Dims4& in, const int8_t* input,
+                        const Dims4& window, const int8_t* packed_filter,
+                        const int32_t* folded_bias, const Dims4& out_shape, int8_t* output,
+                        int8_t* scratch) {
+  const int32_t padded = packed_features(window.h * window.w * window.c);
+  const int32_t units = out_shape.c;
+  const int8x16_t pad = vdupq_n_s8(static_cast<int8_t>(-act.input_offset));
+  const int32_t pixels = out_shape.n * out_shape.h * out_shape.w;
+  int8_t* first = scratch;
+  int8_t* second = scratch + padded;
+  PixelCursor at{out_shape};
+  int8_t* out = output;
+  for (int32_t pairs = pixels >> 1; pairs > 0; --pairs) {
+    gather_window_mve(g, in, window, at, input, pad, first);
+    at.advance();
+    gather_window_mve(g, in, window, at, input, pad, second);
+    at.advance();
+    window_pair_product<kRightShifts, true>(act, sc, first, padded, units, packed_filter,
+                                            folded_bias, out);
+    out += 2 * units;
+  }
+  if ((pixels & 1) != 0) {
+    gather_window_mve(g, in, window, at, input, pad, first);
+    window_pair_product<kRightShifts, false>(act, sc, first, padded, units, packed_filter,
+                                             folded_bias, out);
+  }
+}
+
+}  // namespace
+
+void conv_packed_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                        const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                        const Dims4& filter_dims, const int8_t* packed_filter,
+                        const int32_t* folded_bias, const Dims4& output_dims, int8_t* output,
+                        int8_t* scratch) {
+  // Local copies: int8 stores may alias any object.
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 window = filter_dims;
+  const Dims4 out_shape = output_dims;
+  const QuantizedActivation act = activation;
+  const PerChannelScale sc = scale;
+  // The windows' padding to whole vectors meets zero weights; zeroed once so that no
+  // uninitialized byte is read.
+  const int32_t bytes = conv_packed_s8_mve_scratch_bytes(window);
+  for (int32_t i = 0; i < bytes; i += 16) vstrbq_s8(scratch + i, vdupq_n_s8(0));
+  if (right_shifts_only(sc, out_shape.c)) {
+    conv_packed_pixels<true>(g, act, sc, in, input, window, packed_filter, folded_bias, out_shape,
+                             output, scratch);
+  } else {
+    conv_packed_pixels<false>(g, act, sc, in, input, window, packed_filter, folded_bias, out_shape,
+                              output, scratch);
+  }
+}
+
+namespace {
+
 // The taps of a depthwise window that lie inside the input, as [begin, end) along one axis.
 struct TapRange {
   int32_t begin;
@@ -884,7 +1089,7 @@ namespace {
 // c+1, .., c+7 | c+8, .., c+14 | c+9, .., c+15. The folded bias and the scales are gathered,
 // the outputs scattered, in that order.
 template <bool kRightShifts, bool kPartial>
-inline void depthwise_packed_group(const int8_t* const* taps, int32_t taps_count,
+inline void depthwise_packed_group(const TapAddresses& taps, int32_t taps_count,
                                    const int8_t* weights, const int32_t* folded_bias, int32_t c,
                                    int32_t count, const QuantizedActivation& act,
                                    const PerChannelScale& sc, int8_t* out) {
@@ -912,7 +1117,7 @@ inline void depthwise_packed_group(const int8_t* const* taps, int32_t taps_count
   if constexpr (kPartial) {
     const int8_t* w = weights;
     for (int32_t t = 0; t < taps_count; ++t) {
-      const int8_t* x = taps[t] + c;
+      const int8_t* x = taps.tap(t, c);
       const int16x8_t x_low = vldrbq_z_s16(x, low);
       const int16x8_t w_low = vldrbq_s16(w);
       sum0 = vaddq_s32(sum0, vmullbq_int_s16(x_low, w_low));
@@ -928,9 +1133,10 @@ inline void depthwise_packed_group(const int8_t* const* taps, int32_t taps_count
     // in registers and the sums in memory. Per tap: the tap's address, then each half of the
     // sixteen channels (c .. c+7, c+8 .. c+15) as one input and one weight load widened to
     // 16 bits, VMULLB/VMULLT into a temporary, and two adds.
-    const int8_t* const* tap = taps;
+    const intptr_t* tap = taps.at;
+    const intptr_t from = taps.base + c;
     const int8_t* w = weights;
-    const int8_t* x;
+    intptr_t x;
     int16x8_t x_half;
     int16x8_t w_half;
     int32x4_t product;
@@ -955,7 +1161,7 @@ inline void depthwise_packed_group(const int8_t* const* taps, int32_t taps_count
         "2:\n\t"
         : [s0] "+w"(sum0), [s1] "+w"(sum1), [s2] "+w"(sum2), [s3] "+w"(sum3), [tap] "+r"(tap),
           [w] "+r"(w), [x] "=&r"(x), [xh] "=&w"(x_half), [wh] "=&w"(w_half), [p] "=&w"(product)
-        : [n] "r"(taps_count), [c] "r"(c)
+        : [n] "r"(taps_count), [c] "r"(from)
         : "lr", "memory");
   }
   const auto store = [&](int32x4_t sum, int k) {
@@ -974,6 +1180,53 @@ inline void depthwise_packed_group(const int8_t* const* taps, int32_t taps_count
   store(sum3, 3);
 }
 
+// The last eight channels of a pixel whose channel count is 8 modulo 16 (vww's first depthwise
+// layer has eight): the first half of depthwise_packed_group's sums, loads unpredicated. Each
+// tap's weights still take sixteen bytes (the upper eight zero).
+template <bool kRightShifts>
+inline void depthwise_packed_eight(const TapAddresses& taps, int32_t taps_count,
+                                   const int8_t* weights, const int32_t* folded_bias, int32_t c,
+                                   const QuantizedActivation& act, const PerChannelScale& sc,
+                                   int8_t* out) {
+  const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);  // 0, 2, 4, 6
+  const uint32x4_t odd = vaddq_n_u32(even, 1);
+  int32x4_t sum0 = vldrwq_gather_shifted_offset_s32(folded_bias + c, even);
+  int32x4_t sum1 = vldrwq_gather_shifted_offset_s32(folded_bias + c, odd);
+  const intptr_t* tap = taps.at;
+  const intptr_t from = taps.base + c;
+  const int8_t* w = weights;
+  intptr_t x;
+  int16x8_t x_half;
+  int16x8_t w_half;
+  int32x4_t product;
+  asm volatile(
+      "wls lr, %[n], 2f\n\t"
+      "1:\n\t"
+      "ldr %[x], [%[tap]], #4\n\t"
+      "add %[x], %[x], %[c]\n\t"
+      "vldrb.s16 %q[xh], [%[x]]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #16\n\t"
+      "vmullb.s16 %q[p], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s0], %q[s0], %q[p]\n\t"
+      "vmullt.s16 %q[p], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s1], %q[s1], %q[p]\n\t"
+      "le lr, 1b\n\t"
+      "2:\n\t"
+      : [s0] "+w"(sum0), [s1] "+w"(sum1), [tap] "+r"(tap), [w] "+r"(w), [x] "=&r"(x),
+        [xh] "=&w"(x_half), [wh] "=&w"(w_half), [p] "=&w"(product)
+      : [n] "r"(taps_count), [c] "r"(from)
+      : "lr", "memory");
+  const auto store = [&](int32x4_t sum, uint32x4_t lanes) {
+    const QuadStore quad(vldrwq_gather_shifted_offset_s32(sc.multiplier + c, lanes),
+                         vldrwq_gather_shifted_offset_s32(sc.shift + c, lanes), act.output_offset,
+                         act.min, act.max);
+    const int32x4_t value = kRightShifts ? quad.requantize_right(sum) : quad.requantize(sum);
+    vstrbq_scatter_offset_s32(out + c, lanes, value);
+  };
+  store(sum0, even);
+  store(sum1, odd);
+}
+
 template <bool kRightShifts>
 void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& act,
                              const PerChannelScale& sc, const Dims4& in, const int8_t* input,
@@ -984,7 +1237,7 @@ void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& a
   const int32_t taps_count = window.h * window.w;
   const int32_t group_bytes = 16 * taps_count;
   for_each_depthwise_pixel(
-      g, in, window, out_shape, input, pad, [&](const int8_t* const* taps, int32_t pixel) {
+      g, in, window, out_shape, input, pad, [&](const TapAddresses& taps, int32_t pixel) {
         int8_t* out = output + pixel * channels;
         const int8_t* weights = packed_filter;
         int32_t c = 0;
@@ -993,7 +1246,10 @@ void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& a
                                                       act, sc, out);
           weights += group_bytes;
         }
-        if (c < channels) {
+        if (channels - c == 8) {
+          depthwise_packed_eight<kRightShifts>(taps, taps_count, weights, folded_bias, c, act, sc,
+                                               out);
+        } else if (c < channels) {
           depthwise_packed_group<kRightShifts, true>(taps, taps_count, weights, folded_bias, c,
                                                      channels - c, act, sc, out);
         }

@@ -206,14 +206,18 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
     const auto bias = folded_bias(b, 1, 2, out.c, filter.h * filter.w * filter.c, act.input_offset);
     if (!bias) return std::nullopt;
     if (has_mve_kernels(b.core)) {
+      auto packed = packed_weights(b, 1, out.c, filter.h * filter.w * filter.c);
+      if (!packed) return std::nullopt;
       return with_scratch(
           with_source(
-              call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_mve), geometry, act, scales, in,
-                   typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_packed_s8_mve), geometry, act, scales, in,
+                   typed<int8_t>(b.input_slot(0)), filter,
+                   Constants<int8_t>{
+                       .role = "packed_filter", .values = std::move(*packed), .weights = true},
                    Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
                    typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
               kMveSource),
-          rt::conv_s8_mve_scratch_bytes(filter));
+          rt::conv_packed_s8_mve_scratch_bytes(filter));
     }
     return with_scratch(
         with_source(

@@ -93,6 +93,24 @@ void conv_1x1_packed_s8_mve(const QuantizedActivation& activation, const PerChan
                             const int8_t* packed_filter, const int32_t* folded_bias,
                             const Dims4& output_dims, int8_t* output);
 
+// Bytes of scratch conv_packed_s8_mve needs: two windows, each rounded up to whole vectors.
+inline int32_t conv_packed_s8_mve_scratch_bytes(const Dims4& filter_dims) {
+  return 2 * packed_features(filter_dims.h * filter_dims.w * filter_dims.c);
+}
+
+// As conv_s8_mve, on the prepared constants of fully_connected_packed_s8_mve: the filter packed
+// as [out_c, kh * kw * in_c] weights, the input offset folded into the bias. The windows of two
+// output pixels are copied side by side into `scratch` (im2col, padded positions holding the
+// input zero point, each window's bytes rounded up to 16 with zeros, which meet zero weights),
+// then both are multiplied with four output channels per pass.
+// Requires: filter.c == input.c; `scratch` holds conv_packed_s8_mve_scratch_bytes(filter_dims);
+// input_offset in [-127, 128].
+void conv_packed_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                        const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                        const Dims4& filter_dims, const int8_t* packed_filter,
+                        const int32_t* folded_bias, const Dims4& output_dims, int8_t* output,
+                        int8_t* scratch);
+
 // Bytes of scratch conv_s8_mve needs: one window of the filter's size.
 inline int32_t conv_s8_mve_scratch_bytes(const Dims4& filter_dims) {
   return filter_dims.h * filter_dims.w * filter_dims.c;
