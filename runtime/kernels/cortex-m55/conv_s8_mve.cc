@@ -300,6 +300,14 @@ void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivati
 namespace tinydeploy::runtime {
 namespace {
 
+// The inline assembly of the hot loops needs an optimizing build: without one, GCC keeps r7
+// as the frame pointer and cannot give the assembly its registers; intrinsics stand in.
+#if defined(__OPTIMIZE__)
+constexpr bool kAssembly = true;
+#else
+constexpr bool kAssembly = false;
+#endif
+
 // The portable kernel's int32 sums wrap; the folded terms are taken modulo 2^32 the same way.
 uint32_t bits(int32_t value) { return static_cast<uint32_t>(value); }
 
@@ -522,18 +530,31 @@ void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChan
 
 namespace {
 
+// Where the right-shift-only requantization (QuadStore::requantize_right) of four channels
+// finds its constants: their folded bias, multipliers and shifts (all negative), four each.
+struct RightShiftScales {
+  const int32_t* bias;
+  const int32_t* multiplier;
+  const int32_t* shift;
+  int32_t output_offset;
+  int32_t min;
+  int32_t max;
+};
+
+#if defined(__OPTIMIZE__)
+
 // Two input rows (`features` bytes each, `row_stride` apart) against one packed block of four
-// units, as two vectors of four sums (row 0's, row 1's). The whole 16-byte steps run in
-// assembly: GCC keeps eight accumulators of an array in memory, and VMLADAVA writes only even
-// registers, so the sums are pinned to the eight even ones (lr among them: the loop counts with
-// SUBS/BNE). Per step, two input loads and four weight loads (one post-incremented pointer walks
-// the block) feed eight multiply-accumulates of 16 products each. The block's weights are zero
-// beyond `features`, so only the inputs' last partial step is predicated (its missing lanes load
-// as zeros); it runs first, in C++, and gives the accumulators their initial values.
+// units, as two vectors of four sums (row 0's, row 1's), in assembly: GCC keeps eight
+// accumulators of an array in memory, and VMLADAVA writes only even registers, so the sums are
+// pinned to the eight even ones (lr among them: the loop counts with SUBS/BGE). Per 16-byte
+// step, two input loads and four weight loads (one post-incremented pointer walks the block)
+// feed eight multiply-accumulates of 16 products each. The block's weights are zero beyond
+// `features`, so only the inputs' last partial step is predicated (VCTP: its missing lanes load
+// as zeros); it runs after the whole steps, from where they left the pointers. The operands
+// are early-clobbered: GCC would otherwise let an input that holds the same value (say a zero
+// tail and a zero sum) share their register.
 inline void two_rows_block(const int8_t* input, int32_t row_stride, const int8_t* weights,
                            int32_t features, int32x4_t& row0, int32x4_t& row1) {
-  const int32_t steps = features >> 4;
-  const int32_t tail = features & 15;
   register int32_t a0 asm("r0") = 0;
   register int32_t a1 asm("r2") = 0;
   register int32_t a2 asm("r4") = 0;
@@ -542,34 +563,16 @@ inline void two_rows_block(const int8_t* input, int32_t row_stride, const int8_t
   register int32_t b1 asm("r10") = 0;
   register int32_t b2 asm("r12") = 0;
   register int32_t b3 asm("lr") = 0;
-  if (tail != 0) {
-    const int32_t done = steps * 16;
-    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(tail));
-    const int8x16_t x0 = vldrbq_z_s8(input + done, active);
-    const int8x16_t x1 = vldrbq_z_s8(input + row_stride + done, active);
-    const int8_t* w = weights + 4 * done;
-    const int8x16_t w0 = vldrbq_s8(w);
-    const int8x16_t w1 = vldrbq_s8(w + 16);
-    const int8x16_t w2 = vldrbq_s8(w + 32);
-    const int8x16_t w3 = vldrbq_s8(w + 48);
-    a0 = vmladavq_s8(x0, w0);
-    a1 = vmladavq_s8(x0, w1);
-    a2 = vmladavq_s8(x0, w2);
-    a3 = vmladavq_s8(x0, w3);
-    b0 = vmladavq_s8(x1, w0);
-    b1 = vmladavq_s8(x1, w1);
-    b2 = vmladavq_s8(x1, w2);
-    b3 = vmladavq_s8(x1, w3);
-  }
   const int8_t* x0 = input;
   const int8_t* x1 = input + row_stride;
   const int8_t* w = weights;
-  int32_t n = steps;
+  // Counts down from features - 16 by 16 while whole steps remain; then + 16 is the tail.
+  int32_t n = features;
   int32x4_t v0;
   int32x4_t v1;
   asm volatile(
-      "cmp %[n], #0\n\t"
-      "beq 2f\n\t"
+      "subs %[n], %[n], #16\n\t"
+      "blt 2f\n\t"
       "1:\n\t"
       "vldrb.8 q0, [%[x0]], #16\n\t"
       "vldrb.8 q1, [%[x1]], #16\n\t"
@@ -585,43 +588,51 @@ inline void two_rows_block(const int8_t* input, int32_t row_stride, const int8_t
       "vldrb.8 q3, [%[w]], #16\n\t"
       "vmladava.s8 %[a3], q0, q3\n\t"
       "vmladava.s8 %[b3], q1, q3\n\t"
-      "subs %[n], %[n], #1\n\t"
-      "bne 1b\n\t"
+      "subs %[n], %[n], #16\n\t"
+      "bge 1b\n\t"
       "2:\n\t"
+      "adds %[n], %[n], #16\n\t"
+      "beq 3f\n\t"
+      "vctp.8 %[n]\n\t"
+      "vpstt\n\t"
+      "vldrbt.8 q0, [%[x0]]\n\t"
+      "vldrbt.8 q1, [%[x1]]\n\t"
+      "vldrb.8 q2, [%[w]]\n\t"
+      "vmladava.s8 %[a0], q0, q2\n\t"
+      "vmladava.s8 %[b0], q1, q2\n\t"
+      "vldrb.8 q3, [%[w], #16]\n\t"
+      "vmladava.s8 %[a1], q0, q3\n\t"
+      "vmladava.s8 %[b1], q1, q3\n\t"
+      "vldrb.8 q2, [%[w], #32]\n\t"
+      "vmladava.s8 %[a2], q0, q2\n\t"
+      "vmladava.s8 %[b2], q1, q2\n\t"
+      "vldrb.8 q3, [%[w], #48]\n\t"
+      "vmladava.s8 %[a3], q0, q3\n\t"
+      "vmladava.s8 %[b3], q1, q3\n\t"
+      "3:\n\t"
       // Lanes 0-3 of each result: VMOV moves two registers into lanes 2 and 0, or 3 and 1.
       "vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n\t"
       "vmov %q[v0][3], %q[v0][1], %[a1], %[a3]\n\t"
       "vmov %q[v1][2], %q[v1][0], %[b0], %[b2]\n\t"
       "vmov %q[v1][3], %q[v1][1], %[b1], %[b3]\n\t"
-      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0), [b1] "+r"(b1),
-        [b2] "+r"(b2), [b3] "+r"(b3), [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(w), [n] "+r"(n),
-        [v0] "=&w"(v0), [v1] "=&w"(v1)
+      : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [b0] "+&r"(b0),
+        [b1] "+&r"(b1), [b2] "+&r"(b2), [b3] "+&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
+        [w] "+&r"(w), [n] "+&r"(n), [v0] "=&w"(v0), [v1] "=&w"(v1)
       :
       : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
   row0 = v0;
   row1 = v1;
 }
 
-// The same for one input row, with four accumulators and the loop counted in lr (DLS/LE).
+// The same for one input row, with four accumulators and the loop counted in lr (WLS/LE).
 inline int32x4_t one_row_block(const int8_t* input, const int8_t* weights, int32_t features) {
-  const int32_t steps = features >> 4;
-  const int32_t tail = features & 15;
   register int32_t a0 asm("r0") = 0;
   register int32_t a1 asm("r2") = 0;
   register int32_t a2 asm("r4") = 0;
   register int32_t a3 asm("r6") = 0;
-  if (tail != 0) {
-    const int32_t done = steps * 16;
-    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(tail));
-    const int8x16_t x = vldrbq_z_s8(input + done, active);
-    const int8_t* w = weights + 4 * done;
-    a0 = vmladavq_s8(x, vldrbq_s8(w));
-    a1 = vmladavq_s8(x, vldrbq_s8(w + 16));
-    a2 = vmladavq_s8(x, vldrbq_s8(w + 32));
-    a3 = vmladavq_s8(x, vldrbq_s8(w + 48));
-  }
   const int8_t* x = input;
   const int8_t* w = weights;
+  const int32_t tail = features & 15;
   int32x4_t v;
   asm volatile(
       "wls lr, %[n], 2f\n\t"
@@ -637,14 +648,132 @@ inline int32x4_t one_row_block(const int8_t* input, const int8_t* weights, int32
       "vmladava.s8 %[a3], q0, q3\n\t"
       "le lr, 1b\n\t"
       "2:\n\t"
+      "cmp %[tail], #0\n\t"
+      "beq 3f\n\t"
+      "vctp.8 %[tail]\n\t"
+      "vpst\n\t"
+      "vldrbt.8 q0, [%[x]]\n\t"
+      "vldrb.8 q2, [%[w]]\n\t"
+      "vmladava.s8 %[a0], q0, q2\n\t"
+      "vldrb.8 q3, [%[w], #16]\n\t"
+      "vmladava.s8 %[a1], q0, q3\n\t"
+      "vldrb.8 q2, [%[w], #32]\n\t"
+      "vmladava.s8 %[a2], q0, q2\n\t"
+      "vldrb.8 q3, [%[w], #48]\n\t"
+      "vmladava.s8 %[a3], q0, q3\n\t"
+      "3:\n\t"
       "vmov %q[v][2], %q[v][0], %[a0], %[a2]\n\t"
       "vmov %q[v][3], %q[v][1], %[a1], %[a3]\n\t"
-      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+      : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [x] "+&r"(x), [w] "+&r"(w),
         [v] "=&w"(v)
-      : [n] "r"(steps)
-      : "d0", "d1", "d4", "d5", "d6", "d7", "lr", "memory");
+      : [n] "r"(features >> 4), [tail] "r"(tail)
+      : "d0", "d1", "d4", "d5", "d6", "d7", "lr", "memory", "cc");
   return v;
 }
+
+// The sums of the same four channels for two rows, biased, requantized as
+// QuadStore::requantize_right and stored at out0 and out1, in assembly: the constants are
+// loaded here each time, as GCC would otherwise keep them in vector registers across the rows
+// loop and spill the loop's own values instead. (Narrowing stores take a low register.)
+inline void store_two_right(int32x4_t sums0, int32x4_t sums1, const RightShiftScales& q,
+                            int8_t* out0, int8_t* out1) {
+  int32x4_t t;
+  asm volatile(
+      "vldrw.32 %q[t], [%[bias]]\n\t"
+      "vadd.i32 %q[s0], %q[s0], %q[t]\n\t"
+      "vadd.i32 %q[s1], %q[s1], %q[t]\n\t"
+      "vldrw.32 %q[t], [%[mult]]\n\t"
+      "vqrdmulh.s32 %q[s0], %q[s0], %q[t]\n\t"
+      "vqrdmulh.s32 %q[s1], %q[s1], %q[t]\n\t"
+      // -1 on negative values (saturating), so that VRSHL's ties up become ties away from zero.
+      "vshr.s32 %q[t], %q[s0], #31\n\t"
+      "vqadd.s32 %q[s0], %q[s0], %q[t]\n\t"
+      "vshr.s32 %q[t], %q[s1], #31\n\t"
+      "vqadd.s32 %q[s1], %q[s1], %q[t]\n\t"
+      "vldrw.32 %q[t], [%[shift]]\n\t"
+      "vrshl.s32 %q[s0], %q[s0], %q[t]\n\t"
+      "vrshl.s32 %q[s1], %q[s1], %q[t]\n\t"
+      "vqadd.s32 %q[s0], %q[s0], %[offset]\n\t"
+      "vqadd.s32 %q[s1], %q[s1], %[offset]\n\t"
+      "vdup.32 %q[t], %[max]\n\t"
+      "vmin.s32 %q[s0], %q[s0], %q[t]\n\t"
+      "vmin.s32 %q[s1], %q[s1], %q[t]\n\t"
+      "vdup.32 %q[t], %[min]\n\t"
+      "vmax.s32 %q[s0], %q[s0], %q[t]\n\t"
+      "vmax.s32 %q[s1], %q[s1], %q[t]\n\t"
+      "vstrb.32 %q[s0], [%[out0]]\n\t"
+      "vstrb.32 %q[s1], [%[out1]]\n\t"
+      : [s0] "+&w"(sums0), [s1] "+&w"(sums1), [t] "=&w"(t)
+      : [bias] "r"(q.bias), [mult] "r"(q.multiplier), [shift] "r"(q.shift),
+        [offset] "r"(q.output_offset), [min] "r"(q.min), [max] "r"(q.max), [out0] "l"(out0),
+        [out1] "l"(out1)
+      : "memory");
+}
+
+// The same for one row.
+inline void store_one_right(int32x4_t sums, const RightShiftScales& q, int8_t* out) {
+  int32x4_t t;
+  asm volatile(
+      "vldrw.32 %q[t], [%[bias]]\n\t"
+      "vadd.i32 %q[s], %q[s], %q[t]\n\t"
+      "vldrw.32 %q[t], [%[mult]]\n\t"
+      "vqrdmulh.s32 %q[s], %q[s], %q[t]\n\t"
+      "vshr.s32 %q[t], %q[s], #31\n\t"
+      "vqadd.s32 %q[s], %q[s], %q[t]\n\t"
+      "vldrw.32 %q[t], [%[shift]]\n\t"
+      "vrshl.s32 %q[s], %q[s], %q[t]\n\t"
+      "vqadd.s32 %q[s], %q[s], %[offset]\n\t"
+      "vdup.32 %q[t], %[max]\n\t"
+      "vmin.s32 %q[s], %q[s], %q[t]\n\t"
+      "vdup.32 %q[t], %[min]\n\t"
+      "vmax.s32 %q[s], %q[s], %q[t]\n\t"
+      "vstrb.32 %q[s], [%[out]]\n\t"
+      : [s] "+&w"(sums), [t] "=&w"(t)
+      : [bias] "r"(q.bias), [mult] "r"(q.multiplier), [shift] "r"(q.shift),
+        [offset] "r"(q.output_offset), [min] "r"(q.min), [max] "r"(q.max), [out] "l"(out)
+      : "memory");
+}
+
+#else  // !__OPTIMIZE__
+
+// Without optimization GCC cannot give the assembly above its registers (r7 is the frame
+// pointer): the same sums and stores with intrinsics.
+
+inline int32x4_t block_row_sums(const int8_t* input, const int8_t* weights, int32_t features) {
+  int32_t sum[4] = {0, 0, 0, 0};
+  for (int32_t f = 0; f < features; f += 16) {
+    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(features - f));
+    const int8x16_t x = vldrbq_z_s8(input + f, active);
+    for (int u = 0; u < 4; ++u) {
+      sum[u] = vmladavaq_s8(sum[u], x, vldrbq_s8(weights + 4 * f + 16 * u));
+    }
+  }
+  return vldrwq_s32(sum);
+}
+
+inline void two_rows_block(const int8_t* input, int32_t row_stride, const int8_t* weights,
+                           int32_t features, int32x4_t& row0, int32x4_t& row1) {
+  row0 = block_row_sums(input, weights, features);
+  row1 = block_row_sums(input + row_stride, weights, features);
+}
+
+inline int32x4_t one_row_block(const int8_t* input, const int8_t* weights, int32_t features) {
+  return block_row_sums(input, weights, features);
+}
+
+inline void store_one_right(int32x4_t sums, const RightShiftScales& q, int8_t* out) {
+  const QuadStore quad(vldrwq_s32(q.multiplier), vldrwq_s32(q.shift), q.output_offset, q.min,
+                       q.max);
+  vstrbq_s32(out, quad.requantize_right(vaddq_s32(sums, vldrwq_s32(q.bias))));
+}
+
+inline void store_two_right(int32x4_t sums0, int32x4_t sums1, const RightShiftScales& q,
+                            int8_t* out0, int8_t* out1) {
+  store_one_right(sums0, q, out0);
+  store_one_right(sums1, q, out1);
+}
+
+#endif  // __OPTIMIZE__
 
 // One unit's packed weights (`features` rounded up to 16 with zeros) against one input row.
 inline int32_t unit_product(const int8_t* input, const int8_t* weights, int32_t features) {
@@ -676,8 +805,32 @@ void packed_unit_blocks(const QuantizedActivation& act, const PerChannelScale& s
                         int32_t rows, int32_t features, int32_t units, const int8_t* input,
                         const int8_t* packed_weights, const int32_t* folded_bias, int8_t* output) {
   const int32_t padded = packed_features(features);
+  // A per-tensor scale as four lanes of the same, for the right-shift stores.
+  const int32_t tensor_multiplier[4] = {sc.multiplier[0], sc.multiplier[0], sc.multiplier[0],
+                                        sc.multiplier[0]};
+  const int32_t tensor_shift[4] = {sc.shift[0], sc.shift[0], sc.shift[0], sc.shift[0]};
   for (int32_t unit = 0; unit + 4 <= units; unit += 4) {
     const int8_t* block = packed_weights + unit * padded;
+    if constexpr (kRightShifts) {
+      const RightShiftScales q{folded_bias + unit,
+                               per_channel ? sc.multiplier + unit : tensor_multiplier,
+                               per_channel ? sc.shift + unit : tensor_shift,
+                               act.output_offset,
+                               act.min,
+                               act.max};
+      const int8_t* in = input;
+      int8_t* out = output + unit;
+      for (int32_t pairs = rows >> 1; pairs > 0; --pairs) {
+        int32x4_t sums0;
+        int32x4_t sums1;
+        two_rows_block(in, features, block, features, sums0, sums1);
+        store_two_right(sums0, sums1, q, out, out + units);
+        in += 2 * features;
+        out += 2 * units;
+      }
+      if ((rows & 1) != 0) store_one_right(one_row_block(in, block, features), q, out);
+      continue;
+    }
     const QuadStore store(sc.multiplier, sc.shift, per_channel, unit, act.output_offset, act.min,
                           act.max);
     const int32x4_t bias = vldrwq_s32(folded_bias + unit);
@@ -797,6 +950,23 @@ inline void window_pair_product(const QuantizedActivation& act, const PerChannel
   int32_t unit = 0;
   for (; unit + 4 <= units; unit += 4) {
     const int8_t* block = packed_filter + unit * padded;
+    if constexpr (kRightShifts) {
+      const RightShiftScales q{folded_bias + unit,
+                               sc.multiplier + unit,
+                               sc.shift + unit,
+                               act.output_offset,
+                               act.min,
+                               act.max};
+      if constexpr (kPair) {
+        int32x4_t sums0;
+        int32x4_t sums1;
+        two_rows_block(first, padded, block, padded, sums0, sums1);
+        store_two_right(sums0, sums1, q, out + unit, out + units + unit);
+      } else {
+        store_one_right(one_row_block(first, block, padded), q, out + unit);
+      }
+      continue;
+    }
     const QuadStore store(sc.multiplier, sc.shift, true, unit, act.output_offset, act.min, act.max);
     const int32x4_t bias = vldrwq_s32(folded_bias + unit);
     if constexpr (kPair) {
@@ -1114,7 +1284,7 @@ inline void depthwise_packed_group(const TapAddresses& taps, int32_t taps_count,
   const mve_pred16_t low = kPartial ? vctp16q(static_cast<uint32_t>(count)) : 0xffff;
   const mve_pred16_t high =
       kPartial ? vctp16q(static_cast<uint32_t>(count > 8 ? count - 8 : 0)) : 0xffff;
-  if constexpr (kPartial) {
+  if constexpr (kPartial || !kAssembly) {
     const int8_t* w = weights;
     for (int32_t t = 0; t < taps_count; ++t) {
       const int8_t* x = taps.tap(t, c);
@@ -1130,9 +1300,9 @@ inline void depthwise_packed_group(const TapAddresses& taps, int32_t taps_count,
     }
   } else {
     // The taps of a whole group in assembly: GCC keeps loop-invariant vectors of the pixel loop
-    // in registers and the sums in memory. Per tap: the tap's address, then each half of the
-    // sixteen channels (c .. c+7, c+8 .. c+15) as one input and one weight load widened to
-    // 16 bits, VMULLB/VMULLT into a temporary, and two adds.
+    // in registers and the sums in memory. (Widening loads take a low base register.) Per tap: the
+    // tap's address, then each half of the sixteen channels (c .. c+7, c+8 .. c+15) as one input
+    // and one weight load widened to 16 bits, VMULLB/VMULLT into a temporary, and two adds.
     const intptr_t* tap = taps.at;
     const intptr_t from = taps.base + c;
     const int8_t* w = weights;
@@ -1159,8 +1329,8 @@ inline void depthwise_packed_group(const TapAddresses& taps, int32_t taps_count,
         "vadd.i32 %q[s3], %q[s3], %q[p]\n\t"
         "le lr, 1b\n\t"
         "2:\n\t"
-        : [s0] "+w"(sum0), [s1] "+w"(sum1), [s2] "+w"(sum2), [s3] "+w"(sum3), [tap] "+r"(tap),
-          [w] "+r"(w), [x] "=&r"(x), [xh] "=&w"(x_half), [wh] "=&w"(w_half), [p] "=&w"(product)
+        : [s0] "+&w"(sum0), [s1] "+&w"(sum1), [s2] "+&w"(sum2), [s3] "+&w"(sum3), [tap] "+&r"(tap),
+          [w] "+&l"(w), [x] "=&l"(x), [xh] "=&w"(x_half), [wh] "=&w"(w_half), [p] "=&w"(product)
         : [n] "r"(taps_count), [c] "r"(from)
         : "lr", "memory");
   }
@@ -1192,30 +1362,41 @@ inline void depthwise_packed_eight(const TapAddresses& taps, int32_t taps_count,
   const uint32x4_t odd = vaddq_n_u32(even, 1);
   int32x4_t sum0 = vldrwq_gather_shifted_offset_s32(folded_bias + c, even);
   int32x4_t sum1 = vldrwq_gather_shifted_offset_s32(folded_bias + c, odd);
-  const intptr_t* tap = taps.at;
-  const intptr_t from = taps.base + c;
-  const int8_t* w = weights;
-  intptr_t x;
-  int16x8_t x_half;
-  int16x8_t w_half;
-  int32x4_t product;
-  asm volatile(
-      "wls lr, %[n], 2f\n\t"
-      "1:\n\t"
-      "ldr %[x], [%[tap]], #4\n\t"
-      "add %[x], %[x], %[c]\n\t"
-      "vldrb.s16 %q[xh], [%[x]]\n\t"
-      "vldrb.s16 %q[wh], [%[w]], #16\n\t"
-      "vmullb.s16 %q[p], %q[xh], %q[wh]\n\t"
-      "vadd.i32 %q[s0], %q[s0], %q[p]\n\t"
-      "vmullt.s16 %q[p], %q[xh], %q[wh]\n\t"
-      "vadd.i32 %q[s1], %q[s1], %q[p]\n\t"
-      "le lr, 1b\n\t"
-      "2:\n\t"
-      : [s0] "+w"(sum0), [s1] "+w"(sum1), [tap] "+r"(tap), [w] "+r"(w), [x] "=&r"(x),
-        [xh] "=&w"(x_half), [wh] "=&w"(w_half), [p] "=&w"(product)
-      : [n] "r"(taps_count), [c] "r"(from)
-      : "lr", "memory");
+  if constexpr (!kAssembly) {
+    const int8_t* w = weights;
+    for (int32_t t = 0; t < taps_count; ++t) {
+      const int16x8_t x_half = vldrbq_s16(taps.tap(t, c));
+      const int16x8_t w_half = vldrbq_s16(w);
+      sum0 = vaddq_s32(sum0, vmullbq_int_s16(x_half, w_half));
+      sum1 = vaddq_s32(sum1, vmulltq_int_s16(x_half, w_half));
+      w += 16;
+    }
+  } else {
+    const intptr_t* tap = taps.at;
+    const intptr_t from = taps.base + c;
+    const int8_t* w = weights;
+    intptr_t x;
+    int16x8_t x_half;
+    int16x8_t w_half;
+    int32x4_t product;
+    asm volatile(
+        "wls lr, %[n], 2f\n\t"
+        "1:\n\t"
+        "ldr %[x], [%[tap]], #4\n\t"
+        "add %[x], %[x], %[c]\n\t"
+        "vldrb.s16 %q[xh], [%[x]]\n\t"
+        "vldrb.s16 %q[wh], [%[w]], #16\n\t"
+        "vmullb.s16 %q[p], %q[xh], %q[wh]\n\t"
+        "vadd.i32 %q[s0], %q[s0], %q[p]\n\t"
+        "vmullt.s16 %q[p], %q[xh], %q[wh]\n\t"
+        "vadd.i32 %q[s1], %q[s1], %q[p]\n\t"
+        "le lr, 1b\n\t"
+        "2:\n\t"
+        : [s0] "+&w"(sum0), [s1] "+&w"(sum1), [tap] "+&r"(tap), [w] "+&l"(w), [x] "=&l"(x),
+          [xh] "=&w"(x_half), [wh] "=&w"(w_half), [p] "=&w"(product)
+        : [n] "r"(taps_count), [c] "r"(from)
+        : "lr", "memory");
+  }
   const auto store = [&](int32x4_t sum, uint32x4_t lanes) {
     const QuadStore quad(vldrwq_gather_shifted_offset_s32(sc.multiplier + c, lanes),
                          vldrwq_gather_shifted_offset_s32(sc.shift + c, lanes), act.output_offset,
