@@ -31,15 +31,18 @@ void window_product(const ChannelStore& store, const int8_t* patch, int32_t feat
 
 // Output pixels in order (batch, row, column), for the im2col kernels.
 struct PixelCursor {
-  const Dims4& shape;
+  int32_t height;
+  int32_t width;
   int32_t n = 0;
   int32_t y = 0;
   int32_t x = 0;
 
+  explicit PixelCursor(const Dims4& shape) : height(shape.h), width(shape.w) {}
+
   void advance() {
-    if (++x < shape.w) return;
+    if (++x < width) return;
     x = 0;
-    if (++y < shape.h) return;
+    if (++y < height) return;
     y = 0;
     ++n;
   }
@@ -891,11 +894,25 @@ void fully_connected_packed_s8_mve(const QuantizedActivation& activation,
 namespace {
 
 // `bytes` bytes from `from` to `to` in vectors of sixteen, the last one predicated so that
-// nothing after `to + bytes` is written (the C library's copy is a byte loop in newlib-nano).
+// nothing after `to + bytes` is written (the C library's copy is a byte loop in newlib-nano):
+// a tail-predicated loop (WLSTP/LETP), which predicates the last iteration by itself.
 inline void copy_bytes(int8_t* to, const int8_t* from, int32_t bytes) {
-  for (int32_t i = 0; i < bytes; i += 16) {
-    const mve_pred16_t active = vctp8q(static_cast<uint32_t>(bytes - i));
-    vstrbq_p_s8(to + i, vldrbq_z_s8(from + i, active), active);
+  if constexpr (kAssembly) {
+    asm volatile(
+        "wlstp.8 lr, %[n], 2f\n\t"
+        "1:\n\t"
+        "vldrb.8 q0, [%[from]], #16\n\t"
+        "vstrb.8 q0, [%[to]], #16\n\t"
+        "letp lr, 1b\n\t"
+        "2:\n\t"
+        : [to] "+&r"(to), [from] "+&r"(from)
+        : [n] "r"(bytes)
+        : "d0", "d1", "lr", "memory");
+  } else {
+    for (int32_t i = 0; i < bytes; i += 16) {
+      const mve_pred16_t active = vctp8q(static_cast<uint32_t>(bytes - i));
+      vstrbq_p_s8(to + i, vldrbq_z_s8(from + i, active), active);
+    }
   }
 }
 
@@ -940,13 +957,104 @@ inline void gather_window_mve(const ConvGeometry& g, const Dims4& in, const Dims
   }
 }
 
-// The im2col product of conv_packed_s8_mve: two windows (`first`, `second`, `padded` bytes
-// apart) of pixels `p` and `p + 1`, or `first` alone when !kPair, against every unit.
-template <bool kRightShifts, bool kPair>
+// The first byte of the window of output pixel `at` when the whole window lies inside the
+// input, else null.
+inline const int8_t* interior_window(const ConvGeometry& g, const Dims4& in, const Dims4& window,
+                                     const PixelCursor& at, const int8_t* input) {
+  const int32_t y0 = at.y * g.stride_h - g.pad_top;
+  const int32_t x0 = at.x * g.stride_w - g.pad_left;
+  if (y0 < 0 || x0 < 0 || y0 + (window.h - 1) * g.dilation_h >= in.h ||
+      x0 + (window.w - 1) * g.dilation_w >= in.w) {
+    return nullptr;
+  }
+  return input + ((at.n * in.h + y0) * in.w + x0) * in.c;
+}
+
+// two_rows_block for two windows read where they lie in the input: `rows` runs of `row_steps`
+// whole vectors each, `row_stride` bytes apart, from base0 and base1. One assembly loop per run
+// accumulates into the same eight even registers as two_rows_block's.
+inline void two_windows_in_place(const int8_t* base0, const int8_t* base1, int32_t row_stride,
+                                 int32_t rows, int32_t row_steps, const int8_t* weights,
+                                 int32x4_t& row0, int32x4_t& row1) {
+  if constexpr (!kAssembly) {
+    // Without the assembly: the same sums, the runs as successive blocks of features.
+    int32_t sum[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+    const int8_t* w = weights;
+    for (int32_t r = 0; r < rows; ++r) {
+      const int8_t* x[2] = {base0 + r * row_stride, base1 + r * row_stride};
+      for (int32_t step = 0; step < row_steps; ++step) {
+        for (int u = 0; u < 4; ++u) {
+          const int8x16_t wu = vldrbq_s8(w + 16 * u);
+          for (int p = 0; p < 2; ++p) sum[p][u] = vmladavaq_s8(sum[p][u], vldrbq_s8(x[p]), wu);
+        }
+        x[0] += 16;
+        x[1] += 16;
+        w += 64;
+      }
+    }
+    row0 = vldrwq_s32(sum[0]);
+    row1 = vldrwq_s32(sum[1]);
+  } else {
+    register int32_t a0 asm("r0") = 0;
+    register int32_t a1 asm("r2") = 0;
+    register int32_t a2 asm("r4") = 0;
+    register int32_t a3 asm("r6") = 0;
+    register int32_t b0 asm("r8") = 0;
+    register int32_t b1 asm("r10") = 0;
+    register int32_t b2 asm("r12") = 0;
+    register int32_t b3 asm("lr") = 0;
+    const int8_t* w = weights;
+    for (int32_t r = 0; r < rows; ++r) {
+      const int8_t* x0 = base0 + r * row_stride;
+      const int8_t* x1 = base1 + r * row_stride;
+      int32_t n = row_steps;
+      asm volatile(
+          "1:\n\t"
+          "vldrb.8 q0, [%[x0]], #16\n\t"
+          "vldrb.8 q1, [%[x1]], #16\n\t"
+          "vldrb.8 q2, [%[w]], #16\n\t"
+          "vmladava.s8 %[a0], q0, q2\n\t"
+          "vmladava.s8 %[b0], q1, q2\n\t"
+          "vldrb.8 q3, [%[w]], #16\n\t"
+          "vmladava.s8 %[a1], q0, q3\n\t"
+          "vmladava.s8 %[b1], q1, q3\n\t"
+          "vldrb.8 q2, [%[w]], #16\n\t"
+          "vmladava.s8 %[a2], q0, q2\n\t"
+          "vmladava.s8 %[b2], q1, q2\n\t"
+          "vldrb.8 q3, [%[w]], #16\n\t"
+          "vmladava.s8 %[a3], q0, q3\n\t"
+          "vmladava.s8 %[b3], q1, q3\n\t"
+          "subs %[n], %[n], #1\n\t"
+          "bne 1b\n\t"
+          : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [b0] "+&r"(b0),
+            [b1] "+&r"(b1), [b2] "+&r"(b2), [b3] "+&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
+            [w] "+&r"(w), [n] "+&r"(n)
+          :
+          : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
+    }
+    int32x4_t v0;
+    int32x4_t v1;
+    asm("vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n\t"
+        "vmov %q[v0][3], %q[v0][1], %[a1], %[a3]\n\t"
+        "vmov %q[v1][2], %q[v1][0], %[b0], %[b2]\n\t"
+        "vmov %q[v1][3], %q[v1][1], %[b1], %[b3]\n\t"
+        : [v0] "=&w"(v0), [v1] "=&w"(v1)
+        : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [b0] "r"(b0), [b1] "r"(b1),
+          [b2] "r"(b2), [b3] "r"(b3));
+    row0 = v0;
+    row1 = v1;
+  }
+}
+
+// The product of conv_packed_s8_mve: two windows of pixels `p` and `p + 1` (kPair), or the
+// window in `first` alone, against every unit. `pair_sums(block, sums0, sums1)` gives a pair's
+// sums for one block of four units; the units after the last block read the windows gathered
+// in `first` and `first + padded`.
+template <bool kRightShifts, bool kPair, typename PairSums>
 inline void window_pair_product(const QuantizedActivation& act, const PerChannelScale& sc,
                                 const int8_t* first, int32_t padded, int32_t units,
                                 const int8_t* packed_filter, const int32_t* folded_bias,
-                                int8_t* out) {
+                                int8_t* out, PairSums pair_sums) {
   int32_t unit = 0;
   for (; unit + 4 <= units; unit += 4) {
     const int8_t* block = packed_filter + unit * padded;
@@ -960,7 +1068,7 @@ inline void window_pair_product(const QuantizedActivation& act, const PerChannel
       if constexpr (kPair) {
         int32x4_t sums0;
         int32x4_t sums1;
-        two_rows_block(first, padded, block, padded, sums0, sums1);
+        pair_sums(block, sums0, sums1);
         store_two_right(sums0, sums1, q, out + unit, out + units + unit);
       } else {
         store_one_right(one_row_block(first, block, padded), q, out + unit);
@@ -972,7 +1080,7 @@ inline void window_pair_product(const QuantizedActivation& act, const PerChannel
     if constexpr (kPair) {
       int32x4_t sums0;
       int32x4_t sums1;
-      two_rows_block(first, padded, block, padded, sums0, sums1);
+      pair_sums(block, sums0, sums1);
       store.store<kRightShifts>(vaddq_s32(sums0, bias), out + unit);
       store.store<kRightShifts>(vaddq_s32(sums1, bias), out + units + unit);
     } else {
@@ -1004,21 +1112,43 @@ void conv_packed_pixels(const ConvGeometry& g, const QuantizedActivation& act,
   const int32_t pixels = out_shape.n * out_shape.h * out_shape.w;
   int8_t* first = scratch;
   int8_t* second = scratch + padded;
+  const auto gathered = [first, padded](const int8_t* block, int32x4_t& sums0, int32x4_t& sums1) {
+    two_rows_block(first, padded, block, padded, sums0, sums1);
+  };
+  // Windows read in place where each of their rows is one run of whole vectors in the input.
+  const int32_t row_bytes = window.w * in.c;
+  const bool in_place = g.dilation_w == 1 && row_bytes % 16 == 0 && units % 4 == 0;
+  const int32_t row_stride = g.dilation_h * in.w * in.c;
+  const int32_t window_rows = window.h;
   PixelCursor at{out_shape};
   int8_t* out = output;
   for (int32_t pairs = pixels >> 1; pairs > 0; --pairs) {
-    gather_window_mve(g, in, window, at, input, pad, first);
-    at.advance();
-    gather_window_mve(g, in, window, at, input, pad, second);
-    at.advance();
-    window_pair_product<kRightShifts, true>(act, sc, first, padded, units, packed_filter,
-                                            folded_bias, out);
+    PixelCursor next = at;
+    next.advance();
+    const int8_t* base0 = in_place ? interior_window(g, in, window, at, input) : nullptr;
+    const int8_t* base1 = base0 != nullptr ? interior_window(g, in, window, next, input) : nullptr;
+    if (base1 != nullptr) {
+      window_pair_product<kRightShifts, true>(
+          act, sc, first, padded, units, packed_filter, folded_bias, out,
+          [base0, base1, row_stride, window_rows, row_bytes](const int8_t* block, int32x4_t& sums0,
+                                                             int32x4_t& sums1) {
+            two_windows_in_place(base0, base1, row_stride, window_rows, row_bytes >> 4, block,
+                                 sums0, sums1);
+          });
+    } else {
+      gather_window_mve(g, in, window, at, input, pad, first);
+      gather_window_mve(g, in, window, next, input, pad, second);
+      window_pair_product<kRightShifts, true>(act, sc, first, padded, units, packed_filter,
+                                              folded_bias, out, gathered);
+    }
+    next.advance();
+    at = next;
     out += 2 * units;
   }
   if ((pixels & 1) != 0) {
     gather_window_mve(g, in, window, at, input, pad, first);
     window_pair_product<kRightShifts, false>(act, sc, first, padded, units, packed_filter,
-                                             folded_bias, out);
+                                             folded_bias, out, gathered);
   }
 }
 

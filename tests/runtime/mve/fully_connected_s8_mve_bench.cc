@@ -298,7 +298,10 @@ void fold_bias(const ConvCase& c) {
   }
 }
 
-ConvCase make_conv_case(Random& random) {
+// `in_place`: shapes whose window rows are whole vectors (16 or 32 channels, units a multiple
+// of four, no dilation across), which conv_packed_s8_mve reads in place where a window lies
+// inside the input.
+ConvCase make_conv_case(Random& random, bool in_place = false) {
   ConvCase c;
   for (;;) {
     c.input = {random.in(1, 2), random.in(1, 12), random.in(1, 12), random.in(1, 40)};
@@ -307,6 +310,11 @@ ConvCase make_conv_case(Random& random) {
     c.geometry.stride_w = random.in(1, 3);
     c.geometry.dilation_h = random.in(1, 2);
     c.geometry.dilation_w = random.in(1, 2);
+    if (in_place) {
+      c.input.c = 16 * random.in(1, 2);
+      c.filter = {4 * random.in(1, 5), random.in(1, 4), random.in(1, 4), c.input.c};
+      c.geometry.dilation_w = 1;
+    }
     c.geometry.pad_top = random.in(0, (c.filter.h - 1) * c.geometry.dilation_h);
     c.geometry.pad_left = random.in(0, (c.filter.w - 1) * c.geometry.dilation_w);
     const rt::ConvGeometry& g = c.geometry;
@@ -339,7 +347,7 @@ int run_conv_cases(int32_t count) {
   int64_t outputs = 0;
   int64_t inside = 0;
   for (int32_t index = 0; index < count; ++index) {
-    const ConvCase c = make_conv_case(random);
+    const ConvCase c = make_conv_case(random, index % 3 == 0);
     const rt::PerChannelScale scale{multipliers, shifts};
     const int32_t size = c.output.n * c.output.h * c.output.w * c.output.c;
     rt::conv(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
