@@ -410,5 +410,33 @@ TEST(KernelVariantsTest, LowerTakesTheCoreForEveryLayerAndKeepsThePlan) {
   EXPECT_EQ(m4.analysis.plan.arena_bytes, 176 + 32);
 }
 
+// AVERAGE_POOL_2D of a 1x5x5x20 tensor (3x3 windows, stride 2, VALID) of `type`.
+OneOp average_pool(DType type) {
+  OneOp m;
+  const bool real = type == DType::Float32;
+  const std::vector<float> scale = real ? std::vector<float>{} : std::vector<float>{0.5f};
+  const int32_t x = m.tensor("x", {1, 5, 5, 20}, type, scale, {real ? 0 : 3});
+  const int32_t y = m.tensor("y", {1, 2, 2, 20}, type, scale, {real ? 0 : 3});
+  model::Pool2DOptions o;
+  o.padding = Padding::Valid;
+  o.stride_h = o.stride_w = 2;
+  o.filter_h = o.filter_w = 3;
+  m.op(BuiltinOp::AVERAGE_POOL_2D, {x}, {y}, o);
+  return m;
+}
+
+TEST(KernelVariantsTest, Int8AveragePoolOnCortexM55IsTheMveKernel) {
+  const KernelCall m55 = average_pool(DType::Int8).lowered(Core::CortexM55);
+  EXPECT_EQ(m55.kernel, "average_pool_s8_mve");
+  EXPECT_EQ(m55.source, "cortex-m55/pooling_s8_mve");
+  EXPECT_EQ(m55.scratch_bytes, 0);
+  EXPECT_EQ(pointed_tensors(m55), (std::vector<int32_t>{0, 1}));
+  for (Core core : {Core::Host, Core::CortexM4}) {
+    EXPECT_EQ(average_pool(DType::Int8).lowered(core).kernel, "average_pool");
+  }
+  EXPECT_EQ(average_pool(DType::Float32).lowered(Core::CortexM55).kernel, "average_pool");
+  EXPECT_EQ(average_pool(DType::Int8).lowered(Core::CortexM55).source, "cortex-m55/pooling_s8_mve");
+}
+
 }  // namespace
 }  // namespace tinydeploy::lowering

@@ -11,6 +11,7 @@
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/cortex-m/add_s8_lookup.h"
 #include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
+#include "tinydeploy/runtime/cortex-m55/pooling_s8_mve.h"
 #include "tinydeploy/runtime/fixed_point.h"
 
 namespace {
@@ -568,6 +569,62 @@ int run_add_cases(int32_t count) {
   return 0;
 }
 
+// average_pool_s8_mve against the portable int8 average_pool on random geometries: windows
+// clipped at the edges, global pools, windows of more than 256 positions, channels 1-40.
+int run_pool_cases(int32_t count) {
+  Random random;
+  int64_t outputs = 0;
+  for (int32_t index = 0; index < count; ++index) {
+    rt::PoolGeometry g;
+    // Outputs of at most 16 x 16 x 40 (kMaxOutput) with the largest pads.
+    rt::Dims4 in{1, random.in(1, 12), random.in(1, 12), random.in(1, 40)};
+    if (index % 7 == 0) in = {2, random.in(1, 6), random.in(1, 6), random.in(1, 40)};
+    if (index % 10 == 0) in = {1, random.in(17, 30), random.in(17, 30), random.in(1, 9)};
+    g.filter_h = random.one_in(4) ? in.h : random.in(1, 5);
+    g.filter_w = random.one_in(4) ? in.w : random.in(1, 5);
+    g.stride_h = random.in(1, 3);
+    g.stride_w = random.in(1, 3);
+    if (index % 10 == 0) {
+      // A global pool of more than 256 positions: the 16-bit sums are widened midway.
+      g.filter_h = in.h;
+      g.filter_w = in.w;
+    }
+    g.pad_top = random.in(0, g.filter_h - 1);
+    g.pad_left = random.in(0, g.filter_w - 1);
+    const rt::Dims4 out{in.n, (in.h + 2 * g.pad_top - g.filter_h) / g.stride_h + 1,
+                        (in.w + 2 * g.pad_left - g.filter_w) / g.stride_w + 1, in.c};
+    if (out.h < 1 || out.w < 1) continue;
+    rt::PoolClamp clamp;
+    clamp.min = random.one_in(2) ? -128 : random.in(-128, 0);
+    clamp.max = random.one_in(2) ? 127 : random.in(clamp.min, 127);
+    fill(random, input, in.n * in.h * in.w * in.c, random.one_in(6));
+    const int32_t size = out.n * out.h * out.w * out.c;
+    rt::average_pool(g, clamp, in, input, out, expected);
+    for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+    rt::average_pool_s8_mve(g, clamp, in, input, out, actual);
+    const int32_t at = first_difference(expected, actual, size);
+    if (at >= 0) {
+      print("MISMATCH (average_pool_s8_mve) case ");
+      print(index);
+      print(", output ");
+      print(at);
+      print(": expected ");
+      print(expected[at]);
+      print(", got ");
+      print(actual[at]);
+      print("\n");
+      return 1;
+    }
+    outputs += size;
+  }
+  print("average pool cases ");
+  print(count);
+  print(", outputs ");
+  print(outputs);
+  print(": all bit-identical\n");
+  return 0;
+}
+
 // Instructions per call: under -icount shift=0 one instruction is 1 ns of virtual time, and
 // SysTick counts at 32 MHz, so one tick is 31.25 instructions.
 int64_t tenths_of_instructions(uint64_t ticks, int32_t repeats) {
@@ -757,6 +814,7 @@ int main() {
   if (run_conv_cases(600) != 0) return 1;
   if (run_depthwise_cases(600) != 0) return 1;
   if (run_add_cases(600) != 0) return 1;
+  if (run_pool_cases(400) != 0) return 1;
   struct Shape {
     const char* name;
     rt::FullyConnectedShape shape;
