@@ -922,6 +922,21 @@ inline void fill_bytes(int8_t* to, int8x16_t value, int32_t bytes) {
   }
 }
 
+// A window row without dilation that sticks out of the input at one end or both: filled with
+// `pad`, then the part inside (one run of bytes) copied over it. Not inlined: the common
+// contiguous rows keep the registers.
+__attribute__((noinline)) void gather_row_sticking_out(const int8_t* line, int32_t x0, int32_t taps,
+                                                       int32_t width, int32_t channels,
+                                                       int8x16_t pad, int8_t* patch) {
+  fill_bytes(patch, pad, taps * channels);
+  const int32_t kx_begin = x0 < 0 ? -x0 : 0;
+  const int32_t kx_end = x0 + taps > width ? width - x0 : taps;
+  if (kx_end > kx_begin) {
+    copy_bytes(patch + kx_begin * channels, line + (x0 + kx_begin) * channels,
+               (kx_end - kx_begin) * channels);
+  }
+}
+
 // gather_window (im2col.h) with vector copies: the window of output pixel `at` into `patch`,
 // positions outside the input holding `pad`.
 inline void gather_window_mve(const ConvGeometry& g, const Dims4& in, const Dims4& window,
@@ -941,6 +956,8 @@ inline void gather_window_mve(const ConvGeometry& g, const Dims4& in, const Dims
       const int8_t* line = image + y * in.w * channels;
       if (contiguous) {
         copy_bytes(patch, line + x0 * channels, row_bytes);
+      } else if (g.dilation_w == 1) {
+        gather_row_sticking_out(line, x0, window.w, in.w, channels, pad, patch);
       } else {
         for (int32_t kx = 0; kx < window.w; ++kx) {
           const int32_t x = x0 + kx * g.dilation_w;
