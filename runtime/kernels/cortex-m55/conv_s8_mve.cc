@@ -627,6 +627,49 @@ inline void two_rows_block(const int8_t* input, int32_t row_stride, const int8_t
   row1 = v1;
 }
 
+// two_rows_block for 1 to 16 features: one step, its input loads predicated (VCTP), the eight
+// sums written by VMLADAV without accumulating (so not zeroed first).
+inline void two_rows_one_step(const int8_t* input, int32_t row_stride, const int8_t* weights,
+                              int32_t features, int32x4_t& row0, int32x4_t& row1) {
+  register int32_t a0 asm("r0");
+  register int32_t a1 asm("r2");
+  register int32_t a2 asm("r4");
+  register int32_t a3 asm("r6");
+  register int32_t b0 asm("r8");
+  register int32_t b1 asm("r10");
+  register int32_t b2 asm("r12");
+  register int32_t b3 asm("lr");
+  int32x4_t v0;
+  int32x4_t v1;
+  asm volatile(
+      "vctp.8 %[n]\n\t"
+      "vpstt\n\t"
+      "vldrbt.8 q0, [%[x0]]\n\t"
+      "vldrbt.8 q1, [%[x1]]\n\t"
+      "vldrb.8 q2, [%[w]]\n\t"
+      "vmladav.s8 %[a0], q0, q2\n\t"
+      "vmladav.s8 %[b0], q1, q2\n\t"
+      "vldrb.8 q3, [%[w], #16]\n\t"
+      "vmladav.s8 %[a1], q0, q3\n\t"
+      "vmladav.s8 %[b1], q1, q3\n\t"
+      "vldrb.8 q2, [%[w], #32]\n\t"
+      "vmladav.s8 %[a2], q0, q2\n\t"
+      "vmladav.s8 %[b2], q1, q2\n\t"
+      "vldrb.8 q3, [%[w], #48]\n\t"
+      "vmladav.s8 %[a3], q0, q3\n\t"
+      "vmladav.s8 %[b3], q1, q3\n\t"
+      "vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n\t"
+      "vmov %q[v0][3], %q[v0][1], %[a1], %[a3]\n\t"
+      "vmov %q[v1][2], %q[v1][0], %[b0], %[b2]\n\t"
+      "vmov %q[v1][3], %q[v1][1], %[b1], %[b3]\n\t"
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),
+        [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [v0] "=&w"(v0), [v1] "=&w"(v1)
+      : [x0] "r"(input), [x1] "r"(input + row_stride), [w] "r"(weights), [n] "r"(features)
+      : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory");
+  row0 = v0;
+  row1 = v1;
+}
+
 // The same for one input row, with four accumulators and the loop counted in lr (WLS/LE).
 inline int32x4_t one_row_block(const int8_t* input, const int8_t* weights, int32_t features) {
   register int32_t a0 asm("r0") = 0;
@@ -764,6 +807,11 @@ inline int32x4_t one_row_block(const int8_t* input, const int8_t* weights, int32
   return block_row_sums(input, weights, features);
 }
 
+inline void two_rows_one_step(const int8_t* input, int32_t row_stride, const int8_t* weights,
+                              int32_t features, int32x4_t& row0, int32x4_t& row1) {
+  two_rows_block(input, row_stride, weights, features, row0, row1);
+}
+
 inline void store_one_right(int32x4_t sums, const RightShiftScales& q, int8_t* out) {
   const QuadStore quad(vldrwq_s32(q.multiplier), vldrwq_s32(q.shift), q.output_offset, q.min,
                        q.max);
@@ -823,7 +871,19 @@ void packed_unit_blocks(const QuantizedActivation& act, const PerChannelScale& s
                                act.max};
       const int8_t* in = input;
       int8_t* out = output + unit;
-      for (int32_t pairs = rows >> 1; pairs > 0; --pairs) {
+      if (features <= 16) {
+        // One predicated step (vww's 1x1 layers of 8 and 16 input channels): no loop, and the
+        // sums start from the products instead of zero.
+        for (int32_t pairs = rows >> 1; pairs > 0; --pairs) {
+          int32x4_t sums0;
+          int32x4_t sums1;
+          two_rows_one_step(in, features, block, features, sums0, sums1);
+          store_two_right(sums0, sums1, q, out, out + units);
+          in += 2 * features;
+          out += 2 * units;
+        }
+      }
+      for (int32_t pairs = features <= 16 ? 0 : rows >> 1; pairs > 0; --pairs) {
         int32x4_t sums0;
         int32x4_t sums1;
         two_rows_block(in, features, block, features, sums0, sums1);
