@@ -1,6 +1,7 @@
-// The Cortex-M55 variants as the host builds them: conv_s8_mve's plain loop over the same im2col
-// windows and folded bias the Helium code reads, and the others' portable forms, against the
-// portable kernels. The Helium code itself is compared on QEMU (runtime_mve_kernels_qemu).
+// The Cortex-M55 variants as the host builds them: the packed kernels' plain loops over the
+// same packed weights, im2col windows and folded bias the Helium code reads, and the others'
+// portable forms, against the portable kernels. The Helium code itself is compared on QEMU
+// (runtime_mve_kernels_qemu).
 #include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
 
 #include <gtest/gtest.h>
@@ -59,12 +60,8 @@ TEST(ConvS8MveHostTest, WindowsAndFoldedBiasMatchThePortableConv) {
     const size_t count = static_cast<size_t>(out.n * out.h * out.w * out.c);
     std::vector<int8_t> portable(count, 0);
     std::vector<int8_t> variant(count, 1);
-    std::vector<int8_t> scratch(static_cast<size_t>(conv_s8_mve_scratch_bytes(filter)), 77);
     conv(g, activation, scale, in, input.data(), filter, weights.data(), bias.data(), out,
          portable.data());
-    conv_s8_mve(g, activation, scale, in, input.data(), filter, weights.data(), folded.data(), out,
-                variant.data(), scratch.data());
-    EXPECT_EQ(variant, portable) << "case " << cases;
     // The packed variant on the same folded bias.
     std::vector<int8_t> packed(static_cast<size_t>(packed_weights_bytes(filter.n, features)));
     pack_weights_s8_mve(filter.n, features, weights.data(), packed.data());

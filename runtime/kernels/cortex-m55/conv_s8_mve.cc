@@ -8,27 +8,6 @@
 namespace tinydeploy::runtime {
 namespace {
 
-// A sum of output channel `c` to its int8 output, as the portable kernels store theirs; held by
-// value in the loops (int8 stores may alias any object, so fields read through references would
-// be loaded again after every output).
-struct ChannelStore {
-  const int32_t* multiplier;
-  const int32_t* shift;
-  int32_t output_offset;
-  int32_t min;
-  int32_t max;
-
-  int8_t operator()(int32_t sum, int32_t c) const {
-    const int32_t scaled = multiply_by_quantized_multiplier(sum, multiplier[c], shift[c]);
-    return static_cast<int8_t>(clamp_with_offset(scaled, output_offset, min, max));
-  }
-};
-
-// One window (`features` bytes in `patch`) against every output channel; defined below, with
-// Helium or in plain C++.
-void window_product(const ChannelStore& store, const int8_t* patch, int32_t features, int32_t units,
-                    const int8_t* weights, const int32_t* folded_bias, int8_t* out);
-
 // Output pixels in order (batch, row, column), for the im2col kernels.
 struct PixelCursor {
   int32_t height;
@@ -55,31 +34,6 @@ inline void gather_at(const ConvGeometry& g, const Dims4& in, const Dims4& windo
 }
 
 }  // namespace
-
-void conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
-                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
-                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
-                 const Dims4& output_dims, int8_t* output, int8_t* scratch) {
-  const ConvGeometry g = geometry;
-  const Dims4 in = input_dims;
-  const Dims4 window = filter_dims;
-  const Dims4 out_shape = output_dims;
-  const ChannelStore store{scale.multiplier, scale.shift, activation.output_offset, activation.min,
-                           activation.max};
-  const int32_t features = window.h * window.w * window.c;
-  // x + input_offset == 0 at a padded position, as the portable kernel's skipped terms.
-  const auto pad = static_cast<int8_t>(-activation.input_offset);
-  int8_t* out = output;
-  for (int32_t n = 0; n < out_shape.n; ++n) {
-    for (int32_t y = 0; y < out_shape.h; ++y) {
-      for (int32_t x = 0; x < out_shape.w; ++x) {
-        gather_window(g, in, window, n, y, x, input, pad, scratch);
-        window_product(store, scratch, features, out_shape.c, filter, folded_bias, out);
-        out += out_shape.c;
-      }
-    }
-  }
-}
 
 void conv_1x1_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
                      const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
@@ -186,20 +140,6 @@ void for_each_depthwise_pixel(const ConvGeometry& g, const Dims4& in, const Dims
 #if !defined(__ARM_FEATURE_MVE)
 
 namespace tinydeploy::runtime {
-namespace {
-
-void window_product(const ChannelStore& store, const int8_t* patch, int32_t features, int32_t units,
-                    const int8_t* weights, const int32_t* folded_bias, int8_t* out) {
-  for (int32_t u = 0; u < units; ++u) {
-    const int8_t* w = weights + u * features;
-    uint32_t sum = static_cast<uint32_t>(folded_bias[u]);
-    for (int32_t k = 0; k < features; ++k) sum += static_cast<uint32_t>(patch[k] * w[k]);
-    out[u] = store(static_cast<int32_t>(sum), u);
-  }
-}
-
-}  // namespace
-
 void fully_connected_s8_mve(const QuantizedActivation& activation, const PerChannelScale& scale,
                             bool per_channel, int32_t weights_offset,
                             const FullyConnectedShape& shape, const int8_t* input,
@@ -480,37 +420,6 @@ void unit_block(const QuantizedActivation& activation, const PerChannelScale& sc
             clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
       }
     }
-  }
-}
-
-// `kUnits` output channels from `first` for one window, with the folded bias.
-template <int kUnits>
-inline void window_units(const ChannelStore& store, const int8_t* patch, int32_t features,
-                         const int8_t* weights, const int32_t* folded_bias, int8_t* out,
-                         int32_t first) {
-  const OffsetParts none{vdupq_n_s8(0), vdupq_n_s8(0)};
-  Sums<kUnits> dot;
-  dot_products<kUnits, 0>(patch, weights + first * features, features, none, dot);
-  if constexpr (kUnits == 4) {
-    const QuadStore quad_store(store.multiplier, store.shift, true, first, store.output_offset,
-                               store.min, store.max);
-    quad_store(vaddq_s32(quad(dot), vldrwq_s32(folded_bias + first)), out + first);
-  } else {
-    for (int u = 0; u < kUnits; ++u) {
-      const int32_t sum = static_cast<int32_t>(bits(dot[u]) + bits(folded_bias[first + u]));
-      out[first + u] = store(sum, first + u);
-    }
-  }
-}
-
-void window_product(const ChannelStore& store, const int8_t* patch, int32_t features, int32_t units,
-                    const int8_t* weights, const int32_t* folded_bias, int8_t* out) {
-  int32_t unit = 0;
-  for (; unit + 4 <= units; unit += 4) {
-    window_units<4>(store, patch, features, weights, folded_bias, out, unit);
-  }
-  for (; unit < units; ++unit) {
-    window_units<1>(store, patch, features, weights, folded_bias, out, unit);
   }
 }
 

@@ -189,10 +189,11 @@ std::optional<KernelCall> depthwise_packed_variant(const OpBinding& b,
       rt::depthwise_conv_packed_s8_mve_scratch_bytes(in));
 }
 
-// The int8 CONV_2D as conv_1x1_s8_mve / conv_1x1_s8_dsp where the core has it and the layer is
-// a plain matrix product: a 1x1 filter over all input channels (one group), stride 1, no
-// dilation, no padding; as conv_s8_mve / conv_s8_dsp (im2col into scratch, then a product with
-// the input offset folded into the bias) for any other one-group layer.
+// The int8 CONV_2D as conv_1x1_packed_s8_mve (or conv_1x1_s8_mve where the fold leaves int32) /
+// conv_1x1_s8_dsp where the core has it and the layer is a plain matrix product: a 1x1 filter
+// over all input channels (one group), stride 1, no dilation, no padding; as conv_packed_s8_mve
+// / conv_s8_dsp (im2col into scratch, then a product with the input offset folded into the
+// bias) for any other one-group layer.
 std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometry& geometry,
                                        const rt::QuantizedActivation& act,
                                        const ChannelScales& scales, const rt::Dims4& in,

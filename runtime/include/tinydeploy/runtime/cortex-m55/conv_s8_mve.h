@@ -98,11 +98,15 @@ inline int32_t conv_packed_s8_mve_scratch_bytes(const Dims4& filter_dims) {
   return 2 * packed_features(filter_dims.h * filter_dims.w * filter_dims.c);
 }
 
-// As conv_s8_mve, on the prepared constants of fully_connected_packed_s8_mve: the filter packed
-// as [out_c, kh * kw * in_c] weights, the input offset folded into the bias. The windows of two
-// output pixels are copied side by side into `scratch` (im2col, padded positions holding the
-// input zero point, each window's bytes rounded up to 16 with zeros, which meet zero weights),
-// then both are multiplied with four output channels per pass.
+// As the int8 conv of conv.h for any filter, stride, dilation and padding with one group
+// (filter.c == input.c), on the prepared constants of fully_connected_packed_s8_mve: the filter
+// packed as [out_c, kh * kw * in_c] weights, and `folded_bias[u]` == bias[u] + input_offset *
+// (sum of filter[u]) (0 for a missing bias), taken modulo 2^32 (the accumulator bound of conv.h
+// holds for the unfolded sum, so the final sum is exact). Two output pixels at a time: where
+// both windows lie inside the input and their rows are whole vectors, read in place; else
+// copied side by side into `scratch` (im2col, padded positions holding the input zero point,
+// each window's bytes rounded up to 16 with zeros, which meet zero weights). Then both are
+// multiplied with four output channels per pass.
 // Requires: filter.c == input.c; `scratch` holds conv_packed_s8_mve_scratch_bytes(filter_dims);
 // input_offset in [-127, 128].
 void conv_packed_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
@@ -110,24 +114,6 @@ void conv_packed_s8_mve(const ConvGeometry& geometry, const QuantizedActivation&
                         const Dims4& filter_dims, const int8_t* packed_filter,
                         const int32_t* folded_bias, const Dims4& output_dims, int8_t* output,
                         int8_t* scratch);
-
-// Bytes of scratch conv_s8_mve needs: one window of the filter's size.
-inline int32_t conv_s8_mve_scratch_bytes(const Dims4& filter_dims) {
-  return filter_dims.h * filter_dims.w * filter_dims.c;
-}
-
-// As the int8 conv of conv.h for any filter, stride, dilation and padding with one group
-// (filter.c == input.c): each output pixel's window is copied into `scratch` (im2col), padded
-// positions holding the input zero point, then multiplied with four output channels per pass.
-// The input offset is folded into prepared constants: `folded_bias[u]` == bias[u] +
-// input_offset * (sum of filter[u]) (0 for a missing bias), taken modulo 2^32; the accumulator
-// bound of conv.h holds for the unfolded sum, so the final sum is exact.
-// Requires: filter.c == input.c; `scratch` holds conv_s8_mve_scratch_bytes(filter_dims);
-// input_offset in [-127, 128] (the negated zero point of an int8 input).
-void conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
-                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
-                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
-                 const Dims4& output_dims, int8_t* output, int8_t* scratch);
 
 // As the int8 depthwise_conv of conv.h with depth multiplier 1, any filter size, stride,
 // dilation and padding: up to sixteen channels per pass in four int32 vectors, each tap's input
