@@ -1524,6 +1524,105 @@ inline void depthwise_packed_eight(const TapAddresses& taps, int32_t taps_count,
   store(sum1, odd);
 }
 
+// Two horizontally adjacent interior output pixels of a layer of exactly eight channels
+// (vww's first depthwise layer): depthwise_packed_eight for both at once, each tap's weights
+// loaded once for the two. The second pixel's taps are the first's `step` bytes further on.
+template <bool kRightShifts>
+inline void depthwise_eight_pair(const TapAddresses& taps, intptr_t step, int32_t taps_count,
+                                 const int8_t* weights, const int32_t* folded_bias,
+                                 const QuantizedActivation& act, const PerChannelScale& sc,
+                                 int8_t* out) {
+  const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);  // 0, 2, 4, 6
+  const uint32x4_t odd = vaddq_n_u32(even, 1);
+  int32x4_t first_even = vldrwq_gather_shifted_offset_s32(folded_bias, even);
+  int32x4_t first_odd = vldrwq_gather_shifted_offset_s32(folded_bias, odd);
+  int32x4_t second_even = first_even;
+  int32x4_t second_odd = first_odd;
+  const intptr_t* tap = taps.at;
+  const int8_t* w = weights;
+  intptr_t x;
+  intptr_t y;
+  int16x8_t x_half;
+  int16x8_t w_half;
+  int32x4_t product;
+  asm volatile(
+      "wls lr, %[n], 2f\n\t"
+      "1:\n\t"
+      "ldr %[x], [%[tap]], #4\n\t"
+      "add %[x], %[x], %[base]\n\t"
+      "add %[y], %[x], %[step]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #16\n\t"
+      "vldrb.s16 %q[xh], [%[x]]\n\t"
+      "vmullb.s16 %q[p], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s0], %q[s0], %q[p]\n\t"
+      "vmullt.s16 %q[p], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s1], %q[s1], %q[p]\n\t"
+      "vldrb.s16 %q[xh], [%[y]]\n\t"
+      "vmullb.s16 %q[p], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s2], %q[s2], %q[p]\n\t"
+      "vmullt.s16 %q[p], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s3], %q[s3], %q[p]\n\t"
+      "le lr, 1b\n\t"
+      "2:\n\t"
+      : [s0] "+&w"(first_even), [s1] "+&w"(first_odd), [s2] "+&w"(second_even),
+        [s3] "+&w"(second_odd), [tap] "+&r"(tap), [w] "+&l"(w), [x] "=&l"(x), [y] "=&l"(y),
+        [xh] "=&w"(x_half), [wh] "=&w"(w_half), [p] "=&w"(product)
+      : [n] "r"(taps_count), [base] "r"(taps.base), [step] "r"(step)
+      : "lr", "memory");
+  const auto store = [&](int32x4_t sum, uint32x4_t lanes, int8_t* to) {
+    const QuadStore quad(vldrwq_gather_shifted_offset_s32(sc.multiplier, lanes),
+                         vldrwq_gather_shifted_offset_s32(sc.shift, lanes), act.output_offset,
+                         act.min, act.max);
+    const int32x4_t value = kRightShifts ? quad.requantize_right(sum) : quad.requantize(sum);
+    vstrbq_scatter_offset_s32(to, lanes, value);
+  };
+  store(first_even, even, out);
+  store(first_odd, odd, out);
+  store(second_even, even, out + 8);
+  store(second_odd, odd, out + 8);
+}
+
+// depthwise_packed_pixels for exactly eight channels: interior pixels two at a time along a row
+// (depthwise_eight_pair), the others one at a time.
+template <bool kRightShifts>
+void depthwise_eight_pixels(const ConvGeometry& g, const QuantizedActivation& act,
+                            const PerChannelScale& sc, const Dims4& in, const int8_t* input,
+                            const Dims4& window, const int8_t* packed_filter,
+                            const int32_t* folded_bias, const Dims4& out_shape, int8_t* output,
+                            const int8_t* pad) {
+  const DepthwiseTaps where(g, in, window, pad);
+  intptr_t edge[kDepthwisePackedMaxTaps];
+  const int32_t taps_count = window.h * window.w;
+  const intptr_t step = g.stride_w * in.c;
+  const int32_t last_x = (window.w - 1) * g.dilation_w;  // of a window, from its first column
+  int8_t* out = output;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    const int8_t* image = input + n * in.h * in.w * in.c;
+    for (int32_t oy = 0; oy < out_shape.h; ++oy) {
+      const int32_t y0 = oy * g.stride_h - g.pad_top;
+      int32_t ox = 0;
+      while (ox < out_shape.w) {
+        const int32_t x0 = ox * g.stride_w - g.pad_left;
+        const TapAddresses taps = where.point(image, y0, x0, edge);
+        // Interior windows point at the prepared offsets; the next one must be interior too.
+        const bool pair =
+            taps.at != edge && ox + 1 < out_shape.w && x0 + g.stride_w + last_x < in.w;
+        if (pair) {
+          depthwise_eight_pair<kRightShifts>(taps, step, taps_count, packed_filter, folded_bias,
+                                             act, sc, out);
+          out += 16;
+          ox += 2;
+        } else {
+          depthwise_packed_eight<kRightShifts>(taps, taps_count, packed_filter, folded_bias, 0, act,
+                                               sc, out);
+          out += 8;
+          ox += 1;
+        }
+      }
+    }
+  }
+}
+
 template <bool kRightShifts>
 void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& act,
                              const PerChannelScale& sc, const Dims4& in, const int8_t* input,
@@ -1570,6 +1669,16 @@ void depthwise_conv_packed_s8_mve(const ConvGeometry& geometry,
   const PerChannelScale sc = scale;
   const int8x16_t zero_point = vdupq_n_s8(static_cast<int8_t>(-act.input_offset));
   for (int32_t c = 0; c < in.c; c += 16) vstrbq_s8(scratch + c, zero_point);
+  if (in.c == 8 && kAssembly) {
+    if (right_shifts_only(sc, in.c)) {
+      depthwise_eight_pixels<true>(g, act, sc, in, input, window, packed_filter, folded_bias,
+                                   out_shape, output, scratch);
+    } else {
+      depthwise_eight_pixels<false>(g, act, sc, in, input, window, packed_filter, folded_bias,
+                                    out_shape, output, scratch);
+    }
+    return;
+  }
   if (right_shifts_only(sc, in.c)) {
     depthwise_packed_pixels<true>(g, act, sc, in, input, window, packed_filter, folded_bias,
                                   out_shape, output, scratch);
