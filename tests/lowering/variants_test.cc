@@ -212,6 +212,37 @@ TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
   }
 }
 
+TEST(KernelVariantsTest, Strided1x1ConvOnCortexM55IsTheStridedPackedProduct) {
+  // 1x1 CONV_2D, stride 2, VALID: 1x5x5x4 -> 1x3x3x8, input zero point -3 (offset 3).
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, 5, 5, 4}, DType::Int8, {0.5f}, {-3});
+  std::vector<int8_t> weights(8 * 4);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(int(i) - 9);
+  const int32_t w =
+      m.constant<int8_t>("w", {8, 1, 1, 4}, DType::Int8, weights, std::vector<float>(8, 0.25f));
+  const int32_t bias = m.constant<int32_t>("b", {8}, DType::Int32, std::vector<int32_t>(8, 5),
+                                           std::vector<float>(8, 0.125f));
+  const int32_t y = m.tensor("y", {1, 3, 3, 8}, DType::Int8, {0.5f}, {0});
+  model::Conv2DOptions o;
+  o.padding = Padding::Valid;
+  o.stride_h = o.stride_w = 2;
+  o.dilation_h = o.dilation_w = 1;
+  m.op(BuiltinOp::CONV_2D, {x, w, bias}, {y}, o);
+  const KernelCall call = m.lowered(Core::CortexM55);
+  EXPECT_EQ(call.kernel, "conv_1x1_strided_packed_s8_mve");
+  EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  // Eight units of 4 features, each padded to 16: two blocks of four.
+  EXPECT_EQ(std::get<std::vector<int8_t>>(prepared(call, "packed_filter")->values).size(),
+            8u * 16u);
+  // Unit u's weights are 4u - 9 .. 4u - 6 (sum 16u - 30); offset 3.
+  std::vector<int32_t> expected;
+  for (int u = 0; u < 8; ++u) expected.push_back(5 + 3 * (16 * u - 30));
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values), expected);
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 3}));
+  EXPECT_EQ(m.lowered(Core::CortexM4).kernel, "conv_s8_dsp");
+}
+
 TEST(KernelVariantsTest, ConvLayersTheVariantsDoNotCoverStayPortable) {
   const std::vector<std::pair<std::string, ConvLayer>> layers = {
       {"two groups", {.filter_c = 2}},

@@ -78,6 +78,46 @@ TEST(ConvS8MveHostTest, WindowsAndFoldedBiasMatchThePortableConv) {
   EXPECT_GT(inside, outputs / 2);
 }
 
+TEST(ConvS8MveHostTest, Strided1x1MatchesThePortableConv) {
+  std::mt19937 rng(41);
+  const auto pick = [&](int32_t low, int32_t high) {
+    return std::uniform_int_distribution<int32_t>(low, high)(rng);
+  };
+  for (int cases = 0; cases < 40; ++cases) {
+    const Dims4 in{pick(1, 2), pick(1, 9), pick(1, 9), pick(1, 20)};
+    const Dims4 filter{4 * pick(1, 3), 1, 1, in.c};
+    ConvGeometry g;
+    g.stride_h = pick(1, 3);
+    g.stride_w = pick(1, 3);
+    const Dims4 out{in.n, (in.h - 1) / g.stride_h + 1, (in.w - 1) / g.stride_w + 1, filter.n};
+    std::vector<int8_t> input(static_cast<size_t>(in.n * in.h * in.w * in.c));
+    std::vector<int8_t> weights(static_cast<size_t>(filter.n * in.c));
+    for (int8_t& v : input) v = static_cast<int8_t>(pick(-128, 127));
+    for (int8_t& v : weights) v = static_cast<int8_t>(pick(-128, 127));
+    const QuantizedActivation activation{pick(-127, 128), pick(-128, 127), -128, 127};
+    std::vector<int32_t> bias, folded, multipliers, shifts;
+    for (int32_t u = 0; u < filter.n; ++u) {
+      bias.push_back(pick(-60000, 60000));
+      int32_t sum = 0;
+      for (int32_t k = 0; k < in.c; ++k) sum += weights[static_cast<size_t>(u * in.c + k)];
+      folded.push_back(bias.back() + activation.input_offset * sum);
+      multipliers.push_back(pick(1 << 30, INT32_MAX));
+      shifts.push_back(pick(-12, -5));
+    }
+    std::vector<int8_t> packed(static_cast<size_t>(packed_weights_bytes(filter.n, in.c)));
+    pack_weights_s8_mve(filter.n, in.c, weights.data(), packed.data());
+    const PerChannelScale scale{multipliers.data(), shifts.data()};
+    const size_t count = static_cast<size_t>(out.n * out.h * out.w * out.c);
+    std::vector<int8_t> portable(count, 0);
+    std::vector<int8_t> variant(count, 1);
+    conv(g, activation, scale, in, input.data(), filter, weights.data(), bias.data(), out,
+         portable.data());
+    conv_1x1_strided_packed_s8_mve(g, activation, scale, in, input.data(), packed.data(),
+                                   folded.data(), out, variant.data());
+    EXPECT_EQ(variant, portable) << "case " << cases;
+  }
+}
+
 TEST(ConvS8MveHostTest, PackedFullyConnectedMatchesThePortableOne) {
   std::mt19937 rng(31);
   const auto pick = [&](int32_t low, int32_t high) {

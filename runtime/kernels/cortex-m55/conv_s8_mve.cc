@@ -170,6 +170,37 @@ void fully_connected_packed_s8_mve(const QuantizedActivation& activation,
   }
 }
 
+void conv_1x1_strided_packed_s8_mve(const ConvGeometry& geometry,
+                                    const QuantizedActivation& activation,
+                                    const PerChannelScale& scale, const Dims4& input_dims,
+                                    const int8_t* input, const int8_t* packed_filter,
+                                    const int32_t* folded_bias, const Dims4& output_dims,
+                                    int8_t* output) {
+  const int32_t channels = input_dims.c;
+  const int32_t units = output_dims.c;
+  int8_t* out = output;
+  for (int32_t n = 0; n < output_dims.n; ++n) {
+    for (int32_t oy = 0; oy < output_dims.h; ++oy) {
+      for (int32_t ox = 0; ox < output_dims.w; ++ox) {
+        const int8_t* x = input + ((n * input_dims.h + oy * geometry.stride_h) * input_dims.w +
+                                   ox * geometry.stride_w) *
+                                      channels;
+        for (int32_t u = 0; u < units; ++u) {
+          uint32_t sum = static_cast<uint32_t>(folded_bias[u]);
+          for (int32_t k = 0; k < channels; ++k) {
+            const int8_t w = packed_filter[packed_weight_index(units, channels, u, k)];
+            sum += static_cast<uint32_t>(x[k] * w);
+          }
+          const int32_t scaled = multiply_by_quantized_multiplier(
+              static_cast<int32_t>(sum), scale.multiplier[u], scale.shift[u]);
+          *out++ = static_cast<int8_t>(
+              clamp_with_offset(scaled, activation.output_offset, activation.min, activation.max));
+        }
+      }
+    }
+  }
+}
+
 void conv_packed_s8_mve(const ConvGeometry& geometry, const QuantizedActivation& activation,
                         const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
                         const Dims4& filter_dims, const int8_t* packed_filter,
@@ -760,10 +791,14 @@ bool right_shifts_only(const PerChannelScale& scale, int32_t count) {
 }
 
 // The blocks of four units of fully_connected_packed_s8_mve, two rows at a time.
-template <bool kRightShifts>
+// kStrided: the rows are `row_stride` bytes apart (a strided 1x1 CONV_2D along an output row),
+// else `features` (a separate instantiation, so the plain product's code is unchanged).
+template <bool kRightShifts, bool kStrided = false>
 void packed_unit_blocks(const QuantizedActivation& act, const PerChannelScale& sc, bool per_channel,
                         int32_t rows, int32_t features, int32_t units, const int8_t* input,
-                        const int8_t* packed_weights, const int32_t* folded_bias, int8_t* output) {
+                        const int8_t* packed_weights, const int32_t* folded_bias, int8_t* output,
+                        int32_t row_stride = 0) {
+  const int32_t stride = kStrided ? row_stride : features;
   const int32_t padded = packed_features(features);
   // A per-tensor scale as four lanes of the same, for the right-shift stores.
   const int32_t tensor_multiplier[4] = {sc.multiplier[0], sc.multiplier[0], sc.multiplier[0],
@@ -786,18 +821,18 @@ void packed_unit_blocks(const QuantizedActivation& act, const PerChannelScale& s
         for (int32_t pairs = rows >> 1; pairs > 0; --pairs) {
           int32x4_t sums0;
           int32x4_t sums1;
-          two_rows_one_step(in, features, block, features, sums0, sums1);
+          two_rows_one_step(in, stride, block, features, sums0, sums1);
           store_two_right(sums0, sums1, q, out, out + units);
-          in += 2 * features;
+          in += 2 * stride;
           out += 2 * units;
         }
       }
       for (int32_t pairs = features <= 16 ? 0 : rows >> 1; pairs > 0; --pairs) {
         int32x4_t sums0;
         int32x4_t sums1;
-        two_rows_block(in, features, block, features, sums0, sums1);
+        two_rows_block(in, stride, block, features, sums0, sums1);
         store_two_right(sums0, sums1, q, out, out + units);
-        in += 2 * features;
+        in += 2 * stride;
         out += 2 * units;
       }
       if ((rows & 1) != 0) store_one_right(one_row_block(in, block, features), q, out);
@@ -811,10 +846,10 @@ void packed_unit_blocks(const QuantizedActivation& act, const PerChannelScale& s
     for (int32_t pairs = rows >> 1; pairs > 0; --pairs) {
       int32x4_t sums0;
       int32x4_t sums1;
-      two_rows_block(in, features, block, features, sums0, sums1);
+      two_rows_block(in, stride, block, features, sums0, sums1);
       store.store<kRightShifts>(vaddq_s32(sums0, bias), out);
       store.store<kRightShifts>(vaddq_s32(sums1, bias), out + units);
-      in += 2 * features;
+      in += 2 * stride;
       out += 2 * units;
     }
     if ((rows & 1) != 0) {
@@ -856,6 +891,37 @@ void fully_connected_packed_s8_mve(const QuantizedActivation& activation,
           multiply_by_quantized_multiplier(static_cast<int32_t>(sum), multiplier, shift);
       output[row * units + unit] =
           static_cast<int8_t>(clamp_with_offset(scaled, act.output_offset, act.min, act.max));
+    }
+  }
+}
+
+void conv_1x1_strided_packed_s8_mve(const ConvGeometry& geometry,
+                                    const QuantizedActivation& activation,
+                                    const PerChannelScale& scale, const Dims4& input_dims,
+                                    const int8_t* input, const int8_t* packed_filter,
+                                    const int32_t* folded_bias, const Dims4& output_dims,
+                                    int8_t* output) {
+  // Local copies: int8 stores may alias any object.
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 out_shape = output_dims;
+  const QuantizedActivation act = activation;
+  const PerChannelScale sc = scale;
+  const bool right = right_shifts_only(sc, out_shape.c);
+  const int32_t row_bytes = in.w * in.c;
+  int8_t* out = output;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    for (int32_t oy = 0; oy < out_shape.h; ++oy) {
+      // Along an output row the inputs are pixels stride_w apart: rows of a matrix product.
+      const int8_t* first = input + (n * in.h + oy * g.stride_h) * row_bytes;
+      if (right) {
+        packed_unit_blocks<true, true>(act, sc, true, out_shape.w, in.c, out_shape.c, first,
+                                       packed_filter, folded_bias, out, g.stride_w * in.c);
+      } else {
+        packed_unit_blocks<false, true>(act, sc, true, out_shape.w, in.c, out_shape.c, first,
+                                        packed_filter, folded_bias, out, g.stride_w * in.c);
+      }
+      out += out_shape.w * out_shape.c;
     }
   }
 }

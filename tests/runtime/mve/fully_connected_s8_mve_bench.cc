@@ -304,7 +304,7 @@ void fold_bias(const ConvCase& c) {
 // `in_place`: shapes whose window rows are whole vectors (16 or 32 channels, units a multiple
 // of four, no dilation across), which conv_packed_s8_mve reads in place where a window lies
 // inside the input.
-ConvCase make_conv_case(Random& random, bool in_place = false) {
+ConvCase make_conv_case(Random& random, bool in_place = false, bool one_by_one = false) {
   ConvCase c;
   for (;;) {
     c.input = {random.in(1, 2), random.in(1, 12), random.in(1, 12), random.in(1, 40)};
@@ -318,6 +318,8 @@ ConvCase make_conv_case(Random& random, bool in_place = false) {
       c.filter = {4 * random.in(1, 5), random.in(1, 4), random.in(1, 4), c.input.c};
       c.geometry.dilation_w = 1;
     }
+    if (one_by_one) c.filter = {4 * random.in(1, 5), 1, 1, random.in(1, 40)};
+    c.filter.c = c.input.c;
     c.geometry.pad_top = random.in(0, (c.filter.h - 1) * c.geometry.dilation_h);
     c.geometry.pad_left = random.in(0, (c.filter.w - 1) * c.geometry.dilation_w);
     const rt::ConvGeometry& g = c.geometry;
@@ -349,8 +351,9 @@ int run_conv_cases(int32_t count) {
   Random random;
   int64_t outputs = 0;
   int64_t inside = 0;
+  int32_t strided = 0;  // cases also run through conv_1x1_strided_packed_s8_mve
   for (int32_t index = 0; index < count; ++index) {
-    const ConvCase c = make_conv_case(random, index % 3 == 0);
+    const ConvCase c = make_conv_case(random, index % 3 == 0, index % 5 == 1);
     const rt::PerChannelScale scale{multipliers, shifts};
     const int32_t size = c.output.n * c.output.h * c.output.w * c.output.c;
     rt::conv(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
@@ -361,7 +364,19 @@ int run_conv_cases(int32_t count) {
     rt::pack_weights_s8_mve(c.filter.n, features, weights, packed);
     rt::conv_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, packed,
                            folded, c.output, actual, window_scratch);
-    const int32_t at = first_difference(expected, actual, size);
+    int32_t at = first_difference(expected, actual, size);
+    const rt::ConvGeometry& g = c.geometry;
+    if (at < 0 && c.filter.h == 1 && c.filter.w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+        c.filter.n % 4 == 0 && (c.output.h - 1) * g.stride_h < c.input.h &&
+        (c.output.w - 1) * g.stride_w < c.input.w) {
+      // A 1x1 filter without padding: also the strided matrix product (packed as for an FC).
+      ++strided;
+      for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+      rt::conv_1x1_strided_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, packed,
+                                         folded, c.output, actual);
+      at = first_difference(expected, actual, size);
+      if (at >= 0) print("conv_1x1_strided_packed_s8_mve: ");
+    }
     if (at >= 0) {
       print("MISMATCH (conv_packed_s8_mve) conv case ");
       print(index);
@@ -393,6 +408,9 @@ int run_conv_cases(int32_t count) {
   }
   print("conv cases ");
   print(count);
+  print(" (");
+  print(strided);
+  print(" also strided 1x1)");
   print(", outputs ");
   print(outputs);
   print(", inside the clamp range ");

@@ -206,6 +206,23 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
     if (!has_dsp_kernels(b.core) || filter.c != in.c) return std::nullopt;
     const auto bias = folded_bias(b, 1, 2, out.c, filter.h * filter.w * filter.c, act.input_offset);
     if (!bias) return std::nullopt;
+    const bool strided_1x1 = filter.h == 1 && filter.w == 1 && geometry.pad_top == 0 &&
+                             geometry.pad_left == 0 && out.c % 4 == 0 &&
+                             (out.h - 1) * geometry.stride_h < in.h &&
+                             (out.w - 1) * geometry.stride_w < in.w;
+    if (has_mve_kernels(b.core) && strided_1x1) {
+      // Strided 1x1 (resnet's shortcuts): the packed product along each output row, no copy.
+      auto packed = packed_weights(b, 1, out.c, filter.c);
+      if (!packed) return std::nullopt;
+      return with_source(
+          call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_strided_packed_s8_mve), geometry, act, scales,
+               in, typed<int8_t>(b.input_slot(0)),
+               Constants<int8_t>{
+                   .role = "packed_filter", .values = std::move(*packed), .weights = true},
+               Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+               typed<int8_t>(b.output_slot(0))),
+          kMveSource);
+    }
     if (has_mve_kernels(b.core)) {
       auto packed = packed_weights(b, 1, out.c, filter.h * filter.w * filter.c);
       if (!packed) return std::nullopt;

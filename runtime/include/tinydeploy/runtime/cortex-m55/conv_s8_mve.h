@@ -93,6 +93,20 @@ void conv_1x1_packed_s8_mve(const QuantizedActivation& activation, const PerChan
                             const int8_t* packed_filter, const int32_t* folded_bias,
                             const Dims4& output_dims, int8_t* output);
 
+// As the int8 conv of conv.h for a 1x1 filter over all input channels (one group), no padding
+// and any strides, on the prepared constants of fully_connected_packed_s8_mve (the filter
+// packed as [out_c, in_c] weights, the input offset folded into the bias): along each output
+// row the input pixels stride_w apart are the rows of the packed matrix product; nothing is
+// copied.
+// Requires: filter.h == filter.w == 1, filter.c == input.c, output.c a multiple of 4,
+// (output.h - 1) * stride_h < input.h and (output.w - 1) * stride_w < input.w.
+void conv_1x1_strided_packed_s8_mve(const ConvGeometry& geometry,
+                                    const QuantizedActivation& activation,
+                                    const PerChannelScale& scale, const Dims4& input_dims,
+                                    const int8_t* input, const int8_t* packed_filter,
+                                    const int32_t* folded_bias, const Dims4& output_dims,
+                                    int8_t* output);
+
 // Bytes of scratch conv_packed_s8_mve needs: two windows, each rounded up to whole vectors.
 inline int32_t conv_packed_s8_mve_scratch_bytes(const Dims4& filter_dims) {
   return 2 * packed_features(filter_dims.h * filter_dims.w * filter_dims.c);
