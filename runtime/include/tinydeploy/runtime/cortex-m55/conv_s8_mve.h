@@ -76,8 +76,8 @@ inline void pack_weights_s8_mve(int32_t units, int32_t features, const int8_t* w
 // it, on prepared constants: the weights packed as above, and `folded_bias[u]` == bias[u] +
 // input_offset * (sum of unit u's weights) (0 for a missing bias), taken modulo 2^32, so the
 // loops are plain int8 dot products (the accumulator bound of conv.h holds for the unfolded sum,
-// so the final sum is exact). Two rows share each block of four units' weight loads; four
-// sums are requantized at once.
+// so the final sum is exact). Two rows share each block of four units' weight loads (in inline
+// assembly; up to 16 features in a single predicated step); four sums are requantized at once.
 // Requires: as `fully_connected` with weights_offset 0.
 void fully_connected_packed_s8_mve(const QuantizedActivation& activation,
                                    const PerChannelScale& scale, bool per_channel,
@@ -176,7 +176,8 @@ inline int32_t depthwise_conv_packed_s8_mve_scratch_bytes(const Dims4& input_dim
 // weights over every tap) (0 for a missing bias), taken modulo 2^32. A tap outside the input
 // reads the input zero point (from `scratch`), whose product with the weight cancels its share
 // of the folded bias, so every output pixel runs the same loop: up to sixteen channels per pass,
-// int8 x int8 products widened to int32.
+// int8 x int8 products widened to int32. A layer of exactly eight channels takes two
+// neighbouring interior pixels per pass, sharing each tap's weight load.
 // Requires: filter [1, kh, kw, c] with c == input.c == output.c, kh * kw <=
 // kDepthwisePackedMaxTaps; `scratch` holds depthwise_conv_packed_s8_mve_scratch_bytes(input);
 // input_offset in [-127, 128].
