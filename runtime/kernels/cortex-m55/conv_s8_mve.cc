@@ -1,5 +1,6 @@
 #include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tinydeploy/runtime/fixed_point.h"
@@ -1434,6 +1435,137 @@ void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivati
 
 namespace {
 
+#if defined(__OPTIMIZE__)
+// depthwise_packed_group for a whole group of sixteen channels whose shifts are all negative,
+// bias, taps and requantization in one piece of assembly: compiled from intrinsics, GCC spilled
+// the four sums and the gathered constants around the tap loop, and the requantization of a group
+// took as many instructions as its nine taps. The sums' lanes hold channels
+// {0,2,4,6} | {8,..,14} | {1,..,7} | {9,..,15} from c; VIDUP makes each of these index vectors
+// in one instruction (and steps its counter by 8 to the next), and the same vector indexes the
+// word gathers (bias, multipliers, shifts: uxtw #2) and the byte scatter of the outputs. Eight
+// vector registers: four sums, the index, and three temporaries (the tap's input and weights and
+// a product, then the maximum, the minimum and the gathered constants); once the first sum is
+// stored its register is the temporary. The requantization is QuadStore::requantize_right's.
+// The counter is pinned to an even register (VIDUP takes one); widening loads and narrowing
+// stores take low ones.
+// The assembly loads the output offset, min and max from the activation by these offsets.
+static_assert(offsetof(QuantizedActivation, output_offset) == 4 &&
+                  offsetof(QuantizedActivation, min) == 8 && offsetof(QuantizedActivation, max) == 12,
+              "depthwise_group_right reads the activation's fields by offset");
+inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
+                                  const int8_t* weights, const int32_t* folded_bias, int32_t c,
+                                  const QuantizedActivation& act, const PerChannelScale& sc,
+                                  int8_t* out) {
+  const intptr_t* tap = taps.at;
+  intptr_t from = taps.base + c;
+  const int8_t* w = weights;
+  int32_t n = taps_count;
+  register uint32_t index asm("r12");
+  intptr_t x;
+  int32x4_t s0;
+  int32x4_t s1;
+  int32x4_t s2;
+  int32x4_t s3;
+  int16x8_t x_half;
+  int16x8_t w_half;
+  uint32x4_t lanes;
+  asm volatile(
+      // The folded bias into the sums, in their lanes' order.
+      "mov %[i], #0\n\t"
+      "vidup.u32 %q[ix], %[i], #2\n\t"
+      "vldrw.u32 %q[s0], [%[bias], %q[ix], uxtw #2]\n\t"
+      "vidup.u32 %q[ix], %[i], #2\n\t"
+      "vldrw.u32 %q[s2], [%[bias], %q[ix], uxtw #2]\n\t"
+      "mov %[i], #1\n\t"
+      "vidup.u32 %q[ix], %[i], #2\n\t"
+      "vldrw.u32 %q[s1], [%[bias], %q[ix], uxtw #2]\n\t"
+      "vidup.u32 %q[ix], %[i], #2\n\t"
+      "vldrw.u32 %q[s3], [%[bias], %q[ix], uxtw #2]\n\t"
+      // The taps: as depthwise_packed_group's loop, the index register holding the products.
+      "wls lr, %[n], 2f\n\t"
+      "1:\n\t"
+      "ldr %[x], [%[tap]], #4\n\t"
+      "add %[x], %[x], %[from]\n\t"
+      "vldrb.s16 %q[xh], [%[x]]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s0], %q[s0], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s1], %q[s1], %q[ix]\n\t"
+      "vldrb.s16 %q[xh], [%[x], #8]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s2], %q[s2], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s3], %q[s3], %q[ix]\n\t"
+      "le lr, 1b\n\t"
+      "2:\n\t"
+      // The registers of the loop now hold the clamp (x: min, n: max) and the output offset.
+      "ldrd %[x], %[n], [%[act], #8]\n\t"
+      "ldr %[from], [%[act], #4]\n\t"
+      // The first sum, with wh as the temporary; xh holds the maximum from here on.
+      "vdup.32 %q[xh], %[n]\n\t"
+      "mov %[i], #0\n\t"
+      "vidup.u32 %q[ix], %[i], #2\n\t"
+      "vldrw.u32 %q[wh], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vqrdmulh.s32 %q[s0], %q[s0], %q[wh]\n\t"
+      "vshr.s32 %q[wh], %q[s0], #31\n\t"
+      "vqadd.s32 %q[s0], %q[s0], %q[wh]\n\t"
+      "vldrw.u32 %q[wh], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vrshl.s32 %q[s0], %q[s0], %q[wh]\n\t"
+      "vqadd.s32 %q[s0], %q[s0], %[from]\n\t"
+      "vmin.s32 %q[s0], %q[s0], %q[xh]\n\t"
+      "vdup.32 %q[wh], %[x]\n\t"
+      "vmax.s32 %q[s0], %q[s0], %q[wh]\n\t"
+      "vstrb.32 %q[s0], [%[out], %q[ix]]\n\t"
+      // The others with s0 as the temporary and wh holding the minimum.
+      "vidup.u32 %q[ix], %[i], #2\n\t"
+      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vqrdmulh.s32 %q[s2], %q[s2], %q[s0]\n\t"
+      "vshr.s32 %q[s0], %q[s2], #31\n\t"
+      "vqadd.s32 %q[s2], %q[s2], %q[s0]\n\t"
+      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vrshl.s32 %q[s2], %q[s2], %q[s0]\n\t"
+      "vqadd.s32 %q[s2], %q[s2], %[from]\n\t"
+      "vmin.s32 %q[s2], %q[s2], %q[xh]\n\t"
+      "vmax.s32 %q[s2], %q[s2], %q[wh]\n\t"
+      "vstrb.32 %q[s2], [%[out], %q[ix]]\n\t"
+      "mov %[i], #1\n\t"
+      "vidup.u32 %q[ix], %[i], #2\n\t"
+      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vqrdmulh.s32 %q[s1], %q[s1], %q[s0]\n\t"
+      "vshr.s32 %q[s0], %q[s1], #31\n\t"
+      "vqadd.s32 %q[s1], %q[s1], %q[s0]\n\t"
+      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vrshl.s32 %q[s1], %q[s1], %q[s0]\n\t"
+      "vqadd.s32 %q[s1], %q[s1], %[from]\n\t"
+      "vmin.s32 %q[s1], %q[s1], %q[xh]\n\t"
+      "vmax.s32 %q[s1], %q[s1], %q[wh]\n\t"
+      "vstrb.32 %q[s1], [%[out], %q[ix]]\n\t"
+      "vidup.u32 %q[ix], %[i], #2\n\t"
+      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vqrdmulh.s32 %q[s3], %q[s3], %q[s0]\n\t"
+      "vshr.s32 %q[s0], %q[s3], #31\n\t"
+      "vqadd.s32 %q[s3], %q[s3], %q[s0]\n\t"
+      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vrshl.s32 %q[s3], %q[s3], %q[s0]\n\t"
+      "vqadd.s32 %q[s3], %q[s3], %[from]\n\t"
+      "vmin.s32 %q[s3], %q[s3], %q[xh]\n\t"
+      "vmax.s32 %q[s3], %q[s3], %q[wh]\n\t"
+      "vstrb.32 %q[s3], [%[out], %q[ix]]\n\t"
+      : [s0] "=&w"(s0), [s1] "=&w"(s1), [s2] "=&w"(s2), [s3] "=&w"(s3), [ix] "=&w"(lanes),
+        [xh] "=&w"(x_half), [wh] "=&w"(w_half), [tap] "+&r"(tap), [w] "+&l"(w), [x] "=&l"(x),
+        [i] "=&r"(index), [n] "+&r"(n), [from] "+&r"(from)
+      : [bias] "r"(folded_bias + c), [mult] "r"(sc.multiplier + c), [shift] "r"(sc.shift + c),
+        [out] "r"(out + c), [act] "r"(&act)
+      : "lr", "memory");
+}
+#else
+inline void depthwise_group_right(const TapAddresses&, int32_t, const int8_t*, const int32_t*,
+                                  int32_t, const QuantizedActivation&, const PerChannelScale&,
+                                  int8_t*) {}
+#endif
+
 // Sixteen channels from `c` of one output pixel (fewer when kPartial: `count` of them, the
 // missing input lanes loaded as zeros, the missing outputs not stored), in 16-bit lanes: each
 // tap's inputs and packed weights load as vectors of eight, and VMULLB/VMULLT widen the
@@ -1445,6 +1577,10 @@ inline void depthwise_packed_group(const TapAddresses& taps, int32_t taps_count,
                                    const int8_t* weights, const int32_t* folded_bias, int32_t c,
                                    int32_t count, const QuantizedActivation& act,
                                    const PerChannelScale& sc, int8_t* out) {
+  if constexpr (kRightShifts && !kPartial && kAssembly) {
+    depthwise_group_right(taps, taps_count, weights, folded_bias, c, act, sc, out);
+    return;
+  }
   // The channels of each sum's lanes, from c.
   const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);  // 0, 2, 4, 6
   const auto lanes = [even](int k) {
