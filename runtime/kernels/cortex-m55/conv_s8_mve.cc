@@ -568,6 +568,93 @@ inline void two_rows_block(const int8_t* input, int32_t row_stride, const int8_t
   row1 = v1;
 }
 
+// two_rows_block for more than 16 features: the first whole step written by VMLADAV without
+// accumulating, so the eight sums need no zeroing (eight instructions per block), then the
+// others and the tail as there.
+inline void two_rows_block_long(const int8_t* input, int32_t row_stride, const int8_t* weights,
+                                int32_t features, int32x4_t& row0, int32x4_t& row1) {
+  register int32_t a0 asm("r0");
+  register int32_t a1 asm("r2");
+  register int32_t a2 asm("r4");
+  register int32_t a3 asm("r6");
+  register int32_t b0 asm("r8");
+  register int32_t b1 asm("r10");
+  register int32_t b2 asm("r12");
+  register int32_t b3 asm("lr");
+  const int8_t* x0 = input;
+  const int8_t* x1 = input + row_stride;
+  const int8_t* w = weights;
+  // Counts down from features - 32 by 16 while whole steps remain; then + 16 is the tail.
+  int32_t n = features - 16;
+  int32x4_t v0;
+  int32x4_t v1;
+  asm volatile(
+      "vldrb.8 q0, [%[x0]], #16\n\t"
+      "vldrb.8 q1, [%[x1]], #16\n\t"
+      "vldrb.8 q2, [%[w]], #16\n\t"
+      "vmladav.s8 %[a0], q0, q2\n\t"
+      "vmladav.s8 %[b0], q1, q2\n\t"
+      "vldrb.8 q3, [%[w]], #16\n\t"
+      "vmladav.s8 %[a1], q0, q3\n\t"
+      "vmladav.s8 %[b1], q1, q3\n\t"
+      "vldrb.8 q2, [%[w]], #16\n\t"
+      "vmladav.s8 %[a2], q0, q2\n\t"
+      "vmladav.s8 %[b2], q1, q2\n\t"
+      "vldrb.8 q3, [%[w]], #16\n\t"
+      "vmladav.s8 %[a3], q0, q3\n\t"
+      "vmladav.s8 %[b3], q1, q3\n\t"
+      "subs %[n], %[n], #16\n\t"
+      "blt 2f\n\t"
+      "1:\n\t"
+      "vldrb.8 q0, [%[x0]], #16\n\t"
+      "vldrb.8 q1, [%[x1]], #16\n\t"
+      "vldrb.8 q2, [%[w]], #16\n\t"
+      "vmladava.s8 %[a0], q0, q2\n\t"
+      "vmladava.s8 %[b0], q1, q2\n\t"
+      "vldrb.8 q3, [%[w]], #16\n\t"
+      "vmladava.s8 %[a1], q0, q3\n\t"
+      "vmladava.s8 %[b1], q1, q3\n\t"
+      "vldrb.8 q2, [%[w]], #16\n\t"
+      "vmladava.s8 %[a2], q0, q2\n\t"
+      "vmladava.s8 %[b2], q1, q2\n\t"
+      "vldrb.8 q3, [%[w]], #16\n\t"
+      "vmladava.s8 %[a3], q0, q3\n\t"
+      "vmladava.s8 %[b3], q1, q3\n\t"
+      "subs %[n], %[n], #16\n\t"
+      "bge 1b\n\t"
+      "2:\n\t"
+      "adds %[n], %[n], #16\n\t"
+      "beq 3f\n\t"
+      "vctp.8 %[n]\n\t"
+      "vpstt\n\t"
+      "vldrbt.8 q0, [%[x0]]\n\t"
+      "vldrbt.8 q1, [%[x1]]\n\t"
+      "vldrb.8 q2, [%[w]]\n\t"
+      "vmladava.s8 %[a0], q0, q2\n\t"
+      "vmladava.s8 %[b0], q1, q2\n\t"
+      "vldrb.8 q3, [%[w], #16]\n\t"
+      "vmladava.s8 %[a1], q0, q3\n\t"
+      "vmladava.s8 %[b1], q1, q3\n\t"
+      "vldrb.8 q2, [%[w], #32]\n\t"
+      "vmladava.s8 %[a2], q0, q2\n\t"
+      "vmladava.s8 %[b2], q1, q2\n\t"
+      "vldrb.8 q3, [%[w], #48]\n\t"
+      "vmladava.s8 %[a3], q0, q3\n\t"
+      "vmladava.s8 %[b3], q1, q3\n\t"
+      "3:\n\t"
+      "vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n\t"
+      "vmov %q[v0][3], %q[v0][1], %[a1], %[a3]\n\t"
+      "vmov %q[v1][2], %q[v1][0], %[b0], %[b2]\n\t"
+      "vmov %q[v1][3], %q[v1][1], %[b1], %[b3]\n\t"
+      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),
+        [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
+        [w] "+&r"(w), [n] "+&r"(n), [v0] "=&w"(v0), [v1] "=&w"(v1)
+      :
+      : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
+  row0 = v0;
+  row1 = v1;
+}
+
 // two_rows_block for 1 to 16 features: one step, its input loads predicated (VCTP), the eight
 // sums written by VMLADAV without accumulating (so not zeroed first).
 inline void two_rows_one_step(const int8_t* input, int32_t row_stride, const int8_t* weights,
@@ -748,6 +835,11 @@ inline int32x4_t one_row_block(const int8_t* input, const int8_t* weights, int32
   return block_row_sums(input, weights, features);
 }
 
+inline void two_rows_block_long(const int8_t* input, int32_t row_stride, const int8_t* weights,
+                                int32_t features, int32x4_t& row0, int32x4_t& row1) {
+  two_rows_block(input, row_stride, weights, features, row0, row1);
+}
+
 inline void two_rows_one_step(const int8_t* input, int32_t row_stride, const int8_t* weights,
                               int32_t features, int32x4_t& row0, int32x4_t& row1) {
   two_rows_block(input, row_stride, weights, features, row0, row1);
@@ -831,7 +923,7 @@ void packed_unit_blocks(const QuantizedActivation& act, const PerChannelScale& s
       for (int32_t pairs = features <= 16 ? 0 : rows >> 1; pairs > 0; --pairs) {
         int32x4_t sums0;
         int32x4_t sums1;
-        two_rows_block(in, stride, block, features, sums0, sums1);
+        two_rows_block_long(in, stride, block, features, sums0, sums1);
         store_two_right(sums0, sums1, q, out, out + units);
         in += 2 * stride;
         out += 2 * units;
