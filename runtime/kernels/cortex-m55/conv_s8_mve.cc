@@ -1257,8 +1257,13 @@ void conv_packed_pixels(const ConvGeometry& g, const QuantizedActivation& act,
   const int32_t pixels = out_shape.n * out_shape.h * out_shape.w;
   int8_t* first = scratch;
   int8_t* second = scratch + padded;
+  // (Windows of more than 16 bytes, kws's first layer among them: without zeroing the sums.)
   const auto gathered = [first, padded](const int8_t* block, int32x4_t& sums0, int32x4_t& sums1) {
-    two_rows_block(first, padded, block, padded, sums0, sums1);
+    if (padded > 16) {
+      two_rows_block_long(first, padded, block, padded, sums0, sums1);
+    } else {
+      two_rows_block(first, padded, block, padded, sums0, sums1);
+    }
   };
   // Windows read in place where each of their rows is one run of whole vectors in the input.
   const int32_t row_bytes = window.w * in.c;
