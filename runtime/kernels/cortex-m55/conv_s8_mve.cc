@@ -1140,42 +1140,70 @@ inline void two_windows_in_place(const int8_t* base0, const int8_t* base1, int32
     row0 = vldrwq_s32(sum[0]);
     row1 = vldrwq_s32(sum[1]);
   } else {
-    register int32_t a0 asm("r0") = 0;
-    register int32_t a1 asm("r2") = 0;
-    register int32_t a2 asm("r4") = 0;
-    register int32_t a3 asm("r6") = 0;
-    register int32_t b0 asm("r8") = 0;
-    register int32_t b1 asm("r10") = 0;
-    register int32_t b2 asm("r12") = 0;
-    register int32_t b3 asm("lr") = 0;
+    register int32_t a0 asm("r0");
+    register int32_t a1 asm("r2");
+    register int32_t a2 asm("r4");
+    register int32_t a3 asm("r6");
+    register int32_t b0 asm("r8");
+    register int32_t b1 asm("r10");
+    register int32_t b2 asm("r12");
+    register int32_t b3 asm("lr");
     const int8_t* w = weights;
-    for (int32_t r = 0; r < rows; ++r) {
-      const int8_t* x0 = base0 + r * row_stride;
-      const int8_t* x1 = base1 + r * row_stride;
-      int32_t n = row_steps;
-      asm volatile(
-          "1:\n\t"
-          "vldrb.8 q0, [%[x0]], #16\n\t"
-          "vldrb.8 q1, [%[x1]], #16\n\t"
-          "vldrb.8 q2, [%[w]], #16\n\t"
-          "vmladava.s8 %[a0], q0, q2\n\t"
-          "vmladava.s8 %[b0], q1, q2\n\t"
-          "vldrb.8 q3, [%[w]], #16\n\t"
-          "vmladava.s8 %[a1], q0, q3\n\t"
-          "vmladava.s8 %[b1], q1, q3\n\t"
-          "vldrb.8 q2, [%[w]], #16\n\t"
-          "vmladava.s8 %[a2], q0, q2\n\t"
-          "vmladava.s8 %[b2], q1, q2\n\t"
-          "vldrb.8 q3, [%[w]], #16\n\t"
-          "vmladava.s8 %[a3], q0, q3\n\t"
-          "vmladava.s8 %[b3], q1, q3\n\t"
-          "subs %[n], %[n], #1\n\t"
-          "bne 1b\n\t"
-          : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [b0] "+&r"(b0),
-            [b1] "+&r"(b1), [b2] "+&r"(b2), [b3] "+&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
-            [w] "+&r"(w), [n] "+&r"(n)
-          :
-          : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
+    const int8_t* x0 = base0;
+    const int8_t* x1 = base1;
+    // The first step of the first run writes the sums by VMLADAV (no zeroing them first); the
+    // loop below takes the rest of that run, then the other runs.
+    asm volatile(
+        "vldrb.8 q0, [%[x0]], #16\n\t"
+        "vldrb.8 q1, [%[x1]], #16\n\t"
+        "vldrb.8 q2, [%[w]], #16\n\t"
+        "vmladav.s8 %[a0], q0, q2\n\t"
+        "vmladav.s8 %[b0], q1, q2\n\t"
+        "vldrb.8 q3, [%[w]], #16\n\t"
+        "vmladav.s8 %[a1], q0, q3\n\t"
+        "vmladav.s8 %[b1], q1, q3\n\t"
+        "vldrb.8 q2, [%[w]], #16\n\t"
+        "vmladav.s8 %[a2], q0, q2\n\t"
+        "vmladav.s8 %[b2], q1, q2\n\t"
+        "vldrb.8 q3, [%[w]], #16\n\t"
+        "vmladav.s8 %[a3], q0, q3\n\t"
+        "vmladav.s8 %[b3], q1, q3\n\t"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),
+          [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
+          [w] "+&r"(w)
+        :
+        : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory");
+    int32_t n = row_steps - 1;
+    for (int32_t r = 0;;) {
+      if (n > 0) {
+        asm volatile(
+            "1:\n\t"
+            "vldrb.8 q0, [%[x0]], #16\n\t"
+            "vldrb.8 q1, [%[x1]], #16\n\t"
+            "vldrb.8 q2, [%[w]], #16\n\t"
+            "vmladava.s8 %[a0], q0, q2\n\t"
+            "vmladava.s8 %[b0], q1, q2\n\t"
+            "vldrb.8 q3, [%[w]], #16\n\t"
+            "vmladava.s8 %[a1], q0, q3\n\t"
+            "vmladava.s8 %[b1], q1, q3\n\t"
+            "vldrb.8 q2, [%[w]], #16\n\t"
+            "vmladava.s8 %[a2], q0, q2\n\t"
+            "vmladava.s8 %[b2], q1, q2\n\t"
+            "vldrb.8 q3, [%[w]], #16\n\t"
+            "vmladava.s8 %[a3], q0, q3\n\t"
+            "vmladava.s8 %[b3], q1, q3\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [b0] "+&r"(b0),
+              [b1] "+&r"(b1), [b2] "+&r"(b2), [b3] "+&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
+              [w] "+&r"(w), [n] "+&r"(n)
+            :
+            : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
+      }
+      if (++r == rows) break;
+      x0 = base0 + r * row_stride;
+      x1 = base1 + r * row_stride;
+      n = row_steps;
     }
     int32x4_t v0;
     int32x4_t v1;
@@ -1547,7 +1575,8 @@ namespace {
 // stores take low ones.
 // The assembly loads the output offset, min and max from the activation by these offsets.
 static_assert(offsetof(QuantizedActivation, output_offset) == 4 &&
-                  offsetof(QuantizedActivation, min) == 8 && offsetof(QuantizedActivation, max) == 12,
+                  offsetof(QuantizedActivation, min) == 8 &&
+                  offsetof(QuantizedActivation, max) == 12,
               "depthwise_group_right reads the activation's fields by offset");
 inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
                                   const int8_t* weights, const int32_t* folded_bias, int32_t c,
