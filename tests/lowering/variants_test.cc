@@ -1,8 +1,9 @@
 // Kernel variants chosen by core: a Cortex-M4 gets the DSP kernels for int8 FULLY_CONNECTED and
 // for int8 CONV_2D layers that are plain matrix products (1x1 filter, stride 1, no dilation, no
 // padding, one group), with the input zero point folded into the bias; a Cortex-M55 gets the
-// Helium kernels for the same layers, with the model's bias; everything else, and every layer on
-// the host, keeps the portable call.
+// Helium kernels for the same layers, with the weights packed and the offset folded into the
+// bias where they are constant and symmetric; everything else, and every layer on the host,
+// keeps the portable call.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "lowering/one_op.h"
 #include "tinydeploy/board/core.h"
 #include "tinydeploy/lowering/lowering.h"
+#include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
 
 namespace tinydeploy::lowering {
 namespace {
@@ -114,18 +116,61 @@ TEST(KernelVariantsTest, HostKeepsThePortableConv) {
   EXPECT_EQ(three.scratch_bytes, 0);
 }
 
-TEST(KernelVariantsTest, Conv1x1OnCortexM55IsTheMveKernelWithTheModelsBias) {
+const ConstantArray* prepared(const KernelCall& call, const std::string& role) {
+  for (const Argument& a : call.arguments) {
+    const auto* array = std::get_if<ConstantArray>(&a);
+    if (array != nullptr && array->role == role) return array;
+  }
+  return nullptr;
+}
+
+TEST(KernelVariantsTest, Conv1x1OnCortexM55IsThePackedMveKernelWithFoldedBias) {
   const OneOp m = conv_layer({});
   const KernelCall call = m.lowered(Core::CortexM55);
-  EXPECT_EQ(call.kernel, "conv_1x1_s8_mve");
+  EXPECT_EQ(call.kernel, "conv_1x1_packed_s8_mve");
   EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
   EXPECT_EQ(call.scratch_bytes, 0);
-  EXPECT_EQ(folded_bias(call), nullptr);
-  // Tensors x, w, b, y of conv_layer in that order: input, filter, bias, output.
-  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
+  ASSERT_NE(folded_bias(call), nullptr);
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+            (std::vector<int32_t>{70, -182}));
+  // Two units (no whole block of four) of 4 features, each padded to 16 with zeros.
+  const ConstantArray* packed = prepared(call, "packed_filter");
+  ASSERT_NE(packed, nullptr);
+  EXPECT_TRUE(packed->weights);
+  std::vector<int8_t> expected(32, 0);
+  for (int k = 0; k < 4; ++k) {
+    expected[static_cast<size_t>(k)] = static_cast<int8_t>(k - 4);
+    expected[static_cast<size_t>(16 + k)] = static_cast<int8_t>(k);
+  }
+  EXPECT_EQ(std::get<std::vector<int8_t>>(packed->values), expected);
+  // Only the input and the output are tensors: the filter and bias are not linked.
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 3}));
   const KernelCall unbiased = conv_layer({.bias = false}).lowered(Core::CortexM55);
-  EXPECT_EQ(unbiased.kernel, "conv_1x1_s8_mve");
-  EXPECT_EQ(pointed_tensors(unbiased), (std::vector<int32_t>{0, 1, -1, 2}));
+  EXPECT_EQ(unbiased.kernel, "conv_1x1_packed_s8_mve");
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(unbiased)->values),
+            (std::vector<int32_t>{-30, 18}));
+}
+
+TEST(KernelVariantsTest, PackedWeightsInterleaveBlocksOfFourUnits) {
+  // 6 units of 20 features: one block of four (two steps of 4 x 16 bytes), then two units.
+  std::vector<int8_t> weights(6 * 20);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(i % 100 + 1);
+  std::vector<int8_t> packed(static_cast<size_t>(rt::packed_weights_bytes(6, 20)));
+  ASSERT_EQ(packed.size(), 6u * 32u);
+  rt::pack_weights_s8_mve(6, 20, weights.data(), packed.data());
+  const auto w = [&](int u, int k) { return weights[static_cast<size_t>(u * 20 + k)]; };
+  EXPECT_EQ(packed[0], w(0, 0));
+  EXPECT_EQ(packed[16], w(1, 0));
+  EXPECT_EQ(packed[48 + 15], w(3, 15));
+  EXPECT_EQ(packed[64], w(0, 16));
+  EXPECT_EQ(packed[64 + 16 + 3], w(1, 19));
+  EXPECT_EQ(packed[64 + 16 + 4], 0);  // padding
+  EXPECT_EQ(packed[128], w(4, 0));
+  EXPECT_EQ(packed[160 + 19], w(5, 19));
+  EXPECT_EQ(packed[160 + 20], 0);
+  size_t nonzero = 0;
+  for (int8_t v : packed) nonzero += v != 0;
+  EXPECT_EQ(nonzero, weights.size());
 }
 
 TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
@@ -137,7 +182,7 @@ TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
   };
   for (const auto& [what, layer] : layers) {
     // Cortex-M4: two windows of filter_h x filter_w x 4 channels, then the pair widened to 16
-    // bits after up to 3 bytes of alignment; Cortex-M55: one window.
+    // bits after up to 3 bytes of alignment; Cortex-M55: two windows rounded up to 16 bytes.
     const KernelCall m4 = conv_layer(layer).lowered(Core::CortexM4);
     EXPECT_EQ(m4.kernel, "conv_s8_dsp") << what;
     EXPECT_EQ(m4.source, "cortex-m4/conv_s8_dsp") << what;
@@ -145,10 +190,17 @@ TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
     EXPECT_EQ(m4.scratch_bytes, 2 * window + 4 + 2 * 2 * window) << what;
     EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m4.arguments.back())) << what;
     const KernelCall m55 = conv_layer(layer).lowered(Core::CortexM55);
-    EXPECT_EQ(m55.kernel, "conv_s8_mve") << what;
+    EXPECT_EQ(m55.kernel, "conv_packed_s8_mve") << what;
     EXPECT_EQ(m55.source, "cortex-m55/conv_s8_mve") << what;
-    EXPECT_EQ(m55.scratch_bytes, layer.filter_h * layer.filter_w * 4) << what;
+    EXPECT_EQ(m55.scratch_bytes, 2 * ((window + 15) / 16 * 16)) << what;
     EXPECT_TRUE(std::holds_alternative<ScratchPointer>(m55.arguments.back())) << what;
+    // The filter packed (two units, each window padded to whole vectors), not linked.
+    const ConstantArray* packed = prepared(m55, "packed_filter");
+    ASSERT_NE(packed, nullptr) << what;
+    EXPECT_EQ(std::get<std::vector<int8_t>>(packed->values).size(),
+              static_cast<size_t>(2 * ((window + 15) / 16 * 16)))
+        << what;
+    EXPECT_EQ(pointed_tensors(m55), (std::vector<int32_t>{0, 3})) << what;
   }
   // 3x3 weights -4 .. 31 (sum 486) and 32 .. 67 (sum 1782); input offset 3.
   for (Core core : {Core::CortexM4, Core::CortexM55}) {
@@ -158,6 +210,37 @@ TEST(KernelVariantsTest, OtherOneGroupConvsAreIm2colWithScratch) {
     EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
               (std::vector<int32_t>{100 + 3 * 486, -200 + 3 * 1782}));
   }
+}
+
+TEST(KernelVariantsTest, Strided1x1ConvOnCortexM55IsTheStridedPackedProduct) {
+  // 1x1 CONV_2D, stride 2, VALID: 1x5x5x4 -> 1x3x3x8, input zero point -3 (offset 3).
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, 5, 5, 4}, DType::Int8, {0.5f}, {-3});
+  std::vector<int8_t> weights(8 * 4);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(int(i) - 9);
+  const int32_t w =
+      m.constant<int8_t>("w", {8, 1, 1, 4}, DType::Int8, weights, std::vector<float>(8, 0.25f));
+  const int32_t bias = m.constant<int32_t>("b", {8}, DType::Int32, std::vector<int32_t>(8, 5),
+                                           std::vector<float>(8, 0.125f));
+  const int32_t y = m.tensor("y", {1, 3, 3, 8}, DType::Int8, {0.5f}, {0});
+  model::Conv2DOptions o;
+  o.padding = Padding::Valid;
+  o.stride_h = o.stride_w = 2;
+  o.dilation_h = o.dilation_w = 1;
+  m.op(BuiltinOp::CONV_2D, {x, w, bias}, {y}, o);
+  const KernelCall call = m.lowered(Core::CortexM55);
+  EXPECT_EQ(call.kernel, "conv_1x1_strided_packed_s8_mve");
+  EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  // Eight units of 4 features, each padded to 16: two blocks of four.
+  EXPECT_EQ(std::get<std::vector<int8_t>>(prepared(call, "packed_filter")->values).size(),
+            8u * 16u);
+  // Unit u's weights are 4u - 9 .. 4u - 6 (sum 16u - 30); offset 3.
+  std::vector<int32_t> expected;
+  for (int u = 0; u < 8; ++u) expected.push_back(5 + 3 * (16 * u - 30));
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values), expected);
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 3}));
+  EXPECT_EQ(m.lowered(Core::CortexM4).kernel, "conv_s8_dsp");
 }
 
 TEST(KernelVariantsTest, ConvLayersTheVariantsDoNotCoverStayPortable) {
@@ -196,16 +279,39 @@ OneOp depthwise_layer(int32_t multiplier) {
   return m;
 }
 
-TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrTheMveKernel) {
+TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrThePackedMveKernel) {
+  const KernelCall m4 = depthwise_layer(1).lowered(Core::CortexM4);
+  EXPECT_EQ(m4.kernel, "depthwise_conv_s8_dsp");
+  EXPECT_EQ(m4.source, "cortex-m4/conv_s8_dsp");
+  EXPECT_EQ(m4.scratch_bytes, 0);
+  // The model's bias, no prepared constants: input, filter, bias, output.
+  EXPECT_EQ(folded_bias(m4), nullptr);
+  EXPECT_EQ(pointed_tensors(m4), (std::vector<int32_t>{0, 1, 2, 3}));
+
+  const KernelCall m55 = depthwise_layer(1).lowered(Core::CortexM55);
+  EXPECT_EQ(m55.kernel, "depthwise_conv_packed_s8_mve");
+  EXPECT_EQ(m55.source, "cortex-m55/conv_s8_mve");
+  // One pixel of the zero point, rounded up to sixteen channels.
+  EXPECT_EQ(m55.scratch_bytes, 16);
+  // Channel c's weights over the 9 taps are (t * 4 + c) % 7 - 3; input offset 3.
+  std::vector<int32_t> expected_bias;
+  std::vector<int8_t> expected_filter(16 * 9, 0);
+  for (int c = 0; c < 4; ++c) {
+    int sum = 0;
+    for (int t = 0; t < 9; ++t) {
+      const int weight = (t * 4 + c) % 7 - 3;
+      sum += weight;
+      expected_filter[static_cast<size_t>(16 * t + c)] = static_cast<int8_t>(weight);
+    }
+    expected_bias.push_back(7 + 3 * sum);
+  }
+  ASSERT_NE(folded_bias(m55), nullptr);
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(m55)->values), expected_bias);
+  EXPECT_EQ(std::get<std::vector<int8_t>>(prepared(m55, "packed_filter")->values), expected_filter);
+  // Input and output only: the model's filter and bias are not linked.
+  EXPECT_EQ(pointed_tensors(m55), (std::vector<int32_t>{0, 3}));
+
   for (Core core : {Core::CortexM4, Core::CortexM55}) {
-    const KernelCall call = depthwise_layer(1).lowered(core);
-    const bool m4 = core == Core::CortexM4;
-    EXPECT_EQ(call.kernel, m4 ? "depthwise_conv_s8_dsp" : "depthwise_conv_s8_mve");
-    EXPECT_EQ(call.source, m4 ? "cortex-m4/conv_s8_dsp" : "cortex-m55/conv_s8_mve");
-    EXPECT_EQ(call.scratch_bytes, 0);
-    // The model's bias, no prepared constants: input, filter, bias, output.
-    EXPECT_EQ(folded_bias(call), nullptr);
-    EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
     EXPECT_EQ(depthwise_layer(2).lowered(core).kernel, "depthwise_conv");
   }
   EXPECT_EQ(depthwise_layer(1).lowered(Core::Host).kernel, "depthwise_conv");
@@ -243,21 +349,31 @@ TEST(KernelVariantsTest, FullyConnectedWithAsymmetricWeightsStaysPortableOnCorte
   EXPECT_EQ(fully_connected(3, false).lowered(Core::CortexM4).kernel, "fully_connected");
 }
 
-TEST(KernelVariantsTest, FullyConnectedOnCortexM55IsTheMveKernelWithAnyWeightsOffset) {
-  for (int64_t zero_point : {0, 3}) {
-    for (bool per_channel : {false, true}) {
-      if (per_channel && zero_point != 0) continue;  // per-channel weights are symmetric
-      const KernelCall call = fully_connected(zero_point, per_channel).lowered(Core::CortexM55);
-      EXPECT_EQ(call.kernel, "fully_connected_s8_mve");
-      EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
-      EXPECT_EQ(folded_bias(call), nullptr);
-      // The portable argument list: the weights offset (-zero point) as the fourth argument.
-      ASSERT_GE(call.arguments.size(), 4u);
-      EXPECT_EQ(std::get<int32_t>(call.arguments[3]), -zero_point);
-      EXPECT_EQ(std::get<bool>(call.arguments[2]), per_channel);
-      EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
-    }
+TEST(KernelVariantsTest, FullyConnectedOnCortexM55IsThePackedMveKernelWithSymmetricWeights) {
+  for (bool per_channel : {false, true}) {
+    const KernelCall call = fully_connected(0, per_channel).lowered(Core::CortexM55);
+    EXPECT_EQ(call.kernel, "fully_connected_packed_s8_mve");
+    EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
+    EXPECT_EQ(std::get<bool>(call.arguments[2]), per_channel);
+    // Row sums 0+..+4 = 10, 35, 60; offset -10.
+    EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+              (std::vector<int32_t>{1 - 100, 2 - 350, 3 - 600}));
+    const ConstantArray* packed = prepared(call, "packed_weights");
+    ASSERT_NE(packed, nullptr);
+    EXPECT_EQ(std::get<std::vector<int8_t>>(packed->values).size(), 3u * 16u);
+    EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 3}));
   }
+}
+
+TEST(KernelVariantsTest, FullyConnectedWithAsymmetricWeightsOnCortexM55KeepsTheModelsWeights) {
+  const KernelCall call = fully_connected(3, false).lowered(Core::CortexM55);
+  EXPECT_EQ(call.kernel, "fully_connected_s8_mve");
+  EXPECT_EQ(call.source, "cortex-m55/conv_s8_mve");
+  EXPECT_EQ(folded_bias(call), nullptr);
+  // The portable argument list: the weights offset (-zero point) as the fourth argument.
+  ASSERT_GE(call.arguments.size(), 4u);
+  EXPECT_EQ(std::get<int32_t>(call.arguments[3]), -3);
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
 }
 
 // ADD or SUB int8 of `shape1` and `shape2` into [2, 3, 7] with scales 0.05, 0.02 -> 0.06 and
@@ -323,6 +439,34 @@ TEST(KernelVariantsTest, LowerTakesTheCoreForEveryLayerAndKeepsThePlan) {
   EXPECT_EQ(host.analysis.plan.arena_bytes, 176);
   EXPECT_EQ(m4.calls[0].scratch_bytes, 20);
   EXPECT_EQ(m4.analysis.plan.arena_bytes, 176 + 32);
+}
+
+// AVERAGE_POOL_2D of a 1x5x5x20 tensor (3x3 windows, stride 2, VALID) of `type`.
+OneOp average_pool(DType type) {
+  OneOp m;
+  const bool real = type == DType::Float32;
+  const std::vector<float> scale = real ? std::vector<float>{} : std::vector<float>{0.5f};
+  const int32_t x = m.tensor("x", {1, 5, 5, 20}, type, scale, {real ? 0 : 3});
+  const int32_t y = m.tensor("y", {1, 2, 2, 20}, type, scale, {real ? 0 : 3});
+  model::Pool2DOptions o;
+  o.padding = Padding::Valid;
+  o.stride_h = o.stride_w = 2;
+  o.filter_h = o.filter_w = 3;
+  m.op(BuiltinOp::AVERAGE_POOL_2D, {x}, {y}, o);
+  return m;
+}
+
+TEST(KernelVariantsTest, Int8AveragePoolOnCortexM55IsTheMveKernel) {
+  const KernelCall m55 = average_pool(DType::Int8).lowered(Core::CortexM55);
+  EXPECT_EQ(m55.kernel, "average_pool_s8_mve");
+  EXPECT_EQ(m55.source, "cortex-m55/pooling_s8_mve");
+  EXPECT_EQ(m55.scratch_bytes, 0);
+  EXPECT_EQ(pointed_tensors(m55), (std::vector<int32_t>{0, 1}));
+  for (Core core : {Core::Host, Core::CortexM4}) {
+    EXPECT_EQ(average_pool(DType::Int8).lowered(core).kernel, "average_pool");
+  }
+  EXPECT_EQ(average_pool(DType::Float32).lowered(Core::CortexM55).kernel, "average_pool");
+  EXPECT_EQ(average_pool(DType::Int8).lowered(Core::CortexM55).source, "cortex-m55/pooling_s8_mve");
 }
 
 }  // namespace

@@ -22,18 +22,36 @@ void add_s8_lookup(const AddParams& params, int32_t count, const int32_t* input1
   int32_t i = 0;
 #if defined(__ARM_FEATURE_MVE)
   // Four elements per step: the inputs widened to word lanes index the tables (gather loads),
-  // the sums are requantized together; the last step is predicated.
+  // the sums are requantized together.
   const QuadStore store(&multiplier, &shift, false, 0, output_offset, low, high);
-  for (; i < count; i += 4) {
-    const mve_pred16_t active = vctp32q(static_cast<uint32_t>(count - i));
-    const uint32x4_t index1 =
-        vreinterpretq_u32_s32(vaddq_n_s32(vldrbq_z_s32(input1 + i, active), 128));
-    const uint32x4_t index2 =
-        vreinterpretq_u32_s32(vaddq_n_s32(vldrbq_z_s32(input2 + i, active), 128));
-    const int32x4_t sum =
-        vaddq_s32(vldrwq_gather_shifted_offset_z_s32(input1_scaled, index1, active),
-                  vldrwq_gather_shifted_offset_z_s32(input2_scaled, index2, active));
-    vstrbq_p_s32(output + i, store.requantize(sum), active);
+  // The tables are indexed from their middle (value 0): the int8 values sign-extended to 32
+  // bits index them directly (the gather's address arithmetic is modulo 2^32, so a negative
+  // value's offset reaches below the middle), which saves adding 128 to every index.
+  const int32_t* middle1 = input1_scaled + 128;
+  const int32_t* middle2 = input2_scaled + 128;
+  // Whole steps of four unpredicated, then the last partial one predicated.
+  const auto steps = [&](auto requantize) {
+    for (; i + 4 <= count; i += 4) {
+      const uint32x4_t index1 = vreinterpretq_u32_s32(vldrbq_s32(input1 + i));
+      const uint32x4_t index2 = vreinterpretq_u32_s32(vldrbq_s32(input2 + i));
+      const int32x4_t sum = vaddq_s32(vldrwq_gather_shifted_offset_s32(middle1, index1),
+                                      vldrwq_gather_shifted_offset_s32(middle2, index2));
+      vstrbq_s32(output + i, requantize(sum));
+    }
+    if (i < count) {
+      const mve_pred16_t active = vctp32q(static_cast<uint32_t>(count - i));
+      const uint32x4_t index1 = vreinterpretq_u32_s32(vldrbq_z_s32(input1 + i, active));
+      const uint32x4_t index2 = vreinterpretq_u32_s32(vldrbq_z_s32(input2 + i, active));
+      const int32x4_t sum = vaddq_s32(vldrwq_gather_shifted_offset_z_s32(middle1, index1, active),
+                                      vldrwq_gather_shifted_offset_z_s32(middle2, index2, active));
+      vstrbq_p_s32(output + i, requantize(sum), active);
+    }
+  };
+  if (shift < 0) {
+    // The usual case: right shifts only (QuadStore::requantize_right).
+    steps([&store](int32x4_t sum) { return store.requantize_right(sum); });
+  } else {
+    steps([&store](int32x4_t sum) { return store.requantize(sum); });
   }
 #else
   if (shift < 0) {

@@ -1,9 +1,11 @@
-// fully_connected_s8_mve against the portable int8 fully_connected (and, for symmetric weights,
-// against the portable conv as a 1x1 CONV_2D) on pseudo-random cases, byte for byte; conv_s8_mve
-// against the portable conv and depthwise_conv_s8_mve against the portable depthwise_conv on
-// pseudo-random geometries; then the instructions per call of both
-// on a few shapes. Exits 0 when every output byte matched, 1 at the
-// first that did not (the case is printed on the UART).
+// The Helium kernels of the Cortex-M55 against the portable ones, byte for byte, on
+// pseudo-random cases: fully_connected_s8_mve and fully_connected_packed_s8_mve against the
+// portable int8 fully_connected (and the 1x1 CONV_2D forms against the portable conv),
+// conv_packed_s8_mve against the portable conv, depthwise_conv_s8_mve and
+// depthwise_conv_packed_s8_mve against the portable depthwise_conv, add_s8_lookup against add
+// and sub, average_pool_s8_mve against average_pool; then the instructions per call on a few
+// shapes. Exits 0 when every output byte matched, 1 at the first that did not (the case is
+// printed on the UART).
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +13,7 @@
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/cortex-m/add_s8_lookup.h"
 #include "tinydeploy/runtime/cortex-m55/conv_s8_mve.h"
+#include "tinydeploy/runtime/cortex-m55/pooling_s8_mve.h"
 #include "tinydeploy/runtime/fixed_point.h"
 
 namespace {
@@ -71,6 +74,9 @@ int32_t shifts[kMaxUnits];
 int8_t expected[kMaxOutput];
 int8_t expected_conv[kMaxOutput];
 int8_t actual[kMaxOutput];
+// Weights packed as lowering packs them for the *_packed_s8_mve kernels, and their folded bias.
+int8_t packed[kMaxWeights + 16 * kMaxUnits];
+int32_t packed_bias[kMaxUnits];
 
 struct Case {
   rt::QuantizedActivation activation;
@@ -110,7 +116,7 @@ int32_t pick_input_offset(Random& random) {
 
 Case make_case(Random& random) {
   Case c;
-  c.shape.rows = random.in(1, 3);
+  c.shape.rows = random.one_in(8) ? random.in(4, 125 * 64 / 300) : random.in(1, 3);
   c.shape.features = pick_features(random);
   c.shape.units = random.in(1, 40);
   c.per_channel = random.one_in(2);
@@ -128,10 +134,12 @@ Case make_case(Random& random) {
   fill(random, input, c.shape.rows * c.shape.features, random.one_in(8));
   fill(random, weights, c.shape.units * c.shape.features, random.one_in(8));
   const int32_t scales = c.per_channel ? c.shape.units : 1;
+  // Half the cases shift right only (the kernels' fast requantization), as real layers do.
+  const bool right_only = random.one_in(2);
   for (int32_t i = 0; i < scales; ++i) {
     multipliers[i] = random.one_in(50) ? 0 : random.in(1 << 30, INT32_MAX);
     // Mostly shifts that bring the sums into the output range, some anywhere in [-31, 30].
-    shifts[i] = random.one_in(4) ? random.in(-31, 30) : random.in(-14, -3);
+    shifts[i] = random.one_in(4) ? random.in(-31, right_only ? -1 : 30) : random.in(-14, -3);
   }
   for (int32_t i = 0; i < c.shape.units; ++i) {
     bias[i] = random.one_in(8) ? random.in(-(1 << 24), 1 << 24) : random.in(-(1 << 16), 1 << 16);
@@ -209,6 +217,32 @@ int run_cases(int32_t count) {
     rt::fully_connected_s8_mve(c.activation, scale, c.per_channel, c.weights_offset, c.shape, input,
                                weights, bias_or_null, actual);
     if (report_difference(index, c, "fully_connected", expected, actual)) return 1;
+    if (c.weights_offset == 0) {
+      // The packed weights and the input offset folded into the bias, as lowering prepares them.
+      rt::pack_weights_s8_mve(c.shape.units, c.shape.features, weights, packed);
+      for (int32_t u = 0; u < c.shape.units; ++u) {
+        uint32_t sum = 0;
+        for (int32_t k = 0; k < c.shape.features; ++k) {
+          sum += static_cast<uint32_t>(static_cast<int32_t>(weights[u * c.shape.features + k]));
+        }
+        packed_bias[u] =
+            static_cast<int32_t>(sum * static_cast<uint32_t>(c.activation.input_offset) +
+                                 static_cast<uint32_t>(c.has_bias ? bias[u] : 0));
+      }
+      for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+      rt::fully_connected_packed_s8_mve(c.activation, scale, c.per_channel, c.shape, input, packed,
+                                        packed_bias, actual);
+      if (report_difference(index, c, "fully_connected packed", expected, actual)) return 1;
+      if (c.per_channel) {
+        const rt::Dims4 input_dims{1, 1, c.shape.rows, c.shape.features};
+        const rt::Dims4 filter_dims{c.shape.units, 1, 1, c.shape.features};
+        const rt::Dims4 output_dims{1, 1, c.shape.rows, c.shape.units};
+        for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+        rt::conv_1x1_packed_s8_mve(c.activation, scale, input_dims, input, filter_dims, packed,
+                                   packed_bias, output_dims, actual);
+        if (report_difference(index, c, "1x1 conv packed", expected, actual)) return 1;
+      }
+    }
     if (c.weights_offset == 0 && c.per_channel) {
       // The same numbers as a 1x1 CONV_2D (stride 1, no padding, one group) over rows pixels.
       const rt::Dims4 input_dims{1, c.shape.rows, 1, c.shape.features};
@@ -243,7 +277,7 @@ int32_t output_extent(int32_t in, int32_t filter, int32_t stride, int32_t dilati
   return (in + 2 * pad - ((filter - 1) * dilation + 1)) / stride + 1;
 }
 
-constexpr int32_t kMaxWindow = 5 * 5 * 40;
+constexpr int32_t kMaxWindow = 2 * (5 * 5 * 40 + 16);  // conv_packed_s8_mve: two windows
 int8_t window_scratch[kMaxWindow];
 int32_t folded[kMaxUnits];
 
@@ -267,7 +301,10 @@ void fold_bias(const ConvCase& c) {
   }
 }
 
-ConvCase make_conv_case(Random& random) {
+// `in_place`: shapes whose window rows are whole vectors (16 or 32 channels, units a multiple
+// of four, no dilation across), which conv_packed_s8_mve reads in place where a window lies
+// inside the input.
+ConvCase make_conv_case(Random& random, bool in_place = false, bool one_by_one = false) {
   ConvCase c;
   for (;;) {
     c.input = {random.in(1, 2), random.in(1, 12), random.in(1, 12), random.in(1, 40)};
@@ -276,6 +313,13 @@ ConvCase make_conv_case(Random& random) {
     c.geometry.stride_w = random.in(1, 3);
     c.geometry.dilation_h = random.in(1, 2);
     c.geometry.dilation_w = random.in(1, 2);
+    if (in_place) {
+      c.input.c = 16 * random.in(1, 2);
+      c.filter = {4 * random.in(1, 5), random.in(1, 4), random.in(1, 4), c.input.c};
+      c.geometry.dilation_w = 1;
+    }
+    if (one_by_one) c.filter = {4 * random.in(1, 5), 1, 1, random.in(1, 40)};
+    c.filter.c = c.input.c;
     c.geometry.pad_top = random.in(0, (c.filter.h - 1) * c.geometry.dilation_h);
     c.geometry.pad_left = random.in(0, (c.filter.w - 1) * c.geometry.dilation_w);
     const rt::ConvGeometry& g = c.geometry;
@@ -293,9 +337,10 @@ ConvCase make_conv_case(Random& random) {
   c.activation.max = random.one_in(2) ? 127 : random.in(c.activation.min, 127);
   fill(random, input, c.input.n * c.input.h * c.input.w * c.input.c, random.one_in(8));
   fill(random, weights, c.filter.n * c.filter.h * c.filter.w * c.filter.c, random.one_in(8));
+  const bool right_only = random.one_in(2);
   for (int32_t i = 0; i < c.filter.n; ++i) {
     multipliers[i] = random.one_in(50) ? 0 : random.in(1 << 30, INT32_MAX);
-    shifts[i] = random.one_in(4) ? random.in(-31, 30) : random.in(-16, -7);
+    shifts[i] = random.one_in(4) ? random.in(-31, right_only ? -1 : 30) : random.in(-16, -7);
     bias[i] = random.in(-(1 << 16), 1 << 16);
   }
   fold_bias(c);
@@ -306,18 +351,34 @@ int run_conv_cases(int32_t count) {
   Random random;
   int64_t outputs = 0;
   int64_t inside = 0;
+  int32_t strided = 0;  // cases also run through conv_1x1_strided_packed_s8_mve
   for (int32_t index = 0; index < count; ++index) {
-    const ConvCase c = make_conv_case(random);
+    const ConvCase c = make_conv_case(random, index % 3 == 0, index % 5 == 1);
     const rt::PerChannelScale scale{multipliers, shifts};
     const int32_t size = c.output.n * c.output.h * c.output.w * c.output.c;
     rt::conv(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
              c.has_bias ? bias : nullptr, c.output, expected);
     for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
-    rt::conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights, folded,
-                    c.output, actual, window_scratch);
-    const int32_t at = first_difference(expected, actual, size);
+    // Two windows per pass, the filter packed as lowering packs it.
+    const int32_t features = c.filter.h * c.filter.w * c.filter.c;
+    rt::pack_weights_s8_mve(c.filter.n, features, weights, packed);
+    rt::conv_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, packed,
+                           folded, c.output, actual, window_scratch);
+    int32_t at = first_difference(expected, actual, size);
+    const rt::ConvGeometry& g = c.geometry;
+    if (at < 0 && c.filter.h == 1 && c.filter.w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+        c.filter.n % 4 == 0 && (c.output.h - 1) * g.stride_h < c.input.h &&
+        (c.output.w - 1) * g.stride_w < c.input.w) {
+      // A 1x1 filter without padding: also the strided matrix product (packed as for an FC).
+      ++strided;
+      for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+      rt::conv_1x1_strided_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, packed,
+                                         folded, c.output, actual);
+      at = first_difference(expected, actual, size);
+      if (at >= 0) print("conv_1x1_strided_packed_s8_mve: ");
+    }
     if (at >= 0) {
-      print("MISMATCH (conv_s8_mve) conv case ");
+      print("MISMATCH (conv_packed_s8_mve) conv case ");
       print(index);
       print(": input ");
       print(c.input.h);
@@ -347,6 +408,9 @@ int run_conv_cases(int32_t count) {
   }
   print("conv cases ");
   print(count);
+  print(" (");
+  print(strided);
+  print(" also strided 1x1)");
   print(", outputs ");
   print(outputs);
   print(", inside the clamp range ");
@@ -366,13 +430,27 @@ int run_depthwise_cases(int32_t count) {
   int64_t inside = 0;
   for (int32_t index = 0; index < count; ++index) {
     ConvCase c = make_conv_case(random);
+    // A fifth of the cases have exactly eight channels (their own path, pixels in pairs).
+    if (index % 5 == 0) {
+      c.input.c = 8;
+      fill(random, input, c.input.n * c.input.h * c.input.w * 8, random.one_in(8));
+    }
+    // A fifth have 41 to 64 channels: several whole groups of sixteen (the group in assembly
+    // with right shifts) and a partial one, one image so that the outputs fit.
+    if (index % 5 == 1) {
+      c.input.n = 1;
+      c.output.n = 1;
+      c.input.c = random.in(41, 64);
+      fill(random, input, c.input.h * c.input.w * c.input.c, random.one_in(8));
+    }
     // The same geometry as a depthwise layer: one filter per channel, as many outputs.
     c.filter = {1, c.filter.h, c.filter.w, c.input.c};
     c.output.c = c.input.c;
     fill(random, weights, c.filter.h * c.filter.w * c.filter.c, random.one_in(8));
+    const bool right_only = random.one_in(2);
     for (int32_t i = 0; i < c.input.c; ++i) {
       multipliers[i] = random.one_in(50) ? 0 : random.in(1 << 30, INT32_MAX);
-      shifts[i] = random.one_in(4) ? random.in(-31, 30) : random.in(-12, -5);
+      shifts[i] = random.one_in(4) ? random.in(-31, right_only ? -1 : 30) : random.in(-12, -5);
       bias[i] = random.in(-(1 << 16), 1 << 16);
     }
     const rt::PerChannelScale scale{multipliers, shifts};
@@ -383,7 +461,27 @@ int run_depthwise_cases(int32_t count) {
     for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
     rt::depthwise_conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
                               bias_or_null, c.output, actual);
-    const int32_t at = first_difference(expected, actual, size);
+    int32_t at = first_difference(expected, actual, size);
+    if (at < 0) {
+      // The packed variant, on the constants lowering prepares: packed filter, folded bias.
+      const char* what = "depthwise_conv_packed_s8_mve";
+      rt::pack_depthwise_weights_s8_mve(c.filter, weights, packed);
+      const int32_t taps = c.filter.h * c.filter.w;
+      for (int32_t ch = 0; ch < c.input.c; ++ch) {
+        uint32_t sum = 0;
+        for (int32_t t = 0; t < taps; ++t) {
+          sum += static_cast<uint32_t>(static_cast<int32_t>(weights[t * c.input.c + ch]));
+        }
+        packed_bias[ch] =
+            static_cast<int32_t>(sum * static_cast<uint32_t>(c.activation.input_offset) +
+                                 static_cast<uint32_t>(c.has_bias ? bias[ch] : 0));
+      }
+      for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+      rt::depthwise_conv_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter,
+                                       packed, packed_bias, c.output, actual, window_scratch);
+      at = first_difference(expected, actual, size);
+      if (at >= 0) print(what);
+    }
     if (at >= 0) {
       print("MISMATCH (depthwise_conv_s8_mve) case ");
       print(index);
@@ -442,7 +540,9 @@ int run_add_cases(int32_t count) {
     // Input multipliers of at most 1/2, the output one bringing the sums back to int8 range.
     p.input1 = {random.in(1 << 30, INT32_MAX), random.in(-8, -1)};
     p.input2 = {random.in(1 << 30, INT32_MAX), random.in(-8, -1)};
-    p.output = {random.in(1 << 30, INT32_MAX), random.in(-24, -14)};
+    // Mostly right shifts (the kernel's fast path), sometimes none or a left one.
+    p.output = {random.in(1 << 30, INT32_MAX),
+                random.one_in(5) ? random.in(0, 1) : random.in(-24, -14)};
     p.min = random.one_in(2) ? -128 : random.in(-128, 0);
     p.max = random.one_in(2) ? 127 : random.in(p.min, 127);
     const bool subtract = random.one_in(2);
@@ -497,6 +597,62 @@ int run_add_cases(int32_t count) {
   return 0;
 }
 
+// average_pool_s8_mve against the portable int8 average_pool on random geometries: windows
+// clipped at the edges, global pools, windows of more than 256 positions, channels 1-40.
+int run_pool_cases(int32_t count) {
+  Random random;
+  int64_t outputs = 0;
+  for (int32_t index = 0; index < count; ++index) {
+    rt::PoolGeometry g;
+    // Outputs of at most 16 x 16 x 40 (kMaxOutput) with the largest pads.
+    rt::Dims4 in{1, random.in(1, 12), random.in(1, 12), random.in(1, 40)};
+    if (index % 7 == 0) in = {2, random.in(1, 6), random.in(1, 6), random.in(1, 40)};
+    if (index % 10 == 0) in = {1, random.in(17, 30), random.in(17, 30), random.in(1, 9)};
+    g.filter_h = random.one_in(4) ? in.h : random.in(1, 5);
+    g.filter_w = random.one_in(4) ? in.w : random.in(1, 5);
+    g.stride_h = random.in(1, 3);
+    g.stride_w = random.in(1, 3);
+    if (index % 10 == 0) {
+      // A global pool of more than 256 positions: the 16-bit sums are widened midway.
+      g.filter_h = in.h;
+      g.filter_w = in.w;
+    }
+    g.pad_top = random.in(0, g.filter_h - 1);
+    g.pad_left = random.in(0, g.filter_w - 1);
+    const rt::Dims4 out{in.n, (in.h + 2 * g.pad_top - g.filter_h) / g.stride_h + 1,
+                        (in.w + 2 * g.pad_left - g.filter_w) / g.stride_w + 1, in.c};
+    if (out.h < 1 || out.w < 1) continue;
+    rt::PoolClamp clamp;
+    clamp.min = random.one_in(2) ? -128 : random.in(-128, 0);
+    clamp.max = random.one_in(2) ? 127 : random.in(clamp.min, 127);
+    fill(random, input, in.n * in.h * in.w * in.c, random.one_in(6));
+    const int32_t size = out.n * out.h * out.w * out.c;
+    rt::average_pool(g, clamp, in, input, out, expected);
+    for (int32_t i = 0; i < size; ++i) actual[i] = static_cast<int8_t>(~expected[i]);
+    rt::average_pool_s8_mve(g, clamp, in, input, out, actual);
+    const int32_t at = first_difference(expected, actual, size);
+    if (at >= 0) {
+      print("MISMATCH (average_pool_s8_mve) case ");
+      print(index);
+      print(", output ");
+      print(at);
+      print(": expected ");
+      print(expected[at]);
+      print(", got ");
+      print(actual[at]);
+      print("\n");
+      return 1;
+    }
+    outputs += size;
+  }
+  print("average pool cases ");
+  print(count);
+  print(", outputs ");
+  print(outputs);
+  print(": all bit-identical\n");
+  return 0;
+}
+
 // Instructions per call: under -icount shift=0 one instruction is 1 ns of virtual time, and
 // SysTick counts at 32 MHz, so one tick is 31.25 instructions.
 int64_t tenths_of_instructions(uint64_t ticks, int32_t repeats) {
@@ -536,7 +692,18 @@ int measure(const char* name, rt::FullyConnectedShape shape, int32_t input_offse
   const uint64_t mve = time_calls(repeats, [&] {
     rt::fully_connected_s8_mve(activation, scale, true, 0, shape, input, weights, bias, actual);
   });
-  if (first_difference(expected, actual, shape.rows * shape.units) >= 0) {
+  rt::pack_weights_s8_mve(shape.units, shape.features, weights, packed);
+  for (int32_t u = 0; u < shape.units; ++u) {
+    int32_t sum = 0;
+    for (int32_t k = 0; k < shape.features; ++k) sum += weights[u * shape.features + k];
+    packed_bias[u] = bias[u] + input_offset * sum;
+  }
+  const uint64_t mve_packed = time_calls(repeats, [&] {
+    rt::fully_connected_packed_s8_mve(activation, scale, true, shape, input, packed, packed_bias,
+                                      expected_conv);
+  });
+  if (first_difference(expected, actual, shape.rows * shape.units) >= 0 ||
+      first_difference(expected, expected_conv, shape.rows * shape.units) >= 0) {
     print("MISMATCH in the timed shape ");
     print(name);
     print("\n");
@@ -559,13 +726,15 @@ int measure(const char* name, rt::FullyConnectedShape shape, int32_t input_offse
   print_tenths(portable_tenths);
   print(", mve ");
   print_tenths(mve_tenths);
+  print(", packed ");
+  print_tenths(tenths_of_instructions(mve_packed, repeats));
   print(" instructions per call; speed-up x");
   print_tenths(mve_tenths > 0 ? portable_tenths * 10 / mve_tenths : 0);
   print("\n");
   return 0;
 }
 
-// resnet's 3x3 CONV_2D, 16 -> 16 channels over 32x32 (SAME): portable conv vs conv_s8_mve.
+// resnet's 3x3 CONV_2D, 16 -> 16 channels over 32x32 (SAME): portable conv vs conv_packed_s8_mve.
 int measure_conv() {
   Random random;
   ConvCase c;
@@ -589,18 +758,68 @@ int measure_conv() {
     rt::conv(c.geometry, c.activation, scale, c.input, input, c.filter, weights, bias, c.output,
              expected);
   });
-  const uint64_t mve = time_calls(1, [&] {
-    rt::conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights, folded,
-                    c.output, actual, window_scratch);
+  rt::pack_weights_s8_mve(16, 3 * 3 * 16, weights, packed);
+  const uint64_t mve_packed = time_calls(1, [&] {
+    rt::conv_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, packed,
+                           folded, c.output, expected_conv, window_scratch);
   });
-  if (first_difference(expected, actual, 32 * 32 * 16) >= 0) {
+  if (first_difference(expected, expected_conv, 32 * 32 * 16) >= 0) {
     print("MISMATCH in the timed conv shape\n");
     return 1;
   }
   print("resnet 3x3 CONV_2D 32x32x16 -> 16 (2359296 MACs): portable ");
   print_tenths(tenths_of_instructions(portable, 1));
-  print(", conv_s8_mve ");
+  print(", conv_packed_s8_mve ");
+  print_tenths(tenths_of_instructions(mve_packed, 1));
+  print(" instructions per call\n");
+  return 0;
+}
+
+// kws's depthwise 3x3 (SAME), 64 channels over 25x5: the three kernels.
+int measure_depthwise() {
+  Random random;
+  ConvCase c;
+  c.input = {1, 25, 5, 64};
+  c.filter = {1, 3, 3, 64};
+  c.output = {1, 25, 5, 64};
+  c.geometry.pad_top = 1;
+  c.geometry.pad_left = 1;
+  c.activation.input_offset = 83;
+  fill(random, input, 25 * 5 * 64, false);
+  fill(random, weights, 9 * 64, false);
+  for (int32_t i = 0; i < 64; ++i) {
+    bias[i] = random.in(-(1 << 12), 1 << 12);
+    multipliers[i] = random.in(1 << 30, INT32_MAX);
+    shifts[i] = random.in(-10, -6);
+    int32_t sum = 0;
+    for (int32_t t = 0; t < 9; ++t) sum += weights[t * 64 + i];
+    packed_bias[i] = bias[i] + c.activation.input_offset * sum;
+  }
+  rt::pack_depthwise_weights_s8_mve(c.filter, weights, packed);
+  const rt::PerChannelScale scale{multipliers, shifts};
+  const uint64_t portable = time_calls(1, [&] {
+    rt::depthwise_conv(c.geometry, 1, c.activation, scale, c.input, input, c.filter, weights, bias,
+                       c.output, expected);
+  });
+  const uint64_t mve = time_calls(1, [&] {
+    rt::depthwise_conv_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter, weights,
+                              bias, c.output, actual);
+  });
+  const uint64_t mve_packed = time_calls(1, [&] {
+    rt::depthwise_conv_packed_s8_mve(c.geometry, c.activation, scale, c.input, input, c.filter,
+                                     packed, packed_bias, c.output, expected_conv, window_scratch);
+  });
+  if (first_difference(expected, actual, 25 * 5 * 64) >= 0 ||
+      first_difference(expected, expected_conv, 25 * 5 * 64) >= 0) {
+    print("MISMATCH in the timed depthwise shape\n");
+    return 1;
+  }
+  print("kws depthwise 3x3 25x5x64 (72000 MACs): portable ");
+  print_tenths(tenths_of_instructions(portable, 1));
+  print(", depthwise_conv_s8_mve ");
   print_tenths(tenths_of_instructions(mve, 1));
+  print(", packed ");
+  print_tenths(tenths_of_instructions(mve_packed, 1));
   print(" instructions per call\n");
   return 0;
 }
@@ -616,6 +835,7 @@ int main() {
   if (run_conv_cases(600) != 0) return 1;
   if (run_depthwise_cases(600) != 0) return 1;
   if (run_add_cases(600) != 0) return 1;
+  if (run_pool_cases(400) != 0) return 1;
   struct Shape {
     const char* name;
     rt::FullyConnectedShape shape;
@@ -631,6 +851,7 @@ int main() {
     if (measure(s.name, s.shape, s.input_offset) != 0) return 1;
   }
   if (measure_conv() != 0) return 1;
+  if (measure_depthwise() != 0) return 1;
   print("bench complete\n");
   return 0;
 }

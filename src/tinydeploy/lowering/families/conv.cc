@@ -107,15 +107,93 @@ std::optional<std::vector<int32_t>> folded_bias(const OpBinding& b, size_t weigh
   return folded;
 }
 
+// The weights of `units` rows of `features` constant int8 values in the layout the Helium
+// products read (pack_weights_s8_mve); nothing when they are not constant data.
+std::optional<std::vector<int8_t>> packed_weights(const OpBinding& b, size_t weights_input,
+                                                  int32_t units, int32_t features) {
+  const Tensor& weights = b.input(weights_input);
+  if (!weights.is_constant()) return std::nullopt;
+  const auto bytes = b.model.data(weights);
+  if (bytes.size() < static_cast<size_t>(units) * static_cast<size_t>(features)) {
+    return std::nullopt;
+  }
+  std::vector<int8_t> packed(static_cast<size_t>(rt::packed_weights_bytes(units, features)));
+  rt::pack_weights_s8_mve(units, features, reinterpret_cast<const int8_t*>(bytes.data()),
+                          packed.data());
+  return packed;
+}
+
 KernelCall with_source(KernelCall call, const char* source) {
   call.source = source;
   return call;
 }
 
-// The int8 CONV_2D as conv_1x1_s8_mve / conv_1x1_s8_dsp where the core has it and the layer is
-// a plain matrix product: a 1x1 filter over all input channels (one group), stride 1, no
-// dilation, no padding; as conv_s8_mve / conv_s8_dsp (im2col into scratch, then a product with
-// the input offset folded into the bias) for any other one-group layer.
+// The depthwise form of folded_bias: bias[c] + input_offset * (sum of channel c's weights
+// over every tap of a [1, h, w, channels] filter).
+std::optional<std::vector<int32_t>> depthwise_folded_bias(const OpBinding& b,
+                                                          const rt::Dims4& filter,
+                                                          int32_t input_offset) {
+  const Tensor& weights = b.input(1);
+  if (!weights.is_constant()) return std::nullopt;
+  const auto weight_bytes = b.model.data(weights);
+  const size_t channels = static_cast<size_t>(filter.c);
+  const size_t taps = static_cast<size_t>(filter.h) * static_cast<size_t>(filter.w);
+  if (weight_bytes.size() < taps * channels) return std::nullopt;
+  std::span<const uint8_t> bias_bytes;
+  if (b.has_input(2)) {
+    const Tensor& bias = b.input(2);
+    if (!bias.is_constant()) return std::nullopt;
+    bias_bytes = b.model.data(bias);
+    if (bias_bytes.size() < channels * sizeof(int32_t)) return std::nullopt;
+  }
+  std::vector<int32_t> folded(channels);
+  for (size_t c = 0; c < channels; ++c) {
+    int64_t sum = 0;
+    for (size_t t = 0; t < taps; ++t) sum += static_cast<int8_t>(weight_bytes[t * channels + c]);
+    int32_t bias = 0;
+    if (!bias_bytes.empty()) std::memcpy(&bias, bias_bytes.data() + c * sizeof(int32_t), 4);
+    const int64_t value = int64_t{bias} + int64_t{input_offset} * sum;
+    if (value < std::numeric_limits<int32_t>::min() ||
+        value > std::numeric_limits<int32_t>::max()) {
+      return std::nullopt;
+    }
+    folded[c] = static_cast<int32_t>(value);
+  }
+  return folded;
+}
+
+// The int8 DEPTHWISE_CONV_2D with multiplier 1 as depthwise_conv_packed_s8_mve: filter packed
+// in groups of sixteen channels, input offset folded into the bias, taps outside the input
+// reading the zero point from scratch. Nothing where the constants cannot be prepared.
+std::optional<KernelCall> depthwise_packed_variant(const OpBinding& b,
+                                                   const rt::ConvGeometry& geometry,
+                                                   const rt::QuantizedActivation& act,
+                                                   const ChannelScales& scales, const rt::Dims4& in,
+                                                   const rt::Dims4& filter, const rt::Dims4& out) {
+  if (filter.h * filter.w > rt::kDepthwisePackedMaxTaps || filter.c != in.c) return std::nullopt;
+  const auto folded = depthwise_folded_bias(b, filter, act.input_offset);
+  if (!folded) return std::nullopt;
+  const auto bytes = b.model.data(b.input(1));
+  std::vector<int8_t> packed(static_cast<size_t>(rt::depthwise_packed_bytes(filter)));
+  rt::pack_depthwise_weights_s8_mve(filter, reinterpret_cast<const int8_t*>(bytes.data()),
+                                    packed.data());
+  return with_scratch(
+      with_source(
+          call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_packed_s8_mve), geometry, act, scales,
+               in, typed<int8_t>(b.input_slot(0)), filter,
+               Constants<int8_t>{
+                   .role = "packed_filter", .values = std::move(packed), .weights = true},
+               Constants<int32_t>{.role = "folded_bias", .values = *folded, .weights = true}, out,
+               typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+          kMveSource),
+      rt::depthwise_conv_packed_s8_mve_scratch_bytes(in));
+}
+
+// The int8 CONV_2D as conv_1x1_packed_s8_mve (or conv_1x1_s8_mve where the fold leaves int32) /
+// conv_1x1_s8_dsp where the core has it and the layer is a plain matrix product: a 1x1 filter
+// over all input channels (one group), stride 1, no dilation, no padding; as conv_packed_s8_mve
+// / conv_s8_dsp (im2col into scratch, then a product with the input offset folded into the
+// bias) for any other one-group layer.
 std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometry& geometry,
                                        const rt::QuantizedActivation& act,
                                        const ChannelScales& scales, const rt::Dims4& in,
@@ -128,15 +206,36 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
     if (!has_dsp_kernels(b.core) || filter.c != in.c) return std::nullopt;
     const auto bias = folded_bias(b, 1, 2, out.c, filter.h * filter.w * filter.c, act.input_offset);
     if (!bias) return std::nullopt;
+    const bool strided_1x1 = filter.h == 1 && filter.w == 1 && geometry.pad_top == 0 &&
+                             geometry.pad_left == 0 && out.c % 4 == 0 &&
+                             (out.h - 1) * geometry.stride_h < in.h &&
+                             (out.w - 1) * geometry.stride_w < in.w;
+    if (has_mve_kernels(b.core) && strided_1x1) {
+      // Strided 1x1 (resnet's shortcuts): the packed product along each output row, no copy.
+      auto packed = packed_weights(b, 1, out.c, filter.c);
+      if (!packed) return std::nullopt;
+      return with_source(
+          call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_strided_packed_s8_mve), geometry, act, scales,
+               in, typed<int8_t>(b.input_slot(0)),
+               Constants<int8_t>{
+                   .role = "packed_filter", .values = std::move(*packed), .weights = true},
+               Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+               typed<int8_t>(b.output_slot(0))),
+          kMveSource);
+    }
     if (has_mve_kernels(b.core)) {
+      auto packed = packed_weights(b, 1, out.c, filter.h * filter.w * filter.c);
+      if (!packed) return std::nullopt;
       return with_scratch(
           with_source(
-              call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_mve), geometry, act, scales, in,
-                   typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_packed_s8_mve), geometry, act, scales, in,
+                   typed<int8_t>(b.input_slot(0)), filter,
+                   Constants<int8_t>{
+                       .role = "packed_filter", .values = std::move(*packed), .weights = true},
                    Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
                    typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
               kMveSource),
-          rt::conv_s8_mve_scratch_bytes(filter));
+          rt::conv_packed_s8_mve_scratch_bytes(filter));
     }
     return with_scratch(
         with_source(
@@ -148,6 +247,19 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
         rt::conv_s8_dsp_scratch_bytes(filter));
   }
   if (has_mve_kernels(b.core)) {
+    // Packed filter and folded bias where the weights are constant and the fold fits int32.
+    const auto folded = folded_bias(b, 1, 2, out.c, filter.c, act.input_offset);
+    auto packed = packed_weights(b, 1, out.c, filter.c);
+    if (folded && packed) {
+      return with_source(
+          call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_packed_s8_mve), act, scales, in,
+               typed<int8_t>(b.input_slot(0)), filter,
+               Constants<int8_t>{
+                   .role = "packed_filter", .values = std::move(*packed), .weights = true},
+               Constants<int32_t>{.role = "folded_bias", .values = *folded, .weights = true}, out,
+               typed<int8_t>(b.output_slot(0))),
+          kMveSource);
+    }
     const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
     return with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_mve), act, scales, in,
                             typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
@@ -271,6 +383,9 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
         // One input channel per output channel: channels side by side in Helium vectors, or
         // four per pass with the DSP products.
         if (has_mve_kernels(b.core) && depth_multiplier == 1) {
+          if (auto packed = depthwise_packed_variant(b, geometry, act, scales, in, filter, out)) {
+            return std::move(*packed);
+          }
           return with_source(
               call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_s8_mve), geometry, act, scales, in,
                    typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
@@ -465,6 +580,20 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
   const rt::QuantizedActivation act = quantized_activation(b, o.activation);
   switch (kind) {
     case Flavor::Int8:
+      if (has_mve_kernels(b.core) && weights_offset == 0) {
+        const auto folded = folded_bias(b, 1, 2, units, features, act.input_offset);
+        auto packed = packed_weights(b, 1, units, features);
+        if (folded && packed) {
+          return with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_packed_s8_mve), act, scales,
+                   per_channel, shape, typed<int8_t>(input),
+                   Constants<int8_t>{
+                       .role = "packed_weights", .values = std::move(*packed), .weights = true},
+                   Constants<int32_t>{.role = "folded_bias", .values = *folded, .weights = true},
+                   typed<int8_t>(output)),
+              kMveSource);
+        }
+      }
       if (has_mve_kernels(b.core)) {
         return with_source(
             call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_mve), act, scales, per_channel,

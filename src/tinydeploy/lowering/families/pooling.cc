@@ -9,6 +9,7 @@
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/families.h"
 #include "tinydeploy/lowering/op_lowering.h"
+#include "tinydeploy/runtime/cortex-m55/pooling_s8_mve.h"
 #include "tinydeploy/runtime/pooling.h"
 
 namespace tinydeploy::lowering {
@@ -60,6 +61,13 @@ KernelCall prepare_pool(const OpBinding& b, bool average) {
   const auto [low, high] = quantized_range(b, o.activation, b.output(0));
   const rt::PoolClamp clamp{low, high};
   if (type == DType::Int8) {
+    if (average && b.core == board::Core::CortexM55) {
+      // Sixteen channels at a time in Helium vectors.
+      KernelCall variant = call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool_s8_mve), geometry, clamp,
+                                in, typed<int8_t>(input), out, typed<int8_t>(output));
+      variant.source = "cortex-m55/pooling_s8_mve";
+      return variant;
+    }
     if (average) {
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool), geometry, clamp, in,
                   typed<int8_t>(input), out, typed<int8_t>(output));
