@@ -1151,8 +1151,16 @@ inline void two_windows_in_place(const int8_t* base0, const int8_t* base1, int32
     const int8_t* w = weights;
     const int8_t* x0 = base0;
     const int8_t* x1 = base1;
-    // The first step of the first run writes the sums by VMLADAV (no zeroing them first); the
-    // loop below takes the rest of that run, then the other runs.
+    // All runs in one piece of assembly: compiled as a C++ loop around one assembly loop per
+    // run, GCC reloaded the run's pointers and counts from the stack every run. The registers
+    // are short (the sums take eight), so the runs left and the steps per run share one:
+    // (rows - 1) << 16 | row_steps, the steps reloaded with UXTH, the runs counted down by
+    // 0x10000. From the end of a run the next starts `skip` bytes on (read from memory: no
+    // register is left for it). The first step writes
+    // the sums by VMLADAV, so they are not zeroed first.
+    const int32_t skip = row_stride - 16 * row_steps;
+    int32_t counts = ((rows - 1) << 16) | row_steps;
+    int32_t n;
     asm volatile(
         "vldrb.8 q0, [%[x0]], #16\n\t"
         "vldrb.8 q1, [%[x1]], #16\n\t"
@@ -1168,43 +1176,40 @@ inline void two_windows_in_place(const int8_t* base0, const int8_t* base1, int32
         "vldrb.8 q3, [%[w]], #16\n\t"
         "vmladav.s8 %[a3], q0, q3\n\t"
         "vmladav.s8 %[b3], q1, q3\n\t"
+        "uxth %[n], %[counts]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "beq 3f\n\t"
+        "1:\n\t"
+        "vldrb.8 q0, [%[x0]], #16\n\t"
+        "vldrb.8 q1, [%[x1]], #16\n\t"
+        "vldrb.8 q2, [%[w]], #16\n\t"
+        "vmladava.s8 %[a0], q0, q2\n\t"
+        "vmladava.s8 %[b0], q1, q2\n\t"
+        "vldrb.8 q3, [%[w]], #16\n\t"
+        "vmladava.s8 %[a1], q0, q3\n\t"
+        "vmladava.s8 %[b1], q1, q3\n\t"
+        "vldrb.8 q2, [%[w]], #16\n\t"
+        "vmladava.s8 %[a2], q0, q2\n\t"
+        "vmladava.s8 %[b2], q1, q2\n\t"
+        "vldrb.8 q3, [%[w]], #16\n\t"
+        "vmladava.s8 %[a3], q0, q3\n\t"
+        "vmladava.s8 %[b3], q1, q3\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        "3:\n\t"
+        "subs %[counts], %[counts], #0x10000\n\t"
+        "bmi 4f\n\t"
+        "ldr %[n], %[skip]\n\t"
+        "add %[x0], %[x0], %[n]\n\t"
+        "add %[x1], %[x1], %[n]\n\t"
+        "uxth %[n], %[counts]\n\t"
+        "b 1b\n\t"
+        "4:\n\t"
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),
           [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
-          [w] "+&r"(w)
-        :
-        : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory");
-    int32_t n = row_steps - 1;
-    for (int32_t r = 0;;) {
-      if (n > 0) {
-        asm volatile(
-            "1:\n\t"
-            "vldrb.8 q0, [%[x0]], #16\n\t"
-            "vldrb.8 q1, [%[x1]], #16\n\t"
-            "vldrb.8 q2, [%[w]], #16\n\t"
-            "vmladava.s8 %[a0], q0, q2\n\t"
-            "vmladava.s8 %[b0], q1, q2\n\t"
-            "vldrb.8 q3, [%[w]], #16\n\t"
-            "vmladava.s8 %[a1], q0, q3\n\t"
-            "vmladava.s8 %[b1], q1, q3\n\t"
-            "vldrb.8 q2, [%[w]], #16\n\t"
-            "vmladava.s8 %[a2], q0, q2\n\t"
-            "vmladava.s8 %[b2], q1, q2\n\t"
-            "vldrb.8 q3, [%[w]], #16\n\t"
-            "vmladava.s8 %[a3], q0, q3\n\t"
-            "vmladava.s8 %[b3], q1, q3\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b\n\t"
-            : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [b0] "+&r"(b0),
-              [b1] "+&r"(b1), [b2] "+&r"(b2), [b3] "+&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
-              [w] "+&r"(w), [n] "+&r"(n)
-            :
-            : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
-      }
-      if (++r == rows) break;
-      x0 = base0 + r * row_stride;
-      x1 = base1 + r * row_stride;
-      n = row_steps;
-    }
+          [w] "+&r"(w), [n] "=&r"(n), [counts] "+&r"(counts)
+        : [skip] "m"(skip)
+        : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
     int32x4_t v0;
     int32x4_t v1;
     asm("vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n\t"
