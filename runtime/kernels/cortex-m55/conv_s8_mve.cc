@@ -1565,32 +1565,45 @@ void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivati
 
 namespace {
 
+// What depthwise_groups_right reads from memory (its registers are short), by these offsets.
+struct DepthwiseGroupsArgs {
+  int32_t output_offset;    // 0
+  int32_t min;              // 4
+  int32_t max;              // 8
+  int32_t taps;             // 12
+  intptr_t multiplier_off;  // 16: the multipliers' address minus the folded bias's, in bytes
+  intptr_t shift_off;       // 20: the same for the shifts
+  int32_t groups;           // 24: whole groups of sixteen channels
+};
+static_assert(offsetof(DepthwiseGroupsArgs, min) == 4 && offsetof(DepthwiseGroupsArgs, max) == 8 &&
+                  offsetof(DepthwiseGroupsArgs, taps) == 12 &&
+                  offsetof(DepthwiseGroupsArgs, multiplier_off) == 16 &&
+                  offsetof(DepthwiseGroupsArgs, shift_off) == 20 &&
+                  offsetof(DepthwiseGroupsArgs, groups) == 24,
+              "depthwise_groups_right reads its arguments by offset");
+
 #if defined(__OPTIMIZE__)
-// depthwise_packed_group for a whole group of sixteen channels whose shifts are all negative,
-// bias, taps and requantization in one piece of assembly: compiled from intrinsics, GCC spilled
-// the four sums and the gathered constants around the tap loop, and the requantization of a group
-// took as many instructions as its nine taps. The sums' lanes hold channels
-// {0,2,4,6} | {8,..,14} | {1,..,7} | {9,..,15} from c; VIDUP makes each of these index vectors
-// in one instruction (and steps its counter by 8 to the next), and the same vector indexes the
-// word gathers (bias, multipliers, shifts: uxtw #2) and the byte scatter of the outputs. Eight
-// vector registers: four sums, the index, and three temporaries (the tap's input and weights and
-// a product, then the maximum, the minimum and the gathered constants); once the first sum is
+// depthwise_packed_group for every whole group of sixteen channels of one output pixel whose
+// shifts are all negative, bias, taps, requantization and the loop over the groups in one piece
+// of assembly: compiled from intrinsics, GCC spilled the four sums and the gathered constants
+// around the tap loop, and set each group up again from the stack; the requantization and the
+// set-up of a group took as many instructions as its nine taps. The sums' lanes hold channels
+// {0,2,4,6} | {8,..,14} | {1,..,7} | {9,..,15} of the group; VIDUP makes each of these index
+// vectors in one instruction (and steps its counter by 8 to the next), and the same vector
+// indexes the word gathers (bias, multipliers, shifts: uxtw #2) and the byte scatter of the
+// outputs. Eight vector registers: four sums, the index, and three temporaries (the tap's input
+// and weights, then the maximum, the minimum and the gathered constants); once the first sum is
 // stored its register is the temporary. The requantization is QuadStore::requantize_right's.
-// The counter is pinned to an even register (VIDUP takes one); widening loads and narrowing
-// stores take low ones.
-// The assembly loads the output offset, min and max from the activation by these offsets.
-static_assert(offsetof(QuantizedActivation, output_offset) == 4 &&
-                  offsetof(QuantizedActivation, min) == 8 &&
-                  offsetof(QuantizedActivation, max) == 12,
-              "depthwise_group_right reads the activation's fields by offset");
-inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
-                                  const int8_t* weights, const int32_t* folded_bias, int32_t c,
-                                  const QuantizedActivation& act, const PerChannelScale& sc,
-                                  int8_t* out) {
-  const intptr_t* tap = taps.at;
-  intptr_t from = taps.base + c;
+// The weights of the groups follow each other, so their pointer walks on from group to group.
+// The counter is pinned to an even register (VIDUP takes one); widening loads take low ones.
+inline void depthwise_groups_right(const TapAddresses& taps, const DepthwiseGroupsArgs& args,
+                                   const int8_t* weights, const int32_t* folded_bias, int8_t* out) {
+  const intptr_t* tap;
+  intptr_t from = taps.base;
   const int8_t* w = weights;
-  int32_t n = taps_count;
+  const int32_t* bias = folded_bias;
+  int32_t n;
+  int32_t groups;
   register uint32_t index asm("r12");
   intptr_t x;
   int32x4_t s0;
@@ -1601,6 +1614,8 @@ inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
   int16x8_t w_half;
   uint32x4_t lanes;
   asm volatile(
+      "ldr %[g], [%[k], #24]\n\t"
+      "0:\n\t"
       // The folded bias into the sums, in their lanes' order.
       "mov %[i], #0\n\t"
       "vidup.u32 %q[ix], %[i], #2\n\t"
@@ -1613,6 +1628,8 @@ inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
       "vidup.u32 %q[ix], %[i], #2\n\t"
       "vldrw.u32 %q[s3], [%[bias], %q[ix], uxtw #2]\n\t"
       // The taps: as depthwise_packed_group's loop, the index register holding the products.
+      "mov %[tap], %[at]\n\t"
+      "ldr %[n], [%[k], #12]\n\t"
       "wls lr, %[n], 2f\n\t"
       "1:\n\t"
       "ldr %[x], [%[tap]], #4\n\t"
@@ -1631,70 +1648,81 @@ inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
       "vadd.i32 %q[s3], %q[s3], %q[ix]\n\t"
       "le lr, 1b\n\t"
       "2:\n\t"
-      // The registers of the loop now hold the clamp (x: min, n: max) and the output offset.
-      "ldrd %[x], %[n], [%[act], #8]\n\t"
-      "ldr %[from], [%[act], #4]\n\t"
-      // The first sum, with wh as the temporary; xh holds the maximum from here on.
+      // From here x and n hold the addresses of the group's multipliers and shifts, tap the
+      // output offset (once the minimum is in wh); xh holds the maximum.
+      "ldr %[n], [%[k], #8]\n\t"
       "vdup.32 %q[xh], %[n]\n\t"
+      "ldr %[x], [%[k], #16]\n\t"
+      "add %[x], %[x], %[bias]\n\t"
+      "ldr %[n], [%[k], #20]\n\t"
+      "add %[n], %[n], %[bias]\n\t"
+      // The first sum, with wh as the temporary.
       "mov %[i], #0\n\t"
       "vidup.u32 %q[ix], %[i], #2\n\t"
-      "vldrw.u32 %q[wh], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[wh], [%[x], %q[ix], uxtw #2]\n\t"
       "vqrdmulh.s32 %q[s0], %q[s0], %q[wh]\n\t"
       "vshr.s32 %q[wh], %q[s0], #31\n\t"
       "vqadd.s32 %q[s0], %q[s0], %q[wh]\n\t"
-      "vldrw.u32 %q[wh], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[wh], [%[n], %q[ix], uxtw #2]\n\t"
       "vrshl.s32 %q[s0], %q[s0], %q[wh]\n\t"
-      "vqadd.s32 %q[s0], %q[s0], %[from]\n\t"
+      "ldr %[tap], [%[k], #4]\n\t"
+      "vdup.32 %q[wh], %[tap]\n\t"
+      "ldr %[tap], [%[k]]\n\t"
+      "vqadd.s32 %q[s0], %q[s0], %[tap]\n\t"
       "vmin.s32 %q[s0], %q[s0], %q[xh]\n\t"
-      "vdup.32 %q[wh], %[x]\n\t"
       "vmax.s32 %q[s0], %q[s0], %q[wh]\n\t"
       "vstrb.32 %q[s0], [%[out], %q[ix]]\n\t"
       // The others with s0 as the temporary and wh holding the minimum.
       "vidup.u32 %q[ix], %[i], #2\n\t"
-      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[x], %q[ix], uxtw #2]\n\t"
       "vqrdmulh.s32 %q[s2], %q[s2], %q[s0]\n\t"
       "vshr.s32 %q[s0], %q[s2], #31\n\t"
       "vqadd.s32 %q[s2], %q[s2], %q[s0]\n\t"
-      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[n], %q[ix], uxtw #2]\n\t"
       "vrshl.s32 %q[s2], %q[s2], %q[s0]\n\t"
-      "vqadd.s32 %q[s2], %q[s2], %[from]\n\t"
+      "vqadd.s32 %q[s2], %q[s2], %[tap]\n\t"
       "vmin.s32 %q[s2], %q[s2], %q[xh]\n\t"
       "vmax.s32 %q[s2], %q[s2], %q[wh]\n\t"
       "vstrb.32 %q[s2], [%[out], %q[ix]]\n\t"
       "mov %[i], #1\n\t"
       "vidup.u32 %q[ix], %[i], #2\n\t"
-      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[x], %q[ix], uxtw #2]\n\t"
       "vqrdmulh.s32 %q[s1], %q[s1], %q[s0]\n\t"
       "vshr.s32 %q[s0], %q[s1], #31\n\t"
       "vqadd.s32 %q[s1], %q[s1], %q[s0]\n\t"
-      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[n], %q[ix], uxtw #2]\n\t"
       "vrshl.s32 %q[s1], %q[s1], %q[s0]\n\t"
-      "vqadd.s32 %q[s1], %q[s1], %[from]\n\t"
+      "vqadd.s32 %q[s1], %q[s1], %[tap]\n\t"
       "vmin.s32 %q[s1], %q[s1], %q[xh]\n\t"
       "vmax.s32 %q[s1], %q[s1], %q[wh]\n\t"
       "vstrb.32 %q[s1], [%[out], %q[ix]]\n\t"
       "vidup.u32 %q[ix], %[i], #2\n\t"
-      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[x], %q[ix], uxtw #2]\n\t"
       "vqrdmulh.s32 %q[s3], %q[s3], %q[s0]\n\t"
       "vshr.s32 %q[s0], %q[s3], #31\n\t"
       "vqadd.s32 %q[s3], %q[s3], %q[s0]\n\t"
-      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[n], %q[ix], uxtw #2]\n\t"
       "vrshl.s32 %q[s3], %q[s3], %q[s0]\n\t"
-      "vqadd.s32 %q[s3], %q[s3], %[from]\n\t"
+      "vqadd.s32 %q[s3], %q[s3], %[tap]\n\t"
       "vmin.s32 %q[s3], %q[s3], %q[xh]\n\t"
       "vmax.s32 %q[s3], %q[s3], %q[wh]\n\t"
       "vstrb.32 %q[s3], [%[out], %q[ix]]\n\t"
+      // The next group: sixteen channels on.
+      "add %[bias], %[bias], #64\n\t"
+      "add %[out], %[out], #16\n\t"
+      "add %[from], %[from], #16\n\t"
+      "subs %[g], %[g], #1\n\t"
+      "bne 0b\n\t"
       : [s0] "=&w"(s0), [s1] "=&w"(s1), [s2] "=&w"(s2), [s3] "=&w"(s3), [ix] "=&w"(lanes),
-        [xh] "=&w"(x_half), [wh] "=&w"(w_half), [tap] "+&r"(tap), [w] "+&l"(w), [x] "=&l"(x),
-        [i] "=&r"(index), [n] "+&r"(n), [from] "+&r"(from)
-      : [bias] "r"(folded_bias + c), [mult] "r"(sc.multiplier + c), [shift] "r"(sc.shift + c),
-        [out] "r"(out + c), [act] "r"(&act)
-      : "lr", "memory");
+        [xh] "=&w"(x_half), [wh] "=&w"(w_half), [tap] "=&r"(tap), [w] "+&l"(w), [x] "=&l"(x),
+        [i] "=&r"(index), [n] "=&r"(n), [from] "+&r"(from), [bias] "+&r"(bias), [out] "+&r"(out),
+        [g] "=&r"(groups)
+      : [at] "r"(taps.at), [k] "r"(&args)
+      : "lr", "memory", "cc");
 }
 #else
-inline void depthwise_group_right(const TapAddresses&, int32_t, const int8_t*, const int32_t*,
-                                  int32_t, const QuantizedActivation&, const PerChannelScale&,
-                                  int8_t*) {}
+inline void depthwise_groups_right(const TapAddresses&, const DepthwiseGroupsArgs&, const int8_t*,
+                                   const int32_t*, int8_t*) {}
 #endif
 
 // Sixteen channels from `c` of one output pixel (fewer when kPartial: `count` of them, the
@@ -1708,10 +1736,6 @@ inline void depthwise_packed_group(const TapAddresses& taps, int32_t taps_count,
                                    const int8_t* weights, const int32_t* folded_bias, int32_t c,
                                    int32_t count, const QuantizedActivation& act,
                                    const PerChannelScale& sc, int8_t* out) {
-  if constexpr (kRightShifts && !kPartial && kAssembly) {
-    depthwise_group_right(taps, taps_count, weights, folded_bias, c, act, sc, out);
-    return;
-  }
   // The channels of each sum's lanes, from c.
   const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);  // 0, 2, 4, 6
   const auto lanes = [even](int k) {
@@ -1965,12 +1989,27 @@ void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& a
   const int32_t channels = in.c;
   const int32_t taps_count = window.h * window.w;
   const int32_t group_bytes = 16 * taps_count;
+  // With right shifts the whole groups run in depthwise_groups_right.
+  constexpr bool kGroupsInAssembly = kRightShifts && kAssembly;
+  const DepthwiseGroupsArgs args{
+      act.output_offset,
+      act.min,
+      act.max,
+      taps_count,
+      reinterpret_cast<intptr_t>(sc.multiplier) - reinterpret_cast<intptr_t>(folded_bias),
+      reinterpret_cast<intptr_t>(sc.shift) - reinterpret_cast<intptr_t>(folded_bias),
+      channels / 16};
   for_each_depthwise_pixel(
       g, in, window, out_shape, input, pad, [&](const TapAddresses& taps, int32_t pixel) {
         int8_t* out = output + pixel * channels;
         const int8_t* weights = packed_filter;
         int32_t c = 0;
-        for (; c + 16 <= channels; c += 16) {
+        if (kGroupsInAssembly && args.groups > 0) {
+          depthwise_groups_right(taps, args, weights, folded_bias, out);
+          c = 16 * args.groups;
+          weights += args.groups * group_bytes;
+        }
+        for (; !kGroupsInAssembly && c + 16 <= channels; c += 16) {
           depthwise_packed_group<kRightShifts, false>(taps, taps_count, weights, folded_bias, c, 16,
                                                       act, sc, out);
           weights += group_bytes;
