@@ -6,6 +6,10 @@
 #include "tinydeploy/runtime/fixed_point.h"
 #include "tinydeploy/runtime/im2col.h"
 
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#endif
+
 namespace tinydeploy::runtime {
 namespace {
 
@@ -81,13 +85,19 @@ struct DepthwiseTaps {
   Dims4 window;
   const int8_t* pad;
   intptr_t offset[kDepthwisePackedMaxTaps];  // from the window's first tap, in bytes
+  // Each tap's row and column from the window's first (ky * dilation_h, kx * dilation_w), for
+  // the vector test of which taps of an edge window lie inside the input.
+  int16_t tap_y[kDepthwisePackedMaxTaps];
+  int16_t tap_x[kDepthwisePackedMaxTaps];
 
   DepthwiseTaps(const ConvGeometry& geometry, const Dims4& input, const Dims4& filter,
                 const int8_t* pad_pixel)
-      : g(geometry), in(input), window(filter), pad(pad_pixel), offset{} {
+      : g(geometry), in(input), window(filter), pad(pad_pixel), offset{}, tap_y{}, tap_x{} {
     int32_t t = 0;
     for (int32_t ky = 0; ky < window.h; ++ky) {
       for (int32_t kx = 0; kx < window.w; ++kx) {
+        tap_y[t] = static_cast<int16_t>(ky * g.dilation_h);
+        tap_x[t] = static_cast<int16_t>(kx * g.dilation_w);
         offset[t++] = (ky * g.dilation_h * in.w + kx * g.dilation_w) * in.c;
       }
     }
@@ -101,6 +111,26 @@ struct DepthwiseTaps {
     if (inside) {
       return {offset, reinterpret_cast<intptr_t>(image + (y0 * in.w + x0) * in.c)};
     }
+#if defined(__ARM_FEATURE_MVE)
+    // Four taps at a time: the address from the window's first tap where the tap's row and
+    // column lie inside the input (one unsigned comparison each), else the pad pixel's.
+    // (As an integer: the window's first tap may lie before the image.)
+    const intptr_t first = reinterpret_cast<intptr_t>(image) + (y0 * in.w + x0) * in.c;
+    const uint32x4_t height = vdupq_n_u32(static_cast<uint32_t>(in.h));
+    const uint32x4_t width = vdupq_n_u32(static_cast<uint32_t>(in.w));
+    const int32x4_t outside = vdupq_n_s32(static_cast<int32_t>(reinterpret_cast<intptr_t>(pad)));
+    const int32_t taps = window.h * window.w;
+    for (int32_t t = 0; t < taps; t += 4) {
+      const uint32x4_t y = vreinterpretq_u32_s32(vaddq_n_s32(vldrhq_s32(tap_y + t), y0));
+      const uint32x4_t x = vreinterpretq_u32_s32(vaddq_n_s32(vldrhq_s32(tap_x + t), x0));
+      const mve_pred16_t inside_lanes = vcmphiq_u32(height, y) & vcmphiq_u32(width, x);
+      const int32x4_t at = vaddq_n_s32(vldrwq_s32(reinterpret_cast<const int32_t*>(offset + t)),
+                                       static_cast<int32_t>(first));
+      vstrwq_p_s32(reinterpret_cast<int32_t*>(edge + t), vpselq_s32(at, outside, inside_lanes),
+                   vctp32q(static_cast<uint32_t>(taps - t)));
+    }
+    return {edge, 0};
+#endif
     intptr_t* to = edge;
     for (int32_t ky = 0; ky < window.h; ++ky) {
       const int32_t y = y0 + ky * g.dilation_h;
