@@ -1106,6 +1106,28 @@ inline void gather_window_mve(const ConvGeometry& g, const Dims4& in, const Dims
   // Without dilation, a window row inside the input is one contiguous run of bytes.
   const bool contiguous = g.dilation_w == 1 && x0 >= 0 && x0 + window.w <= in.w;
   const int8_t* image = input + at.n * in.h * in.w * channels;
+  if (g.dilation_w == 1 && row_bytes <= 16) {
+    // Rows of at most one vector (kws's first layer: 4 bytes, resnet's: 9): each row one
+    // predicated load and store, the bytes outside the input (the same for every row of the
+    // window) not loaded but taken from `pad` by VPSEL; rows outside the input all `pad`.
+    const int32_t begin = x0 < 0 ? -x0 * channels : 0;
+    const int32_t end = x0 + window.w > in.w ? (in.w - x0) * channels : row_bytes;
+    const mve_pred16_t inside = static_cast<mve_pred16_t>(
+        vctp8q(static_cast<uint32_t>(end > 0 ? end : 0)) & ~vctp8q(static_cast<uint32_t>(begin)));
+    const mve_pred16_t row = vctp8q(static_cast<uint32_t>(row_bytes));
+    for (int32_t ky = 0; ky < window.h; ++ky) {
+      const int32_t y = at.y * g.stride_h - g.pad_top + ky * g.dilation_h;
+      int8x16_t bytes = pad;
+      if (y >= 0 && y < in.h) {
+        // (As an integer: the row's first byte may lie before the input row.)
+        const intptr_t first = reinterpret_cast<intptr_t>(image) + (y * in.w + x0) * channels;
+        bytes = vpselq_s8(vldrbq_z_s8(reinterpret_cast<const int8_t*>(first), inside), pad, inside);
+      }
+      vstrbq_p_s8(patch, bytes, row);
+      patch += row_bytes;
+    }
+    return;
+  }
   for (int32_t ky = 0; ky < window.h; ++ky) {
     const int32_t y = at.y * g.stride_h - g.pad_top + ky * g.dilation_h;
     if (y < 0 || y >= in.h) {
