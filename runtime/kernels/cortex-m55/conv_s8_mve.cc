@@ -1626,12 +1626,14 @@ struct DepthwiseGroupsArgs {
   intptr_t multiplier_off;  // 16: the multipliers' address minus the folded bias's, in bytes
   intptr_t shift_off;       // 20: the same for the shifts
   int32_t groups;           // 24: whole groups of sixteen channels
+  int32_t thirds;           // 28: taps / 3 (read where the taps are a multiple of three)
 };
 static_assert(offsetof(DepthwiseGroupsArgs, min) == 4 && offsetof(DepthwiseGroupsArgs, max) == 8 &&
                   offsetof(DepthwiseGroupsArgs, taps) == 12 &&
                   offsetof(DepthwiseGroupsArgs, multiplier_off) == 16 &&
                   offsetof(DepthwiseGroupsArgs, shift_off) == 20 &&
-                  offsetof(DepthwiseGroupsArgs, groups) == 24,
+                  offsetof(DepthwiseGroupsArgs, groups) == 24 &&
+                  offsetof(DepthwiseGroupsArgs, thirds) == 28,
               "depthwise_groups_right reads its arguments by offset");
 
 #if defined(__OPTIMIZE__)
@@ -1648,6 +1650,9 @@ static_assert(offsetof(DepthwiseGroupsArgs, min) == 4 && offsetof(DepthwiseGroup
 // stored its register is the temporary. The requantization is QuadStore::requantize_right's.
 // The weights of the groups follow each other, so their pointer walks on from group to group.
 // The counter is pinned to an even register (VIDUP takes one); widening loads take low ones.
+// kThirds: the taps are a multiple of three (3x3 windows), run three per loop iteration (one LE
+// for three taps).
+template <bool kThirds>
 inline void depthwise_groups_right(const TapAddresses& taps, const DepthwiseGroupsArgs& args,
                                    const int8_t* weights, const int32_t* folded_bias, int8_t* out) {
   const intptr_t* tap;
@@ -1681,7 +1686,11 @@ inline void depthwise_groups_right(const TapAddresses& taps, const DepthwiseGrou
       "vldrw.u32 %q[s3], [%[bias], %q[ix], uxtw #2]\n\t"
       // The taps: as depthwise_packed_group's loop, the index register holding the products.
       "mov %[tap], %[at]\n\t"
+      ".if %c[thirds]\n\t"
+      "ldr %[n], [%[k], #28]\n\t"
+      ".else\n\t"
       "ldr %[n], [%[k], #12]\n\t"
+      ".endif\n\t"
       "wls lr, %[n], 2f\n\t"
       "1:\n\t"
       "ldr %[x], [%[tap]], #4\n\t"
@@ -1698,6 +1707,36 @@ inline void depthwise_groups_right(const TapAddresses& taps, const DepthwiseGrou
       "vadd.i32 %q[s2], %q[s2], %q[ix]\n\t"
       "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
       "vadd.i32 %q[s3], %q[s3], %q[ix]\n\t"
+      ".if %c[thirds]\n\t"
+      "ldr %[x], [%[tap]], #4\n\t"
+      "add %[x], %[x], %[from]\n\t"
+      "vldrb.s16 %q[xh], [%[x]]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s0], %q[s0], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s1], %q[s1], %q[ix]\n\t"
+      "vldrb.s16 %q[xh], [%[x], #8]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s2], %q[s2], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s3], %q[s3], %q[ix]\n\t"
+      "ldr %[x], [%[tap]], #4\n\t"
+      "add %[x], %[x], %[from]\n\t"
+      "vldrb.s16 %q[xh], [%[x]]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s0], %q[s0], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s1], %q[s1], %q[ix]\n\t"
+      "vldrb.s16 %q[xh], [%[x], #8]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s2], %q[s2], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s3], %q[s3], %q[ix]\n\t"
+      ".endif\n\t"
       "le lr, 1b\n\t"
       "2:\n\t"
       // From here x and n hold the addresses of the group's multipliers and shifts, tap the
@@ -1769,10 +1808,11 @@ inline void depthwise_groups_right(const TapAddresses& taps, const DepthwiseGrou
         [xh] "=&w"(x_half), [wh] "=&w"(w_half), [tap] "=&r"(tap), [w] "+&l"(w), [x] "=&l"(x),
         [i] "=&r"(index), [n] "=&r"(n), [from] "+&r"(from), [bias] "+&r"(bias), [out] "+&r"(out),
         [g] "=&r"(groups)
-      : [at] "r"(taps.at), [k] "r"(&args)
+      : [at] "r"(taps.at), [k] "r"(&args), [thirds] "i"(kThirds ? 1 : 0)
       : "lr", "memory", "cc");
 }
 #else
+template <bool kThirds>
 inline void depthwise_groups_right(const TapAddresses&, const DepthwiseGroupsArgs&, const int8_t*,
                                    const int32_t*, int8_t*) {}
 #endif
@@ -2032,7 +2072,8 @@ void depthwise_eight_pixels(const ConvGeometry& g, const QuantizedActivation& ac
   }
 }
 
-template <bool kRightShifts>
+// kThirds: the window's taps are a multiple of three (with right shifts only).
+template <bool kRightShifts, bool kThirds = false>
 void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& act,
                              const PerChannelScale& sc, const Dims4& in, const int8_t* input,
                              const Dims4& window, const int8_t* packed_filter,
@@ -2050,14 +2091,15 @@ void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& a
       taps_count,
       reinterpret_cast<intptr_t>(sc.multiplier) - reinterpret_cast<intptr_t>(folded_bias),
       reinterpret_cast<intptr_t>(sc.shift) - reinterpret_cast<intptr_t>(folded_bias),
-      channels / 16};
+      channels / 16,
+      taps_count / 3};
   for_each_depthwise_pixel(
       g, in, window, out_shape, input, pad, [&](const TapAddresses& taps, int32_t pixel) {
         int8_t* out = output + pixel * channels;
         const int8_t* weights = packed_filter;
         int32_t c = 0;
         if (kGroupsInAssembly && args.groups > 0) {
-          depthwise_groups_right(taps, args, weights, folded_bias, out);
+          depthwise_groups_right<kThirds>(taps, args, weights, folded_bias, out);
           c = 16 * args.groups;
           weights += args.groups * group_bytes;
         }
@@ -2103,7 +2145,10 @@ void depthwise_conv_packed_s8_mve(const ConvGeometry& geometry,
     }
     return;
   }
-  if (right_shifts_only(sc, in.c)) {
+  if (right_shifts_only(sc, in.c) && (window.h * window.w) % 3 == 0) {
+    depthwise_packed_pixels<true, true>(g, act, sc, in, input, window, packed_filter, folded_bias,
+                                        out_shape, output, scratch);
+  } else if (right_shifts_only(sc, in.c)) {
     depthwise_packed_pixels<true>(g, act, sc, in, input, window, packed_filter, folded_bias,
                                   out_shape, output, scratch);
   } else {
