@@ -6,6 +6,10 @@
 #include "tinydeploy/runtime/fixed_point.h"
 #include "tinydeploy/runtime/im2col.h"
 
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#endif
+
 namespace tinydeploy::runtime {
 namespace {
 
@@ -81,13 +85,19 @@ struct DepthwiseTaps {
   Dims4 window;
   const int8_t* pad;
   intptr_t offset[kDepthwisePackedMaxTaps];  // from the window's first tap, in bytes
+  // Each tap's row and column from the window's first (ky * dilation_h, kx * dilation_w), for
+  // the vector test of which taps of an edge window lie inside the input.
+  int16_t tap_y[kDepthwisePackedMaxTaps];
+  int16_t tap_x[kDepthwisePackedMaxTaps];
 
   DepthwiseTaps(const ConvGeometry& geometry, const Dims4& input, const Dims4& filter,
                 const int8_t* pad_pixel)
-      : g(geometry), in(input), window(filter), pad(pad_pixel), offset{} {
+      : g(geometry), in(input), window(filter), pad(pad_pixel), offset{}, tap_y{}, tap_x{} {
     int32_t t = 0;
     for (int32_t ky = 0; ky < window.h; ++ky) {
       for (int32_t kx = 0; kx < window.w; ++kx) {
+        tap_y[t] = static_cast<int16_t>(ky * g.dilation_h);
+        tap_x[t] = static_cast<int16_t>(kx * g.dilation_w);
         offset[t++] = (ky * g.dilation_h * in.w + kx * g.dilation_w) * in.c;
       }
     }
@@ -101,6 +111,26 @@ struct DepthwiseTaps {
     if (inside) {
       return {offset, reinterpret_cast<intptr_t>(image + (y0 * in.w + x0) * in.c)};
     }
+#if defined(__ARM_FEATURE_MVE)
+    // Four taps at a time: the address from the window's first tap where the tap's row and
+    // column lie inside the input (one unsigned comparison each), else the pad pixel's.
+    // (As an integer: the window's first tap may lie before the image.)
+    const intptr_t first = reinterpret_cast<intptr_t>(image) + (y0 * in.w + x0) * in.c;
+    const uint32x4_t height = vdupq_n_u32(static_cast<uint32_t>(in.h));
+    const uint32x4_t width = vdupq_n_u32(static_cast<uint32_t>(in.w));
+    const int32x4_t outside = vdupq_n_s32(static_cast<int32_t>(reinterpret_cast<intptr_t>(pad)));
+    const int32_t taps = window.h * window.w;
+    for (int32_t t = 0; t < taps; t += 4) {
+      const uint32x4_t y = vreinterpretq_u32_s32(vaddq_n_s32(vldrhq_s32(tap_y + t), y0));
+      const uint32x4_t x = vreinterpretq_u32_s32(vaddq_n_s32(vldrhq_s32(tap_x + t), x0));
+      const mve_pred16_t inside_lanes = vcmphiq_u32(height, y) & vcmphiq_u32(width, x);
+      const int32x4_t at = vaddq_n_s32(vldrwq_s32(reinterpret_cast<const int32_t*>(offset + t)),
+                                       static_cast<int32_t>(first));
+      vstrwq_p_s32(reinterpret_cast<int32_t*>(edge + t), vpselq_s32(at, outside, inside_lanes),
+                   vctp32q(static_cast<uint32_t>(taps - t)));
+    }
+    return {edge, 0};
+#endif
     intptr_t* to = edge;
     for (int32_t ky = 0; ky < window.h; ++ky) {
       const int32_t y = y0 + ky * g.dilation_h;
@@ -1076,6 +1106,28 @@ inline void gather_window_mve(const ConvGeometry& g, const Dims4& in, const Dims
   // Without dilation, a window row inside the input is one contiguous run of bytes.
   const bool contiguous = g.dilation_w == 1 && x0 >= 0 && x0 + window.w <= in.w;
   const int8_t* image = input + at.n * in.h * in.w * channels;
+  if (g.dilation_w == 1 && row_bytes <= 16) {
+    // Rows of at most one vector (kws's first layer: 4 bytes, resnet's: 9): each row one
+    // predicated load and store, the bytes outside the input (the same for every row of the
+    // window) not loaded but taken from `pad` by VPSEL; rows outside the input all `pad`.
+    const int32_t begin = x0 < 0 ? -x0 * channels : 0;
+    const int32_t end = x0 + window.w > in.w ? (in.w - x0) * channels : row_bytes;
+    const mve_pred16_t inside = static_cast<mve_pred16_t>(
+        vctp8q(static_cast<uint32_t>(end > 0 ? end : 0)) & ~vctp8q(static_cast<uint32_t>(begin)));
+    const mve_pred16_t row = vctp8q(static_cast<uint32_t>(row_bytes));
+    for (int32_t ky = 0; ky < window.h; ++ky) {
+      const int32_t y = at.y * g.stride_h - g.pad_top + ky * g.dilation_h;
+      int8x16_t bytes = pad;
+      if (y >= 0 && y < in.h) {
+        // (As an integer: the row's first byte may lie before the input row.)
+        const intptr_t first = reinterpret_cast<intptr_t>(image) + (y * in.w + x0) * channels;
+        bytes = vpselq_s8(vldrbq_z_s8(reinterpret_cast<const int8_t*>(first), inside), pad, inside);
+      }
+      vstrbq_p_s8(patch, bytes, row);
+      patch += row_bytes;
+    }
+    return;
+  }
   for (int32_t ky = 0; ky < window.h; ++ky) {
     const int32_t y = at.y * g.stride_h - g.pad_top + ky * g.dilation_h;
     if (y < 0 || y >= in.h) {
@@ -1151,8 +1203,16 @@ inline void two_windows_in_place(const int8_t* base0, const int8_t* base1, int32
     const int8_t* w = weights;
     const int8_t* x0 = base0;
     const int8_t* x1 = base1;
-    // The first step of the first run writes the sums by VMLADAV (no zeroing them first); the
-    // loop below takes the rest of that run, then the other runs.
+    // All runs in one piece of assembly: compiled as a C++ loop around one assembly loop per
+    // run, GCC reloaded the run's pointers and counts from the stack every run. The registers
+    // are short (the sums take eight), so the runs left and the steps per run share one:
+    // (rows - 1) << 16 | row_steps, the steps reloaded with UXTH, the runs counted down by
+    // 0x10000. From the end of a run the next starts `skip` bytes on (read from memory: no
+    // register is left for it). The first step writes
+    // the sums by VMLADAV, so they are not zeroed first.
+    const int32_t skip = row_stride - 16 * row_steps;
+    int32_t counts = ((rows - 1) << 16) | row_steps;
+    int32_t n;
     asm volatile(
         "vldrb.8 q0, [%[x0]], #16\n\t"
         "vldrb.8 q1, [%[x1]], #16\n\t"
@@ -1168,43 +1228,40 @@ inline void two_windows_in_place(const int8_t* base0, const int8_t* base1, int32
         "vldrb.8 q3, [%[w]], #16\n\t"
         "vmladav.s8 %[a3], q0, q3\n\t"
         "vmladav.s8 %[b3], q1, q3\n\t"
+        "uxth %[n], %[counts]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "beq 3f\n\t"
+        "1:\n\t"
+        "vldrb.8 q0, [%[x0]], #16\n\t"
+        "vldrb.8 q1, [%[x1]], #16\n\t"
+        "vldrb.8 q2, [%[w]], #16\n\t"
+        "vmladava.s8 %[a0], q0, q2\n\t"
+        "vmladava.s8 %[b0], q1, q2\n\t"
+        "vldrb.8 q3, [%[w]], #16\n\t"
+        "vmladava.s8 %[a1], q0, q3\n\t"
+        "vmladava.s8 %[b1], q1, q3\n\t"
+        "vldrb.8 q2, [%[w]], #16\n\t"
+        "vmladava.s8 %[a2], q0, q2\n\t"
+        "vmladava.s8 %[b2], q1, q2\n\t"
+        "vldrb.8 q3, [%[w]], #16\n\t"
+        "vmladava.s8 %[a3], q0, q3\n\t"
+        "vmladava.s8 %[b3], q1, q3\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        "3:\n\t"
+        "subs %[counts], %[counts], #0x10000\n\t"
+        "bmi 4f\n\t"
+        "ldr %[n], %[skip]\n\t"
+        "add %[x0], %[x0], %[n]\n\t"
+        "add %[x1], %[x1], %[n]\n\t"
+        "uxth %[n], %[counts]\n\t"
+        "b 1b\n\t"
+        "4:\n\t"
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),
           [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
-          [w] "+&r"(w)
-        :
-        : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory");
-    int32_t n = row_steps - 1;
-    for (int32_t r = 0;;) {
-      if (n > 0) {
-        asm volatile(
-            "1:\n\t"
-            "vldrb.8 q0, [%[x0]], #16\n\t"
-            "vldrb.8 q1, [%[x1]], #16\n\t"
-            "vldrb.8 q2, [%[w]], #16\n\t"
-            "vmladava.s8 %[a0], q0, q2\n\t"
-            "vmladava.s8 %[b0], q1, q2\n\t"
-            "vldrb.8 q3, [%[w]], #16\n\t"
-            "vmladava.s8 %[a1], q0, q3\n\t"
-            "vmladava.s8 %[b1], q1, q3\n\t"
-            "vldrb.8 q2, [%[w]], #16\n\t"
-            "vmladava.s8 %[a2], q0, q2\n\t"
-            "vmladava.s8 %[b2], q1, q2\n\t"
-            "vldrb.8 q3, [%[w]], #16\n\t"
-            "vmladava.s8 %[a3], q0, q3\n\t"
-            "vmladava.s8 %[b3], q1, q3\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b\n\t"
-            : [a0] "+&r"(a0), [a1] "+&r"(a1), [a2] "+&r"(a2), [a3] "+&r"(a3), [b0] "+&r"(b0),
-              [b1] "+&r"(b1), [b2] "+&r"(b2), [b3] "+&r"(b3), [x0] "+&r"(x0), [x1] "+&r"(x1),
-              [w] "+&r"(w), [n] "+&r"(n)
-            :
-            : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
-      }
-      if (++r == rows) break;
-      x0 = base0 + r * row_stride;
-      x1 = base1 + r * row_stride;
-      n = row_steps;
-    }
+          [w] "+&r"(w), [n] "=&r"(n), [counts] "+&r"(counts)
+        : [skip] "m"(skip)
+        : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "memory", "cc");
     int32x4_t v0;
     int32x4_t v1;
     asm("vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n\t"
@@ -1560,32 +1617,50 @@ void depthwise_conv_s8_mve(const ConvGeometry& geometry, const QuantizedActivati
 
 namespace {
 
+// What depthwise_groups_right reads from memory (its registers are short), by these offsets.
+struct DepthwiseGroupsArgs {
+  int32_t output_offset;    // 0
+  int32_t min;              // 4
+  int32_t max;              // 8
+  int32_t taps;             // 12
+  intptr_t multiplier_off;  // 16: the multipliers' address minus the folded bias's, in bytes
+  intptr_t shift_off;       // 20: the same for the shifts
+  int32_t groups;           // 24: whole groups of sixteen channels
+  int32_t thirds;           // 28: taps / 3 (read where the taps are a multiple of three)
+};
+static_assert(offsetof(DepthwiseGroupsArgs, min) == 4 && offsetof(DepthwiseGroupsArgs, max) == 8 &&
+                  offsetof(DepthwiseGroupsArgs, taps) == 12 &&
+                  offsetof(DepthwiseGroupsArgs, multiplier_off) == 16 &&
+                  offsetof(DepthwiseGroupsArgs, shift_off) == 20 &&
+                  offsetof(DepthwiseGroupsArgs, groups) == 24 &&
+                  offsetof(DepthwiseGroupsArgs, thirds) == 28,
+              "depthwise_groups_right reads its arguments by offset");
+
 #if defined(__OPTIMIZE__)
-// depthwise_packed_group for a whole group of sixteen channels whose shifts are all negative,
-// bias, taps and requantization in one piece of assembly: compiled from intrinsics, GCC spilled
-// the four sums and the gathered constants around the tap loop, and the requantization of a group
-// took as many instructions as its nine taps. The sums' lanes hold channels
-// {0,2,4,6} | {8,..,14} | {1,..,7} | {9,..,15} from c; VIDUP makes each of these index vectors
-// in one instruction (and steps its counter by 8 to the next), and the same vector indexes the
-// word gathers (bias, multipliers, shifts: uxtw #2) and the byte scatter of the outputs. Eight
-// vector registers: four sums, the index, and three temporaries (the tap's input and weights and
-// a product, then the maximum, the minimum and the gathered constants); once the first sum is
+// depthwise_packed_group for every whole group of sixteen channels of one output pixel whose
+// shifts are all negative, bias, taps, requantization and the loop over the groups in one piece
+// of assembly: compiled from intrinsics, GCC spilled the four sums and the gathered constants
+// around the tap loop, and set each group up again from the stack; the requantization and the
+// set-up of a group took as many instructions as its nine taps. The sums' lanes hold channels
+// {0,2,4,6} | {8,..,14} | {1,..,7} | {9,..,15} of the group; VIDUP makes each of these index
+// vectors in one instruction (and steps its counter by 8 to the next), and the same vector
+// indexes the word gathers (bias, multipliers, shifts: uxtw #2) and the byte scatter of the
+// outputs. Eight vector registers: four sums, the index, and three temporaries (the tap's input
+// and weights, then the maximum, the minimum and the gathered constants); once the first sum is
 // stored its register is the temporary. The requantization is QuadStore::requantize_right's.
-// The counter is pinned to an even register (VIDUP takes one); widening loads and narrowing
-// stores take low ones.
-// The assembly loads the output offset, min and max from the activation by these offsets.
-static_assert(offsetof(QuantizedActivation, output_offset) == 4 &&
-                  offsetof(QuantizedActivation, min) == 8 &&
-                  offsetof(QuantizedActivation, max) == 12,
-              "depthwise_group_right reads the activation's fields by offset");
-inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
-                                  const int8_t* weights, const int32_t* folded_bias, int32_t c,
-                                  const QuantizedActivation& act, const PerChannelScale& sc,
-                                  int8_t* out) {
-  const intptr_t* tap = taps.at;
-  intptr_t from = taps.base + c;
+// The weights of the groups follow each other, so their pointer walks on from group to group.
+// The counter is pinned to an even register (VIDUP takes one); widening loads take low ones.
+// kThirds: the taps are a multiple of three (3x3 windows), run three per loop iteration (one LE
+// for three taps).
+template <bool kThirds>
+inline void depthwise_groups_right(const TapAddresses& taps, const DepthwiseGroupsArgs& args,
+                                   const int8_t* weights, const int32_t* folded_bias, int8_t* out) {
+  const intptr_t* tap;
+  intptr_t from = taps.base;
   const int8_t* w = weights;
-  int32_t n = taps_count;
+  const int32_t* bias = folded_bias;
+  int32_t n;
+  int32_t groups;
   register uint32_t index asm("r12");
   intptr_t x;
   int32x4_t s0;
@@ -1596,6 +1671,8 @@ inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
   int16x8_t w_half;
   uint32x4_t lanes;
   asm volatile(
+      "ldr %[g], [%[k], #24]\n\t"
+      "0:\n\t"
       // The folded bias into the sums, in their lanes' order.
       "mov %[i], #0\n\t"
       "vidup.u32 %q[ix], %[i], #2\n\t"
@@ -1608,6 +1685,12 @@ inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
       "vidup.u32 %q[ix], %[i], #2\n\t"
       "vldrw.u32 %q[s3], [%[bias], %q[ix], uxtw #2]\n\t"
       // The taps: as depthwise_packed_group's loop, the index register holding the products.
+      "mov %[tap], %[at]\n\t"
+      ".if %c[thirds]\n\t"
+      "ldr %[n], [%[k], #28]\n\t"
+      ".else\n\t"
+      "ldr %[n], [%[k], #12]\n\t"
+      ".endif\n\t"
       "wls lr, %[n], 2f\n\t"
       "1:\n\t"
       "ldr %[x], [%[tap]], #4\n\t"
@@ -1624,72 +1707,114 @@ inline void depthwise_group_right(const TapAddresses& taps, int32_t taps_count,
       "vadd.i32 %q[s2], %q[s2], %q[ix]\n\t"
       "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
       "vadd.i32 %q[s3], %q[s3], %q[ix]\n\t"
+      ".if %c[thirds]\n\t"
+      "ldr %[x], [%[tap]], #4\n\t"
+      "add %[x], %[x], %[from]\n\t"
+      "vldrb.s16 %q[xh], [%[x]]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s0], %q[s0], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s1], %q[s1], %q[ix]\n\t"
+      "vldrb.s16 %q[xh], [%[x], #8]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s2], %q[s2], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s3], %q[s3], %q[ix]\n\t"
+      "ldr %[x], [%[tap]], #4\n\t"
+      "add %[x], %[x], %[from]\n\t"
+      "vldrb.s16 %q[xh], [%[x]]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s0], %q[s0], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s1], %q[s1], %q[ix]\n\t"
+      "vldrb.s16 %q[xh], [%[x], #8]\n\t"
+      "vldrb.s16 %q[wh], [%[w]], #8\n\t"
+      "vmullb.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s2], %q[s2], %q[ix]\n\t"
+      "vmullt.s16 %q[ix], %q[xh], %q[wh]\n\t"
+      "vadd.i32 %q[s3], %q[s3], %q[ix]\n\t"
+      ".endif\n\t"
       "le lr, 1b\n\t"
       "2:\n\t"
-      // The registers of the loop now hold the clamp (x: min, n: max) and the output offset.
-      "ldrd %[x], %[n], [%[act], #8]\n\t"
-      "ldr %[from], [%[act], #4]\n\t"
-      // The first sum, with wh as the temporary; xh holds the maximum from here on.
+      // From here x and n hold the addresses of the group's multipliers and shifts, tap the
+      // output offset (once the minimum is in wh); xh holds the maximum.
+      "ldr %[n], [%[k], #8]\n\t"
       "vdup.32 %q[xh], %[n]\n\t"
+      "ldr %[x], [%[k], #16]\n\t"
+      "add %[x], %[x], %[bias]\n\t"
+      "ldr %[n], [%[k], #20]\n\t"
+      "add %[n], %[n], %[bias]\n\t"
+      // The first sum, with wh as the temporary.
       "mov %[i], #0\n\t"
       "vidup.u32 %q[ix], %[i], #2\n\t"
-      "vldrw.u32 %q[wh], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[wh], [%[x], %q[ix], uxtw #2]\n\t"
       "vqrdmulh.s32 %q[s0], %q[s0], %q[wh]\n\t"
       "vshr.s32 %q[wh], %q[s0], #31\n\t"
       "vqadd.s32 %q[s0], %q[s0], %q[wh]\n\t"
-      "vldrw.u32 %q[wh], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[wh], [%[n], %q[ix], uxtw #2]\n\t"
       "vrshl.s32 %q[s0], %q[s0], %q[wh]\n\t"
-      "vqadd.s32 %q[s0], %q[s0], %[from]\n\t"
+      "ldr %[tap], [%[k], #4]\n\t"
+      "vdup.32 %q[wh], %[tap]\n\t"
+      "ldr %[tap], [%[k]]\n\t"
+      "vqadd.s32 %q[s0], %q[s0], %[tap]\n\t"
       "vmin.s32 %q[s0], %q[s0], %q[xh]\n\t"
-      "vdup.32 %q[wh], %[x]\n\t"
       "vmax.s32 %q[s0], %q[s0], %q[wh]\n\t"
       "vstrb.32 %q[s0], [%[out], %q[ix]]\n\t"
       // The others with s0 as the temporary and wh holding the minimum.
       "vidup.u32 %q[ix], %[i], #2\n\t"
-      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[x], %q[ix], uxtw #2]\n\t"
       "vqrdmulh.s32 %q[s2], %q[s2], %q[s0]\n\t"
       "vshr.s32 %q[s0], %q[s2], #31\n\t"
       "vqadd.s32 %q[s2], %q[s2], %q[s0]\n\t"
-      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[n], %q[ix], uxtw #2]\n\t"
       "vrshl.s32 %q[s2], %q[s2], %q[s0]\n\t"
-      "vqadd.s32 %q[s2], %q[s2], %[from]\n\t"
+      "vqadd.s32 %q[s2], %q[s2], %[tap]\n\t"
       "vmin.s32 %q[s2], %q[s2], %q[xh]\n\t"
       "vmax.s32 %q[s2], %q[s2], %q[wh]\n\t"
       "vstrb.32 %q[s2], [%[out], %q[ix]]\n\t"
       "mov %[i], #1\n\t"
       "vidup.u32 %q[ix], %[i], #2\n\t"
-      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[x], %q[ix], uxtw #2]\n\t"
       "vqrdmulh.s32 %q[s1], %q[s1], %q[s0]\n\t"
       "vshr.s32 %q[s0], %q[s1], #31\n\t"
       "vqadd.s32 %q[s1], %q[s1], %q[s0]\n\t"
-      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[n], %q[ix], uxtw #2]\n\t"
       "vrshl.s32 %q[s1], %q[s1], %q[s0]\n\t"
-      "vqadd.s32 %q[s1], %q[s1], %[from]\n\t"
+      "vqadd.s32 %q[s1], %q[s1], %[tap]\n\t"
       "vmin.s32 %q[s1], %q[s1], %q[xh]\n\t"
       "vmax.s32 %q[s1], %q[s1], %q[wh]\n\t"
       "vstrb.32 %q[s1], [%[out], %q[ix]]\n\t"
       "vidup.u32 %q[ix], %[i], #2\n\t"
-      "vldrw.u32 %q[s0], [%[mult], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[x], %q[ix], uxtw #2]\n\t"
       "vqrdmulh.s32 %q[s3], %q[s3], %q[s0]\n\t"
       "vshr.s32 %q[s0], %q[s3], #31\n\t"
       "vqadd.s32 %q[s3], %q[s3], %q[s0]\n\t"
-      "vldrw.u32 %q[s0], [%[shift], %q[ix], uxtw #2]\n\t"
+      "vldrw.u32 %q[s0], [%[n], %q[ix], uxtw #2]\n\t"
       "vrshl.s32 %q[s3], %q[s3], %q[s0]\n\t"
-      "vqadd.s32 %q[s3], %q[s3], %[from]\n\t"
+      "vqadd.s32 %q[s3], %q[s3], %[tap]\n\t"
       "vmin.s32 %q[s3], %q[s3], %q[xh]\n\t"
       "vmax.s32 %q[s3], %q[s3], %q[wh]\n\t"
       "vstrb.32 %q[s3], [%[out], %q[ix]]\n\t"
+      // The next group: sixteen channels on.
+      "add %[bias], %[bias], #64\n\t"
+      "add %[out], %[out], #16\n\t"
+      "add %[from], %[from], #16\n\t"
+      "subs %[g], %[g], #1\n\t"
+      "bne 0b\n\t"
       : [s0] "=&w"(s0), [s1] "=&w"(s1), [s2] "=&w"(s2), [s3] "=&w"(s3), [ix] "=&w"(lanes),
-        [xh] "=&w"(x_half), [wh] "=&w"(w_half), [tap] "+&r"(tap), [w] "+&l"(w), [x] "=&l"(x),
-        [i] "=&r"(index), [n] "+&r"(n), [from] "+&r"(from)
-      : [bias] "r"(folded_bias + c), [mult] "r"(sc.multiplier + c), [shift] "r"(sc.shift + c),
-        [out] "r"(out + c), [act] "r"(&act)
-      : "lr", "memory");
+        [xh] "=&w"(x_half), [wh] "=&w"(w_half), [tap] "=&r"(tap), [w] "+&l"(w), [x] "=&l"(x),
+        [i] "=&r"(index), [n] "=&r"(n), [from] "+&r"(from), [bias] "+&r"(bias), [out] "+&r"(out),
+        [g] "=&r"(groups)
+      : [at] "r"(taps.at), [k] "r"(&args), [thirds] "i"(kThirds ? 1 : 0)
+      : "lr", "memory", "cc");
 }
 #else
-inline void depthwise_group_right(const TapAddresses&, int32_t, const int8_t*, const int32_t*,
-                                  int32_t, const QuantizedActivation&, const PerChannelScale&,
-                                  int8_t*) {}
+template <bool kThirds>
+inline void depthwise_groups_right(const TapAddresses&, const DepthwiseGroupsArgs&, const int8_t*,
+                                   const int32_t*, int8_t*) {}
 #endif
 
 // Sixteen channels from `c` of one output pixel (fewer when kPartial: `count` of them, the
@@ -1703,10 +1828,6 @@ inline void depthwise_packed_group(const TapAddresses& taps, int32_t taps_count,
                                    const int8_t* weights, const int32_t* folded_bias, int32_t c,
                                    int32_t count, const QuantizedActivation& act,
                                    const PerChannelScale& sc, int8_t* out) {
-  if constexpr (kRightShifts && !kPartial && kAssembly) {
-    depthwise_group_right(taps, taps_count, weights, folded_bias, c, act, sc, out);
-    return;
-  }
   // The channels of each sum's lanes, from c.
   const uint32x4_t even = vmulq_n_u32(vidupq_n_u32(0, 1), 2);  // 0, 2, 4, 6
   const auto lanes = [even](int k) {
@@ -1951,7 +2072,8 @@ void depthwise_eight_pixels(const ConvGeometry& g, const QuantizedActivation& ac
   }
 }
 
-template <bool kRightShifts>
+// kThirds: the window's taps are a multiple of three (with right shifts only).
+template <bool kRightShifts, bool kThirds = false>
 void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& act,
                              const PerChannelScale& sc, const Dims4& in, const int8_t* input,
                              const Dims4& window, const int8_t* packed_filter,
@@ -1960,12 +2082,28 @@ void depthwise_packed_pixels(const ConvGeometry& g, const QuantizedActivation& a
   const int32_t channels = in.c;
   const int32_t taps_count = window.h * window.w;
   const int32_t group_bytes = 16 * taps_count;
+  // With right shifts the whole groups run in depthwise_groups_right.
+  constexpr bool kGroupsInAssembly = kRightShifts && kAssembly;
+  const DepthwiseGroupsArgs args{
+      act.output_offset,
+      act.min,
+      act.max,
+      taps_count,
+      reinterpret_cast<intptr_t>(sc.multiplier) - reinterpret_cast<intptr_t>(folded_bias),
+      reinterpret_cast<intptr_t>(sc.shift) - reinterpret_cast<intptr_t>(folded_bias),
+      channels / 16,
+      taps_count / 3};
   for_each_depthwise_pixel(
       g, in, window, out_shape, input, pad, [&](const TapAddresses& taps, int32_t pixel) {
         int8_t* out = output + pixel * channels;
         const int8_t* weights = packed_filter;
         int32_t c = 0;
-        for (; c + 16 <= channels; c += 16) {
+        if (kGroupsInAssembly && args.groups > 0) {
+          depthwise_groups_right<kThirds>(taps, args, weights, folded_bias, out);
+          c = 16 * args.groups;
+          weights += args.groups * group_bytes;
+        }
+        for (; !kGroupsInAssembly && c + 16 <= channels; c += 16) {
           depthwise_packed_group<kRightShifts, false>(taps, taps_count, weights, folded_bias, c, 16,
                                                       act, sc, out);
           weights += group_bytes;
@@ -2007,7 +2145,10 @@ void depthwise_conv_packed_s8_mve(const ConvGeometry& geometry,
     }
     return;
   }
-  if (right_shifts_only(sc, in.c)) {
+  if (right_shifts_only(sc, in.c) && (window.h * window.w) % 3 == 0) {
+    depthwise_packed_pixels<true, true>(g, act, sc, in, input, window, packed_filter, folded_bias,
+                                        out_shape, output, scratch);
+  } else if (right_shifts_only(sc, in.c)) {
     depthwise_packed_pixels<true>(g, act, sc, in, input, window, packed_filter, folded_bias,
                                   out_shape, output, scratch);
   } else {
