@@ -176,7 +176,7 @@ TEST(KernelVariantsTest, ConvLayersTheVariantsDoNotCoverStayPortable) {
 }
 
 // DEPTHWISE_CONV_2D int8, 3x3 SAME over a 1x6x6x4 input with `multiplier` outputs per channel.
-OneOp depthwise_layer(int32_t multiplier) {
+OneOp depthwise_layer(int32_t multiplier, float output_scale = 1.0f) {
   OneOp m;
   const int32_t channels = 4 * multiplier;
   const int32_t x = m.tensor("x", {1, 6, 6, 4}, DType::Int8, {0.5f}, {-3});
@@ -188,7 +188,7 @@ OneOp depthwise_layer(int32_t multiplier) {
   const int32_t b = m.constant<int32_t>("b", {channels}, DType::Int32,
                                         std::vector<int32_t>(static_cast<size_t>(channels), 7),
                                         std::vector<float>(static_cast<size_t>(channels), 0.125f));
-  const int32_t y = m.tensor("y", {1, 6, 6, channels}, DType::Int8, {1.0f}, {0});
+  const int32_t y = m.tensor("y", {1, 6, 6, channels}, DType::Int8, {output_scale}, {0});
   model::DepthwiseConv2DOptions o;
   o.stride_h = o.stride_w = 1;
   o.depth_multiplier = multiplier;
@@ -198,7 +198,8 @@ OneOp depthwise_layer(int32_t multiplier) {
 
 TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrTheMveKernel) {
   for (Core core : {Core::CortexM4, Core::CortexM55}) {
-    const KernelCall call = depthwise_layer(1).lowered(core);
+    // A scale of 0.5 * 0.25 / 0.25: shift 0, outside the prepared output stage's range.
+    const KernelCall call = depthwise_layer(1, 0.25f).lowered(core);
     const bool m4 = core == Core::CortexM4;
     EXPECT_EQ(call.kernel, m4 ? "depthwise_conv_s8_dsp" : "depthwise_conv_s8_mve");
     EXPECT_EQ(call.source, m4 ? "cortex-m4/conv_s8_dsp" : "cortex-m55/conv_s8_mve");
@@ -209,6 +210,41 @@ TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrTheMveKernel) {
     EXPECT_EQ(depthwise_layer(2).lowered(core).kernel, "depthwise_conv");
   }
   EXPECT_EQ(depthwise_layer(1).lowered(Core::Host).kernel, "depthwise_conv");
+}
+
+const ConstantArray* constant_named(const KernelCall& call, const std::string& role) {
+  for (const Argument& a : call.arguments) {
+    const auto* array = std::get_if<ConstantArray>(&a);
+    if (array != nullptr && array->role == role) return array;
+  }
+  return nullptr;
+}
+
+TEST(KernelVariantsTest, Depthwise3x3OnCortexM4IsThePackedKernelWithItsOutputStage) {
+  // Scale 0.5 * 0.25 / 1.0 = 2^-3: multiplier 2^30, shift -2, output zero point 0.
+  const KernelCall call = depthwise_layer(1).lowered(Core::CortexM4);
+  EXPECT_EQ(call.kernel, "depthwise_conv_3x3_s8_dsp");
+  EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  // Input, bias, output: the filter is linked packed, not as the model's tensor.
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 2, 3}));
+  const ConstantArray* packed = constant_named(call, "packed_weights");
+  ASSERT_NE(packed, nullptr);
+  EXPECT_TRUE(packed->weights);
+  // Four channels, one group: tap t's word holds weights[4t .. 4t + 3], as in the model.
+  const auto& bytes = std::get<std::vector<int8_t>>(packed->values);
+  ASSERT_EQ(bytes.size(), 36u);
+  for (size_t i = 0; i < bytes.size(); ++i) EXPECT_EQ(bytes[i], int(i % 7) - 3) << i;
+  const ConstantArray* stage = constant_named(call, "output_stage");
+  ASSERT_NE(stage, nullptr);
+  const auto& words = std::get<std::vector<int32_t>>(stage->values);
+  ASSERT_EQ(words.size(), 12u);
+  // multiplier, 2^(r-2) + 0 * 2^(r-1) with r = 2, r - 1.
+  EXPECT_EQ(words[0], 1 << 30);
+  EXPECT_EQ(words[1], 1);
+  EXPECT_EQ(words[2], 1);
+  // The M55 keeps its Helium kernel.
+  EXPECT_EQ(depthwise_layer(1).lowered(Core::CortexM55).kernel, "depthwise_conv_s8_mve");
 }
 
 // FULLY_CONNECTED int8 [2, 5] x [3, 5]; input zero point 10 (offset -10).

@@ -138,6 +138,17 @@ inline int32_t wrapping_add(int32_t a, int32_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
 }
 
+// `value` clamped to the int8 range: one SSAT on the DSP cores (GCC does not always find it).
+inline int8_t saturate_to_int8(int32_t value) {
+#if TINYDEPLOY_HAS_DSP
+  int32_t result;
+  __asm__("ssat %0, #8, %1" : "=r"(result) : "r"(value));
+  return static_cast<int8_t>(result);
+#else
+  return static_cast<int8_t>(value < -128 ? -128 : (value > 127 ? 127 : value));
+#endif
+}
+
 // The sums of one block: rows 0 and 1 by output channels 0 and 1.
 struct BlockSums {
   int32_t r0u0;
@@ -653,6 +664,123 @@ inline void depthwise_3x3_part(const int8_t* in, const int8_t* w, int32_t rows, 
 #endif
 }
 
+// --- depthwise_conv_3x3_s8_dsp: weights packed ahead of time, output stage prepared ---------
+
+// The output stage of a channel prepared in lowering (three words per channel: multiplier,
+// prepared_output_high, -shift - 1; see scale_prepared): one SMLAL and one shift per output,
+// the output zero point included. kInt8Range: the activation clamps to the whole int8 range
+// (no fused activation, or one the output scale already covers), which GCC turns into SSAT.
+template <bool kInt8Range>
+struct PreparedOutput {
+  const int32_t* table;
+  int32_t min;
+  int32_t max;
+
+  int8_t operator()(int32_t sum, int32_t channel) const {
+    const int32_t* k = table + 3 * channel;
+    const int32_t value = scale_prepared(sum, k[0], k[1], k[2]);
+    if constexpr (kInt8Range) return saturate_to_int8(value);
+    return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
+  }
+
+  // Four channels from `channel` on: all four computed before the first store (an int8 store
+  // may alias the table, so a store in between would make the compiler load it again), then
+  // stored one byte each (packing them into a word would take more instructions).
+  void four(int8_t* out, const FourSums& sums, int32_t channel) const {
+    const int8_t o0 = (*this)(sums.s0, channel);
+    const int8_t o1 = (*this)(sums.s1, channel + 1);
+    const int8_t o2 = (*this)(sums.s2, channel + 2);
+    const int8_t o3 = (*this)(sums.s3, channel + 3);
+    out[0] = o0;
+    out[1] = o1;
+    out[2] = o2;
+    out[3] = o3;
+  }
+};
+
+// One tap of four channels with the weights packed: the weight word read at `w`, which then
+// moves to the next tap.
+inline void packed_tap(const int8_t* in, const int8_t*& w, int32_t offset_pair, FourSums& sums) {
+  depthwise_tap(in, w, offset_pair, sums);
+  w += 4;
+}
+
+#if TINYDEPLOY_HAS_DSP
+// A row of taps (three, or two) of four channels, the weights read with post-increment.
+#define TINYDEPLOY_PACKED_ROW3                              \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in]]", "[%[w]], #4")         \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap]]", "[%[w]], #4") \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap], lsl #1]", "[%[w]], #4")
+#define TINYDEPLOY_PACKED_ROW2                      \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in]]", "[%[w]], #4") \
+  TINYDEPLOY_DEPTHWISE_TAP("[%[in], %[tap]]", "[%[w]], #4")
+#endif
+
+// A whole window of four channels: `in` at its first tap, `w` at the group's nine packed
+// weight words (tap by tap, row by row), so the weights need no address arithmetic.
+__attribute__((always_inline)) inline void packed_3x3(const int8_t* in, const int8_t* w,
+                                                      size_t row_stride, size_t tap_stride,
+                                                      int32_t offset_pair, FourSums& sums) {
+#if TINYDEPLOY_HAS_DSP
+  // Twelve registers; the row stride is read from memory (with a thirteenth register GCC
+  // finds no allocation at -O3).
+  uint32_t x, x_even, v, v_even;
+  __asm__(TINYDEPLOY_PACKED_ROW3
+          "ldr %[x], %[row]\n\t"
+          "add %[in], %[in], %[x]\n\t" TINYDEPLOY_PACKED_ROW3
+          "ldr %[x], %[row]\n\t"
+          "add %[in], %[in], %[x]\n\t" TINYDEPLOY_PACKED_ROW3
+          : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+            [in] "+r"(in), [w] "+r"(w), [x] "=&r"(x), [x_even] "=&r"(x_even), [v] "=&r"(v),
+            [v_even] "=&r"(v_even)
+          : [pair] "r"(offset_pair), [tap] "r"(tap_stride), [row] "m"(row_stride)
+          : "memory");
+#else
+  for (int ky = 0; ky < 3; ++ky) {
+    packed_tap(in, w, offset_pair, sums);
+    packed_tap(in + tap_stride, w, offset_pair, sums);
+    packed_tap(in + 2 * tap_stride, w, offset_pair, sums);
+    in += row_stride;
+  }
+#endif
+}
+
+// One row of a window at an edge: kColumns (3 or 2) taps from `in`, the weights from `w` on,
+// which moves past the row's three words.
+template <int kColumns>
+inline void packed_row(const int8_t* in, const int8_t*& w, size_t tap_stride, int32_t offset_pair,
+                       FourSums& sums) {
+#if TINYDEPLOY_HAS_DSP
+  uint32_t x, x_even, v, v_even;
+  if constexpr (kColumns == 3) {
+    __asm__(
+        TINYDEPLOY_PACKED_ROW3
+        : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+          [w] "+r"(w), [x] "=&r"(x), [x_even] "=&r"(x_even), [v] "=&r"(v), [v_even] "=&r"(v_even)
+        : [in] "r"(in), [pair] "r"(offset_pair), [tap] "r"(tap_stride)
+        : "memory");
+  } else {
+    static_assert(kColumns == 2);
+    __asm__(
+        TINYDEPLOY_PACKED_ROW2 "add %[w], %[w], #4\n\t"
+        : [s0] "+r"(sums.s0), [s1] "+r"(sums.s1), [s2] "+r"(sums.s2), [s3] "+r"(sums.s3),
+          [w] "+r"(w), [x] "=&r"(x), [x_even] "=&r"(x_even), [v] "=&r"(v), [v_even] "=&r"(v_even)
+        : [in] "r"(in), [pair] "r"(offset_pair), [tap] "r"(tap_stride)
+        : "memory");
+  }
+#else
+  for (int kx = 0; kx < kColumns; ++kx) {
+    packed_tap(in + static_cast<size_t>(kx) * tap_stride, w, offset_pair, sums);
+  }
+  w += 4 * (3 - kColumns);
+#endif
+}
+
+#if TINYDEPLOY_HAS_DSP
+#undef TINYDEPLOY_PACKED_ROW2
+#undef TINYDEPLOY_PACKED_ROW3
+#endif
+
 #if TINYDEPLOY_HAS_DSP
 // The first 8 * (features / 8) values of rows `row0` and `row1` widened to 16 bits for
 // dot_2x2_widened_by_eight: per four values x0..x3 of a row, the words (x0, x2) and (x1, x3),
@@ -839,6 +967,114 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
         out += channels;
       }
     }
+  }
+}
+
+namespace {
+
+// The body of depthwise_conv_3x3_s8_dsp for one kind of output clamp.
+template <bool kInt8Range>
+void depthwise_3x3_packed(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                          const Dims4& input_dims, const int8_t* input,
+                          const int8_t* packed_weights, const int32_t* bias,
+                          const int32_t* output_scale, const Dims4& output_dims, int8_t* output) {
+  // Local copies: int8 stores may alias any object, so fields read through the references
+  // would be loaded again after every output.
+  const ConvGeometry g = geometry;
+  const Dims4 in = input_dims;
+  const Dims4 out_shape = output_dims;
+  const int32_t channels = in.c;
+  const int32_t groups = channels >> 2;
+  const int32_t tail = channels & 3;
+  const int8_t* const tail_weights = packed_weights + 36 * groups;
+  const int32_t offset = activation.input_offset;
+  // The input offset in both 16-bit halves: x + offset lies in [-255, 255] for every int8 x and
+  // valid zero point, so the halfword additions never wrap.
+  const int32_t offset_pair =
+      static_cast<int32_t>((static_cast<uint32_t>(offset) & 0xFFFFu) * 0x10001u);
+  const PreparedOutput<kInt8Range> store{output_scale, activation.min, activation.max};
+  const size_t row_stride = static_cast<size_t>(in.w) * static_cast<size_t>(channels);
+  const size_t tap_stride = static_cast<size_t>(channels);
+  int8_t* out = output;
+  for (int32_t n = 0; n < out_shape.n; ++n) {
+    const int8_t* image = input + static_cast<size_t>(n) * static_cast<size_t>(in.h) * row_stride;
+    for (int32_t oy = 0; oy < out_shape.h; ++oy) {
+      const int32_t y0 = oy * g.stride_h - g.pad_top;
+      // The filter rows inside the input.
+      const int32_t ky_begin = y0 < 0 ? -y0 : 0;
+      const int32_t ky_end = in.h - y0 < 3 ? in.h - y0 : 3;
+      const int32_t rows = ky_end - ky_begin;
+      for (int32_t ox = 0; ox < out_shape.w; ++ox, out += channels) {
+        const int32_t x0 = ox * g.stride_w - g.pad_left;
+        const int32_t kx_begin = x0 < 0 ? -x0 : 0;
+        const int32_t kx_end = in.w - x0 < 3 ? in.w - x0 : 3;
+        const int32_t columns = kx_end - kx_begin;
+        if (rows <= 0 || columns <= 0) {
+          // The whole window in the padding: the bias alone, as the portable kernel computes.
+          for (int32_t c = 0; c < channels; ++c) out[c] = store(bias != nullptr ? bias[c] : 0, c);
+          continue;
+        }
+        // The window's first tap inside the input and its weight word.
+        const int8_t* window = image + static_cast<size_t>(y0 + ky_begin) * row_stride +
+                               static_cast<size_t>(x0 + kx_begin) * tap_stride;
+        const int32_t first_tap = 3 * ky_begin + kx_begin;
+        const bool whole = rows == 3 && columns == 3;
+        for (int32_t group = 0; group < groups; ++group) {
+          const int32_t c = 4 * group;
+          FourSums sums{0, 0, 0, 0};
+          if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+          const int8_t* w = packed_weights + 36 * group;
+          if (whole) {
+            packed_3x3(window + c, w, row_stride, tap_stride, offset_pair, sums);
+          } else {
+            w += 4 * first_tap;
+            const int8_t* at = window + c;
+            for (int32_t row = 0; row < rows; ++row, at += row_stride) {
+              if (columns == 3) {
+                packed_row<3>(at, w, tap_stride, offset_pair, sums);
+              } else if (columns == 2) {
+                packed_row<2>(at, w, tap_stride, offset_pair, sums);
+              } else {
+                const int8_t* tap_weights = w;
+                packed_tap(at, tap_weights, offset_pair, sums);
+                w += 12;
+              }
+            }
+          }
+          store.four(out + c, sums, c);
+        }
+        // The last channels one at a time, their weights after the groups' (tap by tap).
+        for (int32_t j = 0; j < tail; ++j) {
+          const int32_t c = 4 * groups + j;
+          int32_t sum = bias != nullptr ? bias[c] : 0;
+          for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
+            for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
+              const int32_t x =
+                  image[static_cast<size_t>(y0 + ky) * row_stride +
+                        static_cast<size_t>(x0 + kx) * tap_stride + static_cast<size_t>(c)];
+              sum = wrapping_add(sum, (x + offset) * tail_weights[(3 * ky + kx) * tail + j]);
+            }
+          }
+          out[c] = store(sum, c);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void depthwise_conv_3x3_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                               const Dims4& input_dims, const int8_t* input,
+                               const int8_t* packed_weights, const int32_t* bias,
+                               const int32_t* output_scale, const Dims4& output_dims,
+                               int8_t* output) {
+  if (activation.min == -128 && activation.max == 127) {
+    depthwise_3x3_packed<true>(geometry, activation, input_dims, input, packed_weights, bias,
+                               output_scale, output_dims, output);
+  } else {
+    depthwise_3x3_packed<false>(geometry, activation, input_dims, input, packed_weights, bias,
+                                output_scale, output_dims, output);
   }
 }
 

@@ -48,7 +48,8 @@ struct ScratchPointer {
 // point folded in): a package links it with the weights and counts it as weights.
 struct ConstantArray {
   std::string role;
-  std::variant<std::vector<uint8_t>, std::vector<int32_t>, std::vector<float>> values;
+  std::variant<std::vector<uint8_t>, std::vector<int8_t>, std::vector<int32_t>, std::vector<float>>
+      values;
   bool weights = false;
 };
 

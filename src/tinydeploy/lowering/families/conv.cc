@@ -166,6 +166,59 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
       rt::conv_1x1_s8_dsp_scratch_bytes(filter));
 }
 
+// The per-channel output stage prepared for the DSP kernels that take one
+// (rt::prepare_output_stage): nothing when a channel's shift or the output offset is outside the
+// prepared form's range (the layer then keeps a kernel with the plain scales).
+std::optional<std::vector<int32_t>> prepared_output_stage(const ChannelScales& scales,
+                                                          int32_t channels,
+                                                          const rt::QuantizedActivation& act) {
+  if (scales.multiplier.size() < static_cast<size_t>(channels) ||
+      scales.shift.size() < static_cast<size_t>(channels)) {
+    return std::nullopt;
+  }
+  std::vector<int32_t> table(3 * static_cast<size_t>(channels));
+  const rt::PerChannelScale scale{scales.multiplier.data(), scales.shift.data()};
+  if (!rt::prepare_output_stage(scale, channels, act.output_offset, table.data())) {
+    return std::nullopt;
+  }
+  return table;
+}
+
+// The int8 DEPTHWISE_CONV_2D with depth multiplier 1 as depthwise_conv_3x3_s8_dsp where the
+// filter is 3x3 without dilation and its weights are constant: the weights packed four channels
+// by tap (rt::pack_depthwise_3x3_weights, the same bytes reordered, linked in place of the
+// model's tensor) and the output stage prepared.
+std::optional<KernelCall> depthwise_3x3_variant(const OpBinding& b,
+                                                const rt::ConvGeometry& geometry,
+                                                const rt::QuantizedActivation& act,
+                                                const ChannelScales& scales, const rt::Dims4& in,
+                                                const rt::Dims4& filter, const rt::Dims4& out) {
+  if (filter.h != 3 || filter.w != 3 || geometry.dilation_h != 1 || geometry.dilation_w != 1 ||
+      in.c != out.c || filter.c != out.c) {
+    return std::nullopt;
+  }
+  const Tensor& weights = b.input(1);
+  if (!weights.is_constant()) return std::nullopt;
+  const auto weight_bytes = b.model.data(weights);
+  const size_t count = 9 * static_cast<size_t>(out.c);
+  if (weight_bytes.size() < count) return std::nullopt;
+  auto stage = prepared_output_stage(scales, out.c, act);
+  if (!stage) return std::nullopt;
+  std::vector<int8_t> packed(count);
+  rt::pack_depthwise_3x3_weights(reinterpret_cast<const int8_t*>(weight_bytes.data()), out.c,
+                                 packed.data());
+  const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
+  return with_source(
+      call(
+          b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_3x3_s8_dsp), geometry, act, in,
+          typed<int8_t>(b.input_slot(0)),
+          Constants<int8_t>{.role = "packed_weights", .values = std::move(packed), .weights = true},
+          typed<int32_t>(bias),
+          Constants<int32_t>{.role = "output_stage", .values = std::move(*stage), .weights = true},
+          out, typed<int8_t>(b.output_slot(0))),
+      kDspSource);
+}
+
 KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
   require_inputs(b, 2);
   const rt::Dims4 in = dims4(b, b.input(0));
@@ -278,6 +331,9 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
               kMveSource);
         }
         if (has_dsp_kernels(b.core) && depth_multiplier == 1) {
+          if (auto variant = depthwise_3x3_variant(b, geometry, act, scales, in, filter, out)) {
+            return std::move(*variant);
+          }
           return with_source(
               call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_s8_dsp), geometry, act, scales, in,
                    typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,

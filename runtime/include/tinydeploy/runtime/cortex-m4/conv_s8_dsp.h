@@ -17,6 +17,7 @@
 
 #include "tinydeploy/runtime/common.h"
 #include "tinydeploy/runtime/conv.h"
+#include "tinydeploy/runtime/fixed_point.h"
 
 namespace tinydeploy::runtime {
 
@@ -66,5 +67,53 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
                            const PerChannelScale& scale, const Dims4& input_dims,
                            const int8_t* input, const Dims4& filter_dims, const int8_t* filter,
                            const int32_t* bias, const Dims4& output_dims, int8_t* output);
+
+// The per-channel output stage of the kernels below, prepared ahead of time: three words per
+// channel, the multiplier, prepared_output_high(shift, output_offset) and -shift - 1 (see
+// scale_prepared in fixed_point.h). Returns false, leaving `table` partly written, where a
+// channel's shift or the offset is outside can_prepare_output_scale: the layer then keeps a
+// kernel without it. `table` holds 3 * channels words.
+inline bool prepare_output_stage(const PerChannelScale& scale, int32_t channels,
+                                 int32_t output_offset, int32_t* table) {
+  for (int32_t c = 0; c < channels; ++c) {
+    const int32_t shift = scale.shift[c];
+    if (!can_prepare_output_scale(shift, output_offset)) return false;
+    table[3 * c] = scale.multiplier[c];
+    table[3 * c + 1] = prepared_output_high(shift, output_offset);
+    table[3 * c + 2] = -shift - 1;
+  }
+  return true;
+}
+
+// Depthwise 3x3 weights [1, 3, 3, channels] packed for depthwise_conv_3x3_s8_dsp: for each
+// group of four channels, its nine taps' four bytes (tap by tap, row by row: one word per tap,
+// read in order); then, for the last channels % 4 channels, each tap's bytes of those channels.
+// The same 9 * channels bytes, reordered.
+inline void pack_depthwise_3x3_weights(const int8_t* weights, int32_t channels, int8_t* packed) {
+  const int32_t groups = channels / 4;
+  const int32_t tail = channels % 4;
+  for (int32_t group = 0; group < groups; ++group) {
+    for (int32_t tap = 0; tap < 9; ++tap) {
+      for (int32_t j = 0; j < 4; ++j) *packed++ = weights[tap * channels + 4 * group + j];
+    }
+  }
+  for (int32_t tap = 0; tap < 9; ++tap) {
+    for (int32_t j = 0; j < tail; ++j) *packed++ = weights[tap * channels + 4 * groups + j];
+  }
+}
+
+// As the int8 depthwise_conv of conv.h with depth multiplier 1, a 3x3 filter without dilation,
+// any stride and padding, the weights packed by pack_depthwise_3x3_weights and the output stage
+// prepared by prepare_output_stage (with activation.output_offset; the kernel reads the input
+// offset and the clamp from `activation`). Four channels per pass: each tap's input word
+// widened with the input offset added (SXTAB16), its weight word read in order, each channel
+// multiplied on its own (SMLABB/SMLATT); whole windows in one assembly block, windows at the
+// input's edges row by row over the taps inside, as the portable kernel skips the others.
+// Requires: input.c == output.c; `bias` may be null.
+void depthwise_conv_3x3_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                               const Dims4& input_dims, const int8_t* input,
+                               const int8_t* packed_weights, const int32_t* bias,
+                               const int32_t* output_scale, const Dims4& output_dims,
+                               int8_t* output);
 
 }  // namespace tinydeploy::runtime
