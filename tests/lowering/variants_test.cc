@@ -30,6 +30,14 @@ const ConstantArray* folded_bias(const KernelCall& call) {
   return nullptr;
 }
 
+const ConstantArray* constant_named(const KernelCall& call, const std::string& role) {
+  for (const Argument& a : call.arguments) {
+    const auto* array = std::get_if<ConstantArray>(&a);
+    if (array != nullptr && array->role == role) return array;
+  }
+  return nullptr;
+}
+
 // The tensors the call's pointer arguments name, in order (-1 for an omitted one).
 std::vector<int32_t> pointed_tensors(const KernelCall& call) {
   std::vector<int32_t> tensors;
@@ -45,6 +53,7 @@ struct ConvLayer {
   Padding padding = Padding::Valid;
   DType activations = DType::Int8;
   bool bias = true;
+  float output_scale = 0.5f;
 };
 
 // CONV_2D on a 1x5x5x4 input with two output channels; input zero point -3 (offset 3).
@@ -75,7 +84,9 @@ OneOp conv_layer(const ConvLayer& l) {
   const int32_t out_hw = l.padding == Padding::Same
                              ? (5 + l.stride - 1) / l.stride
                              : (5 - (l.filter_h - 1) * l.dilation - 1) / l.stride + 1;
-  const int32_t y = m.tensor("y", {1, out_hw, out_hw, 2}, l.activations, scale, {0});
+  const std::vector<float> output_scale =
+      real ? std::vector<float>{} : std::vector<float>{l.output_scale};
+  const int32_t y = m.tensor("y", {1, out_hw, out_hw, 2}, l.activations, output_scale, {0});
   model::Conv2DOptions o;
   o.padding = l.padding;
   o.stride_h = o.stride_w = l.stride;
@@ -97,6 +108,26 @@ TEST(KernelVariantsTest, Conv1x1OnCortexM4IsTheDspKernelWithFoldedBias) {
   // Weights -4, -3, -2, -1 (sum -10) and 0, 1, 2, 3 (sum 6); input offset 3: 100 + 3 * -10 = 70,
   // -200 + 3 * 6 = -182.
   EXPECT_EQ(std::get<std::vector<int32_t>>(bias->values), (std::vector<int32_t>{70, -182}));
+}
+
+// Output scale 1: scales 2^-3 and 2^-4 (shifts -2, -3), inside the prepared output stage's range
+// (the layers above have a shift of -1 on channel 0 and keep the scales).
+TEST(KernelVariantsTest, ConvsOnCortexM4TakeThePreparedOutputStageWhereItApplies) {
+  const KernelCall one = conv_layer({.output_scale = 1.0f}).lowered(Core::CortexM4);
+  EXPECT_EQ(one.kernel, "conv_1x1_s8_dsp_staged");
+  const ConstantArray* stage = constant_named(one, "output_stage");
+  ASSERT_NE(stage, nullptr);
+  EXPECT_TRUE(stage->weights);
+  // multiplier, 2^(r-2) (output zero point 0), r - 1 for r = 2 and 3.
+  EXPECT_EQ(std::get<std::vector<int32_t>>(stage->values),
+            (std::vector<int32_t>{1 << 30, 1, 1, 1 << 30, 2, 2}));
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(one)->values),
+            (std::vector<int32_t>{70, -182}));
+  const KernelCall three =
+      conv_layer({.filter_h = 3, .filter_w = 3, .output_scale = 1.0f}).lowered(Core::CortexM4);
+  EXPECT_EQ(three.kernel, "conv_s8_dsp_staged");
+  EXPECT_NE(constant_named(three, "output_stage"), nullptr);
+  EXPECT_EQ(conv_layer({.output_scale = 1.0f}).lowered(Core::CortexM55).kernel, "conv_1x1_s8_mve");
 }
 
 TEST(KernelVariantsTest, Conv1x1WithoutBiasFoldsTheOffsetAlone) {
@@ -212,14 +243,6 @@ TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrTheMveKernel) {
   EXPECT_EQ(depthwise_layer(1).lowered(Core::Host).kernel, "depthwise_conv");
 }
 
-const ConstantArray* constant_named(const KernelCall& call, const std::string& role) {
-  for (const Argument& a : call.arguments) {
-    const auto* array = std::get_if<ConstantArray>(&a);
-    if (array != nullptr && array->role == role) return array;
-  }
-  return nullptr;
-}
-
 TEST(KernelVariantsTest, Depthwise3x3OnCortexM4IsThePackedKernelWithItsOutputStage) {
   // Scale 0.5 * 0.25 / 1.0 = 2^-3: multiplier 2^30, shift -2, output zero point 0.
   const KernelCall call = depthwise_layer(1).lowered(Core::CortexM4);
@@ -266,7 +289,16 @@ OneOp fully_connected(int64_t weights_zero_point, bool per_channel) {
 TEST(KernelVariantsTest, FullyConnectedOnCortexM4IsTheDspKernel) {
   for (bool per_channel : {false, true}) {
     const KernelCall call = fully_connected(0, per_channel).lowered(Core::CortexM4);
-    EXPECT_EQ(call.kernel, "fully_connected_s8_dsp");
+    // Per tensor, scale 0.5 * 0.25 = 2^-3 (shift -2): the prepared output stage, one entry.
+    // Per channel, unit 1's scale 0.25 is a shift of -1, outside it: the kernel with the scales.
+    EXPECT_EQ(call.kernel,
+              per_channel ? "fully_connected_s8_dsp" : "fully_connected_s8_dsp_staged");
+    if (!per_channel) {
+      const ConstantArray* stage = constant_named(call, "output_stage");
+      ASSERT_NE(stage, nullptr);
+      EXPECT_EQ(std::get<std::vector<int32_t>>(stage->values),
+                (std::vector<int32_t>{1 << 30, 1, 1}));
+    }
     EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
     // Row sums 0+..+4 = 10, 35, 60; offset -10.
     EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),

@@ -106,6 +106,58 @@ TEST(FullyConnectedS8DspTest, MatchesPortableBytes) {
   }
 }
 
+// The shifts of `d` moved into the prepared output stage's range ([-23, -2]: the large ones
+// to -2, so both ends and the usual middle are exercised), then the stage prepared.
+std::vector<int32_t> staged(Data& d, int32_t stages) {
+  for (int32_t& shift : d.shift) {
+    if (shift > -2) shift = -2;
+  }
+  if (!d.shift.empty()) d.shift.back() = -23;
+  std::vector<int32_t> table(static_cast<size_t>(3 * stages));
+  const PerChannelScale scale{d.multiplier.data(), d.shift.data()};
+  EXPECT_TRUE(prepare_output_stage(scale, stages, d.activation.output_offset, table.data()));
+  return table;
+}
+
+TEST(FullyConnectedS8DspTest, StagedMatchesPortableBytes) {
+  std::mt19937 rng(8);
+  for (const Case& c : cases()) {
+    Data d = random_data(c, rng);
+    const std::vector<int32_t> table = staged(d, c.per_channel ? c.units : 1);
+    const PerChannelScale scale{d.multiplier.data(), d.shift.data()};
+    const FullyConnectedShape shape{c.rows, c.features, c.units};
+    fully_connected(d.activation, scale, c.per_channel, 0, shape, d.input.data(), d.weights.data(),
+                    c.with_bias ? d.bias.data() : nullptr, d.output_portable.data());
+    fully_connected_s8_dsp_staged(d.activation, table.data(), c.per_channel, shape, d.input.data(),
+                                  d.weights.data(), d.folded.data(), d.output_variant.data());
+    EXPECT_EQ(d.output_variant, d.output_portable)
+        << "rows " << c.rows << " features " << c.features << " units " << c.units;
+  }
+}
+
+TEST(Conv1x1S8DspTest, StagedMatchesPortableBytes) {
+  std::mt19937 rng(12);
+  for (Case c : cases()) {
+    c.per_channel = true;
+    Data d = random_data(c, rng);
+    const std::vector<int32_t> table = staged(d, c.units);
+    const PerChannelScale scale{d.multiplier.data(), d.shift.data()};
+    const int32_t n = c.rows % 2 == 0 ? 2 : 1;
+    const int32_t h = c.rows / n;
+    const Dims4 input_dims{n, h, 1, c.features};
+    const Dims4 filter_dims{c.units, 1, 1, c.features};
+    const Dims4 output_dims{n, h, 1, c.units};
+    conv({}, d.activation, scale, input_dims, d.input.data(), filter_dims, d.weights.data(),
+         c.with_bias ? d.bias.data() : nullptr, output_dims, d.output_portable.data());
+    std::vector<int8_t> scratch(static_cast<size_t>(conv_1x1_s8_dsp_scratch_bytes(filter_dims)), 9);
+    conv_1x1_s8_dsp_staged(d.activation, table.data(), input_dims, d.input.data(), filter_dims,
+                           d.weights.data(), d.folded.data(), output_dims, d.output_variant.data(),
+                           scratch.data());
+    EXPECT_EQ(d.output_variant, d.output_portable)
+        << "rows " << c.rows << " features " << c.features << " units " << c.units;
+  }
+}
+
 TEST(Conv1x1S8DspTest, MatchesPortableBytes) {
   std::mt19937 rng(11);
   for (Case c : cases()) {
@@ -224,6 +276,13 @@ TEST(ConvS8DspTest, MatchesPortableBytesOnManyGeometries) {
          with_bias ? bias.data() : nullptr, out, portable.data());
     conv_s8_dsp(g, activation, scale, c.input, input.data(), filter, weights.data(), folded.data(),
                 out, variant.data(), scratch.data());
+    // The same with the prepared output stage (every shift here, -16 to -10, is in its range).
+    std::vector<int32_t> table(static_cast<size_t>(3 * c.out_c));
+    ASSERT_TRUE(prepare_output_stage(scale, c.out_c, output_zero_point, table.data()));
+    std::vector<int8_t> variant_staged(count, 2);
+    conv_s8_dsp_staged(g, activation, table.data(), c.input, input.data(), filter, weights.data(),
+                       folded.data(), out, variant_staged.data(), scratch.data());
+    EXPECT_EQ(variant_staged, portable) << "staged, case " << index;
     EXPECT_EQ(variant, portable) << "case " << index << ": input " << c.input.h << "x" << c.input.w
                                  << "x" << c.input.c << " filter " << c.filter_h << "x"
                                  << c.filter_w << " stride " << g.stride_h << "," << g.stride_w

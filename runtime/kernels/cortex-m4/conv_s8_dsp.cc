@@ -428,16 +428,104 @@ struct Requantizer {
         multiply_by_quantized_multiplier_right(sum, unit_multiplier, unit_shift) + output_offset;
     return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
   }
+
+  // The outputs of a block of units `unit` and `unit + 1` (row 1's with kTwoRows).
+  template <bool kTwoRows>
+  void block(int8_t* out0, int8_t* out1, int32_t unit, const BlockSums& sums) const {
+    const int32_t c0 = unit * channel_step;
+    const int32_t c1 = (unit + 1) * channel_step;
+    const int32_t m0 = multiplier[c0];
+    const int32_t s0 = shift[c0];
+    const int32_t m1 = multiplier[c1];
+    const int32_t s1 = shift[c1];
+    if (s0 < 0 && s1 < 0) {  // one test for the block's outputs in the usual case
+      out0[unit] = apply_right(sums.r0u0, m0, s0);
+      out0[unit + 1] = apply_right(sums.r0u1, m1, s1);
+      if constexpr (kTwoRows) {
+        out1[unit] = apply_right(sums.r1u0, m0, s0);
+        out1[unit + 1] = apply_right(sums.r1u1, m1, s1);
+      }
+    } else {
+      out0[unit] = apply(sums.r0u0, m0, s0);
+      out0[unit + 1] = apply(sums.r0u1, m1, s1);
+      if constexpr (kTwoRows) {
+        out1[unit] = apply(sums.r1u0, m0, s0);
+        out1[unit + 1] = apply(sums.r1u1, m1, s1);
+      }
+    }
+  }
 };
 
-// rows x features input times [units, features] weights, requantized per unit (or with one
-// scale when !per_channel), as the portable kernels store their sums.
+// The sums of four channels (depthwise) or of one row by four units.
+struct FourSums {
+  int32_t s0;
+  int32_t s1;
+  int32_t s2;
+  int32_t s3;
+};
+
+// The output stage of a channel prepared in lowering (three words per channel: multiplier,
+// prepared_output_high, -shift - 1; see scale_prepared): one SMLAL and one shift per output,
+// the output zero point included. kInt8Range: the activation clamps to the whole int8 range
+// (no fused activation, or one the output scale already covers), which GCC turns into SSAT.
+template <bool kInt8Range>
+struct PreparedOutput {
+  const int32_t* table;
+  int32_t min;
+  int32_t max;
+  int32_t step = 3;  // words per channel: 3, or 0 for one per-tensor stage
+
+  int8_t operator()(int32_t sum, int32_t channel) const {
+    return apply(sum, table + step * channel);
+  }
+
+  int8_t apply(int32_t sum, const int32_t* k) const {
+    const int32_t value = scale_prepared(sum, k[0], k[1], k[2]);
+    if constexpr (kInt8Range) return saturate_to_int8(value);
+    return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
+  }
+
+  // Four channels from `channel` on: all four computed before the first store (an int8 store
+  // may alias the table, so a store in between would make the compiler load it again), then
+  // stored one byte each (packing them into a word would take more instructions).
+  void four(int8_t* out, const FourSums& sums, int32_t channel) const {
+    const int8_t o0 = (*this)(sums.s0, channel);
+    const int8_t o1 = (*this)(sums.s1, channel + 1);
+    const int8_t o2 = (*this)(sums.s2, channel + 2);
+    const int8_t o3 = (*this)(sums.s3, channel + 3);
+    out[0] = o0;
+    out[1] = o1;
+    out[2] = o2;
+    out[3] = o3;
+  }
+
+  // The outputs of a block of units `unit` and `unit + 1` (row 1's with kTwoRows), all
+  // computed before the first store.
+  template <bool kTwoRows>
+  void block(int8_t* out0, int8_t* out1, int32_t unit, const BlockSums& sums) const {
+    const int32_t* k0 = table + step * unit;
+    const int32_t* k1 = k0 + step;
+    const int8_t o00 = apply(sums.r0u0, k0);
+    const int8_t o01 = apply(sums.r0u1, k1);
+    if constexpr (kTwoRows) {
+      const int8_t o10 = apply(sums.r1u0, k0);
+      const int8_t o11 = apply(sums.r1u1, k1);
+      out1[unit] = o10;
+      out1[unit + 1] = o11;
+    }
+    out0[unit] = o00;
+    out0[unit + 1] = o01;
+  }
+};
+
+// rows x features input times [units, features] weights, each sum stored by `Output` (a
+// Requantizer, or a PreparedOutput), as the portable kernels store their sums.
+template <typename Output>
 class MatrixProduct {
  public:
-  MatrixProduct(const QuantizedActivation& activation, const PerChannelScale& scale,
-                bool per_channel, int32_t features, int32_t units, const int8_t* weights,
+  MatrixProduct(const Output& output, int32_t features, int32_t units, const int8_t* weights,
                 const int32_t* folded_bias)
-      : requantizer_(activation, scale, per_channel),
+      : output_(output),
         features_(features),
         units_(units),
         weights_(weights),
@@ -457,7 +545,7 @@ class MatrixProduct {
   // One row, or two consecutive rows with kTwoRows, against every unit.
   template <bool kTwoRows>
   void two_rows(const int8_t* in0, int8_t* out0, const int32_t* widened) const {
-    const Requantizer store = requantizer_;
+    const Output store = output_;
     const int32_t features = features_;
     const int32_t units = units_;
     const int8_t* const weights = weights_;
@@ -484,27 +572,7 @@ class MatrixProduct {
       const int32_t b1 = folded_bias[unit + 1];
       const BlockSums sums =
           dot_block<kTwoRows, true>(in0, w0, features, {b0, b1, b0, b1}, widened);
-      const int32_t c0 = unit * store.channel_step;
-      const int32_t c1 = (unit + 1) * store.channel_step;
-      const int32_t m0 = store.multiplier[c0];
-      const int32_t s0 = store.shift[c0];
-      const int32_t m1 = store.multiplier[c1];
-      const int32_t s1 = store.shift[c1];
-      if (s0 < 0 && s1 < 0) {  // one test for the block's outputs in the usual case
-        out0[unit] = store.apply_right(sums.r0u0, m0, s0);
-        out0[unit + 1] = store.apply_right(sums.r0u1, m1, s1);
-        if constexpr (kTwoRows) {
-          out1[unit] = store.apply_right(sums.r1u0, m0, s0);
-          out1[unit + 1] = store.apply_right(sums.r1u1, m1, s1);
-        }
-      } else {
-        out0[unit] = store.apply(sums.r0u0, m0, s0);
-        out0[unit + 1] = store.apply(sums.r0u1, m1, s1);
-        if constexpr (kTwoRows) {
-          out1[unit] = store.apply(sums.r1u0, m0, s0);
-          out1[unit + 1] = store.apply(sums.r1u1, m1, s1);
-        }
-      }
+      store.template block<kTwoRows>(out0, out1, unit, sums);
     }
     if (unit < units) {
       const int32_t b0 = folded_bias[unit];
@@ -515,20 +583,11 @@ class MatrixProduct {
     }
   }
 
-  Requantizer requantizer_;
+  Output output_;
   int32_t features_;
   int32_t units_;
   const int8_t* weights_;
   const int32_t* folded_bias_;
-};
-
-// One tap of four channels: the input word widened with the offset added, the weight word
-// widened, each channel's product added to its sum.
-struct FourSums {
-  int32_t s0;
-  int32_t s1;
-  int32_t s2;
-  int32_t s3;
 };
 
 // The four channels' outputs from `c` (a per-channel Requantizer), as one word; one test of
@@ -666,38 +725,6 @@ inline void depthwise_3x3_part(const int8_t* in, const int8_t* w, int32_t rows, 
 
 // --- depthwise_conv_3x3_s8_dsp: weights packed ahead of time, output stage prepared ---------
 
-// The output stage of a channel prepared in lowering (three words per channel: multiplier,
-// prepared_output_high, -shift - 1; see scale_prepared): one SMLAL and one shift per output,
-// the output zero point included. kInt8Range: the activation clamps to the whole int8 range
-// (no fused activation, or one the output scale already covers), which GCC turns into SSAT.
-template <bool kInt8Range>
-struct PreparedOutput {
-  const int32_t* table;
-  int32_t min;
-  int32_t max;
-
-  int8_t operator()(int32_t sum, int32_t channel) const {
-    const int32_t* k = table + 3 * channel;
-    const int32_t value = scale_prepared(sum, k[0], k[1], k[2]);
-    if constexpr (kInt8Range) return saturate_to_int8(value);
-    return static_cast<int8_t>(value < min ? min : (value > max ? max : value));
-  }
-
-  // Four channels from `channel` on: all four computed before the first store (an int8 store
-  // may alias the table, so a store in between would make the compiler load it again), then
-  // stored one byte each (packing them into a word would take more instructions).
-  void four(int8_t* out, const FourSums& sums, int32_t channel) const {
-    const int8_t o0 = (*this)(sums.s0, channel);
-    const int8_t o1 = (*this)(sums.s1, channel + 1);
-    const int8_t o2 = (*this)(sums.s2, channel + 2);
-    const int8_t o3 = (*this)(sums.s3, channel + 3);
-    out[0] = o0;
-    out[1] = o1;
-    out[2] = o2;
-    out[3] = o3;
-  }
-};
-
 // One tap of four channels with the weights packed: the weight word read at `w`, which then
 // moves to the next tap.
 inline void packed_tap(const int8_t* in, const int8_t*& w, int32_t offset_pair, FourSums& sums) {
@@ -809,12 +836,16 @@ inline void widen_two_rows(const int8_t* row0, const int8_t* row1, int32_t featu
 
 }  // namespace
 
-void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
-                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+namespace {
+
+// conv_s8_dsp's body with the output stage `store`.
+template <typename Output>
+void conv_im2col(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                 const Output& store, const Dims4& input_dims, const int8_t* input,
                  const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
                  const Dims4& output_dims, int8_t* output, int8_t* scratch) {
   const int32_t patch = filter_dims.h * filter_dims.w * filter_dims.c;
-  const MatrixProduct product(activation, scale, true, patch, output_dims.c, filter, folded_bias);
+  const MatrixProduct<Output> product(store, patch, output_dims.c, filter, folded_bias);
   // x + input_offset == 0 at a padded position, as the portable kernel's skipped terms.
   const auto pad = static_cast<int8_t>(-activation.input_offset);
 #if TINYDEPLOY_HAS_DSP
@@ -843,6 +874,59 @@ void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activa
     }
   }
   if (pending != 0) product.run(1, scratch, out);
+}
+
+// conv_1x1_s8_dsp's body with the output stage `store`.
+template <typename Output>
+void conv_1x1(const Output& store, const Dims4& input_dims, const int8_t* input,
+              const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+              const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  // Every pixel is a row of input channels; the filter is a [out_c, in_c] matrix.
+  const int32_t features = filter_dims.c;
+  const int32_t units = output_dims.c;
+  const int32_t rows = input_dims.n * input_dims.h * input_dims.w;
+  const MatrixProduct<Output> product(store, features, units, filter, folded_bias);
+#if TINYDEPLOY_HAS_DSP
+  const uintptr_t start = reinterpret_cast<uintptr_t>(scratch);
+  auto* const wide = reinterpret_cast<int32_t*>((start + 3u) & ~uintptr_t{3});  // for LDRD
+  int32_t row = 0;
+  for (; row + 2 <= rows; row += 2) {
+    const int8_t* pair = input + static_cast<size_t>(row) * static_cast<size_t>(features);
+    widen_two_rows(pair, pair + features, features, wide);
+    product.run(2, pair, output + static_cast<size_t>(row) * static_cast<size_t>(units), wide);
+  }
+  if (row < rows) {
+    product.run(1, input + static_cast<size_t>(row) * static_cast<size_t>(features),
+                output + static_cast<size_t>(row) * static_cast<size_t>(units));
+  }
+#else
+  static_cast<void>(scratch);
+  product.run(rows, input, output);
+#endif
+}
+
+}  // namespace
+
+void conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                 const PerChannelScale& scale, const Dims4& input_dims, const int8_t* input,
+                 const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                 const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  conv_im2col(geometry, activation, Requantizer(activation, scale, true), input_dims, input,
+              filter_dims, filter, folded_bias, output_dims, output, scratch);
+}
+
+void conv_s8_dsp_staged(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                        const int32_t* output_stage, const Dims4& input_dims, const int8_t* input,
+                        const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                        const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  if (activation.min == -128 && activation.max == 127) {
+    conv_im2col(geometry, activation, PreparedOutput<true>{output_stage, -128, 127}, input_dims,
+                input, filter_dims, filter, folded_bias, output_dims, output, scratch);
+  } else {
+    conv_im2col(geometry, activation,
+                PreparedOutput<false>{output_stage, activation.min, activation.max}, input_dims,
+                input, filter_dims, filter, folded_bias, output_dims, output, scratch);
+  }
 }
 
 void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
@@ -1081,36 +1165,47 @@ void depthwise_conv_3x3_s8_dsp(const ConvGeometry& geometry, const QuantizedActi
 void fully_connected_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
                             bool per_channel, const FullyConnectedShape& shape, const int8_t* input,
                             const int8_t* weights, const int32_t* folded_bias, int8_t* output) {
-  MatrixProduct(activation, scale, per_channel, shape.features, shape.units, weights, folded_bias)
+  MatrixProduct<Requantizer>(Requantizer(activation, scale, per_channel), shape.features,
+                             shape.units, weights, folded_bias)
       .run(shape.rows, input, output);
+}
+
+void fully_connected_s8_dsp_staged(const QuantizedActivation& activation,
+                                   const int32_t* output_stage, bool per_channel,
+                                   const FullyConnectedShape& shape, const int8_t* input,
+                                   const int8_t* weights, const int32_t* folded_bias,
+                                   int8_t* output) {
+  const int32_t step = per_channel ? 3 : 0;
+  if (activation.min == -128 && activation.max == 127) {
+    MatrixProduct<PreparedOutput<true>>({output_stage, -128, 127, step}, shape.features,
+                                        shape.units, weights, folded_bias)
+        .run(shape.rows, input, output);
+  } else {
+    MatrixProduct<PreparedOutput<false>>({output_stage, activation.min, activation.max, step},
+                                         shape.features, shape.units, weights, folded_bias)
+        .run(shape.rows, input, output);
+  }
 }
 
 void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
                      const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
                      const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,
                      int8_t* output, int8_t* scratch) {
-  // Every pixel is a row of input channels; the filter is a [out_c, in_c] matrix.
-  const int32_t features = filter_dims.c;
-  const int32_t units = output_dims.c;
-  const int32_t rows = input_dims.n * input_dims.h * input_dims.w;
-  const MatrixProduct product(activation, scale, true, features, units, filter, folded_bias);
-#if TINYDEPLOY_HAS_DSP
-  const uintptr_t start = reinterpret_cast<uintptr_t>(scratch);
-  auto* const wide = reinterpret_cast<int32_t*>((start + 3u) & ~uintptr_t{3});  // for LDRD
-  int32_t row = 0;
-  for (; row + 2 <= rows; row += 2) {
-    const int8_t* pair = input + static_cast<size_t>(row) * static_cast<size_t>(features);
-    widen_two_rows(pair, pair + features, features, wide);
-    product.run(2, pair, output + static_cast<size_t>(row) * static_cast<size_t>(units), wide);
+  conv_1x1(Requantizer(activation, scale, true), input_dims, input, filter_dims, filter,
+           folded_bias, output_dims, output, scratch);
+}
+
+void conv_1x1_s8_dsp_staged(const QuantizedActivation& activation, const int32_t* output_stage,
+                            const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                            const int8_t* filter, const int32_t* folded_bias,
+                            const Dims4& output_dims, int8_t* output, int8_t* scratch) {
+  if (activation.min == -128 && activation.max == 127) {
+    conv_1x1(PreparedOutput<true>{output_stage, -128, 127}, input_dims, input, filter_dims, filter,
+             folded_bias, output_dims, output, scratch);
+  } else {
+    conv_1x1(PreparedOutput<false>{output_stage, activation.min, activation.max}, input_dims, input,
+             filter_dims, filter, folded_bias, output_dims, output, scratch);
   }
-  if (row < rows) {
-    product.run(1, input + static_cast<size_t>(row) * static_cast<size_t>(features),
-                output + static_cast<size_t>(row) * static_cast<size_t>(units));
-  }
-#else
-  static_cast<void>(scratch);
-  product.run(rows, input, output);
-#endif
 }
 
 }  // namespace tinydeploy::runtime

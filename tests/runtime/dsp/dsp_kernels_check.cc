@@ -1,8 +1,8 @@
 // The Cortex-M4 DSP kernels on the core itself, where their inline assembly runs (the host
-// gtests run their C paths): fully_connected_s8_dsp, conv_1x1_s8_dsp, conv_s8_dsp and
-// depthwise_conv_s8_dsp and depthwise_conv_3x3_s8_dsp against the portable kernels on pseudo-random
-// cases, byte for byte. Prints "MISMATCH" with the case and exits 1 at the first differing byte;
-// prints "check complete" and exits 0 when all matched.
+// gtests run their C paths): fully_connected_s8_dsp, conv_1x1_s8_dsp, conv_s8_dsp (each also
+// as its _staged variant), depthwise_conv_s8_dsp and depthwise_conv_3x3_s8_dsp against the
+// portable kernels on pseudo-random cases, byte for byte. Prints "MISMATCH" with the case and
+// exits 1 at the first differing byte; prints "check complete" and exits 0 when all matched.
 #include <stddef.h>
 #include <stdint.h>
 
@@ -146,6 +146,22 @@ int32_t pick_features(Random& random) {
   }
 }
 
+// Moves the first `channels` shifts into the prepared output stage's range ([-23, -2], some at
+// its ends) and prepares the stage for `output_offset`.
+bool prepare_stage(Random& random, int32_t channels, int32_t output_offset) {
+  for (int32_t c = 0; c < channels; ++c) {
+    if (shifts[c] > -2 || shifts[c] < -23 || random.one_in(20)) {
+      shifts[c] = random.one_in(2) ? -2 : -23;
+    }
+  }
+  const rt::PerChannelScale scale{multipliers, shifts};
+  if (!rt::prepare_output_stage(scale, channels, output_offset, output_stage)) {
+    print("output stage not prepared\n");
+    return false;
+  }
+  return true;
+}
+
 bool check_fully_connected(Random& random, int32_t index) {
   rt::FullyConnectedShape shape;
   shape.rows = random.in(1, 5);
@@ -167,7 +183,15 @@ bool check_fully_connected(Random& random, int32_t index) {
   rt::fully_connected(activation, scale, per_channel, 0, shape, input, weights,
                       with_bias ? bias : nullptr, expected);
   rt::fully_connected_s8_dsp(activation, scale, per_channel, shape, input, weights, folded, actual);
-  return same(count, "fully_connected_s8_dsp", index);
+  if (!same(count, "fully_connected_s8_dsp", index)) return false;
+  // Staged: the shifts moved into the prepared stage's range, the portable result again.
+  if (!prepare_stage(random, per_channel ? shape.units : 1, activation.output_offset)) return false;
+  clear(count);
+  rt::fully_connected(activation, scale, per_channel, 0, shape, input, weights,
+                      with_bias ? bias : nullptr, expected);
+  rt::fully_connected_s8_dsp_staged(activation, output_stage, per_channel, shape, input, weights,
+                                    folded, actual);
+  return same(count, "fully_connected_s8_dsp_staged", index);
 }
 
 bool check_conv_1x1(Random& random, int32_t index) {
@@ -190,7 +214,13 @@ bool check_conv_1x1(Random& random, int32_t index) {
   const rt::PerChannelScale scale{multipliers, shifts};
   rt::conv({}, activation, scale, in, input, filter, weights, bias, out, expected);
   rt::conv_1x1_s8_dsp(activation, scale, in, input, filter, weights, folded, out, actual, scratch);
-  return same(count, "conv_1x1_s8_dsp", index);
+  if (!same(count, "conv_1x1_s8_dsp", index)) return false;
+  if (!prepare_stage(random, units, activation.output_offset)) return false;
+  clear(count);
+  rt::conv({}, activation, scale, in, input, filter, weights, bias, out, expected);
+  rt::conv_1x1_s8_dsp_staged(activation, output_stage, in, input, filter, weights, folded, out,
+                             actual, scratch);
+  return same(count, "conv_1x1_s8_dsp_staged", index);
 }
 
 // Output extent with the padding after equal to the padding before.
@@ -230,7 +260,13 @@ bool check_conv(Random& random, int32_t index) {
   const rt::PerChannelScale scale{multipliers, shifts};
   rt::conv(g, activation, scale, in, input, filter, weights, bias, out, expected);
   rt::conv_s8_dsp(g, activation, scale, in, input, filter, weights, folded, out, actual, scratch);
-  return same(count, "conv_s8_dsp", index);
+  if (!same(count, "conv_s8_dsp", index)) return false;
+  if (!prepare_stage(random, filter.n, activation.output_offset)) return false;
+  clear(count);
+  rt::conv(g, activation, scale, in, input, filter, weights, bias, out, expected);
+  rt::conv_s8_dsp_staged(g, activation, output_stage, in, input, filter, weights, folded, out,
+                         actual, scratch);
+  return same(count, "conv_s8_dsp_staged", index);
 }
 
 bool check_depthwise(Random& random, int32_t index) {
@@ -307,7 +343,7 @@ int main() {
       return 1;
     }
   }
-  print("5 kernels x ");
+  print("8 kernels x ");
   print(kCases);
   print(" cases bit-identical\ncheck complete\n");
   return 0;

@@ -112,6 +112,24 @@ KernelCall with_source(KernelCall call, const char* source) {
   return call;
 }
 
+// The per-channel output stage prepared for the DSP kernels that take one
+// (rt::prepare_output_stage): nothing when a channel's shift or the output offset is outside the
+// prepared form's range (the layer then keeps a kernel with the plain scales).
+std::optional<std::vector<int32_t>> prepared_output_stage(const ChannelScales& scales,
+                                                          int32_t channels,
+                                                          const rt::QuantizedActivation& act) {
+  if (scales.multiplier.size() < static_cast<size_t>(channels) ||
+      scales.shift.size() < static_cast<size_t>(channels)) {
+    return std::nullopt;
+  }
+  std::vector<int32_t> table(3 * static_cast<size_t>(channels));
+  const rt::PerChannelScale scale{scales.multiplier.data(), scales.shift.data()};
+  if (!rt::prepare_output_stage(scale, channels, act.output_offset, table.data())) {
+    return std::nullopt;
+  }
+  return table;
+}
+
 // The int8 CONV_2D as conv_1x1_s8_mve / conv_1x1_s8_dsp where the core has it and the layer is
 // a plain matrix product: a 1x1 filter over all input channels (one group), stride 1, no
 // dilation, no padding; as conv_s8_mve / conv_s8_dsp (im2col into scratch, then a product with
@@ -138,6 +156,18 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
               kMveSource),
           rt::conv_s8_mve_scratch_bytes(filter));
     }
+    if (auto stage = prepared_output_stage(scales, out.c, act)) {
+      return with_scratch(
+          with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp_staged), geometry, act,
+                   Constants<int32_t>{
+                       .role = "output_stage", .values = std::move(*stage), .weights = true},
+                   in, typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                   Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+                   typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+              kDspSource),
+          rt::conv_s8_dsp_scratch_bytes(filter));
+    }
     return with_scratch(
         with_source(
             call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp), geometry, act, scales, in,
@@ -157,6 +187,18 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
   if (!has_dsp_kernels(b.core)) return std::nullopt;
   const auto bias = folded_bias(b, 1, 2, out.c, filter.c, act.input_offset);
   if (!bias) return std::nullopt;
+  if (auto stage = prepared_output_stage(scales, out.c, act)) {
+    return with_scratch(
+        with_source(
+            call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp_staged), act,
+                 Constants<int32_t>{
+                     .role = "output_stage", .values = std::move(*stage), .weights = true},
+                 in, typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                 Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+                 typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+            kDspSource),
+        rt::conv_1x1_s8_dsp_scratch_bytes(filter));
+  }
   return with_scratch(
       with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp), act, scales, in,
                        typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
@@ -164,24 +206,6 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
                        out, typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
                   kDspSource),
       rt::conv_1x1_s8_dsp_scratch_bytes(filter));
-}
-
-// The per-channel output stage prepared for the DSP kernels that take one
-// (rt::prepare_output_stage): nothing when a channel's shift or the output offset is outside the
-// prepared form's range (the layer then keeps a kernel with the plain scales).
-std::optional<std::vector<int32_t>> prepared_output_stage(const ChannelScales& scales,
-                                                          int32_t channels,
-                                                          const rt::QuantizedActivation& act) {
-  if (scales.multiplier.size() < static_cast<size_t>(channels) ||
-      scales.shift.size() < static_cast<size_t>(channels)) {
-    return std::nullopt;
-  }
-  std::vector<int32_t> table(3 * static_cast<size_t>(channels));
-  const rt::PerChannelScale scale{scales.multiplier.data(), scales.shift.data()};
-  if (!rt::prepare_output_stage(scale, channels, act.output_offset, table.data())) {
-    return std::nullopt;
-  }
-  return table;
 }
 
 // The int8 DEPTHWISE_CONV_2D with depth multiplier 1 as depthwise_conv_3x3_s8_dsp where the
@@ -530,6 +554,18 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
       }
       if (has_dsp_kernels(b.core) && weights_offset == 0) {
         if (auto folded = folded_bias(b, 1, 2, units, features, act.input_offset)) {
+          const int32_t stages = per_channel ? units : 1;
+          if (auto stage = prepared_output_stage(scales, stages, act)) {
+            return with_source(
+                call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp_staged), act,
+                     Constants<int32_t>{
+                         .role = "output_stage", .values = std::move(*stage), .weights = true},
+                     per_channel, shape, typed<int8_t>(input), typed<int8_t>(weights),
+                     Constants<int32_t>{
+                         .role = "folded_bias", .values = std::move(*folded), .weights = true},
+                     typed<int8_t>(output)),
+                kDspSource);
+          }
           return with_source(
               call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp), act, scales, per_channel,
                    shape, typed<int8_t>(input), typed<int8_t>(weights),

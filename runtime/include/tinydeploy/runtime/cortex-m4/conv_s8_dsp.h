@@ -85,6 +85,23 @@ inline bool prepare_output_stage(const PerChannelScale& scale, int32_t channels,
   return true;
 }
 
+// The kernels with `_staged` take, in place of the scales, the output stage prepared by
+// prepare_output_stage (with activation.output_offset; one entry, `per_channel` false, for a
+// per-tensor scale): one SMLAL and a shift per output. Otherwise as the kernels above.
+void fully_connected_s8_dsp_staged(const QuantizedActivation& activation,
+                                   const int32_t* output_stage, bool per_channel,
+                                   const FullyConnectedShape& shape, const int8_t* input,
+                                   const int8_t* weights, const int32_t* folded_bias,
+                                   int8_t* output);
+void conv_1x1_s8_dsp_staged(const QuantizedActivation& activation, const int32_t* output_stage,
+                            const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
+                            const int8_t* filter, const int32_t* folded_bias,
+                            const Dims4& output_dims, int8_t* output, int8_t* scratch);
+void conv_s8_dsp_staged(const ConvGeometry& geometry, const QuantizedActivation& activation,
+                        const int32_t* output_stage, const Dims4& input_dims, const int8_t* input,
+                        const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
+                        const Dims4& output_dims, int8_t* output, int8_t* scratch);
+
 // Depthwise 3x3 weights [1, 3, 3, channels] packed for depthwise_conv_3x3_s8_dsp: for each
 // group of four channels, its nine taps' four bytes (tap by tap, row by row: one word per tap,
 // read in order); then, for the last channels % 4 channels, each tap's bytes of those channels.
