@@ -276,6 +276,88 @@ inline void dot_2x2_widened_by_eight(const int32_t*& wide, const int8_t*& w, siz
       : "cc", "memory");
 }
 
+// The state of blocks_2x2_widened between blocks, kept in memory: the block's values take
+// every register but two.
+struct WidenedBlocks {
+  const int32_t* bias;      // folded bias of the next pair of units
+  const int32_t* table;     // prepared output stage of the next pair of units
+  int8_t* out0;             // row 0's output of the next unit
+  int8_t* out1;             // row 1's
+  const int32_t* wide;      // the two rows widened (widen_two_rows)
+  const int32_t* wide_end;  // after them
+  int32_t pairs;            // pairs of units left, at least 1
+};
+
+// One output of a block in place of its sum: scale_prepared with the channel's constants in
+// x_even (multiplier), x_odd (high word) and v_even (shift), the 64-bit value in u_even:u_odd,
+// then SSAT (the clamp is the whole int8 range).
+#define TINYDEPLOY_STORE_PREPARED(sum)        \
+  "and %[u_even], %[" sum                     \
+  "], #0x80000000\n\t"                        \
+  "orr %[u_even], %[u_even], #0x40000000\n\t" \
+  "add %[u_odd], %[x_odd], %[" sum            \
+  "], asr #31\n\t"                            \
+  "smlal %[u_even], %[u_odd], %[" sum         \
+  "], %[x_even]\n\t"                          \
+  "asr %[u_odd], %[u_odd], %[v_even]\n\t"     \
+  "ssat %[" sum "], #8, %[u_odd]\n\t"
+
+// Two widened rows against `pairs` pairs of units (features a multiple of 8, `w` at the first
+// unit's weights, `next` = features), each block stored through the prepared output stage: the
+// whole loop in assembly, its state in memory, because around the dot product alone GCC spills
+// and reloads so much that the stores and the set-up of a block cost more than 8 features of
+// products. Per block: the bias, 8 features per iteration, four outputs of 6 instructions each.
+inline void blocks_2x2_widened(WidenedBlocks& state, const int8_t* w, size_t next) {
+  int32_t s00, s01, s10, s11;
+  uint32_t x_even, x_odd, v_even, v_odd, u_even, u_odd;
+  const int32_t* in;
+  __asm__(
+      "1:\n\t"
+      "ldr %[x_even], %[bias]\n\t"
+      "ldrd %[s00], %[s01], [%[x_even]], #8\n\t"
+      "str %[x_even], %[bias]\n\t"
+      "mov %[s10], %[s00]\n\t"
+      "mov %[s11], %[s01]\n\t"
+      "ldr %[in], %[wide]\n\t"
+      "2:\n\t" TINYDEPLOY_DOT_2X2_WIDE_FOUR TINYDEPLOY_DOT_2X2_WIDE_FOUR
+      "ldr %[x_even], %[wide_end]\n\t"
+      "cmp %[in], %[x_even]\n\t"
+      "bne 2b\n\t"
+      // w has moved over unit 0's weights: over unit 1's too.
+      "add %[w], %[w], %[next]\n\t"
+      "ldr %[in], %[table]\n\t"
+      "ldrd %[x_even], %[x_odd], [%[in]]\n\t"
+      "ldr %[v_even], [%[in], #8]\n\t" TINYDEPLOY_STORE_PREPARED("s00")
+          TINYDEPLOY_STORE_PREPARED("s10")
+      "ldrd %[x_even], %[x_odd], [%[in], #12]\n\t"
+      "ldr %[v_even], [%[in], #20]\n\t"
+      "add %[in], %[in], #24\n\t"
+      "str %[in], %[table]\n\t" TINYDEPLOY_STORE_PREPARED("s01")
+          TINYDEPLOY_STORE_PREPARED("s11")
+      "ldr %[in], %[out0]\n\t"
+      "strb %[s00], [%[in]]\n\t"
+      "strb %[s01], [%[in], #1]\n\t"
+      "add %[in], %[in], #2\n\t"
+      "str %[in], %[out0]\n\t"
+      "ldr %[in], %[out1]\n\t"
+      "strb %[s10], [%[in]]\n\t"
+      "strb %[s11], [%[in], #1]\n\t"
+      "add %[in], %[in], #2\n\t"
+      "str %[in], %[out1]\n\t"
+      "ldr %[in], %[pairs]\n\t"
+      "subs %[in], %[in], #1\n\t"
+      "str %[in], %[pairs]\n\t"
+      "bne 1b\n\t"
+      : [s00] "=&r"(s00), [s01] "=&r"(s01), [s10] "=&r"(s10), [s11] "=&r"(s11), [in] "=&r"(in),
+        [w] "+r"(w), [x_even] "=&r"(x_even), [x_odd] "=&r"(x_odd), [v_even] "=&r"(v_even),
+        [v_odd] "=&r"(v_odd), [u_even] "=&r"(u_even), [u_odd] "=&r"(u_odd),
+        [bias] "+m"(state.bias), [table] "+m"(state.table), [out0] "+m"(state.out0),
+        [out1] "+m"(state.out1), [pairs] "+m"(state.pairs)
+      : [next] "r"(next), [wide] "m"(state.wide), [wide_end] "m"(state.wide_end)
+      : "cc", "memory");
+}
+
+#undef TINYDEPLOY_STORE_PREPARED
 #undef TINYDEPLOY_DOT_2X2_WIDE_FOUR
 
 // The sums of one input row by four consecutive units.
@@ -391,6 +473,8 @@ inline BlockSums dot_block(const int8_t* in0, const int8_t* w0, int32_t features
 // by value and copied into locals by the loops: int8 stores may alias any object, so fields
 // read through a reference would be loaded again after every output.
 struct Requantizer {
+  static constexpr bool kAssemblyBlocks = false;
+
   const int32_t* multiplier;
   const int32_t* shift;
   int32_t channel_step;  // 1 per channel, 0 for one per-tensor scale
@@ -470,6 +554,9 @@ struct FourSums {
 // (no fused activation, or one the output scale already covers), which GCC turns into SSAT.
 template <bool kInt8Range>
 struct PreparedOutput {
+  // Whether MatrixProduct may store its 2x2 blocks in assembly (SSAT: the whole int8 range).
+  static constexpr bool kAssemblyBlocks = kInt8Range;
+
   const int32_t* table;
   int32_t min;
   int32_t max;
@@ -497,6 +584,28 @@ struct PreparedOutput {
     out[1] = o1;
     out[2] = o2;
     out[3] = o3;
+  }
+
+  // Four channels of two pixels: each channel's constants read once for both.
+  void two_fours(int8_t* out, int8_t* next_out, const FourSums& sums, const FourSums& next,
+                 int32_t channel) const {
+    const int32_t* k = table + step * channel;
+    const int8_t a0 = apply(sums.s0, k);
+    const int8_t b0 = apply(next.s0, k);
+    const int8_t a1 = apply(sums.s1, k + step);
+    const int8_t b1 = apply(next.s1, k + step);
+    const int8_t a2 = apply(sums.s2, k + 2 * step);
+    const int8_t b2 = apply(next.s2, k + 2 * step);
+    const int8_t a3 = apply(sums.s3, k + 3 * step);
+    const int8_t b3 = apply(next.s3, k + 3 * step);
+    out[0] = a0;
+    out[1] = a1;
+    out[2] = a2;
+    out[3] = a3;
+    next_out[0] = b0;
+    next_out[1] = b1;
+    next_out[2] = b2;
+    next_out[3] = b3;
   }
 
   // The outputs of a block of units `unit` and `unit + 1` (row 1's with kTwoRows), all
@@ -535,6 +644,12 @@ class MatrixProduct {
   void run(int32_t rows, const int8_t* input, int8_t* output,
            const int32_t* widened = nullptr) const {
     int32_t row = 0;
+#if TINYDEPLOY_HAS_DSP
+    if (widened != nullptr && rows == 2 && (features_ & 7) == 0) {
+      two_rows_widened(input, output, widened);
+      return;
+    }
+#endif
     for (; row + 2 <= rows; row += 2) {
       two_rows<true>(input + row * features_, output + row * units_, widened);
     }
@@ -542,6 +657,45 @@ class MatrixProduct {
   }
 
  private:
+#if TINYDEPLOY_HAS_DSP
+  // Two rows, widened, against every unit, the features a multiple of 8: the common case of
+  // the convolutions, with no tails in the loop over pairs of units and only pointers carried
+  // from one pair to the next, so that GCC keeps them in registers around the assembly.
+  void two_rows_widened(const int8_t* in0, int8_t* out0, const int32_t* widened) const {
+    const Output store = output_;
+    const size_t next = static_cast<size_t>(features_);
+    const int32_t eights = features_ >> 3;
+    const int32_t units = units_;
+    const int8_t* w = weights_;
+    const int32_t* bias = folded_bias_;
+    int8_t* out1 = out0 + units;
+    int32_t unit = 0;
+    if constexpr (Output::kAssemblyBlocks) {
+      if (store.step == 3 && units >= 2) {
+        const int32_t pairs = units >> 1;
+        WidenedBlocks state{bias, store.table, out0, out1, widened, widened + features_, pairs};
+        blocks_2x2_widened(state, w, next);
+        unit = 2 * pairs;
+        w += 2 * next * static_cast<size_t>(pairs);
+        bias += unit;
+      }
+    }
+    for (; unit + 2 <= units; unit += 2, bias += 2) {
+      BlockSums sums{bias[0], bias[1], bias[0], bias[1]};
+      const int32_t* wide = widened;
+      dot_2x2_widened_by_eight(wide, w, next, eights, sums);  // moves w to unit + 1
+      w += next;
+      store.template block<true>(out0, out1, unit, sums);
+    }
+    if (unit < units) {
+      const BlockSums sums =
+          dot_block<true, false>(in0, w, features_, {bias[0], 0, bias[0], 0}, nullptr);
+      out0[unit] = store(sums.r0u0, unit);
+      out1[unit] = store(sums.r1u0, unit);
+    }
+  }
+#endif
+
   // One row, or two consecutive rows with kTwoRows, against every unit.
   template <bool kTwoRows>
   void two_rows(const int8_t* in0, int8_t* out0, const int32_t* widened) const {
@@ -1056,6 +1210,20 @@ void depthwise_conv_s8_dsp(const ConvGeometry& geometry, const QuantizedActivati
 
 namespace {
 
+// One of the last channels % 4 channels over `rows` x `columns` taps inside the input: `in` at
+// its first tap, `w` at that tap's weight (taps `tail` bytes apart in the packed weights).
+inline int32_t tail_sum(const int8_t* in, const int8_t* w, int32_t tail, int32_t rows,
+                        int32_t columns, size_t row_stride, size_t tap_stride, int32_t offset,
+                        int32_t sum) {
+  for (int32_t row = 0; row < rows; ++row, in += row_stride, w += 3 * tail) {
+    for (int32_t column = 0; column < columns; ++column) {
+      const int32_t x = in[static_cast<size_t>(column) * tap_stride];
+      sum = wrapping_add(sum, (x + offset) * w[column * tail]);
+    }
+  }
+  return sum;
+}
+
 // The body of depthwise_conv_3x3_s8_dsp for one kind of output clamp.
 template <bool kInt8Range>
 void depthwise_3x3_packed(const ConvGeometry& geometry, const QuantizedActivation& activation,
@@ -1103,6 +1271,34 @@ void depthwise_3x3_packed(const ConvGeometry& geometry, const QuantizedActivatio
                                static_cast<size_t>(x0 + kx_begin) * tap_stride;
         const int32_t first_tap = 3 * ky_begin + kx_begin;
         const bool whole = rows == 3 && columns == 3;
+        if (whole && ox + 1 < out_shape.w && x0 + g.stride_w + 3 <= in.w) {
+          // Two whole windows side by side: each group's bias, output constants and loop work
+          // serve both pixels.
+          const int8_t* next_window = window + static_cast<size_t>(g.stride_w) * tap_stride;
+          int8_t* next_out = out + channels;
+          for (int32_t group = 0; group < groups; ++group) {
+            const int32_t c = 4 * group;
+            FourSums sums{0, 0, 0, 0};
+            if (bias != nullptr) sums = {bias[c], bias[c + 1], bias[c + 2], bias[c + 3]};
+            FourSums next = sums;
+            const int8_t* w = packed_weights + 36 * group;
+            packed_3x3(window + c, w, row_stride, tap_stride, offset_pair, sums);
+            packed_3x3(next_window + c, w, row_stride, tap_stride, offset_pair, next);
+            store.two_fours(out + c, next_out + c, sums, next, c);
+          }
+          for (int32_t j = 0; j < tail; ++j) {
+            const int32_t c = 4 * groups + j;
+            out[c] = store(tail_sum(window + c, tail_weights + j, tail, 3, 3, row_stride,
+                                    tap_stride, offset, bias != nullptr ? bias[c] : 0),
+                           c);
+            next_out[c] = store(tail_sum(next_window + c, tail_weights + j, tail, 3, 3, row_stride,
+                                         tap_stride, offset, bias != nullptr ? bias[c] : 0),
+                                c);
+          }
+          ++ox;
+          out += channels;
+          continue;
+        }
         for (int32_t group = 0; group < groups; ++group) {
           const int32_t c = 4 * group;
           FourSums sums{0, 0, 0, 0};
@@ -1130,16 +1326,10 @@ void depthwise_3x3_packed(const ConvGeometry& geometry, const QuantizedActivatio
         // The last channels one at a time, their weights after the groups' (tap by tap).
         for (int32_t j = 0; j < tail; ++j) {
           const int32_t c = 4 * groups + j;
-          int32_t sum = bias != nullptr ? bias[c] : 0;
-          for (int32_t ky = ky_begin; ky < ky_end; ++ky) {
-            for (int32_t kx = kx_begin; kx < kx_end; ++kx) {
-              const int32_t x =
-                  image[static_cast<size_t>(y0 + ky) * row_stride +
-                        static_cast<size_t>(x0 + kx) * tap_stride + static_cast<size_t>(c)];
-              sum = wrapping_add(sum, (x + offset) * tail_weights[(3 * ky + kx) * tail + j]);
-            }
-          }
-          out[c] = store(sum, c);
+          out[c] =
+              store(tail_sum(window + c, tail_weights + first_tap * tail + j, tail, rows, columns,
+                             row_stride, tap_stride, offset, bias != nullptr ? bias[c] : 0),
+                    c);
         }
       }
     }
