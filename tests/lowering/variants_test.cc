@@ -127,6 +127,19 @@ TEST(KernelVariantsTest, ConvsOnCortexM4TakeThePreparedOutputStageWhereItApplies
       conv_layer({.filter_h = 3, .filter_w = 3, .output_scale = 1.0f}).lowered(Core::CortexM4);
   EXPECT_EQ(three.kernel, "conv_s8_dsp_staged");
   EXPECT_NE(constant_named(three, "output_stage"), nullptr);
+  // A window of 3 * 3 * 4 = 36 weights, padded to 40 with zeros: two rows of 40 bytes, the
+  // model's weights not linked; scratch for two rows of 40 and their widened pair.
+  const ConstantArray* padded = constant_named(three, "padded_weights");
+  ASSERT_NE(padded, nullptr);
+  const auto& bytes = std::get<std::vector<int8_t>>(padded->values);
+  ASSERT_EQ(bytes.size(), 80u);
+  EXPECT_EQ(bytes[0], -4);
+  EXPECT_EQ(bytes[35], 31);
+  EXPECT_EQ(bytes[36], 0);
+  EXPECT_EQ(bytes[39], 0);
+  EXPECT_EQ(bytes[40], 32);
+  EXPECT_EQ(pointed_tensors(three), (std::vector<int32_t>{0, 3}));
+  EXPECT_EQ(three.scratch_bytes, 6 * 40 + 4);
   EXPECT_EQ(conv_layer({.output_scale = 1.0f}).lowered(Core::CortexM55).kernel, "conv_1x1_s8_mve");
 }
 

@@ -280,8 +280,12 @@ TEST(ConvS8DspTest, MatchesPortableBytesOnManyGeometries) {
     std::vector<int32_t> table(static_cast<size_t>(3 * c.out_c));
     ASSERT_TRUE(prepare_output_stage(scale, c.out_c, output_zero_point, table.data()));
     std::vector<int8_t> variant_staged(count, 2);
-    conv_s8_dsp_staged(g, activation, table.data(), c.input, input.data(), filter, weights.data(),
-                       folded.data(), out, variant_staged.data(), scratch.data());
+    std::vector<int8_t> padded(static_cast<size_t>(filter.n * conv_s8_dsp_staged_row(filter)), 3);
+    pad_conv_weights(weights.data(), filter, padded.data());
+    std::vector<int8_t> staged_scratch(
+        static_cast<size_t>(conv_s8_dsp_staged_scratch_bytes(filter)), 77);
+    conv_s8_dsp_staged(g, activation, table.data(), c.input, input.data(), filter, padded.data(),
+                       folded.data(), out, variant_staged.data(), staged_scratch.data());
     EXPECT_EQ(variant_staged, portable) << "staged, case " << index;
     EXPECT_EQ(variant, portable) << "case " << index << ": input " << c.input.h << "x" << c.input.w
                                  << "x" << c.input.c << " filter " << c.filter_h << "x"

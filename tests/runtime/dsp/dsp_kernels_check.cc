@@ -264,7 +264,8 @@ bool check_conv(Random& random, int32_t index) {
   if (!prepare_stage(random, filter.n, activation.output_offset)) return false;
   clear(count);
   rt::conv(g, activation, scale, in, input, filter, weights, bias, out, expected);
-  rt::conv_s8_dsp_staged(g, activation, output_stage, in, input, filter, weights, folded, out,
+  rt::pad_conv_weights(weights, filter, packed);
+  rt::conv_s8_dsp_staged(g, activation, output_stage, in, input, filter, packed, folded, out,
                          actual, scratch);
   return same(count, "conv_s8_dsp_staged", index);
 }

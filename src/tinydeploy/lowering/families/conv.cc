@@ -157,16 +157,36 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
           rt::conv_s8_mve_scratch_bytes(filter));
     }
     if (auto stage = prepared_output_stage(scales, out.c, act)) {
+      Constants<int32_t> output_stage{
+          .role = "output_stage", .values = std::move(*stage), .weights = true};
+      Constants<int32_t> bias_values{.role = "folded_bias", .values = *bias, .weights = true};
+      const int32_t window = filter.h * filter.w * filter.c;
+      if (window % 8 == 0) {
+        return with_scratch(
+            with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp_staged), geometry, act,
+                             std::move(output_stage), in, typed<int8_t>(b.input_slot(0)), filter,
+                             typed<int8_t>(b.input_slot(1)), std::move(bias_values), out,
+                             typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+                        kDspSource),
+            rt::conv_s8_dsp_staged_scratch_bytes(filter));
+      }
+      // Rows padded with zero weights to a multiple of 8 features (at most 7 bytes of flash per
+      // output channel), linked in place of the model's weights.
+      const auto weight_bytes = b.model.data(b.input(1));
+      std::vector<int8_t> padded(static_cast<size_t>(filter.n) *
+                                 static_cast<size_t>(rt::conv_s8_dsp_staged_row(filter)));
+      rt::pad_conv_weights(reinterpret_cast<const int8_t*>(weight_bytes.data()), filter,
+                           padded.data());
       return with_scratch(
           with_source(
               call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp_staged), geometry, act,
-                   Constants<int32_t>{
-                       .role = "output_stage", .values = std::move(*stage), .weights = true},
-                   in, typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
-                   Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
-                   typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+                   std::move(output_stage), in, typed<int8_t>(b.input_slot(0)), filter,
+                   Constants<int8_t>{
+                       .role = "padded_weights", .values = std::move(padded), .weights = true},
+                   std::move(bias_values), out, typed<int8_t>(b.output_slot(0)),
+                   typed<int8_t>(b.scratch_slot())),
               kDspSource),
-          rt::conv_s8_dsp_scratch_bytes(filter));
+          rt::conv_s8_dsp_staged_scratch_bytes(filter));
     }
     return with_scratch(
         with_source(

@@ -97,10 +97,30 @@ void conv_1x1_s8_dsp_staged(const QuantizedActivation& activation, const int32_t
                             const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
                             const int8_t* filter, const int32_t* folded_bias,
                             const Dims4& output_dims, int8_t* output, int8_t* scratch);
+
+// conv_s8_dsp_staged's weights: each output channel's window (filter.h * filter.w * filter.c
+// bytes) followed by zeros up to a multiple of 8, the row length below, so that every layer
+// takes the loops over 8 features (the model's weights as they are where the window is a
+// multiple of 8 already). Its scratch: two such rows, then the pair widened, word-aligned.
+inline int32_t conv_s8_dsp_staged_row(const Dims4& filter_dims) {
+  return (filter_dims.h * filter_dims.w * filter_dims.c + 7) & ~7;
+}
+inline int32_t conv_s8_dsp_staged_scratch_bytes(const Dims4& filter_dims) {
+  return 6 * conv_s8_dsp_staged_row(filter_dims) + 4;
+}
+// Copies [filter.n, window] weights into rows of conv_s8_dsp_staged_row bytes, zero-padded.
+inline void pad_conv_weights(const int8_t* weights, const Dims4& filter_dims, int8_t* padded) {
+  const int32_t window = filter_dims.h * filter_dims.w * filter_dims.c;
+  const int32_t row = conv_s8_dsp_staged_row(filter_dims);
+  for (int32_t unit = 0; unit < filter_dims.n; ++unit) {
+    for (int32_t k = 0; k < row; ++k) *padded++ = k < window ? weights[unit * window + k] : 0;
+  }
+}
 void conv_s8_dsp_staged(const ConvGeometry& geometry, const QuantizedActivation& activation,
                         const int32_t* output_stage, const Dims4& input_dims, const int8_t* input,
-                        const Dims4& filter_dims, const int8_t* filter, const int32_t* folded_bias,
-                        const Dims4& output_dims, int8_t* output, int8_t* scratch);
+                        const Dims4& filter_dims, const int8_t* padded_filter,
+                        const int32_t* folded_bias, const Dims4& output_dims, int8_t* output,
+                        int8_t* scratch);
 
 // Depthwise 3x3 weights [1, 3, 3, channels] packed for depthwise_conv_3x3_s8_dsp: for each
 // group of four channels, its nine taps' four bytes (tap by tap, row by row: one word per tap,
