@@ -1,14 +1,17 @@
 // The Cortex-M4 DSP kernels on the core itself, where their inline assembly runs (the host
 // gtests run their C paths): fully_connected_s8_dsp, conv_1x1_s8_dsp, conv_s8_dsp (each also
-// as its _staged variant), depthwise_conv_s8_dsp and depthwise_conv_3x3_s8_dsp against the
-// portable kernels on pseudo-random cases, byte for byte. Prints "MISMATCH" with the case and
-// exits 1 at the first differing byte; prints "check complete" and exits 0 when all matched.
+// as its _staged variant), depthwise_conv_s8_dsp, depthwise_conv_3x3_s8_dsp and
+// average_pool_s8_dsp against the portable kernels on pseudo-random cases, byte for byte.
+// Prints "MISMATCH" with the case and exits 1 at the first differing byte; prints "check
+// complete" and exits 0 when all matched.
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tinydeploy/port.h"
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
+#include "tinydeploy/runtime/cortex-m4/pool_s8_dsp.h"
+#include "tinydeploy/runtime/pooling.h"
 
 namespace {
 
@@ -329,6 +332,35 @@ bool check_depthwise_3x3(Random& random, int32_t index) {
   return same(count, "depthwise_conv_3x3_s8_dsp", index);
 }
 
+// The average pool: windows clipped at the edges, global ones up to 255 pixels, any channels.
+bool check_average_pool(Random& random, int32_t index) {
+  rt::Dims4 in{random.in(1, 2), random.in(1, 12), random.in(1, 12), random.in(1, 70)};
+  rt::PoolGeometry g;
+  g.filter_h = random.in(1, 4);
+  g.filter_w = random.in(1, 4);
+  g.stride_h = random.in(1, 3);
+  g.stride_w = random.in(1, 3);
+  g.pad_top = random.in(0, g.filter_h - 1);
+  g.pad_left = random.in(0, g.filter_w - 1);
+  if (random.one_in(6)) {
+    in = random.one_in(2) ? rt::Dims4{1, 25, 5, 64} : rt::Dims4{1, 15, 17, 9};
+    g = {1, 1, in.h, in.w, 0, 0};
+  }
+  const rt::Dims4 out{in.n, extent(in.h, g.filter_h, g.stride_h, 1, g.pad_top),
+                      extent(in.w, g.filter_w, g.stride_w, 1, g.pad_left), in.c};
+  const int32_t count = out.n * out.h * out.w * out.c;
+  if (out.h <= 0 || out.w <= 0 || count > kMaxBytes || in.n * in.h * in.w * in.c > kMaxBytes) {
+    return true;
+  }
+  fill(random, input, in.n * in.h * in.w * in.c);
+  const rt::PoolClamp clamp =
+      random.one_in(3) ? rt::PoolClamp{random.in(-128, 0), random.in(1, 127)} : rt::PoolClamp{};
+  clear(count);
+  rt::average_pool(g, clamp, in, input, out, expected);
+  rt::average_pool_s8_dsp(g, clamp, in, input, out, actual);
+  return same(count, "average_pool_s8_dsp", index);
+}
+
 }  // namespace
 
 int main() {
@@ -340,11 +372,12 @@ int main() {
   constexpr int32_t kCases = 400;
   for (int32_t i = 0; i < kCases; ++i) {
     if (!check_fully_connected(random, i) || !check_conv_1x1(random, i) || !check_conv(random, i) ||
-        !check_depthwise(random, i) || !check_depthwise_3x3(random, i)) {
+        !check_depthwise(random, i) || !check_depthwise_3x3(random, i) ||
+        !check_average_pool(random, i)) {
       return 1;
     }
   }
-  print("8 kernels x ");
+  print("9 kernels x ");
   print(kCases);
   print(" cases bit-identical\ncheck complete\n");
   return 0;
