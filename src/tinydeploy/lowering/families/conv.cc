@@ -112,18 +112,84 @@ KernelCall with_source(KernelCall call, const char* source) {
   return call;
 }
 
+// How a layer's constant weights are laid out: channel u's k-th weight at u * unit_stride +
+// k * feature_stride (conv and FULLY_CONNECTED: rows of `features`; depthwise: channels last);
+// `features` -1 where one scale serves several channels (no bound is then looked at).
+struct WeightLayout {
+  size_t weights_input = 1;
+  size_t bias_input = 2;
+  int32_t features = 0;
+  size_t unit_stride = 0;
+  size_t feature_stride = 1;
+};
+
+// The scales with every channel whose output is the output zero point for any input replaced
+// by multiplier 0 (and shift -2, inside the prepared form's range): a zero multiplier, or a
+// channel whose largest possible sum (|bias| + the largest |x + input_offset| times the sum of
+// its |weights|) times its multiplier stays below 2^(30 + r) - 2^30 for its right shift r, so
+// that the rounded product is 0. Such channels (dead ones, of tiny scales: shifts of -24 to
+// -31, or 0 with a zero multiplier, in vww) would otherwise keep a layer off the prepared stage.
+ChannelScales with_constant_channels_zeroed(const OpBinding& b, const ChannelScales& scales,
+                                            int32_t channels, const rt::QuantizedActivation& act,
+                                            const WeightLayout& layout) {
+  ChannelScales adjusted = scales;
+  const Tensor& weights = b.input(layout.weights_input);
+  if (!weights.is_constant()) return adjusted;
+  const auto weight_bytes = b.model.data(weights);
+  std::span<const uint8_t> bias_bytes;
+  if (b.has_input(layout.bias_input)) {
+    const Tensor& bias = b.input(layout.bias_input);
+    if (!bias.is_constant()) return adjusted;
+    bias_bytes = b.model.data(bias);
+  }
+  const int64_t largest_input = std::max(std::abs(int64_t{-128} + act.input_offset),
+                                         std::abs(int64_t{127} + act.input_offset));
+  for (int32_t u = 0; u < channels && static_cast<size_t>(u) < adjusted.multiplier.size(); ++u) {
+    const int32_t multiplier = adjusted.multiplier[static_cast<size_t>(u)];
+    const int32_t shift = adjusted.shift[static_cast<size_t>(u)];
+    bool constant = multiplier == 0;
+    if (!constant && layout.features >= 0 && shift <= -1 && shift >= -31) {
+      int64_t bound = 0;
+      for (int32_t k = 0; k < layout.features; ++k) {
+        const size_t at = static_cast<size_t>(u) * layout.unit_stride +
+                          static_cast<size_t>(k) * layout.feature_stride;
+        if (at >= weight_bytes.size()) return adjusted;
+        bound += std::abs(int64_t{static_cast<int8_t>(weight_bytes[at])});
+      }
+      bound *= largest_input;
+      if (!bias_bytes.empty()) {
+        if ((static_cast<size_t>(u) + 1) * 4 > bias_bytes.size()) return adjusted;
+        int32_t bias = 0;
+        std::memcpy(&bias, bias_bytes.data() + static_cast<size_t>(u) * 4, 4);
+        bound += std::abs(int64_t{bias});
+      }
+      const int64_t limit = (int64_t{1} << (30 - shift)) - (int64_t{1} << 30);
+      constant = bound < (int64_t{1} << 31) && bound * multiplier < limit;
+    }
+    if (constant) {
+      adjusted.multiplier[static_cast<size_t>(u)] = 0;
+      adjusted.shift[static_cast<size_t>(u)] = -2;
+    }
+  }
+  return adjusted;
+}
+
 // The per-channel output stage prepared for the DSP kernels that take one
-// (rt::prepare_output_stage): nothing when a channel's shift or the output offset is outside the
-// prepared form's range (the layer then keeps a kernel with the plain scales).
-std::optional<std::vector<int32_t>> prepared_output_stage(const ChannelScales& scales,
+// (rt::prepare_output_stage), channels of constant output taken as multiplier 0 (see
+// with_constant_channels_zeroed): nothing when another channel's shift or the output offset is
+// outside the prepared form's range (the layer then keeps a kernel with the plain scales).
+std::optional<std::vector<int32_t>> prepared_output_stage(const OpBinding& b,
+                                                          const ChannelScales& scales,
                                                           int32_t channels,
-                                                          const rt::QuantizedActivation& act) {
+                                                          const rt::QuantizedActivation& act,
+                                                          const WeightLayout& layout) {
   if (scales.multiplier.size() < static_cast<size_t>(channels) ||
       scales.shift.size() < static_cast<size_t>(channels)) {
     return std::nullopt;
   }
+  const ChannelScales adjusted = with_constant_channels_zeroed(b, scales, channels, act, layout);
   std::vector<int32_t> table(3 * static_cast<size_t>(channels));
-  const rt::PerChannelScale scale{scales.multiplier.data(), scales.shift.data()};
+  const rt::PerChannelScale scale{adjusted.multiplier.data(), adjusted.shift.data()};
   if (!rt::prepare_output_stage(scale, channels, act.output_offset, table.data())) {
     return std::nullopt;
   }
@@ -156,11 +222,12 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
               kMveSource),
           rt::conv_s8_mve_scratch_bytes(filter));
     }
-    if (auto stage = prepared_output_stage(scales, out.c, act)) {
+    const int32_t window = filter.h * filter.w * filter.c;
+    const WeightLayout layout{.features = window, .unit_stride = static_cast<size_t>(window)};
+    if (auto stage = prepared_output_stage(b, scales, out.c, act, layout)) {
       Constants<int32_t> output_stage{
           .role = "output_stage", .values = std::move(*stage), .weights = true};
       Constants<int32_t> bias_values{.role = "folded_bias", .values = *bias, .weights = true};
-      const int32_t window = filter.h * filter.w * filter.c;
       if (window % 8 == 0) {
         return with_scratch(
             with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp_staged), geometry, act,
@@ -207,7 +274,8 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
   if (!has_dsp_kernels(b.core)) return std::nullopt;
   const auto bias = folded_bias(b, 1, 2, out.c, filter.c, act.input_offset);
   if (!bias) return std::nullopt;
-  if (auto stage = prepared_output_stage(scales, out.c, act)) {
+  const WeightLayout layout{.features = filter.c, .unit_stride = static_cast<size_t>(filter.c)};
+  if (auto stage = prepared_output_stage(b, scales, out.c, act, layout)) {
     return with_scratch(
         with_source(
             call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp_staged), act,
@@ -246,7 +314,9 @@ std::optional<KernelCall> depthwise_3x3_variant(const OpBinding& b,
   const auto weight_bytes = b.model.data(weights);
   const size_t count = 9 * static_cast<size_t>(out.c);
   if (weight_bytes.size() < count) return std::nullopt;
-  auto stage = prepared_output_stage(scales, out.c, act);
+  const WeightLayout layout{
+      .features = 9, .unit_stride = 1, .feature_stride = static_cast<size_t>(out.c)};
+  auto stage = prepared_output_stage(b, scales, out.c, act, layout);
   if (!stage) return std::nullopt;
   std::vector<int8_t> packed(count);
   rt::pack_depthwise_3x3_weights(reinterpret_cast<const int8_t*>(weight_bytes.data()), out.c,
@@ -575,7 +645,10 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
       if (has_dsp_kernels(b.core) && weights_offset == 0) {
         if (auto folded = folded_bias(b, 1, 2, units, features, act.input_offset)) {
           const int32_t stages = per_channel ? units : 1;
-          if (auto stage = prepared_output_stage(scales, stages, act)) {
+          // Per tensor, one stage serves every unit: no bounds looked at (features -1).
+          const WeightLayout layout{.features = per_channel ? features : -1,
+                                    .unit_stride = static_cast<size_t>(features)};
+          if (auto stage = prepared_output_stage(b, scales, stages, act, layout)) {
             return with_source(
                 call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp_staged), act,
                      Constants<int32_t>{
