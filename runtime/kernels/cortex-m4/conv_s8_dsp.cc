@@ -307,6 +307,9 @@ struct WidenedBlocks {
 // whole loop in assembly, its state in memory, because around the dot product alone GCC spills
 // and reloads so much that the stores and the set-up of a block cost more than 8 features of
 // products. Per block: the bias, 8 features per iteration, four outputs of 6 instructions each.
+// kSixteen: the features a multiple of 16, 16 per iteration of the inner loop (its end test
+// reads memory: no register is left for the end).
+template <bool kSixteen>
 inline void blocks_2x2_widened(WidenedBlocks& state, const int8_t* w, size_t next) {
   int32_t s00, s01, s10, s11;
   uint32_t x_even, x_odd, v_even, v_odd, u_even, u_odd;
@@ -320,6 +323,8 @@ inline void blocks_2x2_widened(WidenedBlocks& state, const int8_t* w, size_t nex
       "mov %[s11], %[s01]\n\t"
       "ldr %[in], %[wide]\n\t"
       "2:\n\t" TINYDEPLOY_DOT_2X2_WIDE_FOUR TINYDEPLOY_DOT_2X2_WIDE_FOUR
+      ".if %c[sixteen]\n\t" TINYDEPLOY_DOT_2X2_WIDE_FOUR TINYDEPLOY_DOT_2X2_WIDE_FOUR
+      ".endif\n\t"
       "ldr %[x_even], %[wide_end]\n\t"
       "cmp %[in], %[x_even]\n\t"
       "bne 2b\n\t"
@@ -353,7 +358,8 @@ inline void blocks_2x2_widened(WidenedBlocks& state, const int8_t* w, size_t nex
         [v_odd] "=&r"(v_odd), [u_even] "=&r"(u_even), [u_odd] "=&r"(u_odd),
         [bias] "+m"(state.bias), [table] "+m"(state.table), [out0] "+m"(state.out0),
         [out1] "+m"(state.out1), [pairs] "+m"(state.pairs)
-      : [next] "r"(next), [wide] "m"(state.wide), [wide_end] "m"(state.wide_end)
+      : [next] "r"(next), [wide] "m"(state.wide), [wide_end] "m"(state.wide_end),
+        [sixteen] "i"(kSixteen ? 1 : 0)
       : "cc", "memory");
 }
 
@@ -768,7 +774,11 @@ class MatrixProduct {
       if (store.step == 3 && units >= 2) {
         const int32_t pairs = units >> 1;
         WidenedBlocks state{bias, store.table, out0, out1, widened, widened + features_, pairs};
-        blocks_2x2_widened(state, w, next);
+        if ((features_ & 15) == 0) {
+          blocks_2x2_widened<true>(state, w, next);
+        } else {
+          blocks_2x2_widened<false>(state, w, next);
+        }
         unit = 2 * pairs;
         w += 2 * next * static_cast<size_t>(pairs);
         bias += unit;
