@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -141,6 +142,40 @@ TEST(KernelVariantsTest, ConvsOnCortexM4TakeThePreparedOutputStageWhereItApplies
   EXPECT_EQ(pointed_tensors(three), (std::vector<int32_t>{0, 3}));
   EXPECT_EQ(three.scratch_bytes, 6 * 40 + 4);
   EXPECT_EQ(conv_layer({.output_scale = 1.0f}).lowered(Core::CortexM55).kernel, "conv_1x1_s8_mve");
+}
+
+// Channel 1's scale 0.5 * 2^-30 / 1 (shift -30, outside the prepared range) with weights
+// 0..3 and bias -200: its largest sum (200 + 255 * 6) times its multiplier stays far below
+// 2^60 - 2^30, so its output is always the zero point and it is prepared as multiplier 0;
+// channel 0 keeps its own stage.
+TEST(KernelVariantsTest, ChannelsOfConstantOutputArePreparedAsZeroMultipliers) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, 5, 5, 4}, DType::Int8, {0.5f}, {-3});
+  std::vector<int8_t> weights = {-4, -3, -2, -1, 0, 1, 2, 3};
+  const int32_t w =
+      m.constant<int8_t>("w", {2, 1, 1, 4}, DType::Int8, weights, {0.25f, std::ldexp(1.0f, -30)});
+  const int32_t b =
+      m.constant<int32_t>("b", {2}, DType::Int32, {100, -200}, {0.125f, std::ldexp(1.0f, -31)});
+  const int32_t y = m.tensor("y", {1, 5, 5, 2}, DType::Int8, {1.0f}, {5});
+  model::Conv2DOptions o;
+  o.padding = Padding::Valid;
+  o.stride_h = o.stride_w = 1;
+  o.dilation_h = o.dilation_w = 1;
+  m.op(BuiltinOp::CONV_2D, {x, w, b}, {y}, o);
+  const KernelCall call = m.lowered(Core::CortexM4);
+  EXPECT_EQ(call.kernel, "conv_1x1_s8_dsp_staged");
+  const ConstantArray* stage = constant_named(call, "output_stage");
+  ASSERT_NE(stage, nullptr);
+  const auto& words = std::get<std::vector<int32_t>>(stage->values);
+  ASSERT_EQ(words.size(), 6u);
+  // Channel 0: 0.125 = 2^30 * 2^-33, r = 2: 2^0 + 5 * 2^1, shift - 1 = 1.
+  EXPECT_EQ(words[0], 1 << 30);
+  EXPECT_EQ(words[1], 1 + 5 * 2);
+  EXPECT_EQ(words[2], 1);
+  // Channel 1: multiplier 0 with shift -2, so the output is 5 for any input.
+  EXPECT_EQ(words[3], 0);
+  EXPECT_EQ(words[4], 1 + 5 * 2);
+  EXPECT_EQ(words[5], 1);
 }
 
 TEST(KernelVariantsTest, Conv1x1WithoutBiasFoldsTheOffsetAlone) {
@@ -281,6 +316,36 @@ TEST(KernelVariantsTest, Depthwise3x3OnCortexM4IsThePackedKernelWithItsOutputSta
   EXPECT_EQ(words[2], 1);
   // The M55 keeps its Helium kernel.
   EXPECT_EQ(depthwise_layer(1).lowered(Core::CortexM55).kernel, "depthwise_conv_s8_mve");
+}
+
+// AVERAGE_POOL_2D int8, a global average over a 1 x height x 5 x 8 input.
+OneOp average_pool_layer(int32_t height) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, height, 5, 8}, DType::Int8, {0.5f}, {-3});
+  const int32_t y = m.tensor("y", {1, 1, 1, 8}, DType::Int8, {0.5f}, {-3});
+  model::Pool2DOptions o;
+  o.padding = model::Padding::Valid;
+  o.stride_h = height;
+  o.stride_w = 5;
+  o.filter_h = height;
+  o.filter_w = 5;
+  m.op(BuiltinOp::AVERAGE_POOL_2D, {x}, {y}, o);
+  return m;
+}
+
+TEST(KernelVariantsTest, Int8AveragePoolOnCortexM4IsTheDspKernelWhereTheSumsFit16Bits) {
+  // 25 x 5 = 125 pixels per window: the 16-bit halves hold 125 x 128.
+  const KernelCall call = average_pool_layer(25).lowered(Core::CortexM4);
+  EXPECT_EQ(call.kernel, "average_pool_s8_dsp");
+  EXPECT_EQ(call.source, "cortex-m4/pool_s8_dsp");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1}));
+  // 51 x 5 = 255 pixels still; 52 x 5 = 260 could overflow a half: portable.
+  EXPECT_EQ(average_pool_layer(51).lowered(Core::CortexM4).kernel, "average_pool_s8_dsp");
+  EXPECT_EQ(average_pool_layer(52).lowered(Core::CortexM4).kernel, "average_pool");
+  // The host and the Cortex-M55 keep the portable kernel.
+  EXPECT_EQ(average_pool_layer(25).lowered(Core::Host).kernel, "average_pool");
+  EXPECT_EQ(average_pool_layer(25).lowered(Core::CortexM55).kernel, "average_pool");
 }
 
 // FULLY_CONNECTED int8 [2, 5] x [3, 5]; input zero point 10 (offset -10).
