@@ -761,7 +761,8 @@ class MatrixProduct {
   // Two rows, widened, against every unit, the features a multiple of 8: the common case of
   // the convolutions, with no tails in the loop over pairs of units and only pointers carried
   // from one pair to the next, so that GCC keeps them in registers around the assembly.
-  void two_rows_widened(const int8_t* in0, int8_t* out0, const int32_t* widened) const {
+  __attribute__((noinline)) void two_rows_widened(const int8_t* in0, int8_t* out0,
+                                                  const int32_t* widened) const {
     const Output store = output_;
     const size_t next = static_cast<size_t>(features_);
     const int32_t eights = features_ >> 3;
@@ -802,7 +803,8 @@ class MatrixProduct {
 
   // One row, or two consecutive rows with kTwoRows, against every unit.
   template <bool kTwoRows>
-  void two_rows(const int8_t* in0, int8_t* out0, const int32_t* widened) const {
+  __attribute__((noinline)) void two_rows(const int8_t* in0, int8_t* out0,
+                                          const int32_t* widened) const {
     const Output store = output_;
     const int32_t features = features_;
     const int32_t units = units_;
