@@ -479,7 +479,7 @@ inline BlockSums dot_block(const int8_t* in0, const int8_t* w0, int32_t features
 // by value and copied into locals by the loops: int8 stores may alias any object, so fields
 // read through a reference would be loaded again after every output.
 struct Requantizer {
-  static constexpr bool kAssemblyBlocks = false;
+  [[maybe_unused]] static constexpr bool kAssemblyBlocks = false;
 
   const int32_t* multiplier;
   const int32_t* shift;
@@ -639,7 +639,7 @@ inline void store_two_fours_prepared(int8_t* out, int8_t* next_out, FourSums a, 
 template <bool kInt8Range>
 struct PreparedOutput {
   // Whether MatrixProduct may store its 2x2 blocks in assembly (SSAT: the whole int8 range).
-  static constexpr bool kAssemblyBlocks = kInt8Range;
+  [[maybe_unused]] static constexpr bool kAssemblyBlocks = kInt8Range;
 
   const int32_t* table;
   int32_t min;
