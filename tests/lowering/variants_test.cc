@@ -118,7 +118,7 @@ TEST(KernelVariantsTest, ConvsOnCortexM4TakeThePreparedOutputStageWhereItApplies
   EXPECT_EQ(one.kernel, "conv_1x1_s8_dsp_staged");
   const ConstantArray* stage = constant_named(one, "output_stage");
   ASSERT_NE(stage, nullptr);
-  EXPECT_TRUE(stage->weights);
+  EXPECT_FALSE(stage->weights);  // a parameter array, as the scales it replaces
   // multiplier, 2^(r-2) (output zero point 0), r - 1 for r = 2 and 3.
   EXPECT_EQ(std::get<std::vector<int32_t>>(stage->values),
             (std::vector<int32_t>{1 << 30, 1, 1, 1 << 30, 2, 2}));

@@ -175,7 +175,8 @@ ChannelScales with_constant_channels_zeroed(const OpBinding& b, const ChannelSca
 }
 
 // The per-channel output stage prepared for the DSP kernels that take one
-// (rt::prepare_output_stage), channels of constant output taken as multiplier 0 (see
+// (rt::prepare_output_stage; a parameter array in the model code, as the scales it replaces),
+// channels of constant output taken as multiplier 0 (see
 // with_constant_channels_zeroed): nothing when another channel's shift or the output offset is
 // outside the prepared form's range (the layer then keeps a kernel with the plain scales).
 std::optional<std::vector<int32_t>> prepared_output_stage(const OpBinding& b,
@@ -225,8 +226,7 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
     const int32_t window = filter.h * filter.w * filter.c;
     const WeightLayout layout{.features = window, .unit_stride = static_cast<size_t>(window)};
     if (auto stage = prepared_output_stage(b, scales, out.c, act, layout)) {
-      Constants<int32_t> output_stage{
-          .role = "output_stage", .values = std::move(*stage), .weights = true};
+      Constants<int32_t> output_stage{.role = "output_stage", .values = std::move(*stage)};
       Constants<int32_t> bias_values{.role = "folded_bias", .values = *bias, .weights = true};
       if (window % 8 == 0) {
         return with_scratch(
@@ -279,9 +279,8 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
     return with_scratch(
         with_source(
             call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp_staged), act,
-                 Constants<int32_t>{
-                     .role = "output_stage", .values = std::move(*stage), .weights = true},
-                 in, typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                 Constants<int32_t>{.role = "output_stage", .values = std::move(*stage)}, in,
+                 typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
                  Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
                  typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
             kDspSource),
@@ -328,8 +327,8 @@ std::optional<KernelCall> depthwise_3x3_variant(const OpBinding& b,
           typed<int8_t>(b.input_slot(0)),
           Constants<int8_t>{.role = "packed_weights", .values = std::move(packed), .weights = true},
           typed<int32_t>(bias),
-          Constants<int32_t>{.role = "output_stage", .values = std::move(*stage), .weights = true},
-          out, typed<int8_t>(b.output_slot(0))),
+          Constants<int32_t>{.role = "output_stage", .values = std::move(*stage)}, out,
+          typed<int8_t>(b.output_slot(0))),
       kDspSource);
 }
 
@@ -651,8 +650,7 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
           if (auto stage = prepared_output_stage(b, scales, stages, act, layout)) {
             return with_source(
                 call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp_staged), act,
-                     Constants<int32_t>{
-                         .role = "output_stage", .values = std::move(*stage), .weights = true},
+                     Constants<int32_t>{.role = "output_stage", .values = std::move(*stage)},
                      per_channel, shape, typed<int8_t>(input), typed<int8_t>(weights),
                      Constants<int32_t>{
                          .role = "folded_bias", .values = std::move(*folded), .weights = true},

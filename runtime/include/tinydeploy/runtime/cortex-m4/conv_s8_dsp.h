@@ -1,7 +1,8 @@
-// int8 FULLY_CONNECTED and 1x1 CONV_2D for cores with the Armv7E-M DSP extension (Cortex-M4
-// first): the products are summed two at a time by dual 16-bit multiply-accumulates (SMLAD), two
-// rows by two output channels per pass over the features so that each loaded word serves two
-// sums. The results are bit-exact with the portable kernels of conv.h, which stay the definition.
+// int8 FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D for cores with the Armv7E-M DSP extension
+// (Cortex-M4 first): the products are summed two at a time by dual 16-bit multiply-accumulates
+// (SMLAD), two rows by two output channels per pass over the features so that each loaded word
+// serves two sums; depthwise four channels per pass. The results are bit-exact with the portable
+// kernels of conv.h, which stay the definition.
 //
 // The same source builds everywhere: without the DSP extension (the host) the two instructions
 // it uses are emulated exactly, so host tests run the code the target runs.
@@ -87,7 +88,9 @@ inline bool prepare_output_stage(const PerChannelScale& scale, int32_t channels,
 
 // The kernels with `_staged` take, in place of the scales, the output stage prepared by
 // prepare_output_stage (with activation.output_offset; one entry, `per_channel` false, for a
-// per-tensor scale): one SMLAL and a shift per output. Otherwise as the kernels above.
+// per-tensor scale): one SMLAL, a shift and SSAT per output, a clamp tighter than int8 applied
+// to the stored bytes afterwards. Two widened rows with features a multiple of 8 run as 2x2
+// blocks in one assembly loop (the convolutions' common case). Otherwise as the kernels above.
 void fully_connected_s8_dsp_staged(const QuantizedActivation& activation,
                                    const int32_t* output_stage, bool per_channel,
                                    const FullyConnectedShape& shape, const int8_t* input,
@@ -143,9 +146,12 @@ inline void pack_depthwise_3x3_weights(const int8_t* weights, int32_t channels, 
 // any stride and padding, the weights packed by pack_depthwise_3x3_weights and the output stage
 // prepared by prepare_output_stage (with activation.output_offset; the kernel reads the input
 // offset and the clamp from `activation`). Four channels per pass: each tap's input word
-// widened with the input offset added (SXTAB16), its weight word read in order, each channel
-// multiplied on its own (SMLABB/SMLATT); whole windows in one assembly block, windows at the
-// input's edges row by row over the taps inside, as the portable kernel skips the others.
+// widened with the input offset added (SXTAB16), each channel multiplied on its own
+// (SMLABB/SMLATT); whole windows in one assembly block, windows at the input's edges row by row
+// over the taps inside, as the portable kernel skips the others. Outputs 8 or more columns wide
+// run group by group, the group's weights widened once on the stack (72 bytes; one LDRD per
+// tap), two whole windows side by side sharing the output constants; narrower ones pixel by
+// pixel from the packed bytes (a load and two SXTB16 per tap).
 // Requires: input.c == output.c; `bias` may be null.
 void depthwise_conv_3x3_s8_dsp(const ConvGeometry& geometry, const QuantizedActivation& activation,
                                const Dims4& input_dims, const int8_t* input,
