@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,6 +33,14 @@ const ConstantArray* folded_bias(const KernelCall& call) {
   return nullptr;
 }
 
+const ConstantArray* constant_named(const KernelCall& call, const std::string& role) {
+  for (const Argument& a : call.arguments) {
+    const auto* array = std::get_if<ConstantArray>(&a);
+    if (array != nullptr && array->role == role) return array;
+  }
+  return nullptr;
+}
+
 // The tensors the call's pointer arguments name, in order (-1 for an omitted one).
 std::vector<int32_t> pointed_tensors(const KernelCall& call) {
   std::vector<int32_t> tensors;
@@ -47,6 +56,7 @@ struct ConvLayer {
   Padding padding = Padding::Valid;
   DType activations = DType::Int8;
   bool bias = true;
+  float output_scale = 0.5f;
 };
 
 // CONV_2D on a 1x5x5x4 input with two output channels; input zero point -3 (offset 3).
@@ -77,7 +87,9 @@ OneOp conv_layer(const ConvLayer& l) {
   const int32_t out_hw = l.padding == Padding::Same
                              ? (5 + l.stride - 1) / l.stride
                              : (5 - (l.filter_h - 1) * l.dilation - 1) / l.stride + 1;
-  const int32_t y = m.tensor("y", {1, out_hw, out_hw, 2}, l.activations, scale, {0});
+  const std::vector<float> output_scale =
+      real ? std::vector<float>{} : std::vector<float>{l.output_scale};
+  const int32_t y = m.tensor("y", {1, out_hw, out_hw, 2}, l.activations, output_scale, {0});
   model::Conv2DOptions o;
   o.padding = l.padding;
   o.stride_h = o.stride_w = l.stride;
@@ -99,6 +111,73 @@ TEST(KernelVariantsTest, Conv1x1OnCortexM4IsTheDspKernelWithFoldedBias) {
   // Weights -4, -3, -2, -1 (sum -10) and 0, 1, 2, 3 (sum 6); input offset 3: 100 + 3 * -10 = 70,
   // -200 + 3 * 6 = -182.
   EXPECT_EQ(std::get<std::vector<int32_t>>(bias->values), (std::vector<int32_t>{70, -182}));
+}
+
+// Output scale 1: scales 2^-3 and 2^-4 (shifts -2, -3), inside the prepared output stage's range
+// (the layers above have a shift of -1 on channel 0 and keep the scales).
+TEST(KernelVariantsTest, ConvsOnCortexM4TakeThePreparedOutputStageWhereItApplies) {
+  const KernelCall one = conv_layer({.output_scale = 1.0f}).lowered(Core::CortexM4);
+  EXPECT_EQ(one.kernel, "conv_1x1_s8_dsp_staged");
+  const ConstantArray* stage = constant_named(one, "output_stage");
+  ASSERT_NE(stage, nullptr);
+  EXPECT_FALSE(stage->weights);  // a parameter array, as the scales it replaces
+  // multiplier, 2^(r-2) (output zero point 0), r - 1 for r = 2 and 3.
+  EXPECT_EQ(std::get<std::vector<int32_t>>(stage->values),
+            (std::vector<int32_t>{1 << 30, 1, 1, 1 << 30, 2, 2}));
+  EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(one)->values),
+            (std::vector<int32_t>{70, -182}));
+  const KernelCall three =
+      conv_layer({.filter_h = 3, .filter_w = 3, .output_scale = 1.0f}).lowered(Core::CortexM4);
+  EXPECT_EQ(three.kernel, "conv_s8_dsp_staged");
+  EXPECT_NE(constant_named(three, "output_stage"), nullptr);
+  // A window of 3 * 3 * 4 = 36 weights, padded to 40 with zeros: two rows of 40 bytes, the
+  // model's weights not linked; scratch for two rows of 40 and their widened pair.
+  const ConstantArray* padded = constant_named(three, "padded_weights");
+  ASSERT_NE(padded, nullptr);
+  const auto& bytes = std::get<std::vector<int8_t>>(padded->values);
+  ASSERT_EQ(bytes.size(), 80u);
+  EXPECT_EQ(bytes[0], -4);
+  EXPECT_EQ(bytes[35], 31);
+  EXPECT_EQ(bytes[36], 0);
+  EXPECT_EQ(bytes[39], 0);
+  EXPECT_EQ(bytes[40], 32);
+  EXPECT_EQ(pointed_tensors(three), (std::vector<int32_t>{0, 3}));
+  EXPECT_EQ(three.scratch_bytes, 6 * 40 + 4);
+  EXPECT_EQ(conv_layer({.output_scale = 1.0f}).lowered(Core::CortexM55).kernel, "conv_1x1_s8_mve");
+}
+
+// Channel 1's scale 0.5 * 2^-30 / 1 (shift -30, outside the prepared range) with weights
+// 0..3 and bias -200: its largest sum (200 + 255 * 6) times its multiplier stays far below
+// 2^60 - 2^30, so its output is always the zero point and it is prepared as multiplier 0;
+// channel 0 keeps its own stage.
+TEST(KernelVariantsTest, ChannelsOfConstantOutputArePreparedAsZeroMultipliers) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, 5, 5, 4}, DType::Int8, {0.5f}, {-3});
+  std::vector<int8_t> weights = {-4, -3, -2, -1, 0, 1, 2, 3};
+  const int32_t w =
+      m.constant<int8_t>("w", {2, 1, 1, 4}, DType::Int8, weights, {0.25f, std::ldexp(1.0f, -30)});
+  const int32_t b =
+      m.constant<int32_t>("b", {2}, DType::Int32, {100, -200}, {0.125f, std::ldexp(1.0f, -31)});
+  const int32_t y = m.tensor("y", {1, 5, 5, 2}, DType::Int8, {1.0f}, {5});
+  model::Conv2DOptions o;
+  o.padding = Padding::Valid;
+  o.stride_h = o.stride_w = 1;
+  o.dilation_h = o.dilation_w = 1;
+  m.op(BuiltinOp::CONV_2D, {x, w, b}, {y}, o);
+  const KernelCall call = m.lowered(Core::CortexM4);
+  EXPECT_EQ(call.kernel, "conv_1x1_s8_dsp_staged");
+  const ConstantArray* stage = constant_named(call, "output_stage");
+  ASSERT_NE(stage, nullptr);
+  const auto& words = std::get<std::vector<int32_t>>(stage->values);
+  ASSERT_EQ(words.size(), 6u);
+  // Channel 0: 0.125 = 2^30 * 2^-33, r = 2: 2^0 + 5 * 2^1, shift - 1 = 1.
+  EXPECT_EQ(words[0], 1 << 30);
+  EXPECT_EQ(words[1], 1 + 5 * 2);
+  EXPECT_EQ(words[2], 1);
+  // Channel 1: multiplier 0 with shift -2, so the output is 5 for any input.
+  EXPECT_EQ(words[3], 0);
+  EXPECT_EQ(words[4], 1 + 5 * 2);
+  EXPECT_EQ(words[5], 1);
 }
 
 TEST(KernelVariantsTest, Conv1x1WithoutBiasFoldsTheOffsetAlone) {
@@ -259,7 +338,7 @@ TEST(KernelVariantsTest, ConvLayersTheVariantsDoNotCoverStayPortable) {
 }
 
 // DEPTHWISE_CONV_2D int8, 3x3 SAME over a 1x6x6x4 input with `multiplier` outputs per channel.
-OneOp depthwise_layer(int32_t multiplier) {
+OneOp depthwise_layer(int32_t multiplier, float output_scale = 1.0f) {
   OneOp m;
   const int32_t channels = 4 * multiplier;
   const int32_t x = m.tensor("x", {1, 6, 6, 4}, DType::Int8, {0.5f}, {-3});
@@ -271,7 +350,7 @@ OneOp depthwise_layer(int32_t multiplier) {
   const int32_t b = m.constant<int32_t>("b", {channels}, DType::Int32,
                                         std::vector<int32_t>(static_cast<size_t>(channels), 7),
                                         std::vector<float>(static_cast<size_t>(channels), 0.125f));
-  const int32_t y = m.tensor("y", {1, 6, 6, channels}, DType::Int8, {1.0f}, {0});
+  const int32_t y = m.tensor("y", {1, 6, 6, channels}, DType::Int8, {output_scale}, {0});
   model::DepthwiseConv2DOptions o;
   o.stride_h = o.stride_w = 1;
   o.depth_multiplier = multiplier;
@@ -311,10 +390,78 @@ TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrThePackedMveKernel)
   // Input and output only: the model's filter and bias are not linked.
   EXPECT_EQ(pointed_tensors(m55), (std::vector<int32_t>{0, 3}));
 
+  {
+    // On the M4, a scale of 0.5 * 0.25 / 0.25: shift 0, outside the prepared output stage's
+    // range, so the kernel with the plain scales and the model's bias: no prepared constants
+    // (input, filter, bias, output).
+    const KernelCall call = depthwise_layer(1, 0.25f).lowered(Core::CortexM4);
+    EXPECT_EQ(call.kernel, "depthwise_conv_s8_dsp");
+    EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+    EXPECT_EQ(call.scratch_bytes, 0);
+    EXPECT_EQ(folded_bias(call), nullptr);
+    EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
+  }
   for (Core core : {Core::CortexM4, Core::CortexM55}) {
     EXPECT_EQ(depthwise_layer(2).lowered(core).kernel, "depthwise_conv");
   }
   EXPECT_EQ(depthwise_layer(1).lowered(Core::Host).kernel, "depthwise_conv");
+}
+
+TEST(KernelVariantsTest, Depthwise3x3OnCortexM4IsThePackedKernelWithItsOutputStage) {
+  // Scale 0.5 * 0.25 / 1.0 = 2^-3: multiplier 2^30, shift -2, output zero point 0.
+  const KernelCall call = depthwise_layer(1).lowered(Core::CortexM4);
+  EXPECT_EQ(call.kernel, "depthwise_conv_3x3_s8_dsp");
+  EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  // Input, bias, output: the filter is linked packed, not as the model's tensor.
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 2, 3}));
+  const ConstantArray* packed = constant_named(call, "packed_weights");
+  ASSERT_NE(packed, nullptr);
+  EXPECT_TRUE(packed->weights);
+  // Four channels, one group: tap t's word holds weights[4t .. 4t + 3], as in the model.
+  const auto& bytes = std::get<std::vector<int8_t>>(packed->values);
+  ASSERT_EQ(bytes.size(), 36u);
+  for (size_t i = 0; i < bytes.size(); ++i) EXPECT_EQ(bytes[i], int(i % 7) - 3) << i;
+  const ConstantArray* stage = constant_named(call, "output_stage");
+  ASSERT_NE(stage, nullptr);
+  const auto& words = std::get<std::vector<int32_t>>(stage->values);
+  ASSERT_EQ(words.size(), 12u);
+  // multiplier, 2^(r-2) + 0 * 2^(r-1) with r = 2, r - 1.
+  EXPECT_EQ(words[0], 1 << 30);
+  EXPECT_EQ(words[1], 1);
+  EXPECT_EQ(words[2], 1);
+  // The M55 keeps its Helium kernel.
+  EXPECT_EQ(depthwise_layer(1).lowered(Core::CortexM55).kernel, "depthwise_conv_s8_mve");
+}
+
+// AVERAGE_POOL_2D int8, a global average over a 1 x height x 5 x 8 input.
+OneOp average_pool_layer(int32_t height) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, height, 5, 8}, DType::Int8, {0.5f}, {-3});
+  const int32_t y = m.tensor("y", {1, 1, 1, 8}, DType::Int8, {0.5f}, {-3});
+  model::Pool2DOptions o;
+  o.padding = model::Padding::Valid;
+  o.stride_h = height;
+  o.stride_w = 5;
+  o.filter_h = height;
+  o.filter_w = 5;
+  m.op(BuiltinOp::AVERAGE_POOL_2D, {x}, {y}, o);
+  return m;
+}
+
+TEST(KernelVariantsTest, Int8AveragePoolOnCortexM4IsTheDspKernelWhereTheSumsFit16Bits) {
+  // 25 x 5 = 125 pixels per window: the 16-bit halves hold 125 x 128.
+  const KernelCall call = average_pool_layer(25).lowered(Core::CortexM4);
+  EXPECT_EQ(call.kernel, "average_pool_s8_dsp");
+  EXPECT_EQ(call.source, "cortex-m4/pool_s8_dsp");
+  EXPECT_EQ(call.scratch_bytes, 0);
+  EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1}));
+  // 51 x 5 = 255 pixels still; 52 x 5 = 260 could overflow a half: portable.
+  EXPECT_EQ(average_pool_layer(51).lowered(Core::CortexM4).kernel, "average_pool_s8_dsp");
+  EXPECT_EQ(average_pool_layer(52).lowered(Core::CortexM4).kernel, "average_pool");
+  // The host and the Cortex-M55 keep the portable kernel.
+  EXPECT_EQ(average_pool_layer(25).lowered(Core::Host).kernel, "average_pool");
+  EXPECT_EQ(average_pool_layer(25).lowered(Core::CortexM55).kernel, "average_pool");
 }
 
 // FULLY_CONNECTED int8 [2, 5] x [3, 5]; input zero point 10 (offset -10).
@@ -336,7 +483,16 @@ OneOp fully_connected(int64_t weights_zero_point, bool per_channel) {
 TEST(KernelVariantsTest, FullyConnectedOnCortexM4IsTheDspKernel) {
   for (bool per_channel : {false, true}) {
     const KernelCall call = fully_connected(0, per_channel).lowered(Core::CortexM4);
-    EXPECT_EQ(call.kernel, "fully_connected_s8_dsp");
+    // Per tensor, scale 0.5 * 0.25 = 2^-3 (shift -2): the prepared output stage, one entry.
+    // Per channel, unit 1's scale 0.25 is a shift of -1, outside it: the kernel with the scales.
+    EXPECT_EQ(call.kernel,
+              per_channel ? "fully_connected_s8_dsp" : "fully_connected_s8_dsp_staged");
+    if (!per_channel) {
+      const ConstantArray* stage = constant_named(call, "output_stage");
+      ASSERT_NE(stage, nullptr);
+      EXPECT_EQ(std::get<std::vector<int32_t>>(stage->values),
+                (std::vector<int32_t>{1 << 30, 1, 1}));
+    }
     EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
     // Row sums 0+..+4 = 10, 35, 60; offset -10.
     EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),

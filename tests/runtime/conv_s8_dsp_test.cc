@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -100,6 +101,58 @@ TEST(FullyConnectedS8DspTest, MatchesPortableBytes) {
                     c.with_bias ? d.bias.data() : nullptr, d.output_portable.data());
     fully_connected_s8_dsp(d.activation, scale, c.per_channel, shape, d.input.data(),
                            d.weights.data(), d.folded.data(), d.output_variant.data());
+    EXPECT_EQ(d.output_variant, d.output_portable)
+        << "rows " << c.rows << " features " << c.features << " units " << c.units;
+  }
+}
+
+// The shifts of `d` moved into the prepared output stage's range ([-23, -2]: the large ones
+// to -2, so both ends and the usual middle are exercised), then the stage prepared.
+std::vector<int32_t> staged(Data& d, int32_t stages) {
+  for (int32_t& shift : d.shift) {
+    if (shift > -2) shift = -2;
+  }
+  if (!d.shift.empty()) d.shift.back() = -23;
+  std::vector<int32_t> table(static_cast<size_t>(3 * stages));
+  const PerChannelScale scale{d.multiplier.data(), d.shift.data()};
+  EXPECT_TRUE(prepare_output_stage(scale, stages, d.activation.output_offset, table.data()));
+  return table;
+}
+
+TEST(FullyConnectedS8DspTest, StagedMatchesPortableBytes) {
+  std::mt19937 rng(8);
+  for (const Case& c : cases()) {
+    Data d = random_data(c, rng);
+    const std::vector<int32_t> table = staged(d, c.per_channel ? c.units : 1);
+    const PerChannelScale scale{d.multiplier.data(), d.shift.data()};
+    const FullyConnectedShape shape{c.rows, c.features, c.units};
+    fully_connected(d.activation, scale, c.per_channel, 0, shape, d.input.data(), d.weights.data(),
+                    c.with_bias ? d.bias.data() : nullptr, d.output_portable.data());
+    fully_connected_s8_dsp_staged(d.activation, table.data(), c.per_channel, shape, d.input.data(),
+                                  d.weights.data(), d.folded.data(), d.output_variant.data());
+    EXPECT_EQ(d.output_variant, d.output_portable)
+        << "rows " << c.rows << " features " << c.features << " units " << c.units;
+  }
+}
+
+TEST(Conv1x1S8DspTest, StagedMatchesPortableBytes) {
+  std::mt19937 rng(12);
+  for (Case c : cases()) {
+    c.per_channel = true;
+    Data d = random_data(c, rng);
+    const std::vector<int32_t> table = staged(d, c.units);
+    const PerChannelScale scale{d.multiplier.data(), d.shift.data()};
+    const int32_t n = c.rows % 2 == 0 ? 2 : 1;
+    const int32_t h = c.rows / n;
+    const Dims4 input_dims{n, h, 1, c.features};
+    const Dims4 filter_dims{c.units, 1, 1, c.features};
+    const Dims4 output_dims{n, h, 1, c.units};
+    conv({}, d.activation, scale, input_dims, d.input.data(), filter_dims, d.weights.data(),
+         c.with_bias ? d.bias.data() : nullptr, output_dims, d.output_portable.data());
+    std::vector<int8_t> scratch(static_cast<size_t>(conv_1x1_s8_dsp_scratch_bytes(filter_dims)), 9);
+    conv_1x1_s8_dsp_staged(d.activation, table.data(), input_dims, d.input.data(), filter_dims,
+                           d.weights.data(), d.folded.data(), output_dims, d.output_variant.data(),
+                           scratch.data());
     EXPECT_EQ(d.output_variant, d.output_portable)
         << "rows " << c.rows << " features " << c.features << " units " << c.units;
   }
@@ -223,6 +276,17 @@ TEST(ConvS8DspTest, MatchesPortableBytesOnManyGeometries) {
          with_bias ? bias.data() : nullptr, out, portable.data());
     conv_s8_dsp(g, activation, scale, c.input, input.data(), filter, weights.data(), folded.data(),
                 out, variant.data(), scratch.data());
+    // The same with the prepared output stage (every shift here, -16 to -10, is in its range).
+    std::vector<int32_t> table(static_cast<size_t>(3 * c.out_c));
+    ASSERT_TRUE(prepare_output_stage(scale, c.out_c, output_zero_point, table.data()));
+    std::vector<int8_t> variant_staged(count, 2);
+    std::vector<int8_t> padded(static_cast<size_t>(filter.n * conv_s8_dsp_staged_row(filter)), 3);
+    pad_conv_weights(weights.data(), filter, padded.data());
+    std::vector<int8_t> staged_scratch(
+        static_cast<size_t>(conv_s8_dsp_staged_scratch_bytes(filter)), 77);
+    conv_s8_dsp_staged(g, activation, table.data(), c.input, input.data(), filter, padded.data(),
+                       folded.data(), out, variant_staged.data(), staged_scratch.data());
+    EXPECT_EQ(variant_staged, portable) << "staged, case " << index;
     EXPECT_EQ(variant, portable) << "case " << index << ": input " << c.input.h << "x" << c.input.w
                                  << "x" << c.input.c << " filter " << c.filter_h << "x"
                                  << c.filter_w << " stride " << g.stride_h << "," << g.stride_w
@@ -354,6 +418,92 @@ TEST(DepthwiseConvS8DspTest, MatchesPortableBytesOnEvery3x3Edge) {
   }
   EXPECT_GT(inside, outputs / 2);
   EXPECT_EQ(outputs, 10407u);
+}
+
+// The packed 3x3 kernel with its prepared output stage: random 3x3 shapes (strides 1-3,
+// paddings 0-2, windows wider than the input, 1 to 70 channels, batches), every shift and
+// zero point the prepared form takes, clamps that are and are not the whole int8 range.
+TEST(DepthwiseConv3x3S8DspTest, MatchesPortableBytesOnRandomShapes) {
+  std::mt19937 rng(31);
+  auto pick = [&](int32_t low, int32_t high) {
+    return std::uniform_int_distribution<int32_t>(low, high)(rng);
+  };
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::uniform_int_distribution<int32_t> multiplier(1 << 30, INT32_MAX);
+  size_t inside = 0;
+  size_t outputs = 0;
+  for (int index = 0; index < 300; ++index) {
+    Dims4 in{pick(1, 2), pick(1, 9), pick(1, 9), pick(1, 19)};
+    if (index == 0) in = {1, 25, 5, 64};  // kws
+    if (index == 1) in = {1, 12, 12, 70};
+    const int32_t stride = index < 2 ? 1 : pick(1, 3);
+    const ConvGeometry g{stride, index % 7 == 3 ? 1 : stride, 1,
+                         1,      index < 2 ? 1 : pick(0, 2),  index < 2 ? 1 : pick(0, 2)};
+    const Dims4 filter{1, 3, 3, in.c};
+    const Dims4 out{in.n, output_extent(in.h, 3, g.stride_h, 1, g.pad_top),
+                    output_extent(in.w, 3, g.stride_w, 1, g.pad_left), in.c};
+    if (out.h < 1 || out.w < 1) continue;
+    std::vector<int8_t> input(static_cast<size_t>(in.n * in.h * in.w * in.c));
+    std::vector<int8_t> weights(static_cast<size_t>(9 * in.c));
+    for (int8_t& v : input) v = static_cast<int8_t>(byte(rng));
+    for (int8_t& v : weights) v = static_cast<int8_t>(byte(rng));
+    if (index % 5 == 4) {
+      for (int8_t& v : input) v = index % 2 == 0 ? -128 : 127;
+      for (int8_t& v : weights) v = -128;
+    }
+    const int32_t input_zero_point =
+        index % 9 == 0 ? -128 : (index % 9 == 1 ? 127 : pick(-128, 127));
+    const int32_t output_zero_point =
+        index % 11 == 0 ? 127 : (index % 11 == 1 ? -128 : pick(-128, 127));
+    const bool whole_range = index % 3 != 0;
+    const QuantizedActivation activation{-input_zero_point, output_zero_point,
+                                         whole_range ? -128 : std::max(output_zero_point, -100),
+                                         whole_range ? 127 : 120};
+    std::vector<int32_t> bias, multipliers, shifts;
+    // Shifts around the sums' magnitude (so that most outputs are not clamped), and at the
+    // prepared form's ends.
+    const int32_t typical = pick(-13, -8);
+    for (int32_t ch = 0; ch < in.c; ++ch) {
+      bias.push_back(pick(-60000, 60000));
+      multipliers.push_back(ch % 17 == 5 ? 0 : (ch % 17 == 6 ? 1 << 30 : multiplier(rng)));
+      shifts.push_back(ch % 19 == 7 ? -2 : (ch % 19 == 8 ? -23 : typical + pick(-1, 1)));
+    }
+    const PerChannelScale scale{multipliers.data(), shifts.data()};
+    std::vector<int32_t> table(static_cast<size_t>(3 * in.c));
+    ASSERT_TRUE(prepare_output_stage(scale, in.c, output_zero_point, table.data()));
+    std::vector<int8_t> packed(weights.size());
+    pack_depthwise_3x3_weights(weights.data(), in.c, packed.data());
+    const int32_t* bias_data = index % 4 == 2 ? nullptr : bias.data();
+    const size_t count = static_cast<size_t>(out.n * out.h * out.w * out.c);
+    std::vector<int8_t> portable(count, 0);
+    std::vector<int8_t> variant(count, 1);
+    depthwise_conv(g, 1, activation, scale, in, input.data(), filter, weights.data(), bias_data,
+                   out, portable.data());
+    depthwise_conv_3x3_s8_dsp(g, activation, in, input.data(), packed.data(), bias_data,
+                              table.data(), out, variant.data());
+    ASSERT_EQ(variant, portable) << "case " << index << ": input " << in.n << "x" << in.h << "x"
+                                 << in.w << "x" << in.c << " stride " << g.stride_h << ","
+                                 << g.stride_w << " pad " << g.pad_top << "," << g.pad_left;
+    for (int8_t v : portable) inside += v > activation.min && v < activation.max;
+    outputs += count;
+  }
+  EXPECT_GT(inside, outputs / 3);
+  EXPECT_GT(outputs, 20000u);
+}
+
+TEST(DepthwiseConv3x3S8DspTest, OutputStageIsPreparedOnlyForItsShifts) {
+  const int32_t multipliers[] = {1 << 30, 1 << 30};
+  const int32_t right[] = {-2, -23};
+  const int32_t one[] = {-5, -1};
+  const int32_t left[] = {-5, 1};
+  int32_t table[6] = {};
+  EXPECT_TRUE(prepare_output_stage({multipliers, right}, 2, -128, table));
+  EXPECT_EQ(table[2], 1);
+  EXPECT_EQ(table[5], 22);
+  EXPECT_EQ(table[4], (1 << 21) - 128 * (1 << 22));
+  EXPECT_FALSE(prepare_output_stage({multipliers, one}, 2, 0, table));
+  EXPECT_FALSE(prepare_output_stage({multipliers, left}, 2, 0, table));
+  EXPECT_FALSE(prepare_output_stage({multipliers, right}, 2, 128, table));
 }
 
 TEST(FullyConnectedS8DspTest, SumsNearTheInt32LimitsAreExact) {

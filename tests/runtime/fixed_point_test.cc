@@ -186,6 +186,47 @@ TEST(FixedPointTest, RightShiftFormEqualsTheTwoStepDefinition) {
   EXPECT_EQ(checked, 31 * 26 * static_cast<int64_t>(xs.size()));
 }
 
+// The prepared form (one SMLAL, the output offset folded in) against the two-step definition
+// plus the offset on every shift and offset it is prepared for: the multipliers' ends and
+// random ones, x at the int32 ends, around zero, on ties and at random.
+TEST(FixedPointTest, PreparedFormEqualsTheTwoStepDefinitionPlusOffset) {
+  std::mt19937 rng(78);
+  std::uniform_int_distribution<int32_t> any(INT32_MIN, INT32_MAX);
+  std::uniform_int_distribution<int32_t> significand(1 << 30, INT32_MAX);
+  std::vector<int32_t> multipliers = {0, 1 << 30, (1 << 30) + 1, 3 << 29, INT32_MAX - 1, INT32_MAX};
+  for (int i = 0; i < 6; ++i) multipliers.push_back(significand(rng));
+  std::vector<int32_t> xs = {INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1};
+  for (int32_t v = -40; v <= 40; ++v) xs.push_back(v);
+  for (int bit = 0; bit < 31; ++bit) {
+    for (int32_t odd : {1, 3, 255}) {
+      const int64_t value = int64_t{odd} << bit;
+      if (value > INT32_MAX) continue;
+      for (int64_t v : {value, -value, value - 1, 1 - value}) xs.push_back(static_cast<int32_t>(v));
+    }
+  }
+  for (int i = 0; i < 100; ++i) xs.push_back(any(rng));
+  EXPECT_FALSE(can_prepare_output_scale(-1, 0));
+  EXPECT_FALSE(can_prepare_output_scale(-24, 0));
+  EXPECT_FALSE(can_prepare_output_scale(-8, 128));
+  EXPECT_FALSE(can_prepare_output_scale(0, 0));
+  int64_t checked = 0;
+  for (int shift = -23; shift <= -2; ++shift) {
+    for (const int32_t offset : {-128, -127, -1, 0, 1, 5, 126, 127}) {
+      ASSERT_TRUE(can_prepare_output_scale(shift, offset));
+      const int32_t high = prepared_output_high(shift, offset);
+      for (const int32_t m : multipliers) {
+        for (const int32_t x : xs) {
+          const int64_t expected = int64_t{multiply_by_quantized_multiplier(x, m, shift)} + offset;
+          ASSERT_EQ(scale_prepared(x, m, high, -shift - 1), expected)
+              << "x " << x << " multiplier " << m << " shift " << shift << " offset " << offset;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 22 * 8 * 12 * static_cast<int64_t>(xs.size()));
+}
+
 TEST(FixedPointTest, ClampWithOffsetSaturatesInsteadOfOverflowing) {
   EXPECT_EQ(clamp_with_offset(10, 5, -128, 127), 15);
   EXPECT_EQ(clamp_with_offset(INT32_MAX, 127, -128, 127), 127);

@@ -1,14 +1,17 @@
 // The Cortex-M4 DSP kernels on the core itself, where their inline assembly runs (the host
-// gtests run their C paths): fully_connected_s8_dsp, conv_1x1_s8_dsp, conv_s8_dsp and
-// depthwise_conv_s8_dsp against the portable kernels on pseudo-random cases, byte for byte.
-// Prints "MISMATCH" with the case and exits 1 at the first differing byte; prints
-// "check complete" and exits 0 when all matched.
+// gtests run their C paths): fully_connected_s8_dsp, conv_1x1_s8_dsp, conv_s8_dsp (each also
+// as its _staged variant), depthwise_conv_s8_dsp, depthwise_conv_3x3_s8_dsp and
+// average_pool_s8_dsp against the portable kernels on pseudo-random cases, byte for byte.
+// Prints "MISMATCH" with the case and exits 1 at the first differing byte; prints "check
+// complete" and exits 0 when all matched.
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tinydeploy/port.h"
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
+#include "tinydeploy/runtime/cortex-m4/pool_s8_dsp.h"
+#include "tinydeploy/runtime/pooling.h"
 
 namespace {
 
@@ -65,6 +68,8 @@ int32_t bias[kMaxChannels];
 int32_t folded[kMaxChannels];
 int32_t multipliers[kMaxChannels];
 int32_t shifts[kMaxChannels];
+int32_t output_stage[3 * kMaxChannels];
+int8_t packed[kMaxBytes];
 
 void fill(Random& random, int8_t* data, int32_t count) {
   const bool extremes = random.one_in(8);
@@ -144,6 +149,22 @@ int32_t pick_features(Random& random) {
   }
 }
 
+// Moves the first `channels` shifts into the prepared output stage's range ([-23, -2], some at
+// its ends) and prepares the stage for `output_offset`.
+bool prepare_stage(Random& random, int32_t channels, int32_t output_offset) {
+  for (int32_t c = 0; c < channels; ++c) {
+    if (shifts[c] > -2 || shifts[c] < -23 || random.one_in(20)) {
+      shifts[c] = random.one_in(2) ? -2 : -23;
+    }
+  }
+  const rt::PerChannelScale scale{multipliers, shifts};
+  if (!rt::prepare_output_stage(scale, channels, output_offset, output_stage)) {
+    print("output stage not prepared\n");
+    return false;
+  }
+  return true;
+}
+
 bool check_fully_connected(Random& random, int32_t index) {
   rt::FullyConnectedShape shape;
   shape.rows = random.in(1, 5);
@@ -165,7 +186,15 @@ bool check_fully_connected(Random& random, int32_t index) {
   rt::fully_connected(activation, scale, per_channel, 0, shape, input, weights,
                       with_bias ? bias : nullptr, expected);
   rt::fully_connected_s8_dsp(activation, scale, per_channel, shape, input, weights, folded, actual);
-  return same(count, "fully_connected_s8_dsp", index);
+  if (!same(count, "fully_connected_s8_dsp", index)) return false;
+  // Staged: the shifts moved into the prepared stage's range, the portable result again.
+  if (!prepare_stage(random, per_channel ? shape.units : 1, activation.output_offset)) return false;
+  clear(count);
+  rt::fully_connected(activation, scale, per_channel, 0, shape, input, weights,
+                      with_bias ? bias : nullptr, expected);
+  rt::fully_connected_s8_dsp_staged(activation, output_stage, per_channel, shape, input, weights,
+                                    folded, actual);
+  return same(count, "fully_connected_s8_dsp_staged", index);
 }
 
 bool check_conv_1x1(Random& random, int32_t index) {
@@ -188,7 +217,13 @@ bool check_conv_1x1(Random& random, int32_t index) {
   const rt::PerChannelScale scale{multipliers, shifts};
   rt::conv({}, activation, scale, in, input, filter, weights, bias, out, expected);
   rt::conv_1x1_s8_dsp(activation, scale, in, input, filter, weights, folded, out, actual, scratch);
-  return same(count, "conv_1x1_s8_dsp", index);
+  if (!same(count, "conv_1x1_s8_dsp", index)) return false;
+  if (!prepare_stage(random, units, activation.output_offset)) return false;
+  clear(count);
+  rt::conv({}, activation, scale, in, input, filter, weights, bias, out, expected);
+  rt::conv_1x1_s8_dsp_staged(activation, output_stage, in, input, filter, weights, folded, out,
+                             actual, scratch);
+  return same(count, "conv_1x1_s8_dsp_staged", index);
 }
 
 // Output extent with the padding after equal to the padding before.
@@ -228,7 +263,14 @@ bool check_conv(Random& random, int32_t index) {
   const rt::PerChannelScale scale{multipliers, shifts};
   rt::conv(g, activation, scale, in, input, filter, weights, bias, out, expected);
   rt::conv_s8_dsp(g, activation, scale, in, input, filter, weights, folded, out, actual, scratch);
-  return same(count, "conv_s8_dsp", index);
+  if (!same(count, "conv_s8_dsp", index)) return false;
+  if (!prepare_stage(random, filter.n, activation.output_offset)) return false;
+  clear(count);
+  rt::conv(g, activation, scale, in, input, filter, weights, bias, out, expected);
+  rt::pad_conv_weights(weights, filter, packed);
+  rt::conv_s8_dsp_staged(g, activation, output_stage, in, input, filter, packed, folded, out,
+                         actual, scratch);
+  return same(count, "conv_s8_dsp_staged", index);
 }
 
 bool check_depthwise(Random& random, int32_t index) {
@@ -249,6 +291,76 @@ bool check_depthwise(Random& random, int32_t index) {
   return same(count, "depthwise_conv_s8_dsp", index);
 }
 
+// The packed 3x3 kernel: shapes from a single pixel to kws's 25x5x64 and channel counts up to
+// 70 (tails of 1-3 channels), strides 1-3, every padding a 3x3 window can have; shifts where
+// the prepared output stage applies ([-23, -2], both ends included).
+bool check_depthwise_3x3(Random& random, int32_t index) {
+  rt::Dims4 in{random.in(1, 2), random.in(1, 12), random.in(1, 12), random.in(1, 70)};
+  if (random.one_in(10)) in = {1, 25, 5, 64};
+  const rt::Dims4 filter{1, 3, 3, in.c};
+  rt::ConvGeometry g;
+  g.stride_h = random.in(1, 3);
+  g.stride_w = random.one_in(3) ? random.in(1, 3) : g.stride_h;
+  g.dilation_h = 1;
+  g.dilation_w = 1;
+  g.pad_top = random.in(0, 2);
+  g.pad_left = random.in(0, 2);
+  const rt::Dims4 out{in.n, extent(in.h, 3, g.stride_h, 1, g.pad_top),
+                      extent(in.w, 3, g.stride_w, 1, g.pad_left), in.c};
+  const int32_t count = out.n * out.h * out.w * out.c;
+  if (out.h <= 0 || out.w <= 0 || count > kMaxBytes || in.n * in.h * in.w * in.c > kMaxBytes) {
+    return true;
+  }
+  const bool with_bias = !random.one_in(4);
+  const rt::QuantizedActivation activation = pick_activation(random);
+  fill(random, input, in.n * in.h * in.w * in.c);
+  fill(random, weights, 9 * in.c);
+  pick_scales(random, in.c, -13, -6);
+  for (int32_t c = 0; c < in.c; ++c) {
+    if (shifts[c] > -2 || shifts[c] < -23) shifts[c] = random.one_in(2) ? -2 : -23;
+  }
+  const rt::PerChannelScale scale{multipliers, shifts};
+  if (!rt::prepare_output_stage(scale, in.c, activation.output_offset, output_stage)) {
+    print("output stage not prepared\n");
+    return false;
+  }
+  rt::pack_depthwise_3x3_weights(weights, in.c, packed);
+  clear(count);
+  const int32_t* b = with_bias ? bias : nullptr;
+  rt::depthwise_conv(g, 1, activation, scale, in, input, filter, weights, b, out, expected);
+  rt::depthwise_conv_3x3_s8_dsp(g, activation, in, input, packed, b, output_stage, out, actual);
+  return same(count, "depthwise_conv_3x3_s8_dsp", index);
+}
+
+// The average pool: windows clipped at the edges, global ones up to 255 pixels, any channels.
+bool check_average_pool(Random& random, int32_t index) {
+  rt::Dims4 in{random.in(1, 2), random.in(1, 12), random.in(1, 12), random.in(1, 70)};
+  rt::PoolGeometry g;
+  g.filter_h = random.in(1, 4);
+  g.filter_w = random.in(1, 4);
+  g.stride_h = random.in(1, 3);
+  g.stride_w = random.in(1, 3);
+  g.pad_top = random.in(0, g.filter_h - 1);
+  g.pad_left = random.in(0, g.filter_w - 1);
+  if (random.one_in(6)) {
+    in = random.one_in(2) ? rt::Dims4{1, 25, 5, 64} : rt::Dims4{1, 15, 17, 9};
+    g = {1, 1, in.h, in.w, 0, 0};
+  }
+  const rt::Dims4 out{in.n, extent(in.h, g.filter_h, g.stride_h, 1, g.pad_top),
+                      extent(in.w, g.filter_w, g.stride_w, 1, g.pad_left), in.c};
+  const int32_t count = out.n * out.h * out.w * out.c;
+  if (out.h <= 0 || out.w <= 0 || count > kMaxBytes || in.n * in.h * in.w * in.c > kMaxBytes) {
+    return true;
+  }
+  fill(random, input, in.n * in.h * in.w * in.c);
+  const rt::PoolClamp clamp =
+      random.one_in(3) ? rt::PoolClamp{random.in(-128, 0), random.in(1, 127)} : rt::PoolClamp{};
+  clear(count);
+  rt::average_pool(g, clamp, in, input, out, expected);
+  rt::average_pool_s8_dsp(g, clamp, in, input, out, actual);
+  return same(count, "average_pool_s8_dsp", index);
+}
+
 }  // namespace
 
 int main() {
@@ -260,11 +372,12 @@ int main() {
   constexpr int32_t kCases = 400;
   for (int32_t i = 0; i < kCases; ++i) {
     if (!check_fully_connected(random, i) || !check_conv_1x1(random, i) || !check_conv(random, i) ||
-        !check_depthwise(random, i)) {
+        !check_depthwise(random, i) || !check_depthwise_3x3(random, i) ||
+        !check_average_pool(random, i)) {
       return 1;
     }
   }
-  print("4 kernels x ");
+  print("9 kernels x ");
   print(kCases);
   print(" cases bit-identical\ncheck complete\n");
   return 0;

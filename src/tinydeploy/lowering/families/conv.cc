@@ -189,6 +189,91 @@ std::optional<KernelCall> depthwise_packed_variant(const OpBinding& b,
       rt::depthwise_conv_packed_s8_mve_scratch_bytes(in));
 }
 
+// How a layer's constant weights are laid out: channel u's k-th weight at u * unit_stride +
+// k * feature_stride (conv and FULLY_CONNECTED: rows of `features`; depthwise: channels last);
+// `features` -1 where one scale serves several channels (no bound is then looked at).
+struct WeightLayout {
+  size_t weights_input = 1;
+  size_t bias_input = 2;
+  int32_t features = 0;
+  size_t unit_stride = 0;
+  size_t feature_stride = 1;
+};
+
+// The scales with every channel whose output is the output zero point for any input replaced
+// by multiplier 0 (and shift -2, inside the prepared form's range): a zero multiplier, or a
+// channel whose largest possible sum (|bias| + the largest |x + input_offset| times the sum of
+// its |weights|) times its multiplier stays below 2^(30 + r) - 2^30 for its right shift r, so
+// that the rounded product is 0. Such channels (dead ones, of tiny scales: shifts of -24 to
+// -31, or 0 with a zero multiplier, in vww) would otherwise keep a layer off the prepared stage.
+ChannelScales with_constant_channels_zeroed(const OpBinding& b, const ChannelScales& scales,
+                                            int32_t channels, const rt::QuantizedActivation& act,
+                                            const WeightLayout& layout) {
+  ChannelScales adjusted = scales;
+  const Tensor& weights = b.input(layout.weights_input);
+  if (!weights.is_constant()) return adjusted;
+  const auto weight_bytes = b.model.data(weights);
+  std::span<const uint8_t> bias_bytes;
+  if (b.has_input(layout.bias_input)) {
+    const Tensor& bias = b.input(layout.bias_input);
+    if (!bias.is_constant()) return adjusted;
+    bias_bytes = b.model.data(bias);
+  }
+  const int64_t largest_input = std::max(std::abs(int64_t{-128} + act.input_offset),
+                                         std::abs(int64_t{127} + act.input_offset));
+  for (int32_t u = 0; u < channels && static_cast<size_t>(u) < adjusted.multiplier.size(); ++u) {
+    const int32_t multiplier = adjusted.multiplier[static_cast<size_t>(u)];
+    const int32_t shift = adjusted.shift[static_cast<size_t>(u)];
+    bool constant = multiplier == 0;
+    if (!constant && layout.features >= 0 && shift <= -1 && shift >= -31) {
+      int64_t bound = 0;
+      for (int32_t k = 0; k < layout.features; ++k) {
+        const size_t at = static_cast<size_t>(u) * layout.unit_stride +
+                          static_cast<size_t>(k) * layout.feature_stride;
+        if (at >= weight_bytes.size()) return adjusted;
+        bound += std::abs(int64_t{static_cast<int8_t>(weight_bytes[at])});
+      }
+      bound *= largest_input;
+      if (!bias_bytes.empty()) {
+        if ((static_cast<size_t>(u) + 1) * 4 > bias_bytes.size()) return adjusted;
+        int32_t bias = 0;
+        std::memcpy(&bias, bias_bytes.data() + static_cast<size_t>(u) * 4, 4);
+        bound += std::abs(int64_t{bias});
+      }
+      const int64_t limit = (int64_t{1} << (30 - shift)) - (int64_t{1} << 30);
+      constant = bound < (int64_t{1} << 31) && bound * multiplier < limit;
+    }
+    if (constant) {
+      adjusted.multiplier[static_cast<size_t>(u)] = 0;
+      adjusted.shift[static_cast<size_t>(u)] = -2;
+    }
+  }
+  return adjusted;
+}
+
+// The per-channel output stage prepared for the DSP kernels that take one
+// (rt::prepare_output_stage; a parameter array in the model code, as the scales it replaces),
+// channels of constant output taken as multiplier 0 (see
+// with_constant_channels_zeroed): nothing when another channel's shift or the output offset is
+// outside the prepared form's range (the layer then keeps a kernel with the plain scales).
+std::optional<std::vector<int32_t>> prepared_output_stage(const OpBinding& b,
+                                                          const ChannelScales& scales,
+                                                          int32_t channels,
+                                                          const rt::QuantizedActivation& act,
+                                                          const WeightLayout& layout) {
+  if (scales.multiplier.size() < static_cast<size_t>(channels) ||
+      scales.shift.size() < static_cast<size_t>(channels)) {
+    return std::nullopt;
+  }
+  const ChannelScales adjusted = with_constant_channels_zeroed(b, scales, channels, act, layout);
+  std::vector<int32_t> table(3 * static_cast<size_t>(channels));
+  const rt::PerChannelScale scale{adjusted.multiplier.data(), adjusted.shift.data()};
+  if (!rt::prepare_output_stage(scale, channels, act.output_offset, table.data())) {
+    return std::nullopt;
+  }
+  return table;
+}
+
 // The int8 CONV_2D as conv_1x1_packed_s8_mve (or conv_1x1_s8_mve where the fold leaves int32) /
 // conv_1x1_s8_dsp where the core has it and the layer is a plain matrix product: a 1x1 filter
 // over all input channels (one group), stride 1, no dilation, no padding; as conv_packed_s8_mve
@@ -237,6 +322,38 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
               kMveSource),
           rt::conv_packed_s8_mve_scratch_bytes(filter));
     }
+    const int32_t window = filter.h * filter.w * filter.c;
+    const WeightLayout layout{.features = window, .unit_stride = static_cast<size_t>(window)};
+    if (auto stage = prepared_output_stage(b, scales, out.c, act, layout)) {
+      Constants<int32_t> output_stage{.role = "output_stage", .values = std::move(*stage)};
+      Constants<int32_t> bias_values{.role = "folded_bias", .values = *bias, .weights = true};
+      if (window % 8 == 0) {
+        return with_scratch(
+            with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp_staged), geometry, act,
+                             std::move(output_stage), in, typed<int8_t>(b.input_slot(0)), filter,
+                             typed<int8_t>(b.input_slot(1)), std::move(bias_values), out,
+                             typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+                        kDspSource),
+            rt::conv_s8_dsp_staged_scratch_bytes(filter));
+      }
+      // Rows padded with zero weights to a multiple of 8 features (at most 7 bytes of flash per
+      // output channel), linked in place of the model's weights.
+      const auto weight_bytes = b.model.data(b.input(1));
+      std::vector<int8_t> padded(static_cast<size_t>(filter.n) *
+                                 static_cast<size_t>(rt::conv_s8_dsp_staged_row(filter)));
+      rt::pad_conv_weights(reinterpret_cast<const int8_t*>(weight_bytes.data()), filter,
+                           padded.data());
+      return with_scratch(
+          with_source(
+              call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp_staged), geometry, act,
+                   std::move(output_stage), in, typed<int8_t>(b.input_slot(0)), filter,
+                   Constants<int8_t>{
+                       .role = "padded_weights", .values = std::move(padded), .weights = true},
+                   std::move(bias_values), out, typed<int8_t>(b.output_slot(0)),
+                   typed<int8_t>(b.scratch_slot())),
+              kDspSource),
+          rt::conv_s8_dsp_staged_scratch_bytes(filter));
+    }
     return with_scratch(
         with_source(
             call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_s8_dsp), geometry, act, scales, in,
@@ -269,6 +386,18 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
   if (!has_dsp_kernels(b.core)) return std::nullopt;
   const auto bias = folded_bias(b, 1, 2, out.c, filter.c, act.input_offset);
   if (!bias) return std::nullopt;
+  const WeightLayout layout{.features = filter.c, .unit_stride = static_cast<size_t>(filter.c)};
+  if (auto stage = prepared_output_stage(b, scales, out.c, act, layout)) {
+    return with_scratch(
+        with_source(
+            call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp_staged), act,
+                 Constants<int32_t>{.role = "output_stage", .values = std::move(*stage)}, in,
+                 typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
+                 Constants<int32_t>{.role = "folded_bias", .values = *bias, .weights = true}, out,
+                 typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
+            kDspSource),
+        rt::conv_1x1_s8_dsp_scratch_bytes(filter));
+  }
   return with_scratch(
       with_source(call(b, TINYDEPLOY_RUNTIME_KERNEL(conv_1x1_s8_dsp), act, scales, in,
                        typed<int8_t>(b.input_slot(0)), filter, typed<int8_t>(b.input_slot(1)),
@@ -276,6 +405,43 @@ std::optional<KernelCall> conv_variant(const OpBinding& b, const rt::ConvGeometr
                        out, typed<int8_t>(b.output_slot(0)), typed<int8_t>(b.scratch_slot())),
                   kDspSource),
       rt::conv_1x1_s8_dsp_scratch_bytes(filter));
+}
+
+// The int8 DEPTHWISE_CONV_2D with depth multiplier 1 as depthwise_conv_3x3_s8_dsp where the
+// filter is 3x3 without dilation and its weights are constant: the weights packed four channels
+// by tap (rt::pack_depthwise_3x3_weights, the same bytes reordered, linked in place of the
+// model's tensor) and the output stage prepared.
+std::optional<KernelCall> depthwise_3x3_variant(const OpBinding& b,
+                                                const rt::ConvGeometry& geometry,
+                                                const rt::QuantizedActivation& act,
+                                                const ChannelScales& scales, const rt::Dims4& in,
+                                                const rt::Dims4& filter, const rt::Dims4& out) {
+  if (filter.h != 3 || filter.w != 3 || geometry.dilation_h != 1 || geometry.dilation_w != 1 ||
+      in.c != out.c || filter.c != out.c) {
+    return std::nullopt;
+  }
+  const Tensor& weights = b.input(1);
+  if (!weights.is_constant()) return std::nullopt;
+  const auto weight_bytes = b.model.data(weights);
+  const size_t count = 9 * static_cast<size_t>(out.c);
+  if (weight_bytes.size() < count) return std::nullopt;
+  const WeightLayout layout{
+      .features = 9, .unit_stride = 1, .feature_stride = static_cast<size_t>(out.c)};
+  auto stage = prepared_output_stage(b, scales, out.c, act, layout);
+  if (!stage) return std::nullopt;
+  std::vector<int8_t> packed(count);
+  rt::pack_depthwise_3x3_weights(reinterpret_cast<const int8_t*>(weight_bytes.data()), out.c,
+                                 packed.data());
+  const Slot bias = b.has_input(2) ? b.input_slot(2) : Slot{};
+  return with_source(
+      call(
+          b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_3x3_s8_dsp), geometry, act, in,
+          typed<int8_t>(b.input_slot(0)),
+          Constants<int8_t>{.role = "packed_weights", .values = std::move(packed), .weights = true},
+          typed<int32_t>(bias),
+          Constants<int32_t>{.role = "output_stage", .values = std::move(*stage)}, out,
+          typed<int8_t>(b.output_slot(0))),
+      kDspSource);
 }
 
 KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
@@ -393,6 +559,9 @@ KernelCall prepare_conv(const OpBinding& b, bool depthwise) {
               kMveSource);
         }
         if (has_dsp_kernels(b.core) && depth_multiplier == 1) {
+          if (auto variant = depthwise_3x3_variant(b, geometry, act, scales, in, filter, out)) {
+            return std::move(*variant);
+          }
           return with_source(
               call(b, TINYDEPLOY_RUNTIME_KERNEL(depthwise_conv_s8_dsp), geometry, act, scales, in,
                    typed<int8_t>(input), filter, typed<int8_t>(weights), typed<int32_t>(bias), out,
@@ -603,6 +772,20 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
       }
       if (has_dsp_kernels(b.core) && weights_offset == 0) {
         if (auto folded = folded_bias(b, 1, 2, units, features, act.input_offset)) {
+          const int32_t stages = per_channel ? units : 1;
+          // Per tensor, one stage serves every unit: no bounds looked at (features -1).
+          const WeightLayout layout{.features = per_channel ? features : -1,
+                                    .unit_stride = static_cast<size_t>(features)};
+          if (auto stage = prepared_output_stage(b, scales, stages, act, layout)) {
+            return with_source(
+                call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp_staged), act,
+                     Constants<int32_t>{.role = "output_stage", .values = std::move(*stage)},
+                     per_channel, shape, typed<int8_t>(input), typed<int8_t>(weights),
+                     Constants<int32_t>{
+                         .role = "folded_bias", .values = std::move(*folded), .weights = true},
+                     typed<int8_t>(output)),
+                kDspSource);
+          }
           return with_source(
               call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp), act, scales, per_channel,
                    shape, typed<int8_t>(input), typed<int8_t>(weights),

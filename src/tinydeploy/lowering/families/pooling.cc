@@ -9,6 +9,7 @@
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/families.h"
 #include "tinydeploy/lowering/op_lowering.h"
+#include "tinydeploy/runtime/cortex-m4/pool_s8_dsp.h"
 #include "tinydeploy/runtime/cortex-m55/pooling_s8_mve.h"
 #include "tinydeploy/runtime/pooling.h"
 
@@ -69,6 +70,15 @@ KernelCall prepare_pool(const OpBinding& b, bool average) {
       return variant;
     }
     if (average) {
+      // On the Cortex-M4, four channels per word with the DSP extension's byte additions where
+      // every window's sums fit their 16-bit halves.
+      const int64_t window = int64_t{std::min(o.filter_h, in.h)} * std::min(o.filter_w, in.w);
+      if (b.core == board::Core::CortexM4 && window <= rt::kAveragePoolDspMaxWindow) {
+        KernelCall variant = call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool_s8_dsp), geometry,
+                                  clamp, in, typed<int8_t>(input), out, typed<int8_t>(output));
+        variant.source = "cortex-m4/pool_s8_dsp";
+        return variant;
+      }
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool), geometry, clamp, in,
                   typed<int8_t>(input), out, typed<int8_t>(output));
     }
