@@ -143,7 +143,8 @@ TEST(KernelVariantsTest, ConvsOnCortexM4TakeThePreparedOutputStageWhereItApplies
   EXPECT_EQ(bytes[40], 32);
   EXPECT_EQ(pointed_tensors(three), (std::vector<int32_t>{0, 3}));
   EXPECT_EQ(three.scratch_bytes, 6 * 40 + 4);
-  EXPECT_EQ(conv_layer({.output_scale = 1.0f}).lowered(Core::CortexM55).kernel, "conv_1x1_s8_mve");
+  EXPECT_EQ(conv_layer({.output_scale = 1.0f}).lowered(Core::CortexM55).kernel,
+            "conv_1x1_packed_s8_mve");
 }
 
 // Channel 1's scale 0.5 * 2^-30 / 1 (shift -30, outside the prepared range) with weights
@@ -359,7 +360,9 @@ OneOp depthwise_layer(int32_t multiplier, float output_scale = 1.0f) {
 }
 
 TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrThePackedMveKernel) {
-  const KernelCall m4 = depthwise_layer(1).lowered(Core::CortexM4);
+  // On the M4, a scale of 0.5 * 0.25 / 0.25 (shift 0) is outside the 3x3 kernel's prepared
+  // output stage: the general kernel with the plain scales.
+  const KernelCall m4 = depthwise_layer(1, 0.25f).lowered(Core::CortexM4);
   EXPECT_EQ(m4.kernel, "depthwise_conv_s8_dsp");
   EXPECT_EQ(m4.source, "cortex-m4/conv_s8_dsp");
   EXPECT_EQ(m4.scratch_bytes, 0);
@@ -390,17 +393,6 @@ TEST(KernelVariantsTest, DepthwiseWithMultiplierOneIsTheDspOrThePackedMveKernel)
   // Input and output only: the model's filter and bias are not linked.
   EXPECT_EQ(pointed_tensors(m55), (std::vector<int32_t>{0, 3}));
 
-  {
-    // On the M4, a scale of 0.5 * 0.25 / 0.25: shift 0, outside the prepared output stage's
-    // range, so the kernel with the plain scales and the model's bias: no prepared constants
-    // (input, filter, bias, output).
-    const KernelCall call = depthwise_layer(1, 0.25f).lowered(Core::CortexM4);
-    EXPECT_EQ(call.kernel, "depthwise_conv_s8_dsp");
-    EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
-    EXPECT_EQ(call.scratch_bytes, 0);
-    EXPECT_EQ(folded_bias(call), nullptr);
-    EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1, 2, 3}));
-  }
   for (Core core : {Core::CortexM4, Core::CortexM55}) {
     EXPECT_EQ(depthwise_layer(2).lowered(core).kernel, "depthwise_conv");
   }
@@ -431,7 +423,7 @@ TEST(KernelVariantsTest, Depthwise3x3OnCortexM4IsThePackedKernelWithItsOutputSta
   EXPECT_EQ(words[1], 1);
   EXPECT_EQ(words[2], 1);
   // The M55 keeps its Helium kernel.
-  EXPECT_EQ(depthwise_layer(1).lowered(Core::CortexM55).kernel, "depthwise_conv_s8_mve");
+  EXPECT_EQ(depthwise_layer(1).lowered(Core::CortexM55).kernel, "depthwise_conv_packed_s8_mve");
 }
 
 // AVERAGE_POOL_2D int8, a global average over a 1 x height x 5 x 8 input.
@@ -459,9 +451,9 @@ TEST(KernelVariantsTest, Int8AveragePoolOnCortexM4IsTheDspKernelWhereTheSumsFit1
   // 51 x 5 = 255 pixels still; 52 x 5 = 260 could overflow a half: portable.
   EXPECT_EQ(average_pool_layer(51).lowered(Core::CortexM4).kernel, "average_pool_s8_dsp");
   EXPECT_EQ(average_pool_layer(52).lowered(Core::CortexM4).kernel, "average_pool");
-  // The host and the Cortex-M55 keep the portable kernel.
+  // The host keeps the portable kernel; the Cortex-M55 has its own.
   EXPECT_EQ(average_pool_layer(25).lowered(Core::Host).kernel, "average_pool");
-  EXPECT_EQ(average_pool_layer(25).lowered(Core::CortexM55).kernel, "average_pool");
+  EXPECT_EQ(average_pool_layer(25).lowered(Core::CortexM55).kernel, "average_pool_s8_mve");
 }
 
 // FULLY_CONNECTED int8 [2, 5] x [3, 5]; input zero point 10 (offset -10).
@@ -618,9 +610,8 @@ TEST(KernelVariantsTest, Int8AveragePoolOnCortexM55IsTheMveKernel) {
   EXPECT_EQ(m55.source, "cortex-m55/pooling_s8_mve");
   EXPECT_EQ(m55.scratch_bytes, 0);
   EXPECT_EQ(pointed_tensors(m55), (std::vector<int32_t>{0, 1}));
-  for (Core core : {Core::Host, Core::CortexM4}) {
-    EXPECT_EQ(average_pool(DType::Int8).lowered(core).kernel, "average_pool");
-  }
+  EXPECT_EQ(average_pool(DType::Int8).lowered(Core::Host).kernel, "average_pool");
+  EXPECT_EQ(average_pool(DType::Int8).lowered(Core::CortexM4).kernel, "average_pool_s8_dsp");
   EXPECT_EQ(average_pool(DType::Float32).lowered(Core::CortexM55).kernel, "average_pool");
   EXPECT_EQ(average_pool(DType::Int8).lowered(Core::CortexM55).source, "cortex-m55/pooling_s8_mve");
 }
