@@ -36,6 +36,8 @@ REQUIRED = {
     "PACK": INT8_FLOAT_INT16 + ("int32", "int64"), "UNPACK": INT8_FLOAT_INT16 + ("int32",),
     "SPLIT": INT8_FLOAT_INT16 + ("int32",), "SPLIT_V": INT8_FLOAT_INT16 + ("int32",),
     "SVDF": ("float", "int8"),  # TFLite Micro has no 16-bit SVDF
+    "RESIZE_NEAREST_NEIGHBOR": INT8_FLOAT_INT16,
+    "RESIZE_BILINEAR": ("float", "int8"),  # TFLite Micro has no 16-bit RESIZE_BILINEAR
 }
 
 

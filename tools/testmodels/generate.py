@@ -342,6 +342,34 @@ def pack_split():
                                        "SPLIT_V with a -1 size and a negative axis")
 
 
+def resize_nearest():
+    x = _input((5, 7, 3), "image")
+    v1 = tf.compat.v1.image
+    outs = [
+        _lambda(lambda t: v1.resize_nearest_neighbor(t, (10, 14)), "upscale2")(x),
+        _lambda(lambda t: v1.resize_nearest_neighbor(t, (8, 11), align_corners=True),
+                "align_corners")(x),
+        _lambda(lambda t: v1.resize_nearest_neighbor(t, (9, 4), half_pixel_centers=True),
+                "half_pixel_centers")(x),
+        _lambda(lambda t: v1.resize_nearest_neighbor(t, (3, 5)), "downscale")(x),
+    ]
+    return keras.Model(x, outs), ("RESIZE_NEAREST_NEIGHBOR: up and down, align_corners, "
+                                  "half_pixel_centers")
+
+
+def resize_bilinear():
+    x = _input((5, 7, 3), "image")
+    v1 = tf.compat.v1.image
+    outs = [
+        _lambda(lambda t: v1.resize_bilinear(t, (10, 14)), "upscale2")(x),
+        _lambda(lambda t: v1.resize_bilinear(t, (8, 11), align_corners=True), "align_corners")(x),
+        _lambda(lambda t: v1.resize_bilinear(t, (9, 4), half_pixel_centers=True),
+                "half_pixel_centers")(x),
+        _lambda(lambda t: v1.resize_bilinear(t, (3, 5)), "downscale")(x),
+    ]
+    return keras.Model(x, outs), "RESIZE_BILINEAR: up and down, align_corners, half_pixel_centers"
+
+
 def _patch_bias_quantized_dimension(model):
     """Gives every rank-1 per-channel tensor (the biases) the filter's quantized_dimension 3,
     as some converters and editing tools write them."""
@@ -380,6 +408,8 @@ FAMILIES = {
     "quantize_io": (quantize_io, ("int8_float_io", "int16_float_io"), None),
     "pack_split": (pack_split, ACTIVATION_MODES, None),
     "conv2d_bias_axis3": (conv2d, ("int8", "int16"), _patch_bias_quantized_dimension),
+    "resize_nearest": (resize_nearest, ACTIVATION_MODES, None),
+    "resize_bilinear": (resize_bilinear, ("float", "int8"), None),
 }
 
 

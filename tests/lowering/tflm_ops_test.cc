@@ -1,0 +1,90 @@
+// Lowering of the operators added after TFLite Micro's kernels (RESIZE_NEAREST_NEIGHBOR,
+// RESIZE_BILINEAR): the tables derived with TFLite's formulas, worked out by hand here, and the
+// refusals that name TFLite Micro's reason.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lowering/one_op.h"
+
+namespace tinydeploy::lowering {
+namespace {
+
+using model::BuiltinOp;
+using model::DType;
+using ::testing::ElementsAre;
+using ::testing::FieldsAre;
+using ::testing::HasSubstr;
+
+// The `nth` argument of type T of a kernel call (a failure when there is none).
+template <typename T>
+T argument(const KernelCall& call, size_t nth = 0) {
+  for (const Argument& value : call.arguments) {
+    const T* found = std::get_if<T>(&value);
+    if (found != nullptr && nth-- == 0) return *found;
+  }
+  ADD_FAILURE() << "kernel call " << call.kernel << " has no such argument";
+  return T{};
+}
+
+template <typename T>
+std::vector<T> table(const KernelCall& call, size_t nth) {
+  return std::get<std::vector<T>>(argument<ConstantArray>(call, nth).values);
+}
+
+OneOp resize(BuiltinOp op, DType type, std::vector<int32_t> in, std::vector<int32_t> size,
+             model::ResizeOptions options) {
+  OneOp m;
+  const int32_t x = m.tensor("x", in, type, {0.5f});
+  const int32_t s = m.constant<int32_t>("size", {2}, DType::Int32, size);
+  const int32_t y = m.tensor("y", {in[0], size[0], size[1], in[3]}, type, {0.5f});
+  m.op(op, {x, s}, {y}, options);
+  return m;
+}
+
+TEST(ResizeFamilyTest, NearestAlignCornersRoundsHalfAwayFromZero) {
+  const KernelCall call =
+      resize(BuiltinOp::RESIZE_NEAREST_NEIGHBOR, DType::Int16, {1, 2, 5, 3}, {3, 10}, {true, false})
+          .lowered();
+  EXPECT_EQ(call.kernel, "resize_nearest");
+  EXPECT_EQ(call.source, "resize");
+  // Rows: scale (2 - 1) / (3 - 1) = 0.5, round(0, 0.5, 1) = 0, 1, 1. Columns: scale 4/9,
+  // round(i * 4/9) for i = 0..9.
+  EXPECT_THAT(table<int32_t>(call, 0), ElementsAre(0, 1, 1));
+  EXPECT_THAT(table<int32_t>(call, 1), ElementsAre(0, 0, 1, 1, 2, 2, 3, 3, 4, 4));
+  EXPECT_EQ(argument<int32_t>(call, 2), 2);  // element size
+}
+
+TEST(ResizeFamilyTest, BilinearInt8HalfPixelQ10Table) {
+  const KernelCall call =
+      resize(BuiltinOp::RESIZE_BILINEAR, DType::Int8, {1, 2, 1, 3}, {4, 1}, {false, true})
+          .lowered();
+  EXPECT_EQ(call.kernel, "resize_bilinear");
+  // scale_10 = (1024 * 2 + 2) / 4 = 512; coordinate i * 512 + 256 - 512; lower = max(c / 1024,
+  // 0) (C division), upper = min((c + 1023) / 1024, 1).
+  EXPECT_THAT(table<int32_t>(call, 0), ElementsAre(-256, 0, 0, 256, 0, 1, 768, 0, 1, 1280, 1, 1));
+  EXPECT_THAT(table<int32_t>(call, 1), ElementsAre(0, 0, 0));
+}
+
+TEST(ResizeFamilyTest, BilinearRefusesWhatTfliteMicroRefuses) {
+  EXPECT_THAT(
+      resize(BuiltinOp::RESIZE_BILINEAR, DType::Int8, {1, 2, 2, 1}, {4, 4}, {true, true}).error(),
+      HasSubstr("refuses half_pixel_centers together with align_corners"));
+  EXPECT_THAT(resize(BuiltinOp::RESIZE_BILINEAR, DType::Int16, {1, 2, 2, 1}, {4, 4}, {}).error(),
+              HasSubstr("TFLite Micro's RESIZE_BILINEAR takes float32 or int8, not int16"));
+}
+
+TEST(ResizeFamilyTest, NonConstantSizeIsRefused) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, 2, 2, 1}, DType::Float32);
+  const int32_t s = m.tensor("size", {2}, DType::Int32);
+  const int32_t y = m.tensor("y", {1, 4, 4, 1}, DType::Float32);
+  m.op(BuiltinOp::RESIZE_NEAREST_NEIGHBOR, {x, s}, {y}, model::ResizeOptions{});
+  EXPECT_THAT(m.error(), HasSubstr("takes a constant size tensor only"));
+}
+
+}  // namespace
+}  // namespace tinydeploy::lowering
