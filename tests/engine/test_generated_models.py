@@ -38,6 +38,11 @@ REQUIRED = {
     "SVDF": ("float", "int8"),  # TFLite Micro has no 16-bit SVDF
     "RESIZE_NEAREST_NEIGHBOR": INT8_FLOAT_INT16,
     "RESIZE_BILINEAR": ("float", "int8"),  # TFLite Micro has no 16-bit RESIZE_BILINEAR
+    # TFLite Micro's kernels take float32 and int8 only (arg_min_max.cc, reduce_common.cc's
+    # REDUCE_MAX/REDUCE_MIN).
+    "ARG_MAX": ("float", "int8"), "ARG_MIN": ("float", "int8"),
+    "REDUCE_MAX": ("float", "int8"), "REDUCE_MIN": ("float", "int8"),
+    "SUM": INT8_FLOAT_INT16,
 }
 
 

@@ -1,6 +1,7 @@
-// Lowering of the operators added after TFLite Micro's kernels (RESIZE_NEAREST_NEIGHBOR,
-// RESIZE_BILINEAR): the tables derived with TFLite's formulas, worked out by hand here, and the
-// refusals that name TFLite Micro's reason.
+// Lowering of the operators added after TFLite Micro's kernels (resize, ARG_MAX/ARG_MIN, SUM,
+// REDUCE_MAX/REDUCE_MIN): the tables and views
+// derived with TFLite's formulas, worked out by hand here, and the refusals that name TFLite
+// Micro's reason.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -84,6 +85,47 @@ TEST(ResizeFamilyTest, NonConstantSizeIsRefused) {
   const int32_t y = m.tensor("y", {1, 4, 4, 1}, DType::Float32);
   m.op(BuiltinOp::RESIZE_NEAREST_NEIGHBOR, {x, s}, {y}, model::ResizeOptions{});
   EXPECT_THAT(m.error(), HasSubstr("takes a constant size tensor only"));
+}
+
+TEST(ReduceFamilyTest, ArgMaxShapeAndInt64Refusal) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {2, 3, 4}, DType::Int8, {0.5f});
+  const int32_t axis = m.constant<int32_t>("axis", {1}, DType::Int32, {-2});
+  const int32_t y = m.tensor("y", {2, 4}, DType::Int32);
+  m.op(BuiltinOp::ARG_MAX, {x, axis}, {y}, model::ArgMinMaxOptions{DType::Int32});
+  const KernelCall call = m.lowered();
+  EXPECT_EQ(call.kernel, "arg_min_max");
+  // outer 2, axis 3, inner 4, largest.
+  EXPECT_EQ(argument<int32_t>(call, 0), 2);
+  EXPECT_EQ(argument<int32_t>(call, 1), 3);
+  EXPECT_EQ(argument<int32_t>(call, 2), 4);
+  EXPECT_TRUE(argument<bool>(call));
+  m.at(y).dtype = DType::Int64;
+  EXPECT_THAT(m.error(), HasSubstr("TFLite Micro's ARG_MAX writes int32 indices only, not int64"));
+}
+
+TEST(ReduceFamilyTest, SumKeepsTheUndividedMultiplier) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, 3, 4, 5}, DType::Int8, {0.5f}, {2});
+  const int32_t a = m.constant<int32_t>("axes", {2}, DType::Int32, {1, 2});
+  const int32_t y = m.tensor("y", {1, 5}, DType::Int8, {0.25f}, {-1});
+  m.op(BuiltinOp::SUM, {x, a}, {y}, model::ReducerOptions{});
+  const KernelCall call = m.lowered();
+  EXPECT_EQ(call.kernel, "mean");
+  EXPECT_EQ(call.scratch_bytes, 20);
+  // QuantizeMultiplier(0.5 / 0.25 = 2) = (2^30, 2), not divided by the 12 summed elements.
+  EXPECT_THAT(argument<rt::MeanParams>(call).scale, FieldsAre(1073741824, 2));
+}
+
+TEST(ReduceFamilyTest, Int8ReduceMaxNeedsOneQuantization) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {2, 3}, DType::Int8, {0.5f}, {2});
+  const int32_t a = m.constant<int32_t>("axes", {1}, DType::Int32, {1});
+  const int32_t y = m.tensor("y", {2}, DType::Int8, {0.25f}, {2});
+  m.op(BuiltinOp::REDUCE_MAX, {x, a}, {y}, model::ReducerOptions{});
+  EXPECT_THAT(m.error(), HasSubstr("needs the output's scale and zero point equal to the input's"));
+  m.at(y).quantization.scale = {0.5f};
+  EXPECT_EQ(m.lowered().kernel, "reduce_max_min");
 }
 
 }  // namespace
