@@ -38,11 +38,13 @@ REQUIRED = {
     "SVDF": ("float", "int8"),  # TFLite Micro has no 16-bit SVDF
     "RESIZE_NEAREST_NEIGHBOR": INT8_FLOAT_INT16,
     "RESIZE_BILINEAR": ("float", "int8"),  # TFLite Micro has no 16-bit RESIZE_BILINEAR
-    # TFLite Micro's kernels take float32 and int8 only (arg_min_max.cc, reduce_common.cc's
-    # REDUCE_MAX/REDUCE_MIN).
+    # TFLite Micro's kernels take float32 and int8 only (arg_min_max.cc, gather.cc,
+    # depth_to_space.cc, space_to_depth.cc, reduce_common.cc's REDUCE_MAX/REDUCE_MIN).
     "ARG_MAX": ("float", "int8"), "ARG_MIN": ("float", "int8"),
-    "REDUCE_MAX": ("float", "int8"), "REDUCE_MIN": ("float", "int8"),
-    "SUM": INT8_FLOAT_INT16,
+    "GATHER": ("float", "int8"), "DEPTH_TO_SPACE": ("float", "int8"),
+    "SPACE_TO_DEPTH": ("float", "int8"), "REDUCE_MAX": ("float", "int8"),
+    "REDUCE_MIN": ("float", "int8"),
+    "SLICE": INT8_FLOAT_INT16, "SUM": INT8_FLOAT_INT16,
 }
 
 

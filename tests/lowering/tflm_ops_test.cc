@@ -1,5 +1,5 @@
-// Lowering of the operators added after TFLite Micro's kernels (resize, ARG_MAX/ARG_MIN, SUM,
-// REDUCE_MAX/REDUCE_MIN): the tables and views
+// Lowering of the operators added after TFLite Micro's kernels (resize, ARG_MAX/ARG_MIN, SLICE,
+// GATHER, DEPTH_TO_SPACE/SPACE_TO_DEPTH, SUM, REDUCE_MAX/REDUCE_MIN): the tables and views
 // derived with TFLite's formulas, worked out by hand here, and the refusals that name TFLite
 // Micro's reason.
 #include <gmock/gmock.h>
@@ -126,6 +126,60 @@ TEST(ReduceFamilyTest, Int8ReduceMaxNeedsOneQuantization) {
   EXPECT_THAT(m.error(), HasSubstr("needs the output's scale and zero point equal to the input's"));
   m.at(y).quantization.scale = {0.5f};
   EXPECT_EQ(m.lowered().kernel, "reduce_max_min");
+}
+
+TEST(LayoutFamilyTest, SliceViewWithSizeToTheEnd) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {4, 6}, DType::Int16);
+  const int32_t begin = m.constant<int32_t>("begin", {2}, DType::Int32, {1, 2});
+  const int32_t size = m.constant<int64_t>("size", {2}, DType::Int64, {2, -1});
+  const int32_t y = m.tensor("y", {2, 4}, DType::Int16);
+  m.op(BuiltinOp::SLICE, {x, begin, size}, {y});
+  EXPECT_THAT(m.error(), HasSubstr("begin and size must be of one type"));
+  m.at(size).dtype = DType::Int32;
+  m.at(size).data = m.at(begin).data;  // {1, 2}: a [1, 2] window
+  m.at(y).shape = {1, 2};
+  const KernelCall call = m.lowered();
+  EXPECT_EQ(call.kernel, "gather");
+  const auto view = argument<rt::StridedView>(call);
+  EXPECT_THAT(view.count, ElementsAre(1, 1, 1, 1, 1, 2));
+  EXPECT_EQ(view.offset, 8);  // row 1, column 2
+}
+
+TEST(LayoutFamilyTest, DepthToSpaceView) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, 1, 2, 4}, DType::Float32);
+  const int32_t y = m.tensor("y", {1, 2, 4, 1}, DType::Float32);
+  m.op(BuiltinOp::DEPTH_TO_SPACE, {x}, {y}, model::DepthSpaceOptions{2});
+  const auto view = argument<rt::StridedView>(m.lowered());
+  // Output (dy, w, dx) reads input channel (dy * 2 + dx) of pixel w: strides 2, 4, 1.
+  EXPECT_THAT(view.count, ElementsAre(1, 1, 1, 2, 2, 2));
+  EXPECT_THAT(view.stride, ElementsAre(0, 0, 0, 2, 4, 1));
+}
+
+TEST(LayoutFamilyTest, GatherRefusesAConstantIndexOutOfRange) {
+  OneOp m;
+  const int32_t params = m.tensor("params", {3, 4}, DType::Float32);
+  const int32_t indices = m.constant<int32_t>("indices", {2}, DType::Int32, {0, 3});
+  const int32_t y = m.tensor("y", {2, 4}, DType::Float32);
+  m.op(BuiltinOp::GATHER, {params, indices}, {y}, model::GatherOptions{});
+  EXPECT_THAT(m.error(), HasSubstr("index 3 is outside the gathered axis of size 3"));
+}
+
+TEST(LayoutFamilyTest, GatherWithRunTimeIndices) {
+  OneOp m;
+  const int32_t params = m.tensor("params", {3, 4, 2}, DType::Int8, {0.5f});
+  const int32_t indices = m.tensor("indices", {5}, DType::Int32);
+  const int32_t y = m.tensor("y", {3, 5, 2}, DType::Int8, {0.5f});
+  m.op(BuiltinOp::GATHER, {params, indices}, {y}, model::GatherOptions{1, 0});
+  const KernelCall call = m.lowered();
+  EXPECT_EQ(call.kernel, "gather_indexed");
+  // batches 1, outer 3, axis 4, 5 indices, slices of 2 bytes.
+  EXPECT_EQ(argument<int32_t>(call, 0), 1);
+  EXPECT_EQ(argument<int32_t>(call, 1), 3);
+  EXPECT_EQ(argument<int32_t>(call, 2), 4);
+  EXPECT_EQ(argument<int32_t>(call, 3), 5);
+  EXPECT_EQ(argument<int32_t>(call, 4), 2);
 }
 
 }  // namespace

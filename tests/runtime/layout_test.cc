@@ -135,6 +135,15 @@ TEST(MeanTest, QuantizedMeanOverTheLastAxisRounds) {
   EXPECT_EQ(output, (std::vector<int8_t>{4, -2}));
 }
 
+TEST(GatherIndexedTest, RowsWithAnIndexOutOfRangeWrittenAsZeros) {
+  // 2 blocks (outer) of 3 slices of 2 int8 each; indices 2, -1, 0, 3: -1 and 3 lie outside.
+  const std::vector<int8_t> input = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const std::vector<int32_t> indices = {2, -1, 0, 3};
+  std::vector<int8_t> output(16, 99);
+  gather_indexed(1, 2, 3, 4, 2, indices.data(), input.data(), output.data());
+  EXPECT_EQ(output, (std::vector<int8_t>{5, 6, 0, 0, 1, 2, 0, 0, 11, 12, 0, 0, 7, 8, 0, 0}));
+}
+
 TEST(ReduceMaxMinTest, FloatStartsFromTheLowestFiniteValueAndSkipsNan) {
   ReduceShape shape;  // [2, 3] reduced over the last axis
   shape.input_dims[4] = 2;

@@ -380,6 +380,34 @@ def arg_min_max():
     return keras.Model(x, outs), "ARG_MAX and ARG_MIN over several axes, int32 indices"
 
 
+def slice_():
+    x = _input((5, 6, 4), "x")
+    outs = [
+        _lambda(lambda t: tf.slice(t, [0, 1, 2, 1], [1, 3, 3, 2]), "window")(x),
+        _lambda(lambda t: tf.slice(t, [0, 2, 0, 0], [-1, -1, 4, 3]), "to_the_end")(x),
+    ]
+    return keras.Model(x, outs), "SLICE: begin/size, size -1"
+
+
+def gather():
+    x = _input((6, 5, 3), "x")
+    outs = [
+        _lambda(lambda t: tf.gather(t, [4, 0, 2, 2], axis=1), "rows")(x),
+        _lambda(lambda t: tf.gather(t, [[2, 1], [0, 2]], axis=3), "channels_2d_indices")(x),
+        _lambda(lambda t: tf.gather(t, [[3, 1, 4]], axis=2, batch_dims=1), "batch_dims")(x),
+    ]
+    return keras.Model(x, outs), "GATHER: axis, rank-2 indices, batch_dims, repeated indices"
+
+
+def depth_space():
+    x = _input((4, 6, 8), "x")
+    outs = [
+        _lambda(lambda t: tf.nn.depth_to_space(t, 2), "depth_to_space")(x),
+        _lambda(lambda t: tf.nn.space_to_depth(t, 2), "space_to_depth")(x),
+    ]
+    return keras.Model(x, outs), "DEPTH_TO_SPACE and SPACE_TO_DEPTH with block size 2"
+
+
 def reduce_sum():
     x = _input((5, 6, 4), "x")
     outs = [
@@ -443,6 +471,9 @@ FAMILIES = {
     "arg_min_max": (arg_min_max, ("float", "int8"), None),
     "reduce_sum": (reduce_sum, ACTIVATION_MODES, None),
     "reduce_max_min": (reduce_max_min, ("float", "int8"), None),
+    "slice": (slice_, ACTIVATION_MODES, None),
+    "gather": (gather, ("float", "int8"), None),
+    "depth_space": (depth_space, ("float", "int8"), None),
 }
 
 
@@ -488,6 +519,9 @@ REFERENCE_RULES = {
                                              "quantization step of the exact ones; int16 every "
                                              "output 32768 LSB off); TFLite Micro is the "
                                              "definition"}},
+    "depth_space_int8": {"litert": {"not_run": "TFLite's reference op resolver has no int8 "
+                                               "DEPTH_TO_SPACE (version 2: 'Didn't find op for "
+                                               "builtin opcode'); TFLite Micro runs it"}},
     "conv2d_bias_axis3": {"litert": {"not_run": "TFLite refuses a quantized_dimension beyond a "
                                                 "tensor's rank; TFLite Micro never reads it on "
                                                 "a bias"}},
