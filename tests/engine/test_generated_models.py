@@ -45,6 +45,7 @@ REQUIRED = {
     "SPACE_TO_DEPTH": ("float", "int8"), "REDUCE_MAX": ("float", "int8"),
     "REDUCE_MIN": ("float", "int8"),
     "SLICE": INT8_FLOAT_INT16, "SUM": INT8_FLOAT_INT16,
+    "ABS": INT8_FLOAT_INT16, "NEG": ("float",),  # TFLite Micro's NEG is float32 only
 }
 
 

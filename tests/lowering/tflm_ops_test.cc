@@ -1,6 +1,6 @@
 // Lowering of the operators added after TFLite Micro's kernels (resize, ARG_MAX/ARG_MIN, SLICE,
-// GATHER, DEPTH_TO_SPACE/SPACE_TO_DEPTH, SUM, REDUCE_MAX/REDUCE_MIN): the tables and views
-// derived with TFLite's formulas, worked out by hand here, and the refusals that name TFLite
+// GATHER, DEPTH_TO_SPACE/SPACE_TO_DEPTH, SUM, REDUCE_MAX/REDUCE_MIN, ABS, NEG): the tables and
+// views derived with TFLite's formulas, worked out by hand here, and the refusals that name TFLite
 // Micro's reason.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -180,6 +180,33 @@ TEST(LayoutFamilyTest, GatherWithRunTimeIndices) {
   EXPECT_EQ(argument<int32_t>(call, 2), 4);
   EXPECT_EQ(argument<int32_t>(call, 3), 5);
   EXPECT_EQ(argument<int32_t>(call, 4), 2);
+}
+
+TEST(ActivationFamilyTest, AbsRescalesOnlyWhenTheScalesDiffer) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {4}, DType::Int8, {0.5f}, {3});
+  const int32_t y = m.tensor("y", {4}, DType::Int8, {0.25f}, {-128});
+  m.op(BuiltinOp::ABS, {x}, {y});
+  KernelCall call = m.lowered();
+  EXPECT_EQ(call.kernel, "absolute");
+  EXPECT_EQ(call.source, "activation");
+  // Zero points 3 and -128, rescaled by QuantizeMultiplier(0.5 / 0.25 = 2) = (2^30, 2).
+  EXPECT_TRUE(argument<bool>(call));
+  EXPECT_EQ(argument<int32_t>(call, 0), 3);
+  EXPECT_EQ(argument<int32_t>(call, 1), -128);
+  EXPECT_EQ(argument<int32_t>(call, 2), 1073741824);
+  EXPECT_EQ(argument<int32_t>(call, 3), 2);
+  m.at(y).quantization.scale = {0.5f};
+  call = m.lowered();
+  EXPECT_FALSE(argument<bool>(call));
+}
+
+TEST(ActivationFamilyTest, NegIsFloatOnlyAsInTfliteMicro) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {4}, DType::Int8, {0.5f});
+  const int32_t y = m.tensor("y", {4}, DType::Int8, {0.5f});
+  m.op(BuiltinOp::NEG, {x}, {y});
+  EXPECT_THAT(m.error(), HasSubstr("TFLite Micro's NEG takes float32 only, not int8 to int8"));
 }
 
 }  // namespace

@@ -428,6 +428,20 @@ def reduce_max_min():
     return keras.Model(x, outs), "REDUCE_MAX and REDUCE_MIN over several axes, keep_dims"
 
 
+def abs_neg():
+    x = _input((4, 5, 3), "x")
+    outs = [
+        _lambda(lambda t: tf.abs(t), "abs")(x),
+        _lambda(lambda t: tf.abs(t * 3.0 - 0.5), "abs_rescaled")(x),
+    ]
+    return keras.Model(x, outs), "ABS with the input's and with another output quantization"
+
+
+def neg():
+    x = _input((4, 5, 3), "x")
+    return keras.Model(x, [_lambda(lambda t: tf.negative(t), "neg")(x)]), "NEG"
+
+
 def _patch_bias_quantized_dimension(model):
     """Gives every rank-1 per-channel tensor (the biases) the filter's quantized_dimension 3,
     as some converters and editing tools write them."""
@@ -474,6 +488,8 @@ FAMILIES = {
     "slice": (slice_, ACTIVATION_MODES, None),
     "gather": (gather, ("float", "int8"), None),
     "depth_space": (depth_space, ("float", "int8"), None),
+    "abs": (abs_neg, ACTIVATION_MODES, None),
+    "neg": (neg, ("float",), None),
 }
 
 
