@@ -46,6 +46,7 @@ REQUIRED = {
     "REDUCE_MIN": ("float", "int8"),
     "SLICE": INT8_FLOAT_INT16, "SUM": INT8_FLOAT_INT16,
     "ABS": INT8_FLOAT_INT16, "NEG": ("float",),  # TFLite Micro's NEG is float32 only
+    "PRELU": ("float", "int8"),  # the converter has no 16x8 PRELU
 }
 
 

@@ -1,5 +1,6 @@
 // Lowering of the operators added after TFLite Micro's kernels (resize, ARG_MAX/ARG_MIN, SLICE,
-// GATHER, DEPTH_TO_SPACE/SPACE_TO_DEPTH, SUM, REDUCE_MAX/REDUCE_MIN, ABS, NEG): the tables and
+// GATHER, DEPTH_TO_SPACE/SPACE_TO_DEPTH, SUM, REDUCE_MAX/REDUCE_MIN, ABS, NEG,
+// PRELU): the tables and
 // views derived with TFLite's formulas, worked out by hand here, and the refusals that name TFLite
 // Micro's reason.
 #include <gmock/gmock.h>
@@ -207,6 +208,29 @@ TEST(ActivationFamilyTest, NegIsFloatOnlyAsInTfliteMicro) {
   const int32_t y = m.tensor("y", {4}, DType::Int8, {0.5f});
   m.op(BuiltinOp::NEG, {x}, {y});
   EXPECT_THAT(m.error(), HasSubstr("TFLite Micro's NEG takes float32 only, not int8 to int8"));
+}
+
+TEST(ElementwiseFamilyTest, PreluTwoMultipliersAndTypes) {
+  OneOp m;
+  const int32_t x = m.tensor("x", {1, 2, 3}, DType::Int8, {0.5f}, {-3});
+  const int32_t alpha = m.constant<int8_t>("alpha", {3}, DType::Int8, {1, 2, 3}, {0.25f});
+  const int32_t y = m.tensor("y", {1, 2, 3}, DType::Int8, {0.25f}, {5});
+  m.op(BuiltinOp::PRELU, {x, alpha}, {y});
+  const KernelCall call = m.lowered();
+  EXPECT_EQ(call.kernel, "prelu");
+  EXPECT_EQ(call.source, "elementwise");
+  // Positive side: QuantizeMultiplier(0.5 / 0.25 = 2) = (2^30, 2); negative side: 0.5 x 0.25 /
+  // 0.25 = 0.5 = (2^30, 0).
+  EXPECT_EQ(argument<int32_t>(call, 0), 1073741824);
+  EXPECT_EQ(argument<int32_t>(call, 1), 2);
+  const auto params = argument<rt::MulParams>(call);
+  EXPECT_EQ(params.input1_offset, 3);
+  EXPECT_EQ(params.input2_offset, 0);
+  EXPECT_EQ(params.output_offset, 5);
+  EXPECT_THAT(params.output, FieldsAre(1073741824, 0));
+  m.at(alpha).dtype = DType::Int16;
+  EXPECT_THAT(m.error(), HasSubstr("TFLite Micro's PRELU takes float32, or int8 or int16 input "
+                                   "with int8 alpha, not int8 and int16 to int8"));
 }
 
 }  // namespace

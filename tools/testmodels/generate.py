@@ -442,6 +442,17 @@ def neg():
     return keras.Model(x, [_lambda(lambda t: tf.negative(t), "neg")(x)]), "NEG"
 
 
+def prelu():
+    # Keras 3's PReLU comes out of the converter as RELU/NEG/MUL/ADD; the Keras 2 layer
+    # (tf_keras, as tools/testmodels/lstm.py uses) converts to the fused PRELU, but only when it
+    # is the model's one PReLU (two of them on one input stay unfused).
+    import tf_keras
+    x = tf_keras.Input((4, 5, 3), batch_size=1, name="x")
+    y = tf_keras.layers.PReLU(
+        alpha_initializer=tf_keras.initializers.RandomUniform(-0.5, 0.9, seed=3),
+        shared_axes=[1], name="alpha_per_column_and_channel")(x)
+    return tf_keras.Model(x, y), "PRELU with alphas broadcast along one axis"
+
 def _patch_bias_quantized_dimension(model):
     """Gives every rank-1 per-channel tensor (the biases) the filter's quantized_dimension 3,
     as some converters and editing tools write them."""
@@ -490,6 +501,7 @@ FAMILIES = {
     "depth_space": (depth_space, ("float", "int8"), None),
     "abs": (abs_neg, ACTIVATION_MODES, None),
     "neg": (neg, ("float",), None),
+    "prelu": (prelu, ("float", "int8"), None),  # the converter has no 16x8 PRELU
 }
 
 
