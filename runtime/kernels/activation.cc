@@ -410,4 +410,49 @@ void dequantize(const AffineQuantization& quantization, int32_t count, const int
   dequantize_values(quantization, count, input, output);
 }
 
+namespace {
+
+template <typename T>
+void absolute_quantized(int32_t input_zero_point, int32_t output_zero_point, bool rescale,
+                        int32_t multiplier, int32_t shift, int32_t count, const T* input,
+                        T* output) {
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t centred = input[i] - input_zero_point;
+    const int32_t magnitude = centred < 0 ? -centred : centred;
+    const int32_t scaled =
+        rescale ? multiply_by_quantized_multiplier(magnitude, multiplier, shift) : magnitude;
+    output[i] =
+        static_cast<T>(clamp_with_offset(scaled, output_zero_point, lowest<T>(), highest<T>()));
+  }
+}
+
+}  // namespace
+
+void absolute(int32_t input_zero_point, int32_t output_zero_point, bool rescale, int32_t multiplier,
+              int32_t shift, int32_t count, const int8_t* input, int8_t* output) {
+  absolute_quantized(input_zero_point, output_zero_point, rescale, multiplier, shift, count, input,
+                     output);
+}
+
+void absolute(int32_t input_zero_point, int32_t output_zero_point, bool rescale, int32_t multiplier,
+              int32_t shift, int32_t count, const int16_t* input, int16_t* output) {
+  absolute_quantized(input_zero_point, output_zero_point, rescale, multiplier, shift, count, input,
+                     output);
+}
+
+void absolute(int32_t count, const int16_t* input, int16_t* output) {
+  for (int32_t i = 0; i < count; ++i) {
+    const int32_t value = input[i];
+    output[i] = static_cast<int16_t>(value < 0 ? -value : value);
+  }
+}
+
+void absolute(int32_t count, const float* input, float* output) {
+  for (int32_t i = 0; i < count; ++i) output[i] = fabsf(input[i]);
+}
+
+void negate(int32_t count, const float* input, float* output) {
+  for (int32_t i = 0; i < count; ++i) output[i] = -input[i];
+}
+
 }  // namespace tinydeploy::runtime

@@ -7,8 +7,8 @@ namespace {
 
 // Applies `combine` to every output element and the input elements broadcast onto it, walking
 // the output in row-major order with an odometer over the dims.
-template <typename In, typename Out, typename Combine>
-void broadcast_apply(const BroadcastShape& shape, const In* input1, const In* input2, Out* output,
+template <typename In1, typename In2, typename Out, typename Combine>
+void broadcast_apply(const BroadcastShape& shape, const In1* input1, const In2* input2, Out* output,
                      const Combine& combine) {
   int32_t index[kMaxRank] = {};
   int32_t offset1 = 0;
@@ -141,6 +141,46 @@ void minimum(const BroadcastShape& shape, const int16_t* input1, const int16_t* 
 }
 void minimum(const BroadcastShape& shape, const float* input1, const float* input2, float* output) {
   broadcast_apply(shape, input1, input2, output, smaller<float>);
+}
+
+namespace {
+
+// TFLite's quantized PRELU: a non-negative centred input rescaled by (positive_multiplier,
+// positive_shift); a negative one times the centred alpha, rescaled by params.output.
+template <typename T>
+struct QuantizedPrelu {
+  const MulParams& params;
+  int32_t positive_multiplier;
+  int32_t positive_shift;
+  T operator()(T x, int8_t alpha) const {
+    const int32_t centred = params.input1_offset + x;
+    const int32_t scaled =
+        centred >= 0
+            ? multiply_by_quantized_multiplier(centred, positive_multiplier, positive_shift)
+            : multiply_by_quantized_multiplier(centred * (params.input2_offset + alpha),
+                                               params.output.multiplier, params.output.shift);
+    return static_cast<T>(clamp_with_offset(scaled, params.output_offset, params.min, params.max));
+  }
+};
+
+}  // namespace
+
+void prelu(const MulParams& params, int32_t positive_multiplier, int32_t positive_shift,
+           const BroadcastShape& shape, const int8_t* input, const int8_t* alpha, int8_t* output) {
+  broadcast_apply(shape, input, alpha, output,
+                  QuantizedPrelu<int8_t>{params, positive_multiplier, positive_shift});
+}
+
+void prelu(const MulParams& params, int32_t positive_multiplier, int32_t positive_shift,
+           const BroadcastShape& shape, const int16_t* input, const int8_t* alpha,
+           int16_t* output) {
+  broadcast_apply(shape, input, alpha, output,
+                  QuantizedPrelu<int16_t>{params, positive_multiplier, positive_shift});
+}
+
+void prelu(const BroadcastShape& shape, const float* input, const float* alpha, float* output) {
+  broadcast_apply(shape, input, alpha, output,
+                  [](float x, float a) { return x >= 0.0f ? x : x * a; });
 }
 
 }  // namespace tinydeploy::runtime

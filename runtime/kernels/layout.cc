@@ -133,4 +133,25 @@ void split(int32_t outer, int32_t outputs, const void* input, const int32_t* chu
   }
 }
 
+void gather_indexed(int32_t batches, int32_t outer, int32_t axis_size, int32_t index_count,
+                    int32_t slice_bytes, const int32_t* indices, const void* input, void* output) {
+  const auto* in = static_cast<const uint8_t*>(input);
+  auto* out = static_cast<uint8_t*>(output);
+  for (int32_t batch = 0; batch < batches; ++batch) {
+    const int32_t* batch_indices = indices + batch * index_count;
+    for (int32_t o = 0; o < outer; ++o) {
+      const uint8_t* block = in + (batch * outer + o) * axis_size * slice_bytes;
+      for (int32_t j = 0; j < index_count; ++j) {
+        const int32_t index = batch_indices[j];
+        if (index >= 0 && index < axis_size) {
+          const uint8_t* slice = block + index * slice_bytes;
+          for (int32_t k = 0; k < slice_bytes; ++k) *out++ = slice[k];
+        } else {
+          for (int32_t k = 0; k < slice_bytes; ++k) *out++ = 0;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace tinydeploy::runtime

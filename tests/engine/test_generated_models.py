@@ -36,6 +36,17 @@ REQUIRED = {
     "PACK": INT8_FLOAT_INT16 + ("int32", "int64"), "UNPACK": INT8_FLOAT_INT16 + ("int32",),
     "SPLIT": INT8_FLOAT_INT16 + ("int32",), "SPLIT_V": INT8_FLOAT_INT16 + ("int32",),
     "SVDF": ("float", "int8"),  # TFLite Micro has no 16-bit SVDF
+    "RESIZE_NEAREST_NEIGHBOR": INT8_FLOAT_INT16,
+    "RESIZE_BILINEAR": ("float", "int8"),  # TFLite Micro has no 16-bit RESIZE_BILINEAR
+    # TFLite Micro's kernels take float32 and int8 only (arg_min_max.cc, gather.cc,
+    # depth_to_space.cc, space_to_depth.cc, reduce_common.cc's REDUCE_MAX/REDUCE_MIN).
+    "ARG_MAX": ("float", "int8"), "ARG_MIN": ("float", "int8"),
+    "GATHER": ("float", "int8"), "DEPTH_TO_SPACE": ("float", "int8"),
+    "SPACE_TO_DEPTH": ("float", "int8"), "REDUCE_MAX": ("float", "int8"),
+    "REDUCE_MIN": ("float", "int8"),
+    "SLICE": INT8_FLOAT_INT16, "SUM": INT8_FLOAT_INT16,
+    "ABS": INT8_FLOAT_INT16, "NEG": ("float",),  # TFLite Micro's NEG is float32 only
+    "PRELU": ("float", "int8"),  # the converter has no 16x8 PRELU
 }
 
 

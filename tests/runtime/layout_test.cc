@@ -135,5 +135,37 @@ TEST(MeanTest, QuantizedMeanOverTheLastAxisRounds) {
   EXPECT_EQ(output, (std::vector<int8_t>{4, -2}));
 }
 
+TEST(GatherIndexedTest, RowsWithAnIndexOutOfRangeWrittenAsZeros) {
+  // 2 blocks (outer) of 3 slices of 2 int8 each; indices 2, -1, 0, 3: -1 and 3 lie outside.
+  const std::vector<int8_t> input = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const std::vector<int32_t> indices = {2, -1, 0, 3};
+  std::vector<int8_t> output(16, 99);
+  gather_indexed(1, 2, 3, 4, 2, indices.data(), input.data(), output.data());
+  EXPECT_EQ(output, (std::vector<int8_t>{5, 6, 0, 0, 1, 2, 0, 0, 11, 12, 0, 0, 7, 8, 0, 0}));
+}
+
+TEST(ReduceMaxMinTest, FloatStartsFromTheLowestFiniteValueAndSkipsNan) {
+  ReduceShape shape;  // [2, 3] reduced over the last axis
+  shape.input_dims[4] = 2;
+  shape.input_dims[5] = 3;
+  shape.output_stride[4] = 1;
+  shape.output_elements = 2;
+  shape.reduced_elements = 3;
+  const float nan = __builtin_nanf("");
+  const std::vector<float> input = {nan, -1.0f, 2.0f, -__builtin_inff(), -__builtin_inff(), nan};
+  std::vector<float> output(2);
+  reduce_max_min(shape, true, input.data(), output.data());
+  EXPECT_EQ(output, (std::vector<float>{2.0f, -3.40282347e+38f}));
+}
+
+TEST(ArgMinMaxTest, FirstIndexWinsTies) {
+  const std::vector<int8_t> input = {3, 7, 7, -2, 5, -2};  // [2, 3], along the last axis
+  std::vector<int32_t> output(2);
+  arg_min_max(2, 3, 1, true, input.data(), output.data());
+  EXPECT_EQ(output, (std::vector<int32_t>{1, 1}));
+  arg_min_max(2, 3, 1, false, input.data(), output.data());
+  EXPECT_EQ(output, (std::vector<int32_t>{0, 0}));
+}
+
 }  // namespace
 }  // namespace tinydeploy::runtime

@@ -6,8 +6,9 @@ namespace tinydeploy::lowering {
 
 std::span<const Family> families() {
   static const std::vector<Family> kFamilies = {
-      activation_family(), conv_family(),   elementwise_family(), layout_family(),    lstm_family(),
-      pooling_family(),    reduce_family(), svdf_family(),        variables_family(),
+      activation_family(), conv_family(),      elementwise_family(), layout_family(),
+      lstm_family(),       pooling_family(),   reduce_family(),      resize_family(),
+      svdf_family(),       variables_family(),
   };
   return kFamilies;
 }

@@ -15,6 +15,7 @@ Family layout_family();
 Family lstm_family();
 Family pooling_family();
 Family reduce_family();
+Family resize_family();
 Family svdf_family();
 Family variables_family();
 

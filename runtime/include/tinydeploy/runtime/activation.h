@@ -142,4 +142,18 @@ void dequantize(const AffineQuantization& quantization, int32_t count, const int
 void dequantize(const AffineQuantization& quantization, int32_t count, const int16_t* input,
                 float* output);
 
+// ABS on quantized values, as TFLite Micro: |x - input_zero_point|, times (multiplier, shift)
+// when `rescale` (the two scales differ), plus output_zero_point, saturated to the type.
+// Requires: zero points within the type's range (0 for int16), shift in [-31, 30] when rescale.
+void absolute(int32_t input_zero_point, int32_t output_zero_point, bool rescale, int32_t multiplier,
+              int32_t shift, int32_t count, const int8_t* input, int8_t* output);
+void absolute(int32_t input_zero_point, int32_t output_zero_point, bool rescale, int32_t multiplier,
+              int32_t shift, int32_t count, const int16_t* input, int16_t* output);
+// ABS of int16 without quantization: |x| wrapped to int16 (-32768 stays -32768), as TFLite
+// Micro's plain integer path gives it.
+void absolute(int32_t count, const int16_t* input, int16_t* output);
+void absolute(int32_t count, const float* input, float* output);
+// NEG (float32 only in TFLite Micro).
+void negate(int32_t count, const float* input, float* output);
+
 }  // namespace tinydeploy::runtime

@@ -1,4 +1,5 @@
-// ADD, SUB, MUL, MAXIMUM and MINIMUM with NumPy-style broadcasting (int8, int16, float32).
+// ADD, SUB, MUL, MAXIMUM, MINIMUM and PRELU with NumPy-style broadcasting (int8, int16,
+// float32).
 #pragma once
 
 #include "tinydeploy/runtime/common.h"
@@ -76,5 +77,17 @@ void minimum(const BroadcastShape& shape, const int8_t* input1, const int8_t* in
 void minimum(const BroadcastShape& shape, const int16_t* input1, const int16_t* input2,
              int16_t* output);
 void minimum(const BroadcastShape& shape, const float* input1, const float* input2, float* output);
+
+// PRELU: x where x >= 0, else alpha x. Quantized as TFLite: a centred input (input1_offset)
+// that is not negative is rescaled by (positive_multiplier, positive_shift), a negative one is
+// multiplied by the centred alpha (input2_offset) and rescaled by params.output; then the
+// output offset and the clamp [min, max]. int16 inputs take int8 alphas.
+// Requires: as MulParams (offsets minus zero points within the types' ranges), both shifts in
+// [-31, 30].
+void prelu(const MulParams& params, int32_t positive_multiplier, int32_t positive_shift,
+           const BroadcastShape& shape, const int8_t* input, const int8_t* alpha, int8_t* output);
+void prelu(const MulParams& params, int32_t positive_multiplier, int32_t positive_shift,
+           const BroadcastShape& shape, const int16_t* input, const int8_t* alpha, int16_t* output);
+void prelu(const BroadcastShape& shape, const float* input, const float* alpha, float* output);
 
 }  // namespace tinydeploy::runtime

@@ -49,4 +49,13 @@ void concatenate(int32_t outer, int32_t inputs, const void* const* input_data,
 void split(int32_t outer, int32_t outputs, const void* input, const int32_t* chunk_bytes,
            void* const* output_data);
 
+// GATHER: for each of `batches` x `outer` blocks of `axis_size` slices of `slice_bytes` bytes,
+// output slice j is input slice indices[batch * index_count + j] of that block. An index
+// outside [0, axis_size) (run-time indices can hold anything) writes a slice of zero bytes
+// instead of reading outside the input.
+// Requires: indices holds batches x index_count values, the input batches x outer x axis_size
+// slices and the output batches x outer x index_count slices, each fewer than 2^31 bytes.
+void gather_indexed(int32_t batches, int32_t outer, int32_t axis_size, int32_t index_count,
+                    int32_t slice_bytes, const int32_t* indices, const void* input, void* output);
+
 }  // namespace tinydeploy::runtime

@@ -444,6 +444,62 @@ KernelCall prepare_dequantize(const OpBinding& b) {
   unsupported_types(b);
 }
 
+// TFLite Micro's ABS: float32, int8, int16 (elementwise.cc). Quantized: |x - zp| rescaled by
+// in_scale / out_scale (the quotient taken in single precision, as TFLite Micro takes it) when
+// the scales differ; int16 with zero points 0, or without quantization as plain integers.
+KernelCall prepare_abs(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const Tensor& in = b.input(0);
+  const Tensor& out = b.output(0);
+  if ((in.dtype != DType::Float32 && in.dtype != DType::Int8 && in.dtype != DType::Int16) ||
+      out.dtype != in.dtype) {
+    refuse(b, fmt::format("TFLite Micro's ABS takes float32, int8 or int16 of one type in and "
+                          "out, not {} to {}",
+                          model::dtype_name(in.dtype), model::dtype_name(out.dtype)));
+  }
+  const int32_t count = element_count(b, in);
+  const Slot input = b.input_slot(0);
+  const Slot output = b.output_slot(0);
+  if (in.dtype == DType::Float32) {
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(absolute), count, typed<float>(input),
+                typed<float>(output));
+  }
+  if (in.dtype == DType::Int16 && in.quantization.scale.empty()) {
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(absolute), count, typed<int16_t>(input),
+                typed<int16_t>(output));
+  }
+  require_quantized(b, in);
+  require_quantized(b, out);
+  if (in.dtype == DType::Int16) require_zero_points_zero_for_int16(b);
+  const bool rescale = scale_of(in) != scale_of(out);
+  rt::Requantization scale;
+  if (rescale) {
+    scale = rescaling(b, static_cast<double>(scale_of(in) / scale_of(out)), in, out);
+  }
+  if (in.dtype == DType::Int8) {
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(absolute), zero_point_of(in), zero_point_of(out),
+                rescale, scale.multiplier, scale.shift, count, typed<int8_t>(input),
+                typed<int8_t>(output));
+  }
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(absolute), zero_point_of(in), zero_point_of(out),
+              rescale, scale.multiplier, scale.shift, count, typed<int16_t>(input),
+              typed<int16_t>(output));
+}
+
+// TFLite Micro's NEG: float32 only (neg.cc).
+KernelCall prepare_neg(const OpBinding& b) {
+  require_inputs(b, 1);
+  require_same_elements(b);
+  const Tensor& in = b.input(0);
+  if (in.dtype != DType::Float32 || b.output(0).dtype != DType::Float32) {
+    refuse(b, fmt::format("TFLite Micro's NEG takes float32 only, not {} to {}",
+                          model::dtype_name(in.dtype), model::dtype_name(b.output(0).dtype)));
+  }
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(negate), element_count(b, in),
+              typed<float>(b.input_slot(0)), typed<float>(b.output_slot(0)));
+}
+
 constexpr OperatorLowering kOperators[] = {
     {BuiltinOp::RELU, [](const OpBinding& b) { return prepare_relu(b, Activation::Relu); }},
     {BuiltinOp::RELU6, [](const OpBinding& b) { return prepare_relu(b, Activation::Relu6); }},
@@ -456,6 +512,8 @@ constexpr OperatorLowering kOperators[] = {
     {BuiltinOp::SOFTMAX, prepare_softmax},
     {BuiltinOp::QUANTIZE, prepare_quantize},
     {BuiltinOp::DEQUANTIZE, prepare_dequantize},
+    {BuiltinOp::ABS, prepare_abs},
+    {BuiltinOp::NEG, prepare_neg},
 };
 
 }  // namespace

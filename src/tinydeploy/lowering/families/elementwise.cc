@@ -188,12 +188,62 @@ KernelCall prepare_min_max(const OpBinding& b, bool maximum) {
   }
 }
 
+// TFLite Micro's PRELU (prelu.cc): float32, int8 with int8 alpha, int16 with int8 alpha;
+// broadcasting up to rank 4. Two multipliers from Prepare: in / out for the non-negative side,
+// in * alpha / out (in double precision) for the negative side.
+KernelCall prepare_prelu(const OpBinding& b) {
+  require_inputs(b, 2);
+  const Tensor& in = b.input(0);
+  const Tensor& alpha = b.input(1);
+  const Tensor& out = b.output(0);
+  const bool float_types = in.dtype == DType::Float32 && alpha.dtype == DType::Float32;
+  const bool quantized_types =
+      (in.dtype == DType::Int8 || in.dtype == DType::Int16) && alpha.dtype == DType::Int8;
+  if ((!float_types && !quantized_types) || out.dtype != in.dtype) {
+    refuse(b, fmt::format("TFLite Micro's PRELU takes float32, or int8 or int16 input with int8 "
+                          "alpha, not {} and {} to {}",
+                          model::dtype_name(in.dtype), model::dtype_name(alpha.dtype),
+                          model::dtype_name(out.dtype)));
+  }
+  require(in.shape.size() <= 4 && alpha.shape.size() <= 4 && out.shape.size() <= 4, b,
+          "TFLite Micro's PRELU broadcasts up to 4 dimensions");
+  const rt::BroadcastShape shape = broadcast_shape(b);
+  const Slot input = b.input_slot(0);
+  const Slot alphas = b.input_slot(1);
+  const Slot output = b.output_slot(0);
+  if (float_types) {
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(prelu), shape, typed<float>(input),
+                typed<float>(alphas), typed<float>(output));
+  }
+  require_quantized(b, in);
+  require_quantized(b, alpha);
+  require_quantized(b, out);
+  const double in_scale = scale_of(in);
+  const double out_scale = scale_of(out);
+  const rt::Requantization positive = rescaling(b, in_scale / out_scale, in, out);
+  rt::MulParams params;
+  params.input1_offset = -zero_point_of(in);
+  params.input2_offset = -zero_point_of(alpha);
+  params.output_offset = zero_point_of(out);
+  params.output =
+      rescaling(b, in_scale * static_cast<double>(scale_of(alpha)) / out_scale, in, out);
+  params.min = type_min(in.dtype);
+  params.max = type_max(in.dtype);
+  if (in.dtype == DType::Int8) {
+    return call(b, TINYDEPLOY_RUNTIME_KERNEL(prelu), params, positive.multiplier, positive.shift,
+                shape, typed<int8_t>(input), typed<int8_t>(alphas), typed<int8_t>(output));
+  }
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(prelu), params, positive.multiplier, positive.shift,
+              shape, typed<int16_t>(input), typed<int8_t>(alphas), typed<int16_t>(output));
+}
+
 constexpr OperatorLowering kOperators[] = {
     {BuiltinOp::ADD, [](const OpBinding& b) { return prepare_arithmetic(b, Arithmetic::Add); }},
     {BuiltinOp::SUB, [](const OpBinding& b) { return prepare_arithmetic(b, Arithmetic::Sub); }},
     {BuiltinOp::MUL, [](const OpBinding& b) { return prepare_arithmetic(b, Arithmetic::Mul); }},
     {BuiltinOp::MAXIMUM, [](const OpBinding& b) { return prepare_min_max(b, true); }},
     {BuiltinOp::MINIMUM, [](const OpBinding& b) { return prepare_min_max(b, false); }},
+    {BuiltinOp::PRELU, prepare_prelu},
 };
 
 }  // namespace

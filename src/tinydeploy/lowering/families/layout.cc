@@ -9,6 +9,8 @@
 #include <limits>
 #include <optional>
 #include <span>
+#include <string_view>
+#include <vector>
 
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/families.h"
@@ -481,6 +483,171 @@ KernelCall prepare_strided_slice(const OpBinding& b) {
               typed<void>(output));
 }
 
+// TFLite Micro's SLICE: float32, int8, int16, int32 or bool, up to rank 5, begin and size of one
+// type (int32 or int64), a size of -1 meaning "to the end". It reads begin and size at run time
+// without checking them; the output shape depends on them, so tinydeploy takes them constant and
+// refuses a slice outside the input.
+KernelCall prepare_slice(const OpBinding& b) {
+  require_inputs(b, 3);
+  const Tensor& in = b.input(0);
+  const Tensor& out = b.output(0);
+  static constexpr DType kAccepted[] = {DType::Float32, DType::Int8, DType::Int16, DType::Int32,
+                                        DType::Bool};
+  if (std::find(std::begin(kAccepted), std::end(kAccepted), in.dtype) == std::end(kAccepted) ||
+      out.dtype != in.dtype) {
+    refuse(b, fmt::format("TFLite Micro's SLICE takes float32, int8, int16, int32 or bool of one "
+                          "type in and out, not {} to {}",
+                          model::dtype_name(in.dtype), model::dtype_name(out.dtype)));
+  }
+  const size_t rank = in.shape.size();
+  require(rank <= 5, b,
+          fmt::format("TFLite Micro's SLICE takes at most 5 dimensions, not {}", rank));
+  require(b.input(1).dtype == b.input(2).dtype, b, "begin and size must be of one type");
+  require(b.input(1).is_constant() && b.input(2).is_constant(), b,
+          "begin and size must be constants (the output shape depends on them)");
+  const std::vector<int64_t> begin = integers(b, 1);
+  const std::vector<int64_t> size = integers(b, 2);
+  require(b.input(1).shape.size() == 1 && b.input(2).shape.size() == 1 && begin.size() == rank &&
+              size.size() == rank,
+          b, fmt::format("begin and size must hold one value per input dimension ({})", rank));
+  const auto strides = contiguous_strides(in.shape);
+  std::vector<std::pair<int32_t, int64_t>> axes;
+  int64_t offset = 0;
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t from = begin[d];
+    const int64_t count = size[d] == -1 ? in.shape[d] - from : size[d];
+    require(from >= 0 && count >= 0 && from + count <= in.shape[d], b,
+            fmt::format("slice [{}, {}) is outside dimension {} of size {}", from, from + count, d,
+                        in.shape[d]));
+    require(out.shape[d] == count, b, "the output shape does not match begin and size");
+    axes.emplace_back(static_cast<int32_t>(count), strides[d]);
+    offset += from * strides[d];
+  }
+  require(out.shape.size() == rank, b, "the output shape does not match begin and size");
+  if (out.elements() == 0) return no_call(b);
+  const rt::StridedView view = make_view(b, axes, offset, in);
+  const int32_t element = element_size(b, in);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(gather), view, element, typed<void>(b.input_slot(0)),
+              typed<void>(b.output_slot(0)));
+}
+
+// TFLite Micro's DEPTH_TO_SPACE and SPACE_TO_DEPTH: rank-4 float32 or int8, a positive block
+// size. Both are a fixed permutation of the elements: the output is walked in order as a rank-6
+// view of the input.
+KernelCall prepare_depth_space(const OpBinding& b) {
+  require_inputs(b, 1);
+  const bool to_space = b.op.op == BuiltinOp::DEPTH_TO_SPACE;
+  const std::string_view name = to_space ? "DEPTH_TO_SPACE" : "SPACE_TO_DEPTH";
+  const Tensor& in = b.input(0);
+  const Tensor& out = b.output(0);
+  if ((in.dtype != DType::Float32 && in.dtype != DType::Int8) || out.dtype != in.dtype) {
+    refuse(b, fmt::format("TFLite Micro's {} takes float32 or int8 of one type in and out, not "
+                          "{} to {}",
+                          name, model::dtype_name(in.dtype), model::dtype_name(out.dtype)));
+  }
+  require(
+      in.shape.size() == 4, b,
+      fmt::format("TFLite Micro's {} takes a rank-4 input, not rank {}", name, in.shape.size()));
+  const int32_t block = options<model::DepthSpaceOptions>(b).block_size;
+  require(block > 0, b, fmt::format("the block size {} must be positive", block));
+  const rt::Dims4 i = dims4(b, in);
+  const rt::Dims4 o = dims4(b, out);
+  const int64_t block2 = int64_t{block} * block;
+  std::vector<std::pair<int32_t, int64_t>> axes;
+  const int64_t image = int64_t{i.h} * i.w * i.c;
+  if (to_space) {
+    require(i.c % block2 == 0, b,
+            fmt::format("the depth {} is not a multiple of the block size squared", i.c));
+    require(o.n == i.n && o.h == int64_t{i.h} * block && o.w == int64_t{i.w} * block &&
+                o.c == i.c / block2,
+            b, "the output shape does not match the input and the block size");
+    // Output (n, h, dy, w, dx, c) reads input (n, h, w, (dy * block + dx) * C + c).
+    axes = {{i.n, image},
+            {i.h, int64_t{i.w} * i.c},
+            {block, int64_t{block} * o.c},
+            {i.w, i.c},
+            {block, o.c},
+            {o.c, 1}};
+  } else {
+    require(i.h % block == 0 && i.w % block == 0, b,
+            fmt::format("height {} and width {} are not multiples of the block size {}", i.h, i.w,
+                        block));
+    require(o.n == i.n && o.h == i.h / block && o.w == i.w / block && o.c == i.c * block2, b,
+            "the output shape does not match the input and the block size");
+    // Output (n, h, w, dy, dx, c) reads input (n, h * block + dy, w * block + dx, c).
+    axes = {{i.n, image},
+            {o.h, int64_t{block} * i.w * i.c},
+            {o.w, int64_t{block} * i.c},
+            {block, int64_t{i.w} * i.c},
+            {block, i.c},
+            {i.c, 1}};
+  }
+  if (out.elements() == 0) return no_call(b);
+  const rt::StridedView view = make_view(b, axes, 0, in);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(gather), view, element_size(b, in),
+              typed<void>(b.input_slot(0)), typed<void>(b.output_slot(0)));
+}
+
+// TFLite Micro's GATHER: float32 or int8 params, int32 indices, 0 <= batch_dims <= axis, the
+// batch dimensions of params and indices equal. Constant indices are checked here; run-time
+// indices are bounded by the kernel (see gather_indexed).
+KernelCall prepare_gather(const OpBinding& b) {
+  require_inputs(b, 2);
+  const Tensor& params = b.input(0);
+  const Tensor& indices = b.input(1);
+  const Tensor& out = b.output(0);
+  if ((params.dtype != DType::Float32 && params.dtype != DType::Int8) ||
+      out.dtype != params.dtype) {
+    refuse(b, fmt::format("TFLite Micro's GATHER takes float32 or int8 params of one type in and "
+                          "out, not {} to {}",
+                          model::dtype_name(params.dtype), model::dtype_name(out.dtype)));
+  }
+  require(indices.dtype == DType::Int32, b,
+          fmt::format("TFLite Micro's GATHER takes int32 indices, not {}",
+                      model::dtype_name(indices.dtype)));
+  const auto& o = options<model::GatherOptions>(b);
+  const auto rank = static_cast<int64_t>(params.shape.size());
+  const auto index_rank = static_cast<int64_t>(indices.shape.size());
+  const int64_t axis = o.axis < 0 ? int64_t{o.axis} + rank : o.axis;
+  const int64_t batch_dims = o.batch_dims < 0 ? int64_t{o.batch_dims} + index_rank : o.batch_dims;
+  require(axis >= 0 && axis < rank, b, "the axis is out of range");
+  require(batch_dims >= 0 && batch_dims <= axis && batch_dims < rank && batch_dims <= index_rank, b,
+          "batch_dims must lie in [0, axis] and within the indices' rank");
+  std::vector<int32_t> expected(params.shape.begin(), params.shape.begin() + axis);
+  for (int64_t d = 0; d < batch_dims; ++d) {
+    require(params.shape[static_cast<size_t>(d)] == indices.shape[static_cast<size_t>(d)], b,
+            "the batch dimensions of params and indices differ");
+  }
+  expected.insert(expected.end(), indices.shape.begin() + batch_dims, indices.shape.end());
+  expected.insert(expected.end(), params.shape.begin() + axis + 1, params.shape.end());
+  require(out.shape == expected, b, "the output shape does not match params, indices and axis");
+  int64_t batches = 1;
+  for (int64_t d = 0; d < batch_dims; ++d) batches *= params.shape[static_cast<size_t>(d)];
+  int64_t outer = 1;
+  for (int64_t d = batch_dims; d < axis; ++d) outer *= params.shape[static_cast<size_t>(d)];
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < rank; ++d) inner *= params.shape[static_cast<size_t>(d)];
+  int64_t index_count = 1;
+  for (int64_t d = batch_dims; d < index_rank; ++d) {
+    index_count *= indices.shape[static_cast<size_t>(d)];
+  }
+  const int32_t axis_size = params.shape[static_cast<size_t>(axis)];
+  if (indices.is_constant()) {
+    for (const int64_t index : integers(b, 1)) {
+      require(index >= 0 && index < axis_size, b,
+              fmt::format("index {} is outside the gathered axis of size {}", index, axis_size));
+    }
+  }
+  if (out.elements() == 0) return no_call(b);
+  const int32_t size = element_size(b, params);
+  narrow(params.elements() * size, b);
+  narrow(out.elements() * size, b);
+  return call(b, TINYDEPLOY_RUNTIME_KERNEL(gather_indexed), narrow(batches, b), narrow(outer, b),
+              axis_size, narrow(index_count, b), narrow(inner * size, b),
+              typed<int32_t>(b.input_slot(1)), typed<void>(b.input_slot(0)),
+              typed<void>(b.output_slot(0)));
+}
+
 constexpr OperatorLowering kOperators[] = {
     {BuiltinOp::RESHAPE, prepare_copy},
     {BuiltinOp::SQUEEZE, prepare_copy},
@@ -494,6 +661,10 @@ constexpr OperatorLowering kOperators[] = {
     {BuiltinOp::UNPACK, prepare_unpack},
     {BuiltinOp::SPLIT, prepare_split},
     {BuiltinOp::SPLIT_V, prepare_split_v},
+    {BuiltinOp::SLICE, prepare_slice},
+    {BuiltinOp::GATHER, prepare_gather},
+    {BuiltinOp::DEPTH_TO_SPACE, prepare_depth_space},
+    {BuiltinOp::SPACE_TO_DEPTH, prepare_depth_space},
 };
 
 }  // namespace
