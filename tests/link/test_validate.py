@@ -109,6 +109,29 @@ def kws_image(tmp_path_factory):
     return image
 
 
+def compile_flags(build_ninja, source_suffix):
+    """The FLAGS line of the build statement that compiles the source ending in `source_suffix`."""
+    lines = build_ninja.read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("build ") and f"{source_suffix} " in line.split(":", 1)[1] + " ":
+            for follow in lines[i + 1:i + 8]:
+                if follow.strip().startswith("FLAGS = "):
+                    return follow.split("=", 1)[1].split()
+    raise AssertionError(f"no build statement for {source_suffix}")
+
+
+def test_the_board_runs_the_package_as_it_ships(kws_image):
+    # The validator builds the package with the package's own default: -Os for a Cortex-M, with
+    # the per-core kernel files at -O3. What validate and profile measure is what ships.
+    build_ninja = kws_image.parent / "build.ninja"
+    hot = compile_flags(build_ninja, "runtime/kernels/cortex-m4/conv_s8_dsp.cc")
+    assert hot.index("-O3") > hot.index("-Os"), hot  # the later option wins
+    model = compile_flags(build_ninja, "kws_ref_model_model.cc")
+    assert "-Os" in model and "-O3" not in model and "-O2" not in model, model
+    portable = compile_flags(build_ninja, "runtime/kernels/activation.cc")
+    assert "-Os" in portable and "-O3" not in portable, portable
+
+
 def test_serial_target_on_a_pseudo_terminal(kws_image):
     qemu, pty = start_qemu_on_pty(kws_image)
     try:

@@ -911,7 +911,7 @@ const char* {n}_model_sha256(void) {{ return {m}_MODEL_SHA256; }}
           "# The per-core kernel variants hold the hot loops: compiled for speed even in a size\n"
           "# build (the memory report's library code includes what that costs).\n"
           "if(CMAKE_BUILD_TYPE STREQUAL \"MinSizeRel\")\n"
-          "  set_source_files_properties({} PROPERTIES COMPILE_OPTIONS -O2)\n"
+          "  set_source_files_properties({} PROPERTIES COMPILE_OPTIONS -O3)\n"
           "endif()\n",
           hot_files.substr(1));
     }
