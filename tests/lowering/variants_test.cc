@@ -367,20 +367,28 @@ OneOp fully_connected(int64_t weights_zero_point, bool per_channel) {
 TEST(KernelVariantsTest, FullyConnectedOnCortexM4IsTheDspKernel) {
   for (bool per_channel : {false, true}) {
     const KernelCall call = fully_connected(0, per_channel).lowered(Core::CortexM4);
-    // Per tensor, scale 0.5 * 0.25 = 2^-3 (shift -2): the prepared output stage, one entry.
-    // Per channel, unit 1's scale 0.25 is a shift of -1, outside it: the kernel with the scales.
-    EXPECT_EQ(call.kernel,
-              per_channel ? "fully_connected_s8_dsp" : "fully_connected_s8_dsp_staged");
+    // Per tensor, scale 0.5 * 0.25 = 2^-3 (shift -2): the prepared output stage, one entry, and
+    // the constant weights packed four units by word (fully_connected_s8_dsp_ldm4). Per channel,
+    // unit 1's scale 0.25 is a shift of -1, outside it: the kernel with the scales.
+    EXPECT_EQ(call.kernel, per_channel ? "fully_connected_s8_dsp" : "fully_connected_s8_dsp_ldm4");
     if (!per_channel) {
       const ConstantArray* stage = constant_named(call, "output_stage");
       ASSERT_NE(stage, nullptr);
       EXPECT_EQ(std::get<std::vector<int32_t>>(stage->values),
                 (std::vector<int32_t>{1 << 30, 1, 1}));
+      // 5 features padded to 8, 3 units to 4: per word, that word of each of the four units.
+      const ConstantArray* packed = constant_named(call, "packed_weights");
+      ASSERT_NE(packed, nullptr);
+      EXPECT_EQ(std::get<std::vector<int8_t>>(packed->values),
+                (std::vector<int8_t>{0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 0, 0, 0, 0,
+                                     4, 0, 0, 0, 9, 0, 0, 0, 14, 0,  0,  0,  0, 0, 0, 0}));
+      EXPECT_EQ(call.scratch_bytes, 2 * 8 + 4);
     }
     EXPECT_EQ(call.source, "cortex-m4/conv_s8_dsp");
-    // Row sums 0+..+4 = 10, 35, 60; offset -10.
+    // Row sums 0+..+4 = 10, 35, 60; offset -10 (per tensor padded to four units).
     EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
-              (std::vector<int32_t>{1 - 100, 2 - 350, 3 - 600}));
+              per_channel ? (std::vector<int32_t>{1 - 100, 2 - 350, 3 - 600})
+                          : (std::vector<int32_t>{1 - 100, 2 - 350, 3 - 600, 0}));
   }
   EXPECT_EQ(fully_connected(0, false).lowered(Core::Host).kernel, "fully_connected");
 }
