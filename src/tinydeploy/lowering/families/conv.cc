@@ -653,7 +653,10 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
             // linked in place of the model's tensor.
             const auto weight_bytes = weights_tensor.is_constant() ? b.model.data(weights_tensor)
                                                                    : std::span<const uint8_t>{};
-            if (weight_bytes.size() >= static_cast<size_t>(units) * static_cast<size_t>(features)) {
+            // Padded units at most a quarter of the units (vww's 2-unit layer keeps the model's
+            // weights rather than add 2 x 256 zero bytes).
+            if (weight_bytes.size() >= static_cast<size_t>(units) * static_cast<size_t>(features) &&
+                4 * rt::fully_connected_ldm4_units(units) <= 5 * units) {
               std::vector<int8_t> packed(rt::fully_connected_ldm4_weight_bytes(features, units));
               rt::pack_fully_connected_ldm4_weights(
                   reinterpret_cast<const int8_t*>(weight_bytes.data()), features, units,
