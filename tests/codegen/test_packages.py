@@ -170,12 +170,14 @@ def test_arrays_prepared_from_weights_are_weights(tmp_path):
     assert declared == [("op0_folded_bias", "64"), ("op2_folded_bias", "64"),
                         ("op4_folded_bias", "64"), ("op6_folded_bias", "64"),
                         ("op8_folded_bias", "64"), ("op11_folded_bias", "12")]
-    # The depthwise weights, packed by tap, replace the model's filters byte for byte too.
+    # The depthwise weights, packed by tap, and the fully connected layer's (12 x 64), packed four
+    # units by word, replace the model's tensors byte for byte too.
     packed = re.findall(r"extern const int8_t (op\d+_packed_weights)\[(\d+)\];", header)
     assert packed == [("op1_packed_weights", "576"), ("op3_packed_weights", "576"),
-                      ("op5_packed_weights", "576"), ("op7_packed_weights", "576")]
+                      ("op5_packed_weights", "576"), ("op7_packed_weights", "576"),
+                      ("op11_packed_weights", "768")]
     source = (tmp_path / "m4" / "kws_ref_model_model.cc").read_text()
-    assert source.count("data::op") == 10 and "folded_bias[" not in source
+    assert source.count("data::op") == 11 and "folded_bias[" not in source
     # The prepared output stages are parameters in the model code, as the scales they replace.
     assert "output_stage[" in source
     assert "folded_bias" not in (tmp_path / "host" / "kws_ref_model_model_data.h").read_text()

@@ -456,18 +456,21 @@ TEST(KernelVariantsTest, Int8AveragePoolOnCortexM4IsTheDspKernelWhereTheSumsFit1
   EXPECT_EQ(average_pool_layer(25).lowered(Core::CortexM55).kernel, "average_pool_s8_mve");
 }
 
-// FULLY_CONNECTED int8 [2, 5] x [3, 5]; input zero point 10 (offset -10).
-OneOp fully_connected(int64_t weights_zero_point, bool per_channel) {
+// FULLY_CONNECTED int8 [2, 5] x [units, 5] (3 units unless per tensor); input zero point 10
+// (offset -10).
+OneOp fully_connected(int64_t weights_zero_point, bool per_channel, int32_t units = 3) {
   OneOp m;
   const int32_t x = m.tensor("x", {2, 5}, DType::Int8, {0.5f}, {10});
-  std::vector<int8_t> weights(15);
+  std::vector<int8_t> weights(static_cast<size_t>(5 * units));
   for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<int8_t>(i);
   const std::vector<float> scales =
       per_channel ? std::vector<float>{0.25f, 0.5f, 0.75f} : std::vector<float>{0.25f};
-  const int32_t w = m.constant<int8_t>("w", {3, 5}, DType::Int8, weights, scales);
+  const int32_t w = m.constant<int8_t>("w", {units, 5}, DType::Int8, weights, scales);
   m.at(w).quantization.zero_point.assign(scales.size(), weights_zero_point);
-  const int32_t b = m.constant<int32_t>("b", {3}, DType::Int32, {1, 2, 3}, {0.125f});
-  const int32_t y = m.tensor("y", {2, 3}, DType::Int8, {1.0f}, {0});
+  std::vector<int32_t> biases(static_cast<size_t>(units));
+  for (size_t i = 0; i < biases.size(); ++i) biases[i] = static_cast<int32_t>(i) + 1;
+  const int32_t b = m.constant<int32_t>("b", {units}, DType::Int32, biases, {0.125f});
+  const int32_t y = m.tensor("y", {2, units}, DType::Int8, {1.0f}, {0});
   m.op(BuiltinOp::FULLY_CONNECTED, {x, w, b}, {y}, model::FullyConnectedOptions{});
   return m;
 }
@@ -489,6 +492,20 @@ TEST(KernelVariantsTest, FullyConnectedOnCortexM4IsTheDspKernel) {
     // Row sums 0+..+4 = 10, 35, 60; offset -10.
     EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
               (std::vector<int32_t>{1 - 100, 2 - 350, 3 - 600}));
+  }
+  // Four units (no padded unit: padding may add at most a quarter of the units), per tensor:
+  // the constant weights packed four units by word, 5 features padded to 8.
+  {
+    const KernelCall call = fully_connected(0, false, 4).lowered(Core::CortexM4);
+    EXPECT_EQ(call.kernel, "fully_connected_s8_dsp_ldm4");
+    const ConstantArray* packed = constant_named(call, "packed_weights");
+    ASSERT_NE(packed, nullptr);
+    EXPECT_EQ(std::get<std::vector<int8_t>>(packed->values),
+              (std::vector<int8_t>{0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 15, 16, 17, 18,
+                                   4, 0, 0, 0, 9, 0, 0, 0, 14, 0,  0,  0,  19, 0,  0,  0}));
+    EXPECT_EQ(call.scratch_bytes, 2 * 8 + 4);
+    EXPECT_EQ(std::get<std::vector<int32_t>>(folded_bias(call)->values),
+              (std::vector<int32_t>{1 - 100, 2 - 350, 3 - 600, 4 - 850}));
   }
   EXPECT_EQ(fully_connected(0, false).lowered(Core::Host).kernel, "fully_connected");
 }

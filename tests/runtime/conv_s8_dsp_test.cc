@@ -135,6 +135,31 @@ TEST(FullyConnectedS8DspTest, StagedMatchesPortableBytes) {
   }
 }
 
+// Weights packed four units by word, the folded bias padded to a multiple of 4 with values
+// that must not reach the output.
+TEST(FullyConnectedS8DspTest, Ldm4MatchesPortableBytes) {
+  std::mt19937 rng(9);
+  for (const Case& c : cases()) {
+    Data d = random_data(c, rng);
+    const std::vector<int32_t> table = staged(d, c.per_channel ? c.units : 1);
+    const PerChannelScale scale{d.multiplier.data(), d.shift.data()};
+    const FullyConnectedShape shape{c.rows, c.features, c.units};
+    std::vector<int8_t> packed(fully_connected_ldm4_weight_bytes(c.features, c.units), 99);
+    pack_fully_connected_ldm4_weights(d.weights.data(), c.features, c.units, packed.data());
+    std::vector<int32_t> folded = d.folded;
+    folded.resize(static_cast<size_t>(fully_connected_ldm4_units(c.units)), INT32_MIN);
+    std::vector<int8_t> scratch(
+        static_cast<size_t>(fully_connected_ldm4_scratch_bytes(c.features)));
+    fully_connected(d.activation, scale, c.per_channel, 0, shape, d.input.data(), d.weights.data(),
+                    c.with_bias ? d.bias.data() : nullptr, d.output_portable.data());
+    fully_connected_s8_dsp_ldm4(d.activation, table.data(), c.per_channel, shape, d.input.data(),
+                                packed.data(), folded.data(), d.output_variant.data(),
+                                scratch.data());
+    EXPECT_EQ(d.output_variant, d.output_portable)
+        << "rows " << c.rows << " features " << c.features << " units " << c.units;
+  }
+}
+
 TEST(Conv1x1S8DspTest, StagedMatchesPortableBytes) {
   std::mt19937 rng(12);
   for (Case c : cases()) {

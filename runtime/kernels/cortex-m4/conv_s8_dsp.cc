@@ -1870,6 +1870,140 @@ void fully_connected_s8_dsp_staged(const QuantizedActivation& activation,
                 static_cast<size_t>(shape.rows) * static_cast<size_t>(shape.units));
 }
 
+namespace {
+
+// sums[0..3] += the dot products of the widened row (`words` words of four features, 8 bytes
+// each) with four units' packed weights (16 bytes per word). The sums wrap as SMLAD's do.
+#if TINYDEPLOY_HAS_DSP
+// One assembly function (naked: every register r0-r12 and lr is its own): r0 the widened row,
+// r1 the weights, r2 the word count (> 0), r3 the four sums; accumulators r3, r11, r12, lr;
+// weights r4-r7; the input pair r8, r9; r10 the unpacked halves. Eight words per iteration, then
+// one by one.
+__attribute__((naked, noinline)) void ldm4_dot(const int16_t* /*row*/, const int8_t* /*weights*/,
+                                               int32_t /*words*/, int32_t* /*sums*/) {
+  __asm__ volatile(
+      "push {r3-r11, lr}\n\t"
+      "ldm r3, {r3, r11, r12, lr}\n\t"
+#define TINYDEPLOY_LDM4_WORD    \
+  "ldm r1!, {r4-r7}\n\t"        \
+  "ldrd r8, r9, [r0], #8\n\t"   \
+  "sxtb16 r10, r4\n\t"          \
+  "smlad r3, r10, r8, r3\n\t"   \
+  "sxtb16 r4, r4, ror #8\n\t"   \
+  "smlad r3, r4, r9, r3\n\t"    \
+  "sxtb16 r10, r5\n\t"          \
+  "smlad r11, r10, r8, r11\n\t" \
+  "sxtb16 r5, r5, ror #8\n\t"   \
+  "smlad r11, r5, r9, r11\n\t"  \
+  "sxtb16 r10, r6\n\t"          \
+  "smlad r12, r10, r8, r12\n\t" \
+  "sxtb16 r6, r6, ror #8\n\t"   \
+  "smlad r12, r6, r9, r12\n\t"  \
+  "sxtb16 r10, r7\n\t"          \
+  "smlad lr, r10, r8, lr\n\t"   \
+  "sxtb16 r7, r7, ror #8\n\t"   \
+  "smlad lr, r7, r9, lr\n\t"
+      "subs r2, r2, #8\n\t"
+      "blt 2f\n"
+      "1:\n\t" TINYDEPLOY_LDM4_WORD TINYDEPLOY_LDM4_WORD TINYDEPLOY_LDM4_WORD TINYDEPLOY_LDM4_WORD
+          TINYDEPLOY_LDM4_WORD TINYDEPLOY_LDM4_WORD TINYDEPLOY_LDM4_WORD TINYDEPLOY_LDM4_WORD
+      "subs r2, r2, #8\n\t"
+      "bge 1b\n"
+      "2:\n\t"
+      "adds r2, r2, #8\n\t"
+      "beq 4f\n"
+      "3:\n\t" TINYDEPLOY_LDM4_WORD
+      "subs r2, r2, #1\n\t"
+      "bne 3b\n"
+      "4:\n\t"
+      "ldr r10, [sp]\n\t"
+      "stm r10, {r3, r11, r12, lr}\n\t"
+      "pop {r3-r11, pc}\n\t");
+#undef TINYDEPLOY_LDM4_WORD
+}
+#else
+void ldm4_dot(const int16_t* row, const int8_t* weights, int32_t words, int32_t* sums) {
+  for (int32_t word = 0; word < words; ++word, row += 4) {
+    for (int32_t unit = 0; unit < 4; ++unit, weights += 4) {
+      sums[unit] +=
+          weights[0] * row[0] + weights[2] * row[1] + weights[1] * row[2] + weights[3] * row[3];
+    }
+  }
+}
+#endif
+
+// The row widened as ldm4_dot reads it: per word {x0, x2, x1, x3}, zeros past `features`.
+void widen_row_ldm4(const int8_t* input, int32_t features, int16_t* row) {
+  int32_t k = 0;
+#if TINYDEPLOY_HAS_DSP
+  int32_t* pairs = reinterpret_cast<int32_t*>(row);
+  for (; k + 4 <= features; k += 4) {
+    const uint32_t word = load_word(input + k);
+    *pairs++ = even_bytes(word);
+    *pairs++ = odd_bytes(word);
+  }
+  row += k;
+#else
+  for (; k + 4 <= features; k += 4, row += 4) {
+    row[0] = input[k];
+    row[1] = input[k + 2];
+    row[2] = input[k + 1];
+    row[3] = input[k + 3];
+  }
+#endif
+  if (k < features) {
+    const auto at = [&](int32_t i) -> int16_t { return k + i < features ? input[k + i] : 0; };
+    row[0] = at(0);
+    row[1] = at(2);
+    row[2] = at(1);
+    row[3] = at(3);
+  }
+}
+
+}  // namespace
+
+void fully_connected_s8_dsp_ldm4(const QuantizedActivation& activation, const int32_t* output_stage,
+                                 bool per_channel, const FullyConnectedShape& shape,
+                                 const int8_t* input, const int8_t* packed_weights,
+                                 const int32_t* folded_bias, int8_t* output, int8_t* scratch) {
+  const int32_t step = per_channel ? 3 : 0;
+  const PreparedOutput<true> stage{output_stage, -128, 127, step};
+  const int32_t words = fully_connected_ldm4_features(shape.features) / 4;
+  const size_t group_bytes = 16 * static_cast<size_t>(words);
+  int16_t* row = reinterpret_cast<int16_t*>((reinterpret_cast<uintptr_t>(scratch) + 3) &
+                                            ~static_cast<uintptr_t>(3));
+  int8_t* const first = output;
+#if TINYDEPLOY_HAS_DSP
+  // A per-tensor stage repeated for four channels, as store_four_prepared reads them.
+  int32_t repeated[12];
+  for (int32_t i = 0; i < 12; ++i) repeated[i] = output_stage[per_channel ? 0 : i % 3];
+#endif
+  for (int32_t r = 0; r < shape.rows; ++r) {
+    widen_row_ldm4(input, shape.features, row);
+    const int8_t* weights = packed_weights;
+    for (int32_t unit = 0; unit < shape.units; unit += 4, weights += group_bytes) {
+      FourSums sums;
+      memcpy(&sums, folded_bias + unit, sizeof sums);
+      ldm4_dot(row, weights, words, &sums.s0);
+      if (shape.units - unit >= 4) {
+#if TINYDEPLOY_HAS_DSP
+        store_four_prepared(output + unit, sums, per_channel ? output_stage + 3 * unit : repeated);
+#else
+        stage.four(output + unit, sums, unit);
+#endif
+      } else {
+        const int32_t last[3] = {sums.s0, sums.s1, sums.s2};
+        for (int32_t j = 0; j < shape.units - unit; ++j)
+          output[unit + j] = stage(last[j], unit + j);
+      }
+    }
+    input += shape.features;
+    output += shape.units;
+  }
+  clamp_outputs(activation, first,
+                static_cast<size_t>(shape.rows) * static_cast<size_t>(shape.units));
+}
+
 void conv_1x1_s8_dsp(const QuantizedActivation& activation, const PerChannelScale& scale,
                      const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
                      const int8_t* filter, const int32_t* folded_bias, const Dims4& output_dims,

@@ -1,7 +1,7 @@
 // The Cortex-M4 DSP kernels on the core itself, where their inline assembly runs (the host
-// gtests run their C paths): fully_connected_s8_dsp, conv_1x1_s8_dsp, conv_s8_dsp (each also
-// as its _staged variant), depthwise_conv_s8_dsp, depthwise_conv_3x3_s8_dsp and
-// average_pool_s8_dsp against the portable kernels on pseudo-random cases, byte for byte.
+// gtests run their C paths): fully_connected_s8_dsp (also as _staged and _ldm4), conv_1x1_s8_dsp,
+// conv_s8_dsp (each also as its _staged variant), depthwise_conv_s8_dsp, depthwise_conv_3x3_s8_dsp
+// and average_pool_s8_dsp against the portable kernels on pseudo-random cases, byte for byte.
 // Prints "MISMATCH" with the case and exits 1 at the first differing byte; prints "check
 // complete" and exits 0 when all matched.
 #include <stddef.h>
@@ -169,8 +169,10 @@ bool check_fully_connected(Random& random, int32_t index) {
   rt::FullyConnectedShape shape;
   shape.rows = random.in(1, 5);
   shape.features = pick_features(random);
-  shape.units = random.in(1, 40);
-  while (shape.rows * shape.features > kMaxBytes || shape.units * shape.features > kMaxBytes) {
+  shape.units = random.one_in(8) ? 1 : random.in(1, 40);
+  while (shape.rows * shape.features > kMaxBytes ||
+         static_cast<int32_t>(rt::fully_connected_ldm4_weight_bytes(shape.features, shape.units)) >
+             kMaxBytes) {
     shape.features /= 2;
   }
   const bool per_channel = random.one_in(2);
@@ -194,7 +196,19 @@ bool check_fully_connected(Random& random, int32_t index) {
                       with_bias ? bias : nullptr, expected);
   rt::fully_connected_s8_dsp_staged(activation, output_stage, per_channel, shape, input, weights,
                                     folded, actual);
-  return same(count, "fully_connected_s8_dsp_staged", index);
+  if (!same(count, "fully_connected_s8_dsp_staged", index)) return false;
+  // Packed four units by word (zeros up to multiples of 4), the bias padded with values that
+  // must not reach the output.
+  rt::pack_fully_connected_ldm4_weights(weights, shape.features, shape.units, packed);
+  for (int32_t u = shape.units; u < rt::fully_connected_ldm4_units(shape.units); ++u) {
+    folded[u] = random.in(INT32_MIN, INT32_MAX - 1);
+  }
+  clear(count);
+  rt::fully_connected(activation, scale, per_channel, 0, shape, input, weights,
+                      with_bias ? bias : nullptr, expected);
+  rt::fully_connected_s8_dsp_ldm4(activation, output_stage, per_channel, shape, input, packed,
+                                  folded, actual, scratch);
+  return same(count, "fully_connected_s8_dsp_ldm4", index);
 }
 
 bool check_conv_1x1(Random& random, int32_t index) {
@@ -377,7 +391,7 @@ int main() {
       return 1;
     }
   }
-  print("9 kernels x ");
+  print("10 kernels x ");
   print(kCases);
   print(" cases bit-identical\ncheck complete\n");
   return 0;

@@ -777,6 +777,35 @@ KernelCall prepare_fully_connected(const OpBinding& b) {
           const WeightLayout layout{.features = per_channel ? features : -1,
                                     .unit_stride = static_cast<size_t>(features)};
           if (auto stage = prepared_output_stage(b, scales, stages, act, layout)) {
+            // Constant weights: packed four units by word (rt::pack_fully_connected_ldm4_weights,
+            // the model's bytes reordered with zeros up to a multiple of 4 features and units),
+            // linked in place of the model's tensor.
+            const auto weight_bytes = weights_tensor.is_constant() ? b.model.data(weights_tensor)
+                                                                   : std::span<const uint8_t>{};
+            // Padded units at most a quarter of the units (vww's 2-unit layer keeps the model's
+            // weights rather than add 2 x 256 zero bytes).
+            if (weight_bytes.size() >= static_cast<size_t>(units) * static_cast<size_t>(features) &&
+                4 * rt::fully_connected_ldm4_units(units) <= 5 * units) {
+              std::vector<int8_t> packed(rt::fully_connected_ldm4_weight_bytes(features, units));
+              rt::pack_fully_connected_ldm4_weights(
+                  reinterpret_cast<const int8_t*>(weight_bytes.data()), features, units,
+                  packed.data());
+              folded->resize(static_cast<size_t>(rt::fully_connected_ldm4_units(units)), 0);
+              return with_scratch(
+                  with_source(
+                      call(
+                          b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp_ldm4), act,
+                          Constants<int32_t>{.role = "output_stage", .values = std::move(*stage)},
+                          per_channel, shape, typed<int8_t>(input),
+                          Constants<int8_t>{.role = "packed_weights",
+                                            .values = std::move(packed),
+                                            .weights = true},
+                          Constants<int32_t>{
+                              .role = "folded_bias", .values = std::move(*folded), .weights = true},
+                          typed<int8_t>(output), typed<int8_t>(b.scratch_slot())),
+                      kDspSource),
+                  rt::fully_connected_ldm4_scratch_bytes(features));
+            }
             return with_source(
                 call(b, TINYDEPLOY_RUNTIME_KERNEL(fully_connected_s8_dsp_staged), act,
                      Constants<int32_t>{.role = "output_stage", .values = std::move(*stage)},

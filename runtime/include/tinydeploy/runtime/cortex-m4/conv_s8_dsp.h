@@ -16,6 +16,8 @@
 //   accumulator bound of conv.h holds for the unfolded sum, so the final sum is exact.
 #pragma once
 
+#include <stddef.h>
+
 #include "tinydeploy/runtime/common.h"
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/fixed_point.h"
@@ -96,6 +98,43 @@ void fully_connected_s8_dsp_staged(const QuantizedActivation& activation,
                                    const FullyConnectedShape& shape, const int8_t* input,
                                    const int8_t* weights, const int32_t* folded_bias,
                                    int8_t* output);
+// fully_connected_s8_dsp_ldm4: the staged product with its weights packed ahead of time, four
+// units at a time. Features are padded with zeros to a multiple of 4 and units to a multiple of
+// 4; for each group of four units, for each word of four features, that word of each of the four
+// units (16 bytes, read by one LDM). The input row is widened once into scratch as 16-bit pairs
+// (features 0 and 2, then 1 and 3 of each word: the order of SXTB16 and SXTB16 ROR #8), zeros in
+// the padded lanes; per 4 features x 4 units: one LDM, one LDRD, 8 SXTB16 and 8 SMLAD. The folded
+// bias too has units padded to a multiple of 4 (any values: those sums are not stored).
+inline int32_t fully_connected_ldm4_features(int32_t features) { return (features + 3) & ~3; }
+inline int32_t fully_connected_ldm4_units(int32_t units) { return (units + 3) & ~3; }
+inline size_t fully_connected_ldm4_weight_bytes(int32_t features, int32_t units) {
+  return static_cast<size_t>(fully_connected_ldm4_features(features)) *
+         static_cast<size_t>(fully_connected_ldm4_units(units));
+}
+inline int32_t fully_connected_ldm4_scratch_bytes(int32_t features) {
+  return 2 * fully_connected_ldm4_features(features) + 4;
+}
+// Packs [units, features] weights as above (weight_bytes(features, units) bytes).
+inline void pack_fully_connected_ldm4_weights(const int8_t* weights, int32_t features,
+                                              int32_t units, int8_t* packed) {
+  const int32_t words = fully_connected_ldm4_features(features) / 4;
+  for (int32_t group = 0; group < fully_connected_ldm4_units(units); group += 4) {
+    for (int32_t word = 0; word < words; ++word) {
+      for (int32_t unit = group; unit < group + 4; ++unit) {
+        for (int32_t k = 4 * word; k < 4 * word + 4; ++k) {
+          *packed++ = unit < units && k < features
+                          ? weights[static_cast<size_t>(unit) * static_cast<size_t>(features) +
+                                    static_cast<size_t>(k)]
+                          : int8_t{0};
+        }
+      }
+    }
+  }
+}
+void fully_connected_s8_dsp_ldm4(const QuantizedActivation& activation, const int32_t* output_stage,
+                                 bool per_channel, const FullyConnectedShape& shape,
+                                 const int8_t* input, const int8_t* packed_weights,
+                                 const int32_t* folded_bias, int8_t* output, int8_t* scratch);
 void conv_1x1_s8_dsp_staged(const QuantizedActivation& activation, const int32_t* output_stage,
                             const Dims4& input_dims, const int8_t* input, const Dims4& filter_dims,
                             const int8_t* filter, const int32_t* folded_bias,
