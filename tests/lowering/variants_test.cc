@@ -445,7 +445,7 @@ TEST(KernelVariantsTest, Int8AveragePoolOnCortexM4IsTheDspKernelWhereTheSumsFit1
   // 25 x 5 = 125 pixels per window: the 16-bit halves hold 125 x 128.
   const KernelCall call = average_pool_layer(25).lowered(Core::CortexM4);
   EXPECT_EQ(call.kernel, "average_pool_s8_dsp");
-  EXPECT_EQ(call.source, "cortex-m4/pool_s8_dsp");
+  EXPECT_EQ(call.source, "cortex-m4/pooling_s8_dsp");
   EXPECT_EQ(call.scratch_bytes, 0);
   EXPECT_EQ(pointed_tensors(call), (std::vector<int32_t>{0, 1}));
   // 51 x 5 = 255 pixels still; 52 x 5 = 260 could overflow a half: portable.

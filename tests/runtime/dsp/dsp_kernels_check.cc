@@ -10,7 +10,7 @@
 #include "tinydeploy/port.h"
 #include "tinydeploy/runtime/conv.h"
 #include "tinydeploy/runtime/cortex-m4/conv_s8_dsp.h"
-#include "tinydeploy/runtime/cortex-m4/pool_s8_dsp.h"
+#include "tinydeploy/runtime/cortex-m4/pooling_s8_dsp.h"
 #include "tinydeploy/runtime/pooling.h"
 
 namespace {

@@ -9,7 +9,7 @@
 #include "tinydeploy/common/error.h"
 #include "tinydeploy/lowering/families.h"
 #include "tinydeploy/lowering/op_lowering.h"
-#include "tinydeploy/runtime/cortex-m4/pool_s8_dsp.h"
+#include "tinydeploy/runtime/cortex-m4/pooling_s8_dsp.h"
 #include "tinydeploy/runtime/cortex-m55/pooling_s8_mve.h"
 #include "tinydeploy/runtime/pooling.h"
 
@@ -76,7 +76,7 @@ KernelCall prepare_pool(const OpBinding& b, bool average) {
       if (b.core == board::Core::CortexM4 && window <= rt::kAveragePoolDspMaxWindow) {
         KernelCall variant = call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool_s8_dsp), geometry,
                                   clamp, in, typed<int8_t>(input), out, typed<int8_t>(output));
-        variant.source = "cortex-m4/pool_s8_dsp";
+        variant.source = "cortex-m4/pooling_s8_dsp";
         return variant;
       }
       return call(b, TINYDEPLOY_RUNTIME_KERNEL(average_pool), geometry, clamp, in,

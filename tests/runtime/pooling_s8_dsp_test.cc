@@ -2,7 +2,7 @@
 // input's edges, up to the 255 pixels the 16-bit sums allow, global ones), channel counts that
 // are and are not multiples of 4, extreme data and clamps; the bytes must be identical. On the
 // host the kernel runs with the exact emulation of SXTAB16.
-#include "tinydeploy/runtime/cortex-m4/pool_s8_dsp.h"
+#include "tinydeploy/runtime/cortex-m4/pooling_s8_dsp.h"
 
 #include <gtest/gtest.h>
 

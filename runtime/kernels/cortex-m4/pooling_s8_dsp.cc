@@ -1,4 +1,4 @@
-#include "tinydeploy/runtime/cortex-m4/pool_s8_dsp.h"
+#include "tinydeploy/runtime/cortex-m4/pooling_s8_dsp.h"
 
 #include <string.h>
 
