@@ -99,6 +99,9 @@ const Refusal kRefusals[] = {
     {"transpose_conv_int16_extreme_multiplier.tflite",
      "16x8 TRANSPOSE_CONV whose weights' channel 2 has scale 1e30: a negative shift count",
      "operator 1 (TRANSPOSE_CONV): the rescaling of input"},
+    {"depth_to_space_block_size_squared_overflows.tflite",
+     "DEPTH_TO_SPACE with block size 2^31-1: signed overflow squaring it in the shape rule",
+     "operator 0 (DEPTH_TO_SPACE): depth 8 must be a multiple of block size squared"},
     {"conv_bias_is_a_model_input_with_data.tflite",
      "a CONV_2D bias that is a model input and has data: the Cortex-M55 variant folded the "
      "file's bias while the portable kernel read the input (the pipeline's comparison of a core's "

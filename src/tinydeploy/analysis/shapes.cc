@@ -543,11 +543,13 @@ Shape space_depth(const OpContext& c) {
     }
     return {in[0], in[1] / block, in[2] / block, checked_dim(c, int64_t{in[3]} * block * block)};
   }
-  if (in[3] % (block * block) != 0) {
-    fail(c, "depth {} must be a multiple of block size squared ({})", in[3], block * block);
+  // In 64 bits: a block size from the file can square past int32.
+  const int64_t square = int64_t{block} * block;
+  if (in[3] % square != 0) {
+    fail(c, "depth {} must be a multiple of block size squared ({})", in[3], square);
   }
   return {in[0], checked_dim(c, int64_t{in[1]} * block), checked_dim(c, int64_t{in[2]} * block),
-          in[3] / (block * block)};
+          static_cast<int32_t>(in[3] / square)};
 }
 
 std::optional<Shape> tile(const OpContext& c) {
